@@ -1,0 +1,10 @@
+"""strided: convolutional neural networks from first principles, on NumPy."""
+from .autograd import (Function, Tensor, enable_grad, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .backend import Generator, get_default_dtype, manual_seed, set_default_dtype
+from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn,
+                       randn_like, tensor, zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck
+from . import functional
+
+__version__ = "0.1.0"

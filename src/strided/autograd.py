@@ -1,0 +1,432 @@
+"""Define-by-run reverse-mode automatic differentiation.
+
+A `Tensor` is an ndarray plus the `Function` that produced it. Running operations records a
+graph of Functions; `Tensor.backward()` walks it once in reverse topological order and
+applies the chain rule, dL/dx = sum over consumers y of dL/dy · dy/dx, node by node.
+
+The walk is iterative (no recursion limit), gradients of tensors used more than once are
+summed, gradients of broadcast inputs are summed back to the input's shape, and each
+Function's saved arrays are released as soon as its backward has run, so a training loop's
+memory stays flat.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from typing import Any, Sequence
+
+import numpy as np
+
+from .backend import get_default_dtype, is_floating
+
+# ---------------------------------------------------------------------------------------
+# Grad mode
+# ---------------------------------------------------------------------------------------
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded for backward."""
+    return getattr(_state, "grad_enabled", True)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Base of the grad-mode switches: a stack of previous modes makes them re-entrant."""
+
+    mode = True
+
+    def __init__(self):
+        self._prev: list[bool] = []
+
+    def __enter__(self):
+        self._prev.append(is_grad_enabled())
+        _state.grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._prev.pop()
+        return False
+
+
+class no_grad(_GradMode):
+    """Record nothing inside this block (evaluation, parameter updates); also a decorator."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record operations inside this block, even within `no_grad`; also a decorator."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: `set_grad_enabled(False)` as a call sets the mode at once;
+    as a context manager it restores the previous mode on exit."""
+
+    def __init__(self, mode: bool):
+        super().__init__()
+        self.mode = bool(mode)
+        self._prev_at_call = is_grad_enabled()
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        self._prev.pop()
+        _state.grad_enabled = self._prev_at_call
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor
+# ---------------------------------------------------------------------------------------
+
+
+def _as_array(data: Any, dtype=None) -> np.ndarray:
+    """An ndarray from `data`; Python floats become the default dtype, ndarrays keep theirs."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    arr = np.asarray(data, dtype=dtype)
+    if dtype is None and arr.dtype == np.float64:
+        arr = arr.astype(get_default_dtype())
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    `data` is the ndarray; `grad` is filled by `backward()` for leaves with
+    `requires_grad=True` (and for any tensor that called `retain_grad()`).
+    """
+
+    __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
+        self.data = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._ctx: Function | None = None  # the Function that produced this tensor
+        self._version = 0  # bumped by in-place writes, checked by backward
+        self._retain_grad = False
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # -- the flag ------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag and not is_floating(self.data.dtype):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require gradients, "
+                f"got dtype {self.data.dtype} (shape {self.data.shape})")
+        if not flag and self._ctx is not None:
+            raise RuntimeError(
+                "Tensor: cannot clear requires_grad on a non-leaf tensor; use .detach()")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        self.requires_grad = flag
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> "Function | None":
+        return self._ctx
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward."""
+        self._retain_grad = True
+
+    # -- array-like surface --------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is None:
+            return self.data
+        return self.data.astype(dtype, copy=False)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"Tensor.item: only one-element tensors convert to a Python scalar, "
+                f"got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data but cut from the graph."""
+        return Tensor(self.data)
+
+    def clone(self) -> "Tensor":
+        from .functional.elementwise import clone
+        return clone(self)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = []
+        if self.dtype != get_default_dtype() and is_floating(self.dtype):
+            extra.append(f"dtype={self.dtype}")
+        elif not is_floating(self.dtype):
+            extra.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{type(self._ctx).__name__}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"Tensor: the truth value of a tensor with shape {self.shape} is ambiguous; "
+                "use .any() or .all()")
+        return bool(self.data)
+
+    # -- backward ------------------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` that requires it.
+
+        `grad` is dL/d(self); it may be omitted only for a one-element tensor (then 1).
+        The graph is released afterwards unless `retain_graph=True`.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "Tensor.backward: this tensor does not require grad and has no grad_fn "
+                "(was it computed under no_grad, or from tensors without requires_grad?)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"Tensor.backward: grad can be implicitly created only for scalar "
+                    f"outputs; this tensor has shape {self.shape}, pass grad= of that shape")
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_array(grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"Tensor.backward: grad has shape {grad.shape}, "
+                    f"expected the tensor's shape {self.shape}")
+        run_backward(self, grad, retain_graph)
+
+    # Operators and methods (add, __getitem__, sum, reshape, ...) are attached by
+    # strided.functional.methods, one layer up, so this module stays at the bottom.
+
+
+def _topological_order(root: Tensor) -> list["Function"]:
+    """Functions reachable from `root`, each after all Functions that consume its output."""
+    order: list[Function] = []
+    visited: set[int] = set()
+    if root._ctx is None:
+        return order
+    stack: list[tuple[Function, bool]] = [(root._ctx, False)]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        if fn.inputs is None:
+            continue
+        for t in fn.inputs:
+            if isinstance(t, Tensor) and t._ctx is not None and id(t._ctx) not in visited:
+                stack.append((t._ctx, False))
+    order.reverse()  # post-order reversed = consumers before producers
+    return order
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    if lead:
+        out = out.reshape(out.shape[lead:])
+    return out.reshape(shape)
+
+
+def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+    """The chain rule over the graph below `root`, seeded with dL/droot = grad."""
+    if root._ctx is None:  # a leaf: its gradient is the seed
+        _accumulate_leaf(root, grad)
+        return
+    grads: dict[int, np.ndarray] = {id(root): grad}
+    for fn in _topological_order(root):
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward: trying to backward through {type(fn).__name__} a second time; "
+                "its saved arrays were freed by the first backward. "
+                "Pass retain_graph=True to the first call if you need to go through twice.")
+        out = fn.output_ref()
+        g = grads.pop(fn.output_id, None)
+        if g is None:  # no path from root through this node's output
+            continue
+        if out is not None and out._retain_grad:
+            _accumulate_leaf(out, g)
+        for t, v in zip(fn.inputs, fn.input_versions):
+            if isinstance(t, Tensor) and t._version != v:
+                raise RuntimeError(
+                    f"backward: an input of {type(fn).__name__} (shape {t.shape}) was "
+                    "modified in place after it was used; use an out-of-place operation")
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        if len(in_grads) != len(fn.inputs):
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward returned {len(in_grads)} gradients "
+                f"for {len(fn.inputs)} inputs")
+        for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
+            if not need or gi is None:
+                continue
+            gi = sum_to_shape(np.asarray(gi), t.shape)
+            if gi.dtype != t.dtype:
+                gi = gi.astype(t.dtype)
+            if t._ctx is None:
+                _accumulate_leaf(t, gi)
+            else:
+                key = id(t)
+                prev = grads.get(key)
+                grads[key] = gi if prev is None else prev + gi
+        if not retain_graph:
+            fn.release()
+
+
+def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
+    if t.grad is None:
+        t.grad = Tensor(np.array(g, dtype=t.dtype, copy=True))
+    else:
+        t.grad.data = t.grad.data + g
+
+
+# ---------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------
+
+
+class Function:
+    """One differentiable operation: a node of the graph.
+
+    Subclasses implement `forward(*arrays) -> array` on raw ndarrays, saving on `self`
+    what backward needs, and `backward(grad) -> gradient or tuple of gradients`, one per
+    input (None where `self.needs_input_grad[i]` is False). Broadcast gradients need not
+    be reduced: the engine sums them back to each input's shape.
+
+    Keyword arguments of `apply` are the operation's parameters and go to `__init__`.
+    """
+
+    inputs: tuple | None
+    needs_input_grad: tuple
+
+    def __init__(self, **params):
+        for k, v in params.items():
+            setattr(self, k, v)
+
+    @classmethod
+    def apply(cls, *inputs, **params) -> Tensor:
+        fn = cls(**params)
+        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        fn.needs_input_grad = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+        record = is_grad_enabled() and any(fn.needs_input_grad)
+        if not record:
+            fn.needs_input_grad = (False,) * len(inputs)
+        out = Tensor(fn.forward(*arrays))
+        if record:
+            fn.inputs = tuple(inputs)
+            fn.input_versions = tuple(t._version if isinstance(t, Tensor) else 0 for t in inputs)
+            fn.output_id = id(out)
+            fn.output_ref = weakref.ref(out)
+            out._ctx = fn
+            out._requires_grad = is_floating(out.dtype)
+        return out
+
+    def forward(self, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop the inputs and saved arrays; a second backward through here then fails."""
+        keep = {"needs_input_grad", "output_id", "output_ref"}
+        for k in list(vars(self)):
+            if k not in keep:
+                delattr(self, k)
+        self.inputs = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def as_tensor_like(value: Any, like: Tensor) -> Tensor:
+    """`value` as a Tensor for an operation with `like`, without silent upcasting.
+
+    Python scalars take `like`'s dtype (a float scalar with an integer tensor takes the
+    default float dtype), so float32 op 0.5 stays float32; tensors and arrays keep theirs.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return Tensor(value)
+    if isinstance(value, (bool, int, float, np.number, np.ndarray)):
+        if isinstance(value, (bool, np.bool_)):
+            dtype = like.dtype
+        elif is_floating(like.dtype):
+            dtype = like.dtype
+        elif isinstance(value, (float, np.floating)):
+            dtype = get_default_dtype()
+        else:
+            dtype = like.dtype
+        return Tensor(np.asarray(value, dtype=dtype))
+    if isinstance(value, (list, tuple)):
+        return Tensor(value)
+    raise TypeError(f"expected a Tensor, array or number, got {type(value).__name__}")
+
+
+def grad_context_of(*tensors: Sequence[Tensor]) -> bool:
+    """True when an operation on these tensors would be recorded."""
+    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)

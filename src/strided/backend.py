@@ -1,0 +1,72 @@
+"""The array module, the default floating dtype, and the random generators.
+
+Everything above this module asks it for `xp` (NumPy today) and for randomness, so that a
+later CuPy backend or a change of default precision happens in one place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+xp = np
+
+_default_dtype = np.dtype(np.float32)
+
+
+def get_default_dtype() -> np.dtype:
+    """The floating dtype new tensors get when none is asked for (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the floating dtype of new tensors; only float32 and float64 are accepted."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: expected float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def is_floating(dtype) -> bool:
+    """True for the floating dtypes, the only ones that may carry gradients."""
+    return np.issubdtype(np.dtype(dtype), np.floating)
+
+
+class Generator:
+    """A seeded source of randomness (a thin wrapper over `numpy.random.Generator`).
+
+    Pass one to any random function (`randn`, initialisers, dropout, shuffling) to make a
+    run repeatable; `get_state`/`set_state` round-trip through JSON-friendly dicts so that
+    checkpoints can restore the exact stream.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int | None) -> "Generator":
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        return self
+
+    def get_state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+_default_generator = Generator(None)
+
+
+def default_generator() -> Generator:
+    """The generator used when a function is given none."""
+    return _default_generator
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator, as `torch.manual_seed` does; returns it."""
+    return _default_generator.manual_seed(seed)
+
+
+def rng_of(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator behind `generator`, or behind the default one."""
+    return (generator or _default_generator).rng

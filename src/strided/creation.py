@@ -1,0 +1,106 @@
+"""Ways to make a tensor: from data, filled with a constant, a range, or at random."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Tensor
+from .backend import Generator, get_default_dtype, rng_of
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in size):
+        raise ValueError(f"expected a shape of non-negative ints, got {size}")
+    return tuple(int(n) for n in size)
+
+
+def _dtype(dtype) -> np.dtype:
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or a Tensor).
+
+    Python floats become the default dtype (float32); an ndarray keeps its dtype.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.array(data, dtype=dtype, copy=True)
+    if dtype is None and not isinstance(data, np.ndarray) and arr.dtype == np.float64:
+        arr = arr.astype(get_default_dtype())
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    return Tensor(np.zeros(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return Tensor(np.ones(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `size` filled with `fill_value`."""
+    return Tensor(np.full(_shape((size,)), fill_value, _dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Values from `start` to `end` (exclusive) by `step`; integers stay int64."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
+        dtype = np.int64
+    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, generator: Generator | None = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples, drawn from `generator` (or the default one)."""
+    data = rng_of(generator).standard_normal(_shape(size)).astype(_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*size, dtype=None, generator: Generator | None = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1), drawn from `generator` (or the default one)."""
+    data = rng_of(generator).random(_shape(size)).astype(_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _like(fill):
+    def like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+        d = t.dtype if dtype is None else dtype
+        return fill(*t.shape, dtype=d, requires_grad=requires_grad)
+    like.__name__ = fill.__name__ + "_like"
+    like.__doc__ = f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """`full` with the shape (and dtype, unless given) of `t`."""
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, generator: Generator | None = None,
+               requires_grad: bool = False) -> Tensor:
+    """`randn` with the shape (and dtype, unless given) of `t`."""
+    return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, generator: Generator | None = None,
+              requires_grad: bool = False) -> Tensor:
+    """`rand` with the shape (and dtype, unless given) of `t`."""
+    return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
+                requires_grad=requires_grad)
