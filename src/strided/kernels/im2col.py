@@ -1,0 +1,112 @@
+"""im2col / col2im: the column matrix that turns a convolution into one matrix product.
+
+For a window of size (kh, kw) sliding over a zero-padded input with stride s and dilation d,
+the column buffer holds, for every input channel c and kernel tap (i, j), the input values
+that tap touches at every output position:
+
+    col[c, i, j, n, ho, wo] = xpad[n, c, ho*sh + i*dh, wo*sw + j*dw]
+
+Laid out as (C*kh*kw, N*Ho*Wo), each row is a long contiguous run along the output width, so
+the copy is a few large strided slices (one per tap) instead of many tiny ones, and the
+product W(O, C*kh*kw) @ col comes out as (O, N, Ho, Wo): channels-first in memory, which
+the wrappers hand out as an NCHW *view* without a transposing copy (see `from_cnhw`).
+
+col2im is the adjoint: it adds every column entry back to the input position it came from.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int,
+                     dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of a sliding window: ⌊(W + P_lo + P_hi − d·(F−1) − 1) / S⌋ + 1."""
+    span = size + pad_lo + pad_hi - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = -(-span // stride) + 1
+        # PyTorch's rule: the last window must start inside the input or the left padding
+        if (out - 1) * stride >= size + pad_lo:
+            out -= 1
+        return out
+    return span // stride + 1
+
+
+def to_cnhw(x: np.ndarray) -> np.ndarray:
+    """`x` (N, C, H, W) as a (C, N, H, W) view; contiguous when x came from `from_cnhw`."""
+    return x.transpose(1, 0, 2, 3)
+
+
+def from_cnhw(y: np.ndarray) -> np.ndarray:
+    """A (C, N, H, W) array as the (N, C, H, W) view the public API speaks."""
+    return y.transpose(1, 0, 2, 3)
+
+
+def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], extra: Pair = (0, 0),
+             fill: float = 0.0) -> np.ndarray:
+    """`x` (N, C, H, W) copied into a (C, N, H+pads, W+pads) buffer, borders set to `fill`.
+
+    `extra` adds rows/columns at the bottom/right (ceil_mode windows that run past the
+    padding). Without any padding and with x already channels-first in memory, no copy.
+    """
+    (pt, pb), (pl, pr) = pads
+    pb += extra[0]
+    pr += extra[1]
+    N, C, H, W = x.shape
+    xc = to_cnhw(x)
+    if pt == pb == pl == pr == 0 and xc.flags.c_contiguous:
+        return xc
+    out = np.empty((C, N, H + pt + pb, W + pl + pr), dtype=x.dtype)
+    # only the border needs the fill value; the interior is overwritten by the copy
+    if pt:
+        out[:, :, :pt] = fill
+    if pb:
+        out[:, :, H + pt:] = fill
+    if pl:
+        out[:, :, :, :pl] = fill
+    if pr:
+        out[:, :, :, W + pl:] = fill
+    out[:, :, pt:pt + H, pl:pl + W] = xc
+    return out
+
+
+def tap_slices(i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair):
+    """Index of the (Ho, Wo) grid of padded-input positions kernel tap (i, j) reads."""
+    (Ho, Wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    return (slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw))
+
+
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair],
+           dilation: Pair) -> np.ndarray:
+    """The column buffer (C, kh, kw, N, Ho, Wo) of `x` (N, C, H, W); see the module doc."""
+    N, C, H, W = x.shape
+    kh, kw = kernel
+    Ho = conv_output_size(H, kh, stride[0], *pads[0], dilation[0])
+    Wo = conv_output_size(W, kw, stride[1], *pads[1], dilation[1])
+    xp = pad_cnhw(x, pads)
+    col = np.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
+            col[:, i, j] = xp[:, :, hs, ws]
+    return col
+
+
+def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
+           dilation: Pair) -> np.ndarray:
+    """The adjoint of `im2col`: x[n, c, h, w] = Σ over taps that read (h, w) of col[...].
+
+    `col` is (C, kh, kw, N, Ho, Wo); returns (N, C, H, W) as a view of a channels-first
+    buffer (cropped from the padded one).
+    """
+    C, kh, kw, N, Ho, Wo = col.shape
+    H, W = x_hw
+    (pt, pb), (pl, pr) = pads
+    xp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
+            xp[:, :, hs, ws] += col[:, i, j]
+    return from_cnhw(xp[:, :, pt:pt + H, pl:pl + W])
