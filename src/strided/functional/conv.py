@@ -1,0 +1,403 @@
+"""The convolution family as differentiable functions: conv1d, conv2d, conv_transpose1d,
+conv_transpose2d, the true (flipped-kernel) convolve2d, and unfold / fold (im2col / col2im).
+
+conv2d is a cross-correlation, as in PyTorch (weight (O, C/groups, kh, kw)):
+
+    y[n, o, ho, wo] = b[o] + Σ_{c, i, j} w[o, c, i, j] · xpad[n, c, ho·s + i·d, wo·s + j·d]
+
+Its input gradient is conv_transpose2d's forward and conv_transpose2d's input gradient is
+conv2d's forward; both share one weight-gradient kernel (`strided.kernels.conv`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import is_floating
+from ..kernels.conv import (conv2d_backward_bias, conv2d_backward_data,
+                            conv2d_backward_weight, conv2d_forward,
+                            conv_transpose_output_size)
+from ..kernels.im2col import col2im, conv_output_size, im2col
+
+# ---------------------------------------------------------------------------------------
+# Argument checking shared by the conv and pool families
+# ---------------------------------------------------------------------------------------
+
+
+def as_tensor(x, fn: str, name: str = "input") -> Tensor:
+    """`x` as a Tensor (arrays are wrapped, not copied)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, float, int)):
+        return Tensor(x)
+    raise TypeError(f"{fn}: {name} must be a Tensor or an array, got {type(x).__name__}")
+
+
+def ntuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
+    """`value` (an int or a length-n sequence of ints) as an n-tuple, checked ≥ minimum."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value),) * n
+    elif isinstance(value, (tuple, list)) and len(value) == n and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        out = tuple(int(v) for v in value)
+    else:
+        raise TypeError(f"{fn}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if minimum is not None and any(v < minimum for v in out):
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def check_input(x: Tensor, ndim: int, fn: str, layout: str) -> None:
+    """A floating `ndim`-D input, or an error naming `fn` and the shape."""
+    if x.ndim != ndim:
+        raise ValueError(f"{fn}: expected a {ndim}-D input {layout}, "
+                         f"got a {x.ndim}-D input of shape {tuple(x.shape)}")
+    if not is_floating(x.dtype):
+        raise TypeError(f"{fn}: input must be floating point, got dtype {x.dtype}")
+
+
+def conv_pads(padding, kernel: tuple, dilation: tuple, stride: tuple, fn: str) -> tuple:
+    """int / tuple / 'same' / 'valid' → ((top, bottom), (left, right), ...) per spatial dim.
+
+    'same' pads d·(k−1) in total, the odd one at the end, as PyTorch does.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}: padding='same' needs stride 1, got stride {stride}")
+            return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                         for k, d in zip(kernel, dilation))
+        raise ValueError(f"{fn}: padding must be an int, a tuple, 'same' or 'valid', "
+                         f"got {padding!r}")
+    p = ntuple(padding, n, fn, "padding", minimum=0)
+    return tuple((v, v) for v in p)
+
+
+def check_window_fits(spatial: tuple, kernel: tuple, pads: tuple, dilation: tuple,
+                      fn: str, shapes: str) -> None:
+    """The (dilated) kernel must fit in the padded input."""
+    for size, k, (lo, hi), d in zip(spatial, kernel, pads, dilation):
+        if d * (k - 1) + 1 > size + lo + hi:
+            raise ValueError(
+                f"{fn}: kernel size {tuple(kernel)} (dilation {tuple(dilation)}) is larger "
+                f"than the padded input {tuple(s + a + b for s, (a, b) in zip(spatial, pads))}"
+                f" ({shapes})")
+
+
+def _check_conv(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: bool):
+    layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+    check_input(x, nd + 2, fn, layout)
+    shapes = f"input shape {tuple(x.shape)}, weight shape {tuple(w.shape)}"
+    if w.ndim != nd + 2:
+        raise ValueError(f"{fn}: expected a {nd + 2}-D weight, got shape {tuple(w.shape)}")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{fn}: input dtype {x.dtype} and weight dtype {w.dtype} differ "
+                        f"({shapes}); convert one of them")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    C = x.shape[1]
+    if transposed:
+        if w.shape[0] != C:
+            raise ValueError(f"{fn}: input has {C} channels, expected {w.shape[0]} ({shapes})")
+        if C % groups:
+            raise ValueError(f"{fn}: groups={groups} does not divide the {C} input "
+                             f"channels ({shapes})")
+        out_ch = w.shape[1] * groups
+    else:
+        O = w.shape[0]
+        if C % groups or O % groups:
+            raise ValueError(f"{fn}: groups={groups} must divide both the {C} input channels "
+                             f"and the {O} output channels ({shapes})")
+        if C != w.shape[1] * groups:
+            raise ValueError(f"{fn}: input has {C} channels, expected "
+                             f"{w.shape[1] * groups} ({shapes})")
+        out_ch = O
+    if b is not None:
+        if b.shape != (out_ch,):
+            raise ValueError(f"{fn}: bias has shape {tuple(b.shape)}, expected ({out_ch},) "
+                             f"({shapes})")
+        if b.dtype != x.dtype:
+            raise TypeError(f"{fn}: bias dtype {b.dtype} differs from input dtype {x.dtype}")
+    return shapes
+
+
+def _lift(a, one_d: bool):
+    """(N, C, L) → (N, C, 1, L) so 1-D ops run on the 2-D kernels."""
+    return a[:, :, None, :] if (one_d and a is not None) else a
+
+
+def _drop(a, one_d: bool):
+    return a[:, :, 0, :] if (one_d and a is not None) else a
+
+
+# ---------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------
+
+
+class Conv2d(Function):
+    """Cross-correlation; params stride, pads, dilation, groups, one_d."""
+
+    def forward(self, x, w, b):
+        x, w = _lift(x, self.one_d), _lift(w, self.one_d)
+        need_x, need_w = self.needs_input_grad[:2]
+        self.x = x if need_w else None  # dW needs x, dx needs w: keep only what is asked
+        self.w = w if need_x else None
+        self.x_hw = x.shape[2:]
+        self.kernel = w.shape[2:]
+        y = conv2d_forward(x, w, b, self.stride, self.pads, self.dilation, self.groups)
+        return _drop(y, self.one_d)
+
+    def backward(self, gy):
+        gy = _lift(gy, self.one_d)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = _drop(conv2d_backward_data(gy, self.w, self.x_hw, self.stride, self.pads,
+                                            self.dilation, self.groups), self.one_d)
+        if self.needs_input_grad[1]:
+            gw = _drop(conv2d_backward_weight(self.x, gy, self.kernel, self.stride,
+                                              self.pads, self.dilation, self.groups),
+                       self.one_d)
+        if self.needs_input_grad[2]:
+            gb = conv2d_backward_bias(gy)
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of Conv2d in its input; params stride, pads, dilation, groups, out_hw,
+    one_d. The weight (C_in, C_out/groups, kh, kw) is read as a conv weight whose conv maps
+    the output back to the input."""
+
+    def forward(self, x, w, b):
+        x, w = _lift(x, self.one_d), _lift(w, self.one_d)
+        need_x, need_w = self.needs_input_grad[:2]
+        self.x = x if need_w else None
+        self.w = w if need_x else None
+        self.kernel = w.shape[2:]
+        y = conv2d_backward_data(x, w, self.out_hw, self.stride, self.pads, self.dilation,
+                                 self.groups)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return _drop(y, self.one_d)
+
+    def backward(self, gy):
+        gy = _lift(gy, self.one_d)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = _drop(conv2d_forward(gy, self.w, None, self.stride, self.pads,
+                                      self.dilation, self.groups), self.one_d)
+        if self.needs_input_grad[1]:
+            # the roles swap: gy plays the conv's input and x its output gradient
+            gw = _drop(conv2d_backward_weight(gy, self.x, self.kernel, self.stride,
+                                              self.pads, self.dilation, self.groups),
+                       self.one_d)
+        if self.needs_input_grad[2]:
+            gb = conv2d_backward_bias(gy)
+        return gx, gw, gb
+
+
+class Flip2d(Function):
+    """w[..., ::-1, ::-1] (rotate the kernel by 180°); its own adjoint."""
+
+    def forward(self, w):
+        return w[..., ::-1, ::-1].copy()
+
+    def backward(self, g):
+        return g[..., ::-1, ::-1]
+
+
+class Unfold(Function):
+    """im2col as (N, C·kh·kw, L); params kernel, stride, pads, dilation."""
+
+    def forward(self, x):
+        self.x_hw = x.shape[2:]
+        col = im2col(x, self.kernel, self.stride, self.pads, self.dilation)
+        C, kh, kw, N, Ho, Wo = col.shape
+        self.col_shape = col.shape
+        return col.transpose(3, 0, 1, 2, 4, 5).reshape(N, C * kh * kw, Ho * Wo)
+
+    def backward(self, g):
+        C, kh, kw, N, Ho, Wo = self.col_shape
+        col = g.reshape(N, C, kh, kw, Ho, Wo).transpose(1, 2, 3, 0, 4, 5)
+        return col2im(col, self.x_hw, self.stride, self.pads, self.dilation)
+
+
+class Fold(Function):
+    """col2im from (N, C·kh·kw, L), summing overlaps; params out_hw, kernel, stride, pads,
+    dilation, grid (Ho, Wo)."""
+
+    def forward(self, cols):
+        N, K, L = cols.shape
+        kh, kw = self.kernel
+        C = K // (kh * kw)
+        col = cols.reshape(N, C, kh, kw, *self.grid).transpose(1, 2, 3, 0, 4, 5)
+        return col2im(col, self.out_hw, self.stride, self.pads, self.dilation)
+
+    def backward(self, g):
+        col = im2col(g, self.kernel, self.stride, self.pads, self.dilation)
+        C, kh, kw, N, Ho, Wo = col.shape
+        return col.transpose(3, 0, 1, 2, 4, 5).reshape(N, C * kh * kw, Ho * Wo)
+
+
+# ---------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------
+
+
+def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups, padding_mode):
+    x, w = as_tensor(input, fn), as_tensor(weight, fn, "weight")
+    b = None if bias is None else as_tensor(bias, fn, "bias")
+    shapes = _check_conv(fn, x, w, b, groups, nd, transposed=False)
+    stride = ntuple(stride, nd, fn, "stride", minimum=1)
+    dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
+    kernel = tuple(w.shape[2:])
+    pads = conv_pads(padding, kernel, dilation, stride, fn)
+    if padding_mode != "zeros":
+        if padding_mode not in ("reflect", "replicate", "circular"):
+            raise ValueError(f"{fn}: padding_mode must be 'zeros', 'reflect', 'replicate' "
+                             f"or 'circular', got {padding_mode!r}")
+        from .padding import pad
+        flat = tuple(v for lo_hi in reversed(pads) for v in lo_hi)  # PyTorch order
+        if any(flat):
+            x = pad(x, flat, mode=padding_mode)
+        pads = ((0, 0),) * nd
+    check_window_fits(tuple(x.shape[2:]), kernel, pads, dilation, fn, shapes)
+    if nd == 1:
+        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
+    return Conv2d.apply(x, w, b, stride=stride, pads=pads, dilation=dilation,
+                        groups=int(groups), one_d=(nd == 1))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros") -> Tensor:
+    """2-D cross-correlation of `input` (N, C, H, W) with `weight` (O, C/groups, kh, kw).
+
+    `padding` is an int, a pair, 'same' or 'valid'; `padding_mode` ('zeros', 'reflect',
+    'replicate', 'circular') says what the padding holds. Output spatial size
+    ⌊(W − d·(k−1) − 1 + 2P) / S⌋ + 1. Returns (N, O, Ho, Wo).
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
+                 padding_mode)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros") -> Tensor:
+    """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups,
+                 padding_mode)
+
+
+def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
+               groups=1) -> Tensor:
+    """True 2-D convolution (the signal-processing convention): the kernel is rotated by
+    180° before sliding, y[m, n] = Σ_{i,j} w[i, j] · x[m − i, n − j] (with the origin at the
+    kernel's far corner). Equals conv2d with `weight` flipped in both spatial axes."""
+    w = as_tensor(weight, "convolve2d", "weight")
+    if w.ndim != 4:
+        raise ValueError(f"convolve2d: expected a 4-D weight, got shape {tuple(w.shape)}")
+    return _conv("convolve2d", 2, input, Flip2d.apply(w), bias, stride, padding, dilation,
+                 groups, "zeros")
+
+
+def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation, output_size):
+    x, w = as_tensor(input, fn), as_tensor(weight, fn, "weight")
+    b = None if bias is None else as_tensor(bias, fn, "bias")
+    shapes = _check_conv(fn, x, w, b, groups, nd, transposed=True)
+    stride = ntuple(stride, nd, fn, "stride", minimum=1)
+    dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
+    pad = ntuple(padding, nd, fn, "padding", minimum=0)
+    kernel = tuple(w.shape[2:])
+    in_sp = tuple(x.shape[2:])
+    smallest = tuple(conv_transpose_output_size(i, k, s, p, d, 0)
+                     for i, k, s, p, d in zip(in_sp, kernel, stride, pad, dilation))
+    if output_size is not None:
+        size = tuple(int(v) for v in output_size)[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"{fn}: output_size must give {nd} spatial sizes, "
+                             f"got {output_size!r}")
+        out_pad = tuple(o - m for o, m in zip(size, smallest))
+        if any(op < 0 or op >= max(s, d) for op, s, d in zip(out_pad, stride, dilation)):
+            raise ValueError(
+                f"{fn}: output_size {size} is not reachable: sizes from {smallest} to "
+                f"{tuple(m + max(s, d) - 1 for m, s, d in zip(smallest, stride, dilation))}"
+                f" are ({shapes})")
+    else:
+        out_pad = ntuple(output_padding, nd, fn, "output_padding", minimum=0)
+        if any(op >= max(s, d) for op, s, d in zip(out_pad, stride, dilation)):
+            raise ValueError(f"{fn}: output_padding {out_pad} must be smaller than either "
+                             f"stride {stride} or dilation {dilation}")
+    out_sp = tuple(m + op for m, op in zip(smallest, out_pad))
+    if any(o < 1 for o in out_sp):
+        raise ValueError(f"{fn}: output size {out_sp} is not positive; padding {pad} is too "
+                         f"large ({shapes})")
+    pads = tuple((p, p) for p in pad)
+    if nd == 1:
+        stride, dilation, pads, out_sp = ((1,) + stride, (1,) + dilation, ((0, 0),) + pads,
+                                          (1,) + out_sp)
+    return ConvTranspose2d.apply(x, w, b, stride=stride, pads=pads, dilation=dilation,
+                                 groups=int(groups), out_hw=out_sp, one_d=(nd == 1))
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1, output_size=None) -> Tensor:
+    """Transposed convolution of `input` (N, C_in, H, W) with `weight`
+    (C_in, C_out/groups, kh, kw): the adjoint of conv2d, <conv2d(x, w), y> = <x,
+    conv_transpose2d(y, w)>. Output size (i − 1)·s − 2p + d·(k − 1) + output_padding + 1;
+    `output_size` (H, W) picks the output_padding instead."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation, output_size)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1, output_size=None) -> Tensor:
+    """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k)."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation, output_size)
+
+
+def _unfold_geometry(fn, spatial, kernel_size, dilation, padding, stride):
+    kernel = ntuple(kernel_size, 2, fn, "kernel_size", minimum=1)
+    dilation = ntuple(dilation, 2, fn, "dilation", minimum=1)
+    stride = ntuple(stride, 2, fn, "stride", minimum=1)
+    pad = ntuple(padding, 2, fn, "padding", minimum=0)
+    pads = tuple((p, p) for p in pad)
+    check_window_fits(spatial, kernel, pads, dilation, fn, f"spatial size {spatial}")
+    grid = tuple(conv_output_size(s, k, st, p, p, d)
+                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilation))
+    return kernel, dilation, stride, pads, grid
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """im2col: every (C, kh, kw) window of `input` (N, C, H, W) as a column of an
+    (N, C·kh·kw, L) tensor, L the number of window positions (as torch.nn.functional.unfold)."""
+    x = as_tensor(input, "unfold")
+    check_input(x, 4, "unfold", "(N, C, H, W)")
+    kernel, dilation, stride, pads, _ = _unfold_geometry(
+        "unfold", tuple(x.shape[2:]), kernel_size, dilation, padding, stride)
+    return Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """col2im, the adjoint of `unfold`: columns (N, C·kh·kw, L) summed back into an
+    (N, C, H, W) image of spatial size `output_size`, overlapping windows added."""
+    cols = as_tensor(input, "fold")
+    check_input(cols, 3, "fold", "(N, C·kh·kw, L)")
+    out_hw = ntuple(output_size, 2, "fold", "output_size", minimum=1)
+    kernel, dilation, stride, pads, grid = _unfold_geometry(
+        "fold", out_hw, kernel_size, dilation, padding, stride)
+    N, K, L = cols.shape
+    if K % (kernel[0] * kernel[1]) or L != grid[0] * grid[1]:
+        raise ValueError(
+            f"fold: input of shape {tuple(cols.shape)} does not match kernel {kernel} and "
+            f"output_size {out_hw}: expected (N, C·{kernel[0] * kernel[1]}, "
+            f"{grid[0] * grid[1]})")
+    return Fold.apply(cols, out_hw=out_hw, kernel=kernel, stride=stride, pads=pads,
+                      dilation=dilation, grid=grid)
+
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "convolve2d",
+           "unfold", "fold"]

@@ -1,0 +1,73 @@
+"""Padding of the trailing axes, and its adjoint.
+
+Modes, for an axis of length n and an output index j ∈ [−lo, n + hi) read from source index
+    constant   x[j] if 0 ≤ j < n else value     (negative widths crop)
+    reflect    j ↦ |j|, then i ↦ 2(n − 1) − i past the end   (edge not repeated)
+    replicate  j ↦ clip(j, 0, n − 1)
+    circular   j ↦ j mod n
+The adjoint of each gather adds every output gradient back to the source index it read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Source index of each output position along one axis (not for 'constant')."""
+    j = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    return j % n  # circular
+
+
+def _slices(n: int, lo: int, hi: int):
+    """(source, destination) slices copying x into the padded (or cropped) axis."""
+    src = slice(max(-lo, 0), n - max(-hi, 0))
+    dst = slice(max(lo, 0), max(lo, 0) + (src.stop - src.start))
+    return src, dst
+
+
+def pad_forward(x: np.ndarray, pads: tuple, mode: str, value: float = 0.0) -> np.ndarray:
+    """`pads` is ((lo, hi), ...) for the last len(pads) axes, in axis order."""
+    first = x.ndim - len(pads)
+    if mode == "constant":
+        shape = x.shape[:first] + tuple(n + lo + hi for n, (lo, hi)
+                                        in zip(x.shape[first:], pads))
+        out = np.full(shape, value, dtype=x.dtype)
+        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(x.shape[first:], pads)]
+        lead = (slice(None),) * first
+        out[lead + tuple(d for _, d in sl)] = x[lead + tuple(s for s, _ in sl)]
+        return out
+    for k, (lo, hi) in enumerate(pads):
+        if lo or hi:
+            x = np.take(x, source_index(x.shape[first + k], lo, hi, mode), axis=first + k)
+    return x
+
+
+def pad_backward(g: np.ndarray, pads: tuple, mode: str, in_shape: tuple) -> np.ndarray:
+    """The adjoint of `pad_forward`: gradient of the padded array back to `in_shape`."""
+    first = g.ndim - len(pads)
+    if mode == "constant":
+        gx = np.zeros(in_shape, dtype=g.dtype)
+        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(in_shape[first:], pads)]
+        lead = (slice(None),) * first
+        gx[lead + tuple(s for s, _ in sl)] = g[lead + tuple(d for _, d in sl)]
+        return gx
+    for k in reversed(range(len(pads))):
+        lo, hi = pads[k]
+        if not (lo or hi):
+            continue
+        axis = first + k
+        n = in_shape[axis]
+        src = source_index(n, lo, hi, mode)
+        g = np.moveaxis(g, axis, 0)
+        gx = g[lo:lo + n].copy()  # the interior maps to itself
+        for p in list(range(lo)) + list(range(lo + n, lo + n + hi)):
+            gx[src[p]] += g[p]  # the border: a handful of rows, each added where it came from
+        g = np.moveaxis(gx, 0, axis)
+    return g
