@@ -124,12 +124,12 @@ def _check_conv(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: b
     return shapes
 
 
-def _lift(a, one_d: bool):
+def lift_1d(a, one_d: bool):
     """(N, C, L) → (N, C, 1, L) so 1-D ops run on the 2-D kernels."""
     return a[:, :, None, :] if (one_d and a is not None) else a
 
 
-def _drop(a, one_d: bool):
+def drop_1d(a, one_d: bool):
     return a[:, :, 0, :] if (one_d and a is not None) else a
 
 
@@ -142,23 +142,23 @@ class Conv2d(Function):
     """Cross-correlation; params stride, pads, dilation, groups, one_d."""
 
     def forward(self, x, w, b):
-        x, w = _lift(x, self.one_d), _lift(w, self.one_d)
+        x, w = lift_1d(x, self.one_d), lift_1d(w, self.one_d)
         need_x, need_w = self.needs_input_grad[:2]
         self.x = x if need_w else None  # dW needs x, dx needs w: keep only what is asked
         self.w = w if need_x else None
         self.x_hw = x.shape[2:]
         self.kernel = w.shape[2:]
         y = conv2d_forward(x, w, b, self.stride, self.pads, self.dilation, self.groups)
-        return _drop(y, self.one_d)
+        return drop_1d(y, self.one_d)
 
     def backward(self, gy):
-        gy = _lift(gy, self.one_d)
+        gy = lift_1d(gy, self.one_d)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx = _drop(conv2d_backward_data(gy, self.w, self.x_hw, self.stride, self.pads,
+            gx = drop_1d(conv2d_backward_data(gy, self.w, self.x_hw, self.stride, self.pads,
                                             self.dilation, self.groups), self.one_d)
         if self.needs_input_grad[1]:
-            gw = _drop(conv2d_backward_weight(self.x, gy, self.kernel, self.stride,
+            gw = drop_1d(conv2d_backward_weight(self.x, gy, self.kernel, self.stride,
                                               self.pads, self.dilation, self.groups),
                        self.one_d)
         if self.needs_input_grad[2]:
@@ -172,7 +172,7 @@ class ConvTranspose2d(Function):
     the output back to the input."""
 
     def forward(self, x, w, b):
-        x, w = _lift(x, self.one_d), _lift(w, self.one_d)
+        x, w = lift_1d(x, self.one_d), lift_1d(w, self.one_d)
         need_x, need_w = self.needs_input_grad[:2]
         self.x = x if need_w else None
         self.w = w if need_x else None
@@ -181,17 +181,17 @@ class ConvTranspose2d(Function):
                                  self.groups)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
-        return _drop(y, self.one_d)
+        return drop_1d(y, self.one_d)
 
     def backward(self, gy):
-        gy = _lift(gy, self.one_d)
+        gy = lift_1d(gy, self.one_d)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx = _drop(conv2d_forward(gy, self.w, None, self.stride, self.pads,
+            gx = drop_1d(conv2d_forward(gy, self.w, None, self.stride, self.pads,
                                       self.dilation, self.groups), self.one_d)
         if self.needs_input_grad[1]:
             # the roles swap: gy plays the conv's input and x its output gradient
-            gw = _drop(conv2d_backward_weight(gy, self.x, self.kernel, self.stride,
+            gw = drop_1d(conv2d_backward_weight(gy, self.x, self.kernel, self.stride,
                                               self.pads, self.dilation, self.groups),
                        self.one_d)
         if self.needs_input_grad[2]:

@@ -1,0 +1,271 @@
+"""Pooling and unpooling as differentiable functions: max / average pooling (1-D and 2-D),
+adaptive average / max pooling, global average pooling, and max-unpooling from indices.
+
+Backward: max pooling routes each output gradient to the position of its window's maximum
+(max-unpooling); average pooling spreads it evenly over the window.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..kernels.pool import (PoolGeometry, adaptive_avg_matrix, adaptive_max_pool2d_forward,
+                            avg_divisor, avg_pool2d_backward, avg_pool2d_forward,
+                            max_pool2d_backward, max_pool2d_forward, tap_to_flat_index,
+                            unpool_gather, unpool_scatter)
+from .conv import as_tensor, check_input, check_window_fits, drop_1d, lift_1d, ntuple
+
+
+class MaxPool2d(Function):
+    """params: geo, one_d, box (a dict the wrapper reads the argmax taps from)."""
+
+    def forward(self, x):
+        x = lift_1d(x, self.one_d)
+        y, arg = max_pool2d_forward(x, self.geo, self.with_arg or self.needs_input_grad[0])
+        self.arg = arg
+        self.box["arg"] = arg
+        return drop_1d(y, self.one_d)
+
+    def backward(self, gy):
+        return drop_1d(max_pool2d_backward(lift_1d(gy, self.one_d), self.arg, self.geo),
+                       self.one_d)
+
+
+class AvgPool2d(Function):
+    """params: geo, divisor, one_d."""
+
+    def forward(self, x):
+        return drop_1d(avg_pool2d_forward(lift_1d(x, self.one_d), self.geo, self.divisor),
+                       self.one_d)
+
+    def backward(self, gy):
+        return drop_1d(avg_pool2d_backward(lift_1d(gy, self.one_d), self.geo, self.divisor),
+                       self.one_d)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y = A_h · x · A_wᵀ with A the (out, in) window-averaging matrices; params ah, aw."""
+
+    def forward(self, x):
+        return self.ah @ x @ self.aw.T
+
+    def backward(self, gy):
+        return self.ah.T @ gy @ self.aw
+
+
+class AdaptiveMaxPool2d(Function):
+    """params: out, box."""
+
+    def forward(self, x):
+        self.hw = x.shape[2:]
+        y, self.idx = adaptive_max_pool2d_forward(x, self.out)
+        self.box["idx"] = self.idx
+        return y
+
+    def backward(self, gy):
+        return unpool_scatter(gy, self.idx, self.hw, accumulate=True)  # windows may overlap
+
+
+class MaxUnpool2d(Function):
+    """params: indices (int array), hw."""
+
+    def forward(self, x):
+        return unpool_scatter(x, self.indices, self.hw, accumulate=False)
+
+    def backward(self, g):
+        return unpool_gather(g, self.indices)
+
+
+def _pool_args(fn, x, nd, kernel_size, stride, padding, dilation):
+    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    kernel = ntuple(kernel_size, nd, fn, "kernel_size", minimum=1)
+    stride = kernel if stride is None or stride == () else ntuple(stride, nd, fn, "stride",
+                                                                 minimum=1)
+    padding = ntuple(padding, nd, fn, "padding", minimum=0)
+    dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
+    for k, p, d in zip(kernel, padding, dilation):
+        if 2 * p > d * (k - 1) + 1:
+            raise ValueError(f"{fn}: padding {padding} must be at most half the (dilated) "
+                             f"kernel size {kernel} (input shape {tuple(x.shape)})")
+    check_window_fits(tuple(x.shape[2:]), kernel, tuple((p, p) for p in padding), dilation,
+                      fn, f"input shape {tuple(x.shape)}")
+    if nd == 1:
+        kernel, stride, padding, dilation = ((1,) + kernel, (1,) + stride, (0,) + padding,
+                                             (1,) + dilation)
+    return kernel, stride, padding, dilation
+
+
+def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
+    x = as_tensor(input, fn)
+    kernel, stride, padding, dilation = _pool_args(fn, x, nd, kernel_size, stride, padding,
+                                                   dilation)
+    hw = (1,) + tuple(x.shape[2:]) if nd == 1 else tuple(x.shape[2:])
+    geo = PoolGeometry(hw, kernel, stride, padding, dilation, ceil_mode)
+    box = {}
+    y = MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), box=box, with_arg=return_indices)
+    if not return_indices:
+        return y
+    return y, Tensor(drop_1d(tap_to_flat_index(box["arg"], geo), nd == 1))
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each (dilated) kernel window of `input` (N, C, H, W); stride defaults to
+    the kernel size, padding counts as −∞. With `return_indices`, also the argmax of each
+    window as h·W + w in its input plane (for `max_unpool2d`)."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max_pool2d for (N, C, L) inputs; indices index L."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    x = as_tensor(input, fn)
+    kernel, stride, padding, dilation = _pool_args(fn, x, nd, kernel_size, stride, padding, 1)
+    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
+                                         or divisor_override <= 0):
+        raise ValueError(f"{fn}: divisor_override must be a positive int, "
+                         f"got {divisor_override!r}")
+    hw = (1,) + tuple(x.shape[2:]) if nd == 1 else tuple(x.shape[2:])
+    geo = PoolGeometry(hw, kernel, stride, padding, dilation, ceil_mode)
+    divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype)
+    return AvgPool2d.apply(x, geo=geo, divisor=divisor, one_d=(nd == 1))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over each kernel window of `input` (N, C, H, W). The divisor is the window size,
+    counting zero padding when `count_include_pad` (windows that ceil_mode lets run past the
+    padding never count the overrun), or `divisor_override`."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """avg_pool2d for (N, C, L) inputs."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def _adaptive_size(fn, output_size, spatial):
+    nd = len(spatial)
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    if not isinstance(output_size, (tuple, list)) or len(output_size) != nd:
+        raise TypeError(f"{fn}: output_size must be an int or a tuple of {nd}, "
+                        f"got {output_size!r}")
+    out = tuple(s if o is None else int(o) for o, s in zip(output_size, spatial))
+    if any(o < 1 for o in out):
+        raise ValueError(f"{fn}: output_size must be positive, got {output_size!r}")
+    return out
+
+
+def _adaptive_avg(fn, nd, input, output_size):
+    x = as_tensor(input, fn)
+    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    out = _adaptive_size(fn, output_size, tuple(x.shape[2:]))
+    if nd == 1:
+        aw = adaptive_avg_matrix(x.shape[2], out[0], x.dtype)
+        return AdaptiveAvgPool1d.apply(x, aw=aw)
+    ah = adaptive_avg_matrix(x.shape[2], out[0], x.dtype)
+    aw = adaptive_avg_matrix(x.shape[3], out[1], x.dtype)
+    return AdaptiveAvgPool2d.apply(x, ah=ah, aw=aw)
+
+
+class AdaptiveAvgPool1d(Function):
+    """y = x · Aᵀ; params aw."""
+
+    def forward(self, x):
+        return x @ self.aw.T
+
+    def backward(self, gy):
+        return gy @ self.aw
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over adaptive windows so the output is `output_size` (an int, a pair, with
+    None keeping that input size): window i covers [⌊i·H/Ho⌋, ⌈(i+1)·H/Ho⌉)."""
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """adaptive_avg_pool2d for (N, C, L) inputs."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def global_avg_pool2d(input):
+    """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
+    return _adaptive_avg("global_avg_pool2d", 2, input, 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over adaptive windows (see adaptive_avg_pool2d); with `return_indices`, the
+    argmax of each window as h·W + w."""
+    x = as_tensor(input, "adaptive_max_pool2d")
+    check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
+    out = _adaptive_size("adaptive_max_pool2d", output_size, tuple(x.shape[2:]))
+    box = {}
+    y = AdaptiveMaxPool2d.apply(x, out=out, box=box)
+    return (y, Tensor(box["idx"])) if return_indices else y
+
+
+def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):
+    x = as_tensor(input, fn)
+    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.shape != x.shape or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{fn}: indices must be integers of the input's shape "
+                         f"{tuple(x.shape)}, got {idx.dtype} {tuple(idx.shape)}")
+    kernel = ntuple(kernel_size, nd, fn, "kernel_size", minimum=1)
+    stride = kernel if stride is None else ntuple(stride, nd, fn, "stride", minimum=1)
+    padding = ntuple(padding, nd, fn, "padding", minimum=0)
+    if output_size is None:
+        size = tuple((i - 1) * s - 2 * p + k
+                     for i, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    else:
+        size = tuple(int(v) for v in output_size)[-nd:]
+    plane = int(np.prod(size))
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        raise ValueError(f"{fn}: indices must lie in [0, {plane}) for output size {size}, "
+                         f"got values from {idx.min()} to {idx.max()}")
+    hw = (1,) + size if nd == 1 else size
+    y = MaxUnpool2d.apply(x, indices=idx, hw=hw)  # 1-D: (N, C, L) → (N, C, 1, L)
+    if nd == 1:
+        return _Squeeze1d.apply(y)
+    return y
+
+
+class _Squeeze1d(Function):
+    """(N, C, 1, L) → (N, C, L)."""
+
+    def forward(self, y):
+        return y[:, :, 0, :]
+
+    def backward(self, g):
+        return g[:, :, None, :]
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value put back at its index (h·W + w) in a
+    zero image of size `output_size` (default (H−1)·s − 2p + k); the gradient gathers."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d for (N, C, L) inputs."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_max_pool2d", "global_avg_pool2d",
+           "max_unpool1d", "max_unpool2d"]
