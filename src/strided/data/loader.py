@@ -1,0 +1,314 @@
+"""Batches from data sets: ``ArrayDataset``, ``Subset``, ``random_split``, ``DataLoader``.
+
+A batch is a tuple of NumPy arrays, ``(images, labels)`` for the image data sets; the
+training loop wraps them in Tensors. Data sets backed by arrays (``ArrayDataset`` and
+every built-in data set, and ``Subset`` of them) are indexed with a whole array of
+indices at once, so a batch of 256 images is one fancy-indexing gather, not 256
+Python calls. Any other object with ``__len__`` and ``__getitem__`` also works, one
+sample at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "ArrayDataset",
+    "TensorDataset",
+    "Subset",
+    "random_split",
+    "train_val_split",
+    "DataLoader",
+]
+
+
+def _as_generator(seed: int | np.random.Generator | None, where: str) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"{where}: seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+
+
+class ArrayDataset:
+    """A data set made of equal-length arrays, e.g. ``ArrayDataset(images, labels)``.
+
+    ``ds[i]`` is the tuple ``(images[i], labels[i])``; ``ds[index_array]`` the batch
+    ``(images[index_array], labels[index_array])``. ``transform``, if given, is applied
+    to the first array (the inputs) of what is returned; the transforms of
+    ``strided.data.transforms`` accept a single ``(C, H, W)`` image or an NCHW batch.
+    """
+
+    #: Tells ``DataLoader`` that ``self[index_array]`` returns a whole batch.
+    batch_indexable = True
+
+    def __init__(self, *arrays: Any, transform: Callable[[np.ndarray], np.ndarray] | None = None):
+        if not arrays:
+            raise ValueError("ArrayDataset: needs at least one array")
+        arrays = tuple(np.asarray(a) for a in arrays)
+        lengths = [a.shape[0] if a.ndim else None for a in arrays]
+        if None in lengths or len(set(lengths)) != 1:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"ArrayDataset: arrays must share their first dimension, got shapes {shapes}")
+        self.arrays = arrays
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return self.arrays[0].shape[0]
+
+    def __getitem__(self, index: Any) -> tuple:
+        if isinstance(index, (int, np.integer)):
+            n = len(self)
+            if not -n <= index < n:
+                raise IndexError(f"{type(self).__name__}: index {index} out of range for length {n}")
+        items = tuple(a[index] for a in self.arrays)
+        if self.transform is not None:
+            items = (self.transform(items[0]),) + items[1:]
+        return items
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
+        return f"{type(self).__name__}({shapes})"
+
+
+#: PyTorch's name for the same thing; here the "tensors" are NumPy arrays.
+TensorDataset = ArrayDataset
+
+
+class Subset:
+    """The samples ``indices`` of ``dataset``, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray):
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.ndim != 1:
+            raise ValueError(f"Subset: indices must be 1-D, got shape {indices.shape}")
+        n = len(dataset)
+        if indices.size and (indices.min() < -n or indices.max() >= n):
+            raise IndexError(f"Subset: indices out of range for a data set of length {n}")
+        self.dataset = dataset
+        self.indices = indices
+
+    @property
+    def batch_indexable(self) -> bool:
+        return bool(getattr(self.dataset, "batch_indexable", False))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: Any) -> Any:
+        picked = self.indices[index]
+        if isinstance(picked, np.ndarray) and not self.batch_indexable:
+            return [self.dataset[int(i)] for i in picked]
+        return self.dataset[picked if isinstance(picked, np.ndarray) else int(picked)]
+
+    def __repr__(self) -> str:
+        return f"Subset({len(self)} of {self.dataset!r})"
+
+
+def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    if any(l < 0 for l in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
+    if all(isinstance(l, (int, np.integer)) for l in lengths):
+        if sum(lengths) != n:
+            raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, but the data set has {n} samples")
+        return [int(l) for l in lengths]
+    if not math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
+        raise ValueError(f"random_split: fractions {lengths} must sum to 1 (or give integer lengths summing to {n})")
+    counts = [int(math.floor(n * f)) for f in lengths]
+    # The samples floor() left over go one each to the first parts, as PyTorch does.
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    return counts
+
+
+def random_split(dataset: Any, lengths: Sequence[float], seed: int | np.random.Generator | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random ``Subset``\\ s.
+
+    ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1.
+    The same ``seed`` gives the same split.
+    """
+    n = len(dataset)
+    counts = _split_lengths(n, lengths)
+    perm = _as_generator(seed, "random_split").permutation(n)
+    bounds = np.cumsum([0] + counts)
+    return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def train_val_split(dataset: Any, val_fraction: float = 0.1, seed: int | np.random.Generator | None = None) -> tuple[Subset, Subset]:
+    """``(train, validation)`` subsets, ``val_fraction`` of the samples (rounded) in validation."""
+    if not 0.0 <= val_fraction <= 1.0:
+        raise ValueError(f"train_val_split: val_fraction must be in [0, 1], got {val_fraction}")
+    n = len(dataset)
+    n_val = int(round(n * val_fraction))
+    train, val = random_split(dataset, [n - n_val, n_val], seed)
+    return train, val
+
+
+def _stack(samples: list) -> tuple:
+    """Per-sample tuples ``[(x0, y0), (x1, y1), ...]`` → ``(stack(x), stack(y))``."""
+    first = samples[0]
+    if isinstance(first, tuple):
+        return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(first)))
+    return (np.stack([np.asarray(s) for s in samples]),)
+
+
+class DataLoader:
+    """Iterate over a data set in (optionally shuffled) mini-batches of NumPy arrays.
+
+    Parameters
+    ----------
+    dataset : a data set (``len`` and ``[]``), an array, or a tuple/list of arrays
+        Arrays are wrapped in an ``ArrayDataset``.
+    batch_size : int
+        Samples per batch; the last batch is smaller unless ``drop_last``.
+    shuffle : bool
+        Draw a new random order every epoch.
+    drop_last : bool
+        Leave out the last, incomplete batch.
+    seed : int, optional
+        Makes the shuffling reproducible: epoch ``e`` uses the order drawn from
+        ``(seed, e)``, so two loaders with the same seed yield the same batches, each
+        epoch differs from the last, and ``set_epoch`` can resume at any epoch.
+    generator : numpy.random.Generator, optional
+        Alternatively, draw every epoch's order from this generator.
+    transform : callable, optional
+        A *batch* transform applied to the first array (the inputs) of each batch,
+        e.g. ``Compose([ToFloat(), Normalize(...)])``.
+    prefetch : int
+        When > 0, a background thread prepares up to this many batches ahead (the
+        gather and the transforms release the GIL in NumPy, so they overlap with
+        training). Batches and their order are identical with or without prefetch.
+
+    Each batch is a tuple of arrays, ``(images, labels)`` for the image data sets.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+        generator: np.random.Generator | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        prefetch: int = 0,
+    ):
+        if isinstance(dataset, np.ndarray):
+            dataset = ArrayDataset(dataset)
+        elif isinstance(dataset, (tuple, list)) and dataset and all(isinstance(a, np.ndarray) for a in dataset):
+            dataset = ArrayDataset(*dataset)
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader: dataset must have __len__ and __getitem__ or be arrays, got {type(dataset).__name__}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
+            raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: give seed or generator, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self.transform = transform
+        self.prefetch = int(prefetch)
+        self.epoch = 0
+        # Without seed or generator, shuffling still works, from fresh OS entropy.
+        self._generator = generator if generator is not None else (np.random.default_rng() if seed is None else None)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``__iter__`` use the order of ``epoch`` (with ``seed`` only)."""
+        self.epoch = int(epoch)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        if self.seed is not None:
+            rng = np.random.default_rng([int(self.seed), self.epoch])
+        else:
+            rng = self._generator
+        return rng.permutation(n)
+
+    def _fetch(self, idx: np.ndarray) -> tuple:
+        ds = self.dataset
+        if getattr(ds, "batch_indexable", False):
+            batch = ds[idx]
+            batch = batch if isinstance(batch, tuple) else (batch,)
+        else:
+            batch = _stack([ds[int(i)] for i in idx])
+        if self.transform is not None:
+            batch = (self.transform(batch[0]),) + tuple(batch[1:])
+        return batch
+
+    def _batches(self, order: np.ndarray) -> Iterator[tuple]:
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(order)), self.batch_size):
+            yield self._fetch(order[start : start + self.batch_size])
+
+    def __iter__(self) -> Iterator[tuple]:
+        order = self._order()
+        self.epoch += 1
+        if self.prefetch == 0:
+            return self._batches(order)
+        return self._prefetched(order)
+
+    def _prefetched(self, order: np.ndarray) -> Iterator[tuple]:
+        q: queue.Queue = queue.Queue(maxsize=self.prefetch)
+        done = threading.Event()
+        end = object()
+
+        def put(item: Any) -> bool:
+            # Polls ``done`` so the worker exits when the consumer stops early.
+            while not done.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work() -> None:
+            try:
+                for batch in self._batches(order):
+                    if not put(batch):
+                        return
+                put(end)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
+
+        worker = threading.Thread(target=work, name="strided-DataLoader-prefetch", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = q.get()
+                if item is end:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            done.set()
+            worker.join()
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, prefetch={self.prefetch})"
+        )
