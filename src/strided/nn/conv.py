@@ -1,0 +1,150 @@
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import Generator, get_default_dtype
+from ..functional.conv import (as_tensor, conv1d, conv2d, conv_transpose1d,
+                               conv_transpose2d, ntuple)
+from . import init
+from .module import Module, Parameter
+
+
+class _ConvNd(Module):
+    nd = 2
+    transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", output_padding=0,
+                 dtype=None, generator: Generator | None = None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                       ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels}"
+                             f" and out_channels={out_channels}")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' "
+                             f"or 'circular', got {padding_mode!r}")
+        if self.transposed and padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = ntuple(kernel_size, self.nd, name, "kernel_size", minimum=1)
+        self.stride = ntuple(stride, self.nd, name, "stride", minimum=1)
+        self.dilation = ntuple(dilation, self.nd, name, "dilation", minimum=1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid") or self.transposed:
+                raise ValueError(f"{name}: padding {padding!r} is not supported here")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' needs stride 1, "
+                                 f"got stride {self.stride}")
+            self.padding = padding
+        else:
+            self.padding = ntuple(padding, self.nd, name, "padding", minimum=0)
+        self.output_padding = ntuple(output_padding, self.nd, name, "output_padding",
+                                     minimum=0)
+        self.padding_mode = padding_mode
+        dtype = np.dtype(dtype or get_default_dtype())
+        shape = ((in_channels, out_channels // groups) if self.transposed
+                 else (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: Generator | None = None) -> None:
+        """PyTorch's default: kaiming_uniform with a=√5, i.e. U(−1/√fan_in, 1/√fan_in) for
+        the weight, and the same bound for the bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator)
+
+    def _describe(self) -> str:
+        k = self.kernel_size[0] if len(set(self.kernel_size)) == 1 else self.kernel_size
+        return f"{type(self).__name__}({self.in_channels}→{self.out_channels}, k={k})"
+
+    def _check(self, x):
+        x = as_tensor(x, type(self).__name__)
+        if x.ndim != self.nd + 2:
+            layout = "(N, C, L)" if self.nd == 1 else "(N, C, H, W)"
+            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D input {layout},"
+                             f" got shape {tuple(x.shape)}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"{self._describe()}: input has {x.shape[1]} channels, expected "
+                             f"{self.in_channels} (input shape {tuple(x.shape)})")
+        return x
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0,) * self.nd, "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self.nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self.nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer (cross-correlation) over (N, C_in, H, W) inputs; weight
+    (out_channels, in_channels/groups, kh, kw), as torch.nn.Conv2d."""
+
+    nd = 2
+
+    def forward(self, input):
+        x = self._check(input)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, self.padding_mode)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer over (N, C_in, L) inputs; weight (out, in/groups, k)."""
+
+    nd = 1
+
+    def forward(self, input):
+        x = self._check(input)
+        return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, self.padding_mode)
+
+
+class ConvTranspose2d(_ConvNd):
+    """2-D transposed convolution, the adjoint of Conv2d; weight (in_channels,
+    out_channels/groups, kh, kw). Output size (i−1)·s − 2p + d·(k−1) + output_padding + 1;
+    `forward(x, output_size=(H, W))` picks the output_padding that reaches that size."""
+
+    nd = 2
+    transposed = True
+
+    def forward(self, input, output_size=None):
+        x = self._check(input)
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding, self.groups, self.dilation, output_size)
+
+
+class ConvTranspose1d(_ConvNd):
+    """1-D transposed convolution over (N, C_in, L); weight (in, out/groups, k)."""
+
+    nd = 1
+    transposed = True
+
+    def forward(self, input, output_size=None):
+        x = self._check(input)
+        return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                self.output_padding, self.groups, self.dilation, output_size)
+
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]

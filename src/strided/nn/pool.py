@@ -1,0 +1,154 @@
+"""Pooling, unpooling and upsampling layers (no parameters)."""
+from __future__ import annotations
+
+from ..functional import pool as P
+from ..functional.upsample import interpolate
+from .module import Module
+
+
+class _Pool(Module):
+    """Stores its constructor arguments and shows them in repr."""
+
+    _args: tuple = ()
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._args)
+
+
+class MaxPool2d(_Pool):
+    """Max pooling over (N, C, H, W); stride defaults to kernel_size."""
+
+    _args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
+                         padding=padding, dilation=dilation, return_indices=return_indices,
+                         ceil_mode=ceil_mode)
+
+    def forward(self, input):
+        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class MaxPool1d(MaxPool2d):
+    """Max pooling over (N, C, L)."""
+
+    def forward(self, input):
+        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool2d(_Pool):
+    """Average pooling over (N, C, H, W)."""
+
+    _args = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
+                         padding=padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad,
+                         divisor_override=divisor_override)
+
+    def forward(self, input):
+        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AvgPool1d(_Pool):
+    """Average pooling over (N, C, L)."""
+
+    _args = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
+                         padding=padding, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad)
+
+    def forward(self, input):
+        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
+class AdaptiveAvgPool2d(_Pool):
+    """Average over adaptive windows to a fixed output size."""
+
+    _args = ("output_size",)
+
+    def __init__(self, output_size):
+        super().__init__(output_size=output_size)
+
+    def forward(self, input):
+        return P.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average over adaptive windows of (N, C, L)."""
+
+    def forward(self, input):
+        return P.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(_Pool):
+    """Maximum over adaptive windows to a fixed output size."""
+
+    _args = ("output_size",)
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size=output_size, return_indices=return_indices)
+
+    def forward(self, input):
+        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class GlobalAvgPool2d(_Pool):
+    """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
+
+    def forward(self, input):
+        return P.global_avg_pool2d(input)
+
+
+class MaxUnpool2d(_Pool):
+    """Partial inverse of MaxPool2d: `forward(x, indices, output_size=None)`."""
+
+    _args = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
+                         padding=padding)
+
+    def forward(self, input, indices, output_size=None):
+        return P.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool1d(MaxUnpool2d):
+    """Partial inverse of MaxPool1d."""
+
+    def forward(self, input, indices, output_size=None):
+        return P.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class Upsample(_Pool):
+    """Upsampling by `size` or `scale_factor`; mode 'nearest' or 'zeros' (bed of nails)."""
+
+    _args = ("size", "scale_factor", "mode")
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+        super().__init__(size=size, scale_factor=scale_factor, mode=mode)
+
+    def forward(self, input):
+        return interpolate(input, self.size, self.scale_factor, self.mode)
+
+
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "GlobalAvgPool2d", "MaxUnpool1d",
+           "MaxUnpool2d", "Upsample"]

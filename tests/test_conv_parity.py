@@ -1,0 +1,143 @@
+"""Forward and every gradient against torch.nn.functional on the same inputs."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+from strided.autograd import Tensor  # noqa: E402
+from strided.functional import conv as C  # noqa: E402
+from strided.functional import pool as P  # noqa: E402
+from strided.functional.padding import pad  # noqa: E402
+from strided.functional.upsample import upsample_nearest  # noqa: E402
+
+pytestmark = pytest.mark.parity
+rng = np.random.default_rng(99)
+
+
+def run_both(ours, theirs, arrays, dtype=np.float32):
+    arrays = [a.astype(dtype) for a in arrays]
+    ts = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, yt = ours(*ts), theirs(*tt)
+    assert y.shape == tuple(yt.shape) and y.dtype == dtype
+    g = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol)
+    for a, b in zip(ts, tt):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **tol)
+
+
+CONV = [  # N, C, O, H, W, k, stride, padding, dilation, groups
+    (4, 3, 8, 17, 15, (3, 3), 1, 1, 1, 1), (2, 4, 6, 16, 13, (3, 2), 2, (1, 0), 1, 2),
+    (2, 6, 6, 12, 12, (3, 3), 1, "same", 2, 6), (3, 8, 4, 9, 9, (1, 1), 1, 0, 1, 1),
+    (2, 3, 6, 14, 11, (5, 3), (2, 3), 2, (1, 2), 3), (2, 16, 32, 8, 8, (3, 3), 2, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV)
+def test_conv2d_parity(case, dtype):
+    N, Ci, O, H, W, k, s, p, d, g = case
+    arrays = [rng.standard_normal((N, Ci, H, W)), rng.standard_normal((O, Ci // g) + k),
+              rng.standard_normal(O)]
+    run_both(lambda x, w, b: C.conv2d(x, w, b, s, p, d, g),
+             lambda x, w, b: TF.conv2d(x, w, b, s, p, d, g), arrays, dtype)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv2d_padding_mode_parity(mode):
+    arrays = [rng.standard_normal((2, 3, 7, 8)), rng.standard_normal((4, 3, 3, 3)),
+              rng.standard_normal(4)]
+
+    def theirs(x, w, b):  # what torch.nn.Conv2d(padding_mode=mode) does
+        return TF.conv2d(TF.pad(x, (1, 1, 2, 2), mode=mode), w, b)
+    run_both(lambda x, w, b: C.conv2d(x, w, b, padding=(2, 1), padding_mode=mode), theirs,
+             arrays, np.float64)
+
+
+def test_conv1d_parity():
+    arrays = [rng.standard_normal((3, 4, 20)), rng.standard_normal((6, 2, 5)),
+              rng.standard_normal(6)]
+    run_both(lambda x, w, b: C.conv1d(x, w, b, 2, 3, 2, 2),
+             lambda x, w, b: TF.conv1d(x, w, b, 2, 3, 2, 2), arrays)
+
+
+@pytest.mark.parametrize("case", [(2, 8, 4, 7, 6, 3, 2, 1, 1, 1, 1), (2, 4, 6, 5, 5, 4, 2, 1, 0, 1, 2),
+                                  (1, 6, 6, 6, 7, 3, 3, 2, (2, 1), 2, 3),
+                                  (2, 4, 4, 5, 5, 3, 1, 1, 0, 1, 4)])
+def test_conv_transpose2d_parity(case):
+    N, Ci, Co, H, W, k, s, p, op, d, g = case
+    arrays = [rng.standard_normal((N, Ci, H, W)), rng.standard_normal((Ci, Co // g, k, k)),
+              rng.standard_normal(Co)]
+    run_both(lambda x, w, b: C.conv_transpose2d(x, w, b, s, p, op, g, d),
+             lambda x, w, b: TF.conv_transpose2d(x, w, b, s, p, op, g, d), arrays)
+
+
+def test_conv_transpose1d_parity():
+    arrays = [rng.standard_normal((2, 4, 9)), rng.standard_normal((4, 3, 4)),
+              rng.standard_normal(3)]
+    run_both(lambda x, w, b: C.conv_transpose1d(x, w, b, 3, 1, 2),
+             lambda x, w, b: TF.conv_transpose1d(x, w, b, 3, 1, 2), arrays)
+
+
+def test_unfold_fold_parity():
+    x = rng.standard_normal((2, 3, 9, 8))
+    run_both(lambda x: C.unfold(x, (3, 2), (2, 1), 1, (2, 3)),
+             lambda x: TF.unfold(x, (3, 2), (2, 1), 1, (2, 3)), [x])
+    cols = rng.standard_normal((2, 3 * 6, 4 * 3))
+    run_both(lambda c: C.fold(c, (9, 8), (3, 2), (2, 1), 1, (2, 3)),
+             lambda c: TF.fold(c, (9, 8), (3, 2), (2, 1), 1, (2, 3)), [cols])
+
+
+@pytest.mark.parametrize("case", [(2, 2, 0, 1, False), (3, 2, 1, 1, True), ((3, 2), (2, 1), (1, 0), (2, 1), False),
+                                  (3, 3, 1, 1, True)])
+def test_max_pool2d_parity(case):
+    k, s, p, d, cm = case
+    x = rng.permutation(2 * 3 * 13 * 11).reshape(2, 3, 13, 11) * 0.01
+    run_both(lambda x: P.max_pool2d(x, k, s, p, d, cm), lambda x: TF.max_pool2d(x, k, s, p, d, cm), [x])
+    y, i = P.max_pool2d(Tensor(x), k, s, p, d, cm, return_indices=True)
+    _, it = TF.max_pool2d(torch.tensor(x), k, s, p, d, cm, return_indices=True)
+    np.testing.assert_array_equal(i.data, it.numpy())
+    if k != s:  # torch's max_unpool2d refuses output sizes that overlapping windows need
+        return
+    u = P.max_unpool2d(y, i, k, s, p, output_size=(13, 11))
+    np.testing.assert_array_equal(u.data, TF.max_unpool2d(torch.tensor(y.data), it, k, s, p,
+                                                           output_size=(13, 11)).numpy())
+
+
+@pytest.mark.parametrize("case", [(2, 2, 0, False, True, None), (3, 2, 1, True, True, None),
+                                  (3, 2, 1, True, False, None), ((3, 2), (2, 1), (1, 1), False, False, None),
+                                  (3, 3, 1, False, True, 5)])
+def test_avg_pool2d_parity(case):
+    k, s, p, cm, cip, div = case
+    x = rng.standard_normal((2, 3, 13, 11))
+    run_both(lambda x: P.avg_pool2d(x, k, s, p, cm, cip, div),
+             lambda x: TF.avg_pool2d(x, k, s, p, cm, cip, div), [x])
+
+
+def test_pool1d_and_adaptive_parity():
+    x1 = rng.permutation(2 * 3 * 17).reshape(2, 3, 17) * 0.1
+    run_both(lambda x: P.max_pool1d(x, 3, 2, 1, 1, True), lambda x: TF.max_pool1d(x, 3, 2, 1, 1, True), [x1])
+    run_both(lambda x: P.avg_pool1d(x, 4, 3, 2, True, False),
+             lambda x: TF.avg_pool1d(x, 4, 3, 2, True, False), [x1])
+    run_both(lambda x: P.adaptive_avg_pool1d(x, 5), lambda x: TF.adaptive_avg_pool1d(x, 5), [x1])
+    x = rng.permutation(2 * 3 * 13 * 10).reshape(2, 3, 13, 10) * 0.1
+    for out in [(1, 1), (4, 3), (5, 7), (13, 10)]:
+        run_both(lambda x: P.adaptive_avg_pool2d(x, out), lambda x: TF.adaptive_avg_pool2d(x, out), [x])
+        run_both(lambda x: P.adaptive_max_pool2d(x, out), lambda x: TF.adaptive_max_pool2d(x, out), [x])
+        _, i = P.adaptive_max_pool2d(Tensor(x), out, return_indices=True)
+        _, it = TF.adaptive_max_pool2d(torch.tensor(x), out, return_indices=True)
+        np.testing.assert_array_equal(i.data, it.numpy())
+
+
+def test_pad_and_upsample_parity():
+    x = rng.standard_normal((2, 3, 5, 6))
+    for mode in ["constant", "reflect", "replicate", "circular"]:
+        run_both(lambda x: pad(x, (2, 1, 3, 4), mode), lambda x: TF.pad(x, (2, 1, 3, 4), mode), [x])
+    run_both(lambda x: upsample_nearest(x, scale_factor=2),
+             lambda x: TF.interpolate(x, scale_factor=2, mode="nearest"), [x])
+    run_both(lambda x: upsample_nearest(x, size=(7, 13)),
+             lambda x: TF.interpolate(x, size=(7, 13), mode="nearest"), [x])
