@@ -1,0 +1,172 @@
+"""Forward+backward time of representative conv and pooling layers, strided vs PyTorch.
+
+    python benchmarks/conv.py [--reps 5]
+
+Prints one row per layer: our time, PyTorch's (when installed, on as many threads as
+NumPy's BLAS), the ratio torch/ours (> 1: we are faster), our GFLOP/s (conv: 3 GEMM-sized
+passes — forward, input gradient, weight gradient — 2 when the input needs no gradient),
+and the peak memory our backward allocates next to the size of a full im2col column
+buffer. The last line is NumPy's sgemm GFLOP/s on this machine: the ceiling for conv rows.
+Speed only; correctness lives in tests/.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+
+from strided.autograd import Tensor  # noqa: E402
+from strided.functional.conv import conv2d, conv_transpose2d  # noqa: E402
+from strided.functional.pool import max_pool2d  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:  # the table still prints, without the PyTorch columns
+    torch = None
+
+# name, kind, N, C_in, C_out, H, k, stride, padding, groups, input needs grad
+LAYERS = [
+    ("LeNet conv1 1→6 5×5 @32", "conv", 128, 1, 6, 32, 5, 1, 0, 1, False),
+    ("LeNet conv2 6→16 5×5 @14", "conv", 128, 6, 16, 14, 5, 1, 0, 1, True),
+    ("ResNet-20 16→16 3×3 @32", "conv", 128, 16, 16, 32, 3, 1, 1, 1, True),
+    ("ResNet-20 32→32 3×3 @16", "conv", 128, 32, 32, 16, 3, 1, 1, 1, True),
+    ("ResNet-20 64→64 3×3 @8", "conv", 128, 64, 64, 8, 3, 1, 1, 1, True),
+    ("ResNet-20 16→32 3×3/2 @32", "conv", 128, 16, 32, 32, 3, 2, 1, 1, True),
+    ("VGG 64→64 3×3 @56 (N=8)", "conv", 8, 64, 64, 56, 3, 1, 1, 1, True),
+    ("1×1 64→256 @14 (N=32)", "conv", 32, 64, 256, 14, 1, 1, 0, 1, True),
+    ("depthwise 3×3 64ch @32 (N=32)", "conv", 32, 64, 64, 32, 3, 1, 1, 64, True),
+    ("convT 64→32 4×4/2 @16 (N=32)", "convT", 32, 64, 32, 16, 4, 2, 1, 1, True),
+    ("maxpool 2×2 64ch @32 (N=64)", "maxpool", 64, 64, 64, 32, 2, 2, 0, 1, True),
+    ("maxpool 3×3/2 64ch @56 (N=16)", "maxpool", 16, 64, 64, 56, 3, 2, 1, 1, True),
+]
+
+
+def timeit(fn, reps):
+    fn()  # warm up (allocator, BLAS threads)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def make(layer, rng):
+    name, kind, N, C, O, H, k, s, p, g, xgrad = layer
+    x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+    if kind == "conv":
+        w = rng.standard_normal((O, C // g, k, k)).astype(np.float32) * 0.1
+    elif kind == "convT":
+        w = rng.standard_normal((C, O // g, k, k)).astype(np.float32) * 0.1
+    else:
+        w = None
+    return x, w
+
+
+def ours(layer, x, w):
+    name, kind, N, C, O, H, k, s, p, g, xgrad = layer
+    xt = Tensor(x, requires_grad=xgrad)
+    wt = None if w is None else Tensor(w, requires_grad=True)
+    if kind == "conv":
+        y = conv2d(xt, wt, None, s, p, 1, g)
+    elif kind == "convT":
+        y = conv_transpose2d(xt, wt, None, s, p, 0, g)
+    else:
+        y = max_pool2d(xt, k, s, p)
+    return y
+
+
+def theirs(layer, x, w):
+    name, kind, N, C, O, H, k, s, p, g, xgrad = layer
+    xt = torch.from_numpy(x).requires_grad_(xgrad)
+    wt = None if w is None else torch.from_numpy(w).requires_grad_(True)
+    if kind == "conv":
+        y = TF.conv2d(xt, wt, None, s, p, 1, g)
+    elif kind == "convT":
+        y = TF.conv_transpose2d(xt, wt, None, s, p, 0, g)
+    else:
+        y = TF.max_pool2d(xt, k, s, p)
+    return y
+
+
+def flops(layer, y_shape):
+    name, kind, N, C, O, H, k, s, p, g, xgrad = layer
+    if kind == "maxpool":
+        return None
+    if kind == "conv":  # 2·N·O·(C/g)·k²·Ho·Wo per GEMM-sized pass
+        per = 2 * N * O * (C // g) * k * k * y_shape[2] * y_shape[3]
+    else:  # transposed: the same product counted over its (smaller) input grid
+        per = 2 * N * C * (O // g) * k * k * H * H
+    return per * (3 if xgrad else 2)
+
+
+def column_mb(layer, y_shape):
+    name, kind, N, C, O, H, k, s, p, g, xgrad = layer
+    if kind == "maxpool":
+        return None
+    if kind == "conv":
+        return C * k * k * N * y_shape[2] * y_shape[3] * 4 / 2**20
+    return O * k * k * N * H * H * 4 / 2**20
+
+
+def sgemm_gflops(n=2048):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    t = timeit(lambda: a @ a, 5)
+    return 2 * n**3 / t / 1e9
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    try:
+        from threadpoolctl import threadpool_info
+        threads = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    except Exception:
+        threads = os.cpu_count() or 1
+    if torch is not None:
+        torch.set_num_threads(threads)
+    head = (f"{'layer':32s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
+            f"{'bwd peak MB':>11s} {'col MB':>7s}")
+    print(head)
+    print("-" * len(head))
+    for layer in LAYERS:
+        x, w = make(layer, rng)
+        y0 = ours(layer, x, w)
+        g = np.ones(y0.shape, np.float32)
+
+        def step():
+            ours(layer, x, w).backward(g)
+        t_ours = timeit(step, args.reps)
+        y = ours(layer, x, w)
+        tracemalloc.start()
+        y.backward(g)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        t_torch = ratio = ""
+        if torch is not None:
+            gt = torch.from_numpy(g)
+
+            def tstep():
+                theirs(layer, x, w).backward(gt)
+            tt = timeit(tstep, args.reps)
+            t_torch, ratio = f"{tt * 1e3:9.1f}", f"{tt / t_ours:6.2f}"
+        f = flops(layer, y0.shape)
+        col = column_mb(layer, y0.shape)
+        print(f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
+              f"{'' if f is None else f'{f / t_ours / 1e9:8.1f}':>8s} {peak:11.1f} "
+              f"{'' if col is None else f'{col:7.1f}':>7s}")
+    print(f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {sgemm_gflops():.0f} GFLOP/s "
+          f"(the ceiling for the conv rows)")
+
+
+if __name__ == "__main__":
+    main()
