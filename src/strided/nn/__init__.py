@@ -1,3 +1,15 @@
 """Modules, layers, losses and initialisers; `import strided.nn as nn`."""
-from . import init
+from . import init, utils
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus,
+                         Tanh)
+from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
+from .dropout import Dropout, Dropout1d, Dropout2d
+from .linear import Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,
+                   L1Loss, MSELoss, NLLLoss, SmoothL1Loss, SquaredErrorLoss)
 from .module import Module, Parameter
+from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm,
+                   LocalResponseNorm)
+from .regularization import (ActivationL1, activation_l1_penalty, decay_parameters,
+                             elastic_net_penalty, l1_penalty, l2_penalty)
+from .utils import clip_grad_norm_, clip_grad_value_

@@ -1,0 +1,75 @@
+"""Dropout (Srivastava et al. 2014) with inverted scaling: in training each unit is kept
+with probability 1 − p and the kept ones are multiplied by 1/(1 − p), so the expected
+activation is unchanged and evaluation is the identity, with no rescaling at test time.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import Generator, rng_of
+
+__all__ = ["dropout", "dropout1d", "dropout2d"]
+
+
+class Dropout(Function):
+    """y = x·m with m ∈ {0, 1/(1−p)}; ∂L/∂x = g·m."""
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def _check_p(name: str, p: float) -> float:
+    if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
+    return float(p)
+
+
+def _mask(shape, p: float, dtype, generator: Generator | None) -> np.ndarray:
+    if p == 1.0:
+        return np.zeros(shape, dtype)
+    keep = rng_of(generator).random(shape, dtype=np.float32) >= p
+    # the scale is computed in the tensor's dtype so that float32 stays float32
+    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+
+
+def _apply(name: str, x, p: float, training: bool, mask_shape, generator):
+    p = _check_p(name, p)
+    if not isinstance(x, Tensor):
+        x = Tensor(np.asarray(x))
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, mask=_mask(mask_shape(x.shape), p, x.dtype, generator))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
+    """Zero each element independently with probability `p` (training only), scaling the
+    rest by 1/(1 − p). `inplace` is accepted for torch compatibility and ignored."""
+    return _apply("dropout", input, p, training, lambda s: s, generator)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability `p`:
+    neighbouring pixels are correlated, so dropping single pixels regularises little
+    (Tompson et al. 2015)."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, "
+                         f"got shape {x.shape}")
+    return _apply("dropout2d", x, p, training,
+                  lambda s: s[:-2] + (1, 1), generator)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    """Zero whole channels of (N, C, L) (or unbatched (C, L)) with probability `p`."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, "
+                         f"got shape {x.shape}")
+    return _apply("dropout1d", x, p, training, lambda s: s[:-1] + (1,), generator)

@@ -1,0 +1,625 @@
+"""Loss functions, each a fused Function: the forward computes the per-element loss and the
+reduction in one pass over raw arrays, and the backward is the closed-form derivative.
+
+Names and arguments follow `torch.nn.functional`; `reduction` is "none", "mean" or "sum"
+everywhere (plus "batchmean" for `kl_div`). Classes sit on dimension 1: logits are
+(N, C) or (N, C, d1, d2, ...) with targets (N,) or (N, d1, d2, ...).
+
+Stability: log-probabilities come from the log-sum-exp with the maximum subtracted, and the
+logit forms of binary cross-entropy use log(1 + e^{−|x|}), so logits of ±1000 give finite
+losses and gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import is_floating
+
+__all__ = [
+    "cross_entropy", "nll_loss", "mse_loss", "squared_error_loss", "l1_loss",
+    "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _check_reduction(name: str, reduction: str, allowed=_REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
+
+
+def _tensor(name: str, arg: str, x) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, int, float, np.number)):
+        return Tensor(np.asarray(x))
+    raise TypeError(f"{name}: {arg} must be a Tensor or array, got {type(x).__name__}")
+
+
+def _float_like(name: str, arg: str, x, like: Tensor) -> Tensor:
+    """`x` as a Tensor of `like`'s floating dtype (targets given as int arrays or lists)."""
+    t = _tensor(name, arg, x)
+    if t.dtype != like.dtype:
+        if t.requires_grad:
+            raise TypeError(f"{name}: {arg} has dtype {t.dtype}, input has {like.dtype}")
+        t = Tensor(t.data.astype(like.dtype))
+    return t
+
+
+def _same_shape(name: str, a: Tensor, b: Tensor, what: str = "target") -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name}: {what} shape {b.shape} does not match input shape {a.shape} "
+            "(broadcasting here is almost always a bug; reshape one of them)")
+
+
+def _log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    """log p = x − max − log Σ exp(x − max): exact, and finite for any finite logits."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _softplus_neg(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^{−x}) = max(−x, 0) + log1p(e^{−|x|}), stable for large |x|."""
+    return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # e^{−|x|} never overflows; pick the algebraically equal branch for each sign
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class _PointwiseLoss(Function):
+    """Base of the losses whose per-element loss has the inputs' shape.
+
+    Subclasses implement `pointwise(*arrays) -> loss array` (saving what they need) and
+    `grads(gl) -> tuple of input gradients`, given gl = dL/d(loss element).
+    """
+
+    reduction: str
+
+    def forward(self, *arrays):
+        loss = self.pointwise(*arrays)
+        self.loss_shape, self.loss_dtype = loss.shape, loss.dtype
+        if self.reduction == "none":
+            return loss
+        if self.reduction == "sum":
+            return np.asarray(loss.sum(), dtype=loss.dtype)
+        if self.reduction == "batchmean":
+            return np.asarray(loss.sum() / max(loss.shape[0] if loss.ndim else 1, 1),
+                              dtype=loss.dtype)
+        return np.asarray(loss.mean(), dtype=loss.dtype)
+
+    def backward(self, g):
+        if self.reduction == "none":
+            gl = g
+        else:
+            n = {"sum": 1,
+                 "mean": max(int(np.prod(self.loss_shape)), 1),
+                 "batchmean": max(self.loss_shape[0] if self.loss_shape else 1, 1)}[
+                     self.reduction]
+            gl = np.broadcast_to(np.asarray(g / n, dtype=self.loss_dtype), self.loss_shape)
+        return self.grads(gl)
+
+    def pointwise(self, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def grads(self, gl):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------
+# cross-entropy and negative log-likelihood
+# ---------------------------------------------------------------------------------------
+
+
+def _class_targets(name: str, x: np.ndarray, target: np.ndarray, ignore_index: int):
+    """Validate index targets against (N, C, ...) scores; return (target, valid mask)."""
+    expected = (x.shape[0],) + x.shape[2:]
+    if target.shape != expected:
+        raise ValueError(
+            f"{name}: target shape {target.shape} does not match input shape {x.shape} "
+            f"(expected class indices of shape {expected})")
+    valid = target != ignore_index
+    n_classes = x.shape[1]
+    bad = valid & ((target < 0) | (target >= n_classes))
+    if bad.any():
+        raise ValueError(
+            f"{name}: target {int(target[bad].flat[0])} is out of bounds for {n_classes} "
+            f"classes (input shape {x.shape}; ignore_index={ignore_index})")
+    return target, valid
+
+
+def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """a[n, idx[n, ...], ...] along axis 1."""
+    return np.take_along_axis(a, idx[:, None], axis=1)[:, 0]
+
+
+def _weight_shape(ndim: int) -> tuple:
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+class CrossEntropyIndex(Function):
+    """Cross-entropy from logits with class-index targets, class weights, ignore_index and
+    label smoothing, in torch's exact form:
+
+        l_i = (1−ε)·(−w[y_i]·log p_i[y_i]) + (ε/C)·(−Σ_c w_c·log p_i[c]),  0 if ignored,
+        mean = Σ_i l_i / Σ_{i not ignored} w[y_i].
+
+    Every l_i is −Σ_c q_ic log p_ic for the per-sample target weights q, so
+    ∂l_i/∂z_ic = p_ic·Σ_c q_ic − q_ic.
+    """
+
+    def forward(self, x, target, weight):
+        C = x.shape[1]
+        logp = _log_softmax(x)
+        tgt = np.where(self.valid, target, 0)
+        eps = self.label_smoothing
+        w = None if weight is None else weight.reshape(_weight_shape(x.ndim))
+        # the nll part: (1−ε)·w[y]·(−log p[y])
+        picked = -_gather(logp, tgt)
+        wy = np.ones_like(picked) if weight is None else weight[tgt]
+        wy = wy * self.valid
+        loss = (1 - eps) * wy * picked
+        if eps > 0:
+            smooth = -(logp if w is None else logp * w).sum(axis=1)
+            loss = loss + (eps / C) * smooth * self.valid
+        self.logp, self.tgt, self.wy, self.w = logp, tgt, wy, w
+        red = self.reduction
+        if red == "none":
+            return loss.astype(x.dtype, copy=False)
+        total = loss.sum()
+        if red == "mean":
+            self.denom = wy.sum()
+            total = total / self.denom  # 0/0 = nan when every target is ignored, as torch
+        return np.asarray(total, dtype=x.dtype)
+
+    def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None, None
+        logp, tgt, eps = self.logp, self.tgt, self.label_smoothing
+        C = logp.shape[1]
+        valid = self.valid
+        # q = (1−ε)·w[y]·onehot(y) + (ε/C)·w   (zero rows where ignored)
+        p = np.exp(logp)
+        if eps > 0:
+            q = np.broadcast_to(
+                (eps / C) * (np.ones((1, C) + (1,) * (logp.ndim - 2), logp.dtype)
+                             if self.w is None else self.w), logp.shape) * valid[:, None]
+            q = np.array(q, dtype=logp.dtype)
+        else:
+            q = np.zeros_like(logp)
+        np.put_along_axis(q, tgt[:, None],
+                          _gather(q, tgt)[:, None] + ((1 - eps) * self.wy)[:, None], axis=1)
+        grad = p * q.sum(axis=1, keepdims=True) - q
+        if self.reduction == "none":
+            grad *= np.expand_dims(g, 1)
+        elif self.reduction == "mean":
+            grad *= g / self.denom
+        else:
+            grad *= g
+        return grad, None, None
+
+
+class CrossEntropySoft(Function):
+    """Cross-entropy against probability targets: l_i = −Σ_c w_c·t_ic·log p_ic, the mean
+    taken over the N·d1·... positions (torch's rule); t is smoothed as (1−ε)t + ε/C."""
+
+    def forward(self, x, t, weight):
+        C = x.shape[1]
+        eps = self.label_smoothing
+        logp = _log_softmax(x)
+        if eps > 0:
+            t = t * (1 - eps) + eps / C
+        q = t if weight is None else t * weight.reshape(_weight_shape(x.ndim))
+        loss = -(q * logp).sum(axis=1)
+        self.logp, self.q = logp, q
+        self.w = None if weight is None else weight.reshape(_weight_shape(x.ndim))
+        self.count = loss.size
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        if self.reduction == "mean":
+            total = total / max(self.count, 1)
+        return np.asarray(total, dtype=x.dtype)
+
+    def backward(self, g):
+        if self.reduction == "none":
+            gs = np.expand_dims(g, 1)
+        else:
+            gs = g / max(self.count, 1) if self.reduction == "mean" else g
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = (np.exp(self.logp) * self.q.sum(axis=1, keepdims=True) - self.q) * gs
+        if self.needs_input_grad[1]:  # ∂l/∂t_c = −(1−ε)·w_c·log p_c
+            gt = -(1 - self.label_smoothing) * self.logp * gs
+            if self.w is not None:
+                gt = gt * self.w
+        return gx, gt, None
+
+
+def _as_batched(x: Tensor, target: Tensor, soft: bool):
+    """Unbatched (C,) input with a scalar target (or (C,) probabilities) as a batch of 1."""
+    from .. import functional as F  # local: reshape lands in functional.shape
+    if x.ndim == 1:
+        x = F.reshape(x, (1, -1)) if x.requires_grad else Tensor(x.data[None])
+        if soft:
+            target = F.reshape(target, (1, -1)) if target.requires_grad else Tensor(
+                target.data[None])
+        else:
+            target = Tensor(np.asarray(target.data).reshape(1))
+        return x, target, True
+    return x, target, False
+
+
+def _squeeze_unbatched(out: Tensor, reduction: str, unbatched: bool) -> Tensor:
+    if unbatched and reduction == "none":
+        from .. import functional as F
+        return F.reshape(out, ()) if out.requires_grad else Tensor(out.data.reshape(()))
+    return out
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between softmax(`input`) and `target`, computed from logits.
+
+    `input`: logits (N, C) or (N, C, d1, ...) (or (C,) for one sample).
+    `target`: class indices (N,) / (N, d1, ...) of an integer dtype, or class
+    probabilities of `input`'s shape (soft labels, e.g. mixup). `weight`: (C,) rescales
+    each class. `ignore_index`: targets equal to it contribute nothing (index targets only).
+    `label_smoothing` ε ∈ [0, 1] mixes the target with the uniform distribution:
+    (1−ε)·onehot + ε/C.
+    """
+    name = "cross_entropy"
+    _check_reduction(name, reduction)
+    x = _tensor(name, "input", input)
+    if not is_floating(x.dtype):
+        raise TypeError(f"{name}: input must be floating-point logits, got dtype {x.dtype}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _tensor(name, "target", target)
+    soft = is_floating(t.dtype)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
+    x, t, unbatched = _as_batched(x, t, soft)
+    C = x.shape[1]
+    w = None
+    if weight is not None:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
+        if w.shape != (C,):
+            raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, "
+                             f"got {w.shape}")
+    if soft:
+        if t.shape != x.shape:
+            raise ValueError(
+                f"{name}: probability targets must have the input's shape {x.shape}, "
+                f"got {t.shape} (for class indices use an integer dtype)")
+        t = _float_like(name, "target", t, x)
+        out = CrossEntropySoft.apply(x, t, w, reduction=reduction,
+                                     label_smoothing=label_smoothing)
+    else:
+        tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
+        out = CrossEntropyIndex.apply(x, tgt, w, reduction=reduction, valid=valid,
+                                      label_smoothing=label_smoothing)
+    return _squeeze_unbatched(out, reduction, unbatched)
+
+
+class NLLLoss(Function):
+    """l_i = −w[y_i]·x_i[y_i]; mean = Σ l_i / Σ_{not ignored} w[y_i]."""
+
+    def forward(self, x, target, weight):
+        tgt = np.where(self.valid, target, 0)
+        wy = (np.ones(tgt.shape, x.dtype) if weight is None else weight[tgt]) * self.valid
+        loss = -wy * _gather(x, tgt)
+        self.tgt, self.wy, self.shape, self.dtype = tgt, wy, x.shape, x.dtype
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        if self.reduction == "mean":
+            self.denom = wy.sum()
+            total = total / self.denom
+        return np.asarray(total, dtype=x.dtype)
+
+    def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None, None
+        scale = {"none": g, "sum": g}.get(self.reduction)
+        if scale is None:
+            scale = g / self.denom
+        grad = np.zeros(self.shape, self.dtype)
+        np.put_along_axis(grad, self.tgt[:, None], (-self.wy * scale)[:, None], axis=1)
+        return grad, None, None
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index `target` under log-probabilities `input`
+    (N, C, ...), e.g. the output of `log_softmax`. Arguments as in `cross_entropy`."""
+    name = "nll_loss"
+    _check_reduction(name, reduction)
+    x = _tensor(name, "input", input)
+    t = _tensor(name, "target", target)
+    if is_floating(t.dtype):
+        raise TypeError(f"{name}: target must hold integer class indices, got dtype {t.dtype}")
+    x, t, unbatched = _as_batched(x, t, False)
+    C = x.shape[1]
+    w = None
+    if weight is not None:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
+        if w.shape != (C,):
+            raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
+    tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
+    out = NLLLoss.apply(x, tgt, w, reduction=reduction, valid=valid)
+    return _squeeze_unbatched(out, reduction, unbatched)
+
+
+# ---------------------------------------------------------------------------------------
+# regression losses
+# ---------------------------------------------------------------------------------------
+
+
+class MSE(_PointwiseLoss):
+    def pointwise(self, a, b):
+        self.diff = a - b
+        return self.diff * self.diff
+
+    def grads(self, gl):  # ∂(a−b)²/∂a = 2(a−b) = −∂/∂b
+        ga = 2 * self.diff * gl
+        return (ga if self.needs_input_grad[0] else None,
+                -ga if self.needs_input_grad[1] else None)
+
+
+class L1(_PointwiseLoss):
+    def pointwise(self, a, b):
+        diff = a - b
+        self.sign = np.sign(diff)  # the subgradient 0 at a = b, as torch
+        return np.abs(diff)
+
+    def grads(self, gl):
+        ga = self.sign * gl
+        return (ga if self.needs_input_grad[0] else None,
+                -ga if self.needs_input_grad[1] else None)
+
+
+class Huber(_PointwiseLoss):
+    """½d²/β·scale for |d| < δ, else (|d| − ½δ)·scale: smooth_l1 (β) and huber (δ)
+    differ only by the factor δ (huber = δ·smooth_l1 with β = δ)."""
+
+    def pointwise(self, a, b):
+        d = a - b
+        ad = np.abs(d)
+        self.d, self.small = d, ad < self.beta
+        s = self.scale
+        if self.beta == 0:
+            return s * ad
+        return s * np.where(self.small, 0.5 * d * d / self.beta, ad - 0.5 * self.beta)
+
+    def grads(self, gl):
+        d = self.d
+        if self.beta == 0:
+            ga = np.sign(d)
+        else:
+            ga = np.where(self.small, d / self.beta, np.sign(d))
+        ga = self.scale * ga * gl
+        return (ga if self.needs_input_grad[0] else None,
+                -ga if self.needs_input_grad[1] else None)
+
+
+def _pair_loss(name, input, target):
+    x = _tensor(name, "input", input)
+    t = _float_like(name, "target", target, x)
+    _same_shape(name, x, t)
+    return x, t
+
+
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error: (input − target)², reduced."""
+    _check_reduction("mse_loss", reduction)
+    return MSE.apply(*_pair_loss("mse_loss", input, target), reduction=reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |input − target| (subgradient 0 where they are equal)."""
+    _check_reduction("l1_loss", reduction)
+    return L1.apply(*_pair_loss("l1_loss", input, target), reduction=reduction)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """½(x−y)²/β where |x−y| < β, else |x−y| − ½β (Fast R-CNN's box loss)."""
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    return Huber.apply(*_pair_loss("smooth_l1_loss", input, target), reduction=reduction,
+                       beta=float(beta), scale=1.0)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """½(x−y)² where |x−y| < δ, else δ(|x−y| − ½δ)."""
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return Huber.apply(*_pair_loss("huber_loss", input, target), reduction=reduction,
+                       beta=float(delta), scale=float(delta))
+
+
+class SquaredError(Function):
+    """The notes' squared loss against one-hot targets: l_i = Σ_j (f_j(x_i) − y_ij)²."""
+
+    def forward(self, f, y):
+        self.diff = f - y
+        loss = (self.diff * self.diff).sum(axis=1)
+        self.n = loss.shape[0]
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        return np.asarray(total / self.n if self.reduction == "mean" else total, f.dtype)
+
+    def backward(self, g):
+        if self.reduction == "none":
+            g = g[:, None]
+        elif self.reduction == "mean":
+            g = g / self.n
+        ga = 2 * self.diff * g
+        return (ga if self.needs_input_grad[0] else None,
+                -ga if self.needs_input_grad[1] else None)
+
+
+def squared_error_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Σ_j (f_j(x) − y_j)² per sample, the squared loss of the notes for classification
+    with one-hot targets; "mean" averages over samples (not over N·C like `mse_loss`).
+
+    `input` is (N, C); `target` is class indices (N,) (made one-hot here) or (N, C) values.
+    """
+    name = "squared_error_loss"
+    _check_reduction(name, reduction)
+    x = _tensor(name, "input", input)
+    if x.ndim != 2:
+        raise ValueError(f"{name}: input must be (N, C), got shape {x.shape}")
+    t = _tensor(name, "target", target)
+    if not is_floating(t.dtype):
+        idx = np.asarray(t.data)
+        _class_targets(name, x.data, idx, ignore_index=-(10 ** 18))
+        onehot = np.zeros(x.shape, x.dtype)
+        onehot[np.arange(x.shape[0]), idx] = 1
+        t = Tensor(onehot)
+    t = _float_like(name, "target", t, x)
+    _same_shape(name, x, t)
+    return SquaredError.apply(x, t, reduction=reduction)
+
+
+# ---------------------------------------------------------------------------------------
+# binary cross-entropy and KL divergence
+# ---------------------------------------------------------------------------------------
+
+
+class BCE(_PointwiseLoss):
+    """−w·[t·log p + (1−t)·log(1−p)], with logs clamped at −100 as torch does so that
+    p = 0 or 1 gives a finite loss."""
+
+    def pointwise(self, p, t, w):
+        with np.errstate(divide="ignore"):
+            self.logp = np.maximum(np.log(p), -100)
+            self.log1mp = np.maximum(np.log1p(-p), -100)
+        self.p, self.t, self.w = p, t, w
+        loss = -(t * self.logp + (1 - t) * self.log1mp)
+        return loss if w is None else loss * w
+
+    def grads(self, gl):
+        p, t = self.p, self.t
+        gl = gl if self.w is None else gl * self.w
+        gp = gt = None
+        if self.needs_input_grad[0]:  # ∂/∂p = (p − t) / (p(1 − p)), denominator ≥ 1e-12
+            gp = gl * (p - t) / np.maximum(p * (1 - p), 1e-12)
+        if self.needs_input_grad[1]:  # ∂/∂t = log(1−p) − log p
+            gt = gl * (self.log1mp - self.logp)
+        return gp, gt, None
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities `input` ∈ [0, 1] against `target` ∈ [0, 1].
+    Prefer `binary_cross_entropy_with_logits` on raw scores: it is stable."""
+    name = "binary_cross_entropy"
+    _check_reduction(name, reduction)
+    x, t = _pair_loss(name, input, target)
+    if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
+        raise ValueError(f"{name}: input must hold probabilities in [0, 1] "
+                         f"(got values in [{x.data.min():.4g}, {x.data.max():.4g}]); "
+                         "for raw scores use binary_cross_entropy_with_logits")
+    w = None if weight is None else np.broadcast_to(
+        np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype), x.shape)
+    return BCE.apply(x, t, w, reduction=reduction)
+
+
+class BCEWithLogits(_PointwiseLoss):
+    """l = w·[(1−t)·x + (1 + (pw−1)·t)·log(1 + e^{−x})]  (torch's stable form);
+    ∂l/∂x = w·[(1−t) − (1 + (pw−1)t)·σ(−x)],  ∂l/∂t = w·[−x + (pw−1)·log(1 + e^{−x})]."""
+
+    def pointwise(self, x, t, w, pw):
+        self.x, self.t, self.w, self.pw = x, t, w, pw
+        self.sp = _softplus_neg(x)
+        lw = 1 if pw is None else 1 + (pw - 1) * t
+        self.lw = lw
+        loss = (1 - t) * x + lw * self.sp
+        return loss if w is None else loss * w
+
+    def grads(self, gl):
+        gl = gl if self.w is None else gl * self.w
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = gl * ((1 - self.t) - self.lw * _sigmoid(-self.x))
+        if self.needs_input_grad[1]:
+            d = -self.x
+            if self.pw is not None:
+                d = d + (self.pw - 1) * self.sp
+            gt = gl * d
+        return gx, gt, None, None
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """Binary cross-entropy of sigmoid(`input`) against `target`, computed from the logits
+    without forming the sigmoid (stable for |x| in the thousands). `pos_weight` (broadcast
+    along the last dimension, one per class) weighs the positive term, trading recall
+    against precision."""
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(name, reduction)
+    x, t = _pair_loss(name, input, target)
+
+    def arr(v):
+        return None if v is None else np.broadcast_to(
+            np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype), x.shape)
+
+    try:
+        w, pw = arr(weight), arr(pos_weight)
+    except ValueError:
+        raise ValueError(f"{name}: weight/pos_weight cannot be broadcast to the input "
+                         f"shape {x.shape}") from None
+    return BCEWithLogits.apply(x, t, w, pw, reduction=reduction)
+
+
+class KLDiv(_PointwiseLoss):
+    """t·(log t − x) with 0·log 0 = 0 (x are log-probabilities); with log_target,
+    e^t·(t − x)."""
+
+    def pointwise(self, x, t):
+        self.x, self.t = x, t
+        if self.log_target:
+            self.et = np.exp(t)
+            return self.et * (t - x)
+        pos = t > 0
+        self.logt = np.log(np.where(pos, t, 1))
+        return np.where(pos, t * (self.logt - x), 0)
+
+    def grads(self, gl):
+        gx = gt = None
+        if self.log_target:
+            if self.needs_input_grad[0]:
+                gx = -self.et * gl
+            if self.needs_input_grad[1]:
+                gt = self.et * (self.t - self.x + 1) * gl
+            return gx, gt
+        if self.needs_input_grad[0]:
+            gx = -self.t * gl
+        if self.needs_input_grad[1]:
+            gt = np.where(self.t > 0, self.logt - self.x + 1, 0) * gl
+        return gx, gt
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target ‖ exp(input)) pointwise, with `input` given as log-probabilities.
+
+    reduction "batchmean" (sum / N) is the true KL divergence per sample; "mean" averages
+    over every element, as torch's default does (kept for compatibility).
+    """
+    name = "kl_div"
+    _check_reduction(name, reduction, _REDUCTIONS + ("batchmean",))
+    x, t = _pair_loss(name, input, target)
+    return KLDiv.apply(x, t, reduction=reduction, log_target=bool(log_target))

@@ -1,0 +1,277 @@
+"""Normalisation layers as fused Functions with analytic backward passes.
+
+All four standardise x over some set of axes and then scale and shift per channel:
+
+    x̂ = (x − μ) / √(σ² + ε),   y = γ·x̂ + β.
+
+They differ only in which axes μ and σ² are taken over: batch norm over (N, H, W) per
+channel, layer norm over the trailing `normalized_shape`, group norm over (C/G, H, W) per
+sample and group. The backward through the standardisation is the same for all of them
+(m = number of elements averaged, sums over the same axes):
+
+    ∂L/∂x = (1/σ̂)·(g − mean(g) − x̂·mean(g·x̂)),   g = γ·∂L/∂y.
+
+Local response normalisation (AlexNet) divides by a power of the squared activity of
+neighbouring channels instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from ..backend import is_floating
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
+
+
+def _arr(v, dtype):
+    if v is None:
+        return None
+    return np.asarray(v.data if isinstance(v, Tensor) else v, dtype=dtype)
+
+
+def _standardise_backward(gxhat: np.ndarray, xhat: np.ndarray, invstd: np.ndarray, axes):
+    """∂L/∂x from ∂L/∂x̂ through x̂ = (x − mean)·invstd, statistics over `axes`."""
+    mean_g = gxhat.mean(axis=axes, keepdims=True)
+    mean_gx = (gxhat * xhat).mean(axis=axes, keepdims=True)
+    return (gxhat - mean_g - xhat * mean_gx) * invstd
+
+
+class BatchNorm(Function):
+    """Batch normalisation over every axis but 1 (channels). In training the batch's
+    statistics are used (and the running ones updated by the caller); in eval the given
+    running mean/var are constants, so the backward is a per-channel scale."""
+
+    def forward(self, x, weight, bias):
+        axes = self.axes
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        if self.use_batch_stats:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            var = (xc * xc).mean(axis=axes, keepdims=True)  # biased, for normalising
+            self.batch_mean, self.batch_var = mean.reshape(-1), var.reshape(-1)
+        else:
+            xc = x - self.running_mean.reshape(shape)
+            var = self.running_var.reshape(shape)
+        invstd = 1.0 / np.sqrt(var + self.eps)
+        xhat = xc * invstd
+        self.xhat, self.invstd, self.weight = xhat, invstd, weight
+        out = xhat if weight is None else xhat * weight.reshape(shape)
+        if bias is not None:
+            out = out + bias.reshape(shape)
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        axes, xhat = self.axes, self.xhat
+        shape = (1, -1) + (1,) * (g.ndim - 2)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gxhat = g if self.weight is None else g * self.weight.reshape(shape)
+            if self.use_batch_stats:
+                gx = _standardise_backward(gxhat, xhat, self.invstd, axes)
+            else:
+                gx = gxhat * self.invstd
+        if self.needs_input_grad[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if self.needs_input_grad[2]:
+            gb = g.sum(axis=axes)
+        return gx, gw, gb
+
+
+def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+               training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over all axes but 1 of (N, C, ...), as `torch.nn.functional`.
+
+    `training=True` (or no running statistics) normalises with the batch's mean and
+    biased variance; if running statistics are given they are then updated in place,
+        running ← (1 − momentum)·running + momentum·batch,
+    with the *unbiased* batch variance (n/(n−1)·σ²), as torch does. With `training=False`
+    the running statistics are used. `momentum=None` is handled by `nn.BatchNorm*`.
+    """
+    x = input
+    if not isinstance(x, Tensor):
+        x = Tensor(np.asarray(x))
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    use_batch = training or running_mean is None or running_var is None
+    axes = (0,) + tuple(range(2, x.ndim))
+    n = x.data.size // max(C, 1)
+    if use_batch and n <= 1:
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training, got input "
+            f"shape {x.shape}")
+    for nm, v in (("running_mean", running_mean), ("running_var", running_var),
+                  ("weight", weight), ("bias", bias)):
+        if v is not None and tuple(np.shape(v.data if isinstance(v, Tensor) else v)) != (C,):
+            raise ValueError(f"batch_norm: {nm} must have shape ({C},) for input shape "
+                             f"{x.shape}, got {np.shape(v.data if isinstance(v, Tensor) else v)}")
+    rm = None if use_batch else _arr(running_mean, x.dtype)
+    rv = None if use_batch else _arr(running_var, x.dtype)
+    out = BatchNorm.apply(x, weight, bias, axes=axes, eps=eps, use_batch_stats=use_batch,
+                          running_mean=rm, running_var=rv)
+    if use_batch and training and running_mean is not None and running_var is not None:
+        fn = out._ctx if out._ctx is not None else None
+        if fn is not None:
+            mean, var = fn.batch_mean, fn.batch_var
+        else:  # not recorded (no_grad): recompute cheaply
+            mean = x.data.mean(axis=axes)
+            var = x.data.var(axis=axes)
+        m = 0.0 if momentum is None else momentum
+        unbiased = var * (n / (n - 1))
+        for buf, new in ((running_mean, mean), (running_var, unbiased)):
+            a = buf.data if isinstance(buf, Tensor) else buf
+            a *= 1 - m
+            a += m * new.astype(a.dtype, copy=False)
+            if isinstance(buf, Tensor):
+                buf._version += 1
+    return out
+
+
+class LayerNorm(Function):
+    """Standardise over the trailing axes `axes`; γ, β have the normalised shape."""
+
+    def forward(self, x, weight, bias):
+        axes = self.axes
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        self.invstd = 1.0 / np.sqrt(var + self.eps)
+        self.xhat = xc * self.invstd
+        self.weight = weight
+        out = self.xhat if weight is None else self.xhat * weight
+        if bias is not None:
+            out = out + bias
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        lead = tuple(range(g.ndim - len(self.axes)))
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gxhat = g if self.weight is None else g * self.weight
+            gx = _standardise_backward(gxhat, self.xhat, self.invstd, self.axes)
+        if self.needs_input_grad[1]:
+            gw = (g * self.xhat).sum(axis=lead)
+        if self.needs_input_grad[2]:
+            gb = g.sum(axis=lead)
+        return gx, gw, gb
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Layer normalisation over the trailing dimensions `normalized_shape` of each sample
+    (Ba et al. 2016): same computation in training and eval."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
+        raise ValueError(
+            f"layer_norm: input shape {x.shape} does not end with normalized_shape "
+            f"{normalized_shape}")
+    for nm, v in (("weight", weight), ("bias", bias)):
+        if v is not None and tuple(v.shape) != normalized_shape:
+            raise ValueError(f"layer_norm: {nm} must have shape {normalized_shape}, "
+                             f"got {tuple(v.shape)}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    return LayerNorm.apply(x, weight, bias, axes=axes, eps=eps)
+
+
+class GroupNorm(Function):
+    """Standardise each (sample, group) over its C/G channels and spatial positions; γ, β
+    are per channel."""
+
+    def forward(self, x, weight, bias):
+        N, C = x.shape[:2]
+        G = self.num_groups
+        xg = x.reshape(N, G, -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = (xc * xc).mean(axis=2, keepdims=True)
+        self.invstd = 1.0 / np.sqrt(var + self.eps)
+        self.xhat = (xc * self.invstd).reshape(x.shape)
+        self.weight, self.cshape = weight, (1, C) + (1,) * (x.ndim - 2)
+        out = self.xhat if weight is None else self.xhat * weight.reshape(self.cshape)
+        if bias is not None:
+            out = out + bias.reshape(self.cshape)
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        N = g.shape[0]
+        G = self.num_groups
+        axes = (0,) + tuple(range(2, g.ndim))
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gxhat = g if self.weight is None else g * self.weight.reshape(self.cshape)
+            gx = _standardise_backward(gxhat.reshape(N, G, -1), self.xhat.reshape(N, G, -1),
+                                       self.invstd, 2).reshape(g.shape)
+        if self.needs_input_grad[1]:
+            gw = (g * self.xhat).sum(axis=axes)
+        if self.needs_input_grad[2]:
+            gb = g.sum(axis=axes)
+        return gx, gw, gb
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Group normalisation (Wu & He 2018) of (N, C, ...): channels split into `num_groups`
+    groups, each standardised per sample. G = 1 is layer norm over (C, H, W); G = C is
+    instance norm."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: input must be (N, C, ...), got shape {x.shape}")
+    C = x.shape[1]
+    if num_groups <= 0 or C % num_groups:
+        raise ValueError(f"group_norm: {C} channels are not divisible into num_groups="
+                         f"{num_groups} (input shape {x.shape})")
+    for nm, v in (("weight", weight), ("bias", bias)):
+        if v is not None and tuple(v.shape) != (C,):
+            raise ValueError(f"group_norm: {nm} must have shape ({C},), got {tuple(v.shape)}")
+    return GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """s[:, c] = Σ a[:, c−before .. c+after] along axis 1 (zero outside), via a cumsum."""
+    C = a.shape[1]
+    pad = [(0, 0)] * a.ndim
+    pad[1] = (before + 1, after)
+    cs = np.cumsum(np.pad(a, pad), axis=1)
+    idx = np.arange(C)
+    return cs.take(idx + before + after + 1, axis=1) - cs.take(idx, axis=1)
+
+
+class LocalResponseNorm(Function):
+    """b_c = a_c / (k + (α/n)·Σ_{c' ∈ window(c)} a_c'²)^β, window = c − ⌊n/2⌋ .. c + ⌊(n−1)/2⌋
+    (torch's placement). ∂L/∂a_c = g_c/d_c − 2(α/n)β·a_c·Σ_{j: c ∈ window(j)} g_j·a_j·d_j^{−1}/s_j
+    where s_j = k + (α/n)·S_j and d_j = s_j^β."""
+
+    def forward(self, a):
+        n = self.size
+        self.before, self.after = n // 2, (n - 1) // 2
+        self.a = a
+        self.s = self.k + (self.alpha / n) * _channel_window_sum(a * a, self.before, self.after)
+        self.d = self.s ** self.beta
+        return (a / self.d).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        n = self.size
+        t = g * self.a / (self.d * self.s)  # g_j·a_j·s_j^{−β−1}
+        # the adjoint window: output j uses input c when c ∈ [j − before, j + after]
+        back = _channel_window_sum(t, self.after, self.before)
+        return g / self.d - (2 * self.alpha * self.beta / n) * self.a * back
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Local response normalisation across channels (Krizhevsky et al. 2012), torch's
+    definition: the sum of squares over `size` neighbouring channels is averaged (α/n)."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: input must be (N, C, ...) with at least 3 "
+                         f"dimensions, got shape {x.shape}")
+    if size < 1:
+        raise ValueError(f"local_response_norm: size must be positive, got {size}")
+    if not is_floating(x.dtype):
+        raise TypeError(f"local_response_norm: input must be floating, got {x.dtype}")
+    return LocalResponseNorm.apply(x, size=int(size), alpha=float(alpha), beta=float(beta),
+                                   k=float(k))

@@ -1,0 +1,43 @@
+"""Dropout layers: active in training, the identity in eval (inverted scaling)."""
+from __future__ import annotations
+
+from ..backend import Generator
+from ..functional import dropout as FD
+from .module import Module
+
+
+class _DropoutNd(Module):
+    _fn = staticmethod(FD.dropout)
+
+    def __init__(self, p: float = 0.5, inplace: bool = False,
+                 generator: Generator | None = None):
+        super().__init__()
+        FD._check_p(type(self).__name__, p)
+        self.p, self.inplace, self.generator = float(p), inplace, generator
+
+    def forward(self, x):
+        return type(self)._fn(x, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability p in training and scale the rest by 1/(1−p);
+    the identity in eval. `generator` makes the masks repeatable."""
+
+    _fn = staticmethod(FD.dropout)
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of (N, C, L) inputs with probability p in training."""
+
+    _fn = staticmethod(FD.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels (feature maps) of (N, C, H, W) inputs with probability p in
+    training; better than element dropout after convolutions, whose neighbouring outputs
+    are strongly correlated."""
+
+    _fn = staticmethod(FD.dropout2d)

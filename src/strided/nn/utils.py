@@ -1,0 +1,83 @@
+"""Gradient clipping and parameter/vector conversion, as `torch.nn.utils`."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from ..autograd import Tensor
+
+
+def _with_grads(parameters) -> list[Tensor]:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Rescale all gradients together so that their global norm is at most `max_norm`.
+
+    total = (Σ_p ‖g_p‖_q^q)^{1/q} over every parameter (q = `norm_type`, inf for the max);
+    if total > max_norm every g is multiplied by max_norm / (total + 1e-6). The direction
+    of the full gradient is kept, only its length shrinks. Returns the norm *before*
+    clipping (a 0-d Tensor), e.g. to log exploding gradients.
+    """
+    if not isinstance(max_norm, (int, float, np.number)) or not max_norm > 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be positive, got {max_norm!r}")
+    norm_type = float(norm_type)
+    if not norm_type > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
+    params = _with_grads(parameters)
+    if not params:
+        return Tensor(np.array(0.0, dtype=np.float32))
+    dtype = params[0].grad.dtype
+    if math.isinf(norm_type):
+        total = max(float(np.abs(p.grad.data).max(initial=0.0)) for p in params)
+    elif norm_type == 2.0:
+        # a dot product per parameter: no |g|² temporaries
+        total = math.sqrt(sum(float(np.dot(g, g)) for g in
+                              (p.grad.data.reshape(-1) for p in params)))
+    else:
+        total = sum(float(np.sum(np.abs(p.grad.data) ** norm_type)) for p in params)
+        total = total ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+            f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for p in params:
+            p.grad.data *= p.grad.data.dtype.type(coef)
+    return Tensor(np.array(total, dtype=dtype))
+
+
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
+    """Clip every gradient element to [−clip_value, clip_value] in place (changes the
+    gradient's direction, unlike `clip_grad_norm_`)."""
+    if not isinstance(clip_value, (int, float, np.number)) or not clip_value > 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be positive, got {clip_value!r}")
+    for p in _with_grads(parameters):
+        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
+    return Tensor(np.concatenate([p.data.reshape(-1) for p in parameters]))
+
+
+def vector_to_parameters(vec, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of `vec` into the parameters (inverse of the above)."""
+    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    params = list(parameters)
+    need = sum(p.data.size for p in params)
+    if v.ndim != 1 or v.size != need:
+        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {need} values, "
+                         f"got shape {v.shape}")
+    i = 0
+    for p in params:
+        n = p.data.size
+        np.copyto(p.data, v[i:i + n].reshape(p.shape), casting="unsafe")
+        p._version += 1
+        i += n
