@@ -1,0 +1,287 @@
+"""Residual networks (He, Zhang, Ren, Sun 2016, "Deep residual learning for image
+recognition").
+
+- ImageNet ResNets of Table 1, laid out exactly as torchvision's (`conv1`, `bn1`,
+  `layer1.0.conv1`, `layer2.0.downsample.0/1`, `fc`, ...) so its weights load 1:1:
+  resnet18 11,689,512 · resnet34 21,797,672 · resnet50 25,557,032 ·
+  resnet101 44,549,160 · resnet152 60,192,808 parameters.
+- The CIFAR-10 ResNets of Section 4.2: a 3×3 conv with 16 filters, three stages of n basic
+  blocks on 32×32, 16×16 and 8×8 maps with 16, 32 and 64 filters, global average pooling
+  and a 10-way FC: 6n+2 layers, resnet20/32/44/56/110 (0.27M, 0.46M, 0.66M, 0.85M, 1.7M
+  parameters with the paper's parameter-free option-A shortcuts).
+
+Every constructor takes `plain=True` for the paper's "plain" twin: the same stack without
+the identity shortcuts, the network of the degradation experiment (Fig. 1 and 4: deeper
+plain nets train *worse*, deeper residual nets better).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor
+from ..nn.activation import ReLU
+from ..nn.containers import Sequential
+from ..nn.conv import Conv2d
+from ..nn.linear import Linear
+from ..nn.module import Module
+from ..nn.norm import BatchNorm2d
+from ..nn.pool import AdaptiveAvgPool2d, MaxPool2d
+from .mlp import init_conv_relu_
+
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "PadShortcut",
+           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+
+
+def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> Conv2d:
+    # no bias: the BatchNorm that follows has its own shift
+    return Conv2d(cin, cout, 3, stride=stride, padding=1, groups=groups, bias=False)
+
+
+def conv1x1(cin: int, cout: int, stride: int = 1) -> Conv2d:
+    return Conv2d(cin, cout, 1, stride=stride, bias=False)
+
+
+class BasicBlock(Module):
+    """Two 3×3 convs, y = relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)).
+
+    `downsample` maps x to the output's shape when stride or width change (a 1×1 conv + BN,
+    torchvision's option B, or `PadShortcut`, the paper's option A); `plain=True` drops the
+    shortcut altogether.
+    """
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Module | None = None, plain: bool = False):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = BatchNorm2d(planes)
+        self.relu = ReLU()
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+        self.plain = plain
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if not self.plain:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+
+class Bottleneck(Module):
+    """1×1 reduce → 3×3 → 1×1 expand (×4), for ResNet-50 and deeper: at 256 channels it
+    costs 1×1·256·64 + 3×3·64·64 + 1×1·64·256 ≈ 70K weights where two 3×3 convs at 256
+    would cost 1.2M. The stride sits on the 3×3 conv, as in torchvision ("ResNet v1.5")."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Module | None = None, plain: bool = False,
+                 groups: int = 1, base_width: int = 64):
+        super().__init__()
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn2 = BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
+        self.bn3 = BatchNorm2d(planes * self.expansion)
+        self.relu = ReLU()
+        self.downsample = downsample
+        self.stride = stride
+        self.plain = plain
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if not self.plain:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+
+class PadShortcut(Module):
+    """The paper's option A shortcut: subsample by `stride`, zero-pad the extra channels.
+
+    No parameters, which is why the CIFAR ResNets of Table 6 have exactly 0.27M (n=3).
+    """
+
+    def __init__(self, planes_out: int, stride: int = 2):
+        super().__init__()
+        self.planes_out = planes_out
+        self.stride = stride
+
+    def forward(self, x):
+        s = self.stride
+        y = x[:, :, ::s, ::s]
+        extra = self.planes_out - y.shape[1]
+        if extra <= 0:
+            return y
+        zeros = Tensor(np.zeros((y.shape[0], extra) + tuple(y.shape[2:]), dtype=y.dtype))
+        return F.cat([y, zeros], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"planes_out={self.planes_out}, stride={self.stride}"
+
+
+def _make_layer(block, inplanes: int, planes: int, blocks: int, stride: int,
+                plain: bool, shortcut: str) -> tuple[Sequential, int]:
+    """One stage: `blocks` blocks, the first one changing stride/width. Returns the stage
+    and its output width."""
+    out = planes * block.expansion
+    downsample = None
+    if not plain and (stride != 1 or inplanes != out):
+        if shortcut == "A":
+            downsample = PadShortcut(out, stride)
+        else:
+            downsample = Sequential(conv1x1(inplanes, out, stride), BatchNorm2d(out))
+    layers = [block(inplanes, planes, stride, downsample, plain=plain)]
+    layers += [block(out, planes, plain=plain) for _ in range(1, blocks)]
+    return Sequential(*layers), out
+
+
+def _zero_init_last_bn(model: Module) -> None:
+    # each residual branch starts as zero, so every block starts as the identity
+    # (Goyal et al. 2017); improves early training of deep nets.
+    from ..nn import init
+    for m in model.modules():
+        if isinstance(m, Bottleneck):
+            init.zeros_(m.bn3.weight)
+        elif isinstance(m, BasicBlock):
+            init.zeros_(m.bn2.weight)
+
+
+class ResNet(Module):
+    """torchvision's ImageNet ResNet: 7×7/2 conv, 3×3/2 max pool, four stages of 64, 128,
+    256, 512 (×expansion) channels, global average pooling, FC."""
+
+    def __init__(self, block, layers: Sequence[int], num_classes: int = 1000,
+                 in_channels: int = 3, plain: bool = False, zero_init_residual: bool = False):
+        super().__init__()
+        if len(layers) != 4:
+            raise ValueError(f"ResNet: layers must give 4 stage depths, got {list(layers)}")
+        self.inplanes = 64
+        self.conv1 = Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = BatchNorm2d(64)
+        self.relu = ReLU()
+        self.maxpool = MaxPool2d(3, stride=2, padding=1)
+        c = 64
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
+            stage, c = _make_layer(block, c, planes, n, 1 if i == 0 else 2, plain, "B")
+            setattr(self, f"layer{i + 1}", stage)
+        self.avgpool = AdaptiveAvgPool2d((1, 1))
+        self.fc = Linear(c, num_classes)
+        init_conv_relu_(self)
+        if zero_init_residual:
+            _zero_init_last_bn(self)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = self.avgpool(x)
+        return self.fc(x.reshape(x.shape[0], -1))
+
+
+class CifarResNet(Module):
+    """The CIFAR-10 ResNet of Section 4.2: 6n+2 layers, widths 16/32/64 on 32/16/8 maps.
+
+    `shortcut="A"` (paper, zero padding, no parameters) or "B" (1×1 conv + BN projection).
+    """
+
+    def __init__(self, depth: int, num_classes: int = 10, in_channels: int = 3,
+                 plain: bool = False, shortcut: str = "A", widths: Sequence[int] = (16, 32, 64),
+                 zero_init_residual: bool = False):
+        super().__init__()
+        if (depth - 2) % 6 != 0 or depth < 8:
+            raise ValueError(f"CifarResNet: depth must be 6n+2 (20, 32, 44, 56, 110, ...), "
+                             f"got {depth}")
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"CifarResNet: shortcut must be 'A' or 'B', got {shortcut!r}")
+        n = (depth - 2) // 6
+        self.conv1 = conv3x3(in_channels, widths[0])
+        self.bn1 = BatchNorm2d(widths[0])
+        self.relu = ReLU()
+        c = widths[0]
+        for i, w in enumerate(widths):
+            stage, c = _make_layer(BasicBlock, c, w, n, 1 if i == 0 else 2, plain, shortcut)
+            setattr(self, f"layer{i + 1}", stage)
+        self.num_stages = len(widths)
+        self.avgpool = AdaptiveAvgPool2d((1, 1))
+        self.fc = Linear(c, num_classes)
+        init_conv_relu_(self)
+        if zero_init_residual:
+            _zero_init_last_bn(self)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        for i in range(self.num_stages):
+            x = getattr(self, f"layer{i + 1}")(x)
+        x = self.avgpool(x)
+        return self.fc(x.reshape(x.shape[0], -1))
+
+
+def resnet18(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> ResNet:
+    """ResNet-18 (basic blocks 2-2-2-2): 11,689,512 parameters."""
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, plain, **kwargs)
+
+
+def resnet34(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> ResNet:
+    """ResNet-34 (basic blocks 3-4-6-3): 21,797,672 parameters."""
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
+
+
+def resnet50(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> ResNet:
+    """ResNet-50 (bottlenecks 3-4-6-3): 25,557,032 parameters."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
+
+
+def resnet101(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
+              **kwargs) -> ResNet:
+    """ResNet-101 (bottlenecks 3-4-23-3): 44,549,160 parameters."""
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, plain, **kwargs)
+
+
+def resnet152(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
+              **kwargs) -> ResNet:
+    """ResNet-152 (bottlenecks 3-8-36-3): 60,192,808 parameters."""
+    return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, plain, **kwargs)
+
+
+def resnet20(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> CifarResNet:
+    """CIFAR ResNet-20 (n=3): 269,722 parameters (paper: 0.27M)."""
+    return CifarResNet(20, num_classes, in_channels, plain, **kwargs)
+
+
+def resnet32(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> CifarResNet:
+    """CIFAR ResNet-32 (n=5): 464,154 parameters (paper: 0.46M)."""
+    return CifarResNet(32, num_classes, in_channels, plain, **kwargs)
+
+
+def resnet44(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> CifarResNet:
+    """CIFAR ResNet-44 (n=7): 658,586 parameters (paper: 0.66M)."""
+    return CifarResNet(44, num_classes, in_channels, plain, **kwargs)
+
+
+def resnet56(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
+             **kwargs) -> CifarResNet:
+    """CIFAR ResNet-56 (n=9): 853,018 parameters (paper: 0.85M)."""
+    return CifarResNet(56, num_classes, in_channels, plain, **kwargs)
+
+
+def resnet110(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
+              **kwargs) -> CifarResNet:
+    """CIFAR ResNet-110 (n=18): 1,727,962 parameters (paper: 1.7M)."""
+    return CifarResNet(110, num_classes, in_channels, plain, **kwargs)
