@@ -23,8 +23,8 @@ def test_candidate_order(isolated, monkeypatch):
     monkeypatch.setenv("STRIDED_DATA", str(isolated / "env"))
     dirs = dl.candidate_dirs("mnist", isolated / "root")
     assert dirs == [
-        isolated / "root",
         isolated / "root" / "mnist",
+        isolated / "root",
         isolated / "env" / "mnist",
         isolated / "env",
         isolated / "cache" / "strided" / "mnist",

@@ -132,13 +132,28 @@ def test_search_order_root_then_env_then_cache_then_system(isolated, monkeypatch
     assert ds.classes[:3] == ["o", "ki", "su"]
 
 
+def test_shared_root_keeps_data_sets_apart(isolated):
+    # MNIST and Fashion-MNIST share file names: each must read its own subfolder.
+    mnist = write_mnist(isolated / "r" / "mnist", n_train=2, seed=1)
+    fashion = write_mnist(isolated / "r" / "fashion-mnist", n_train=3, seed=2)
+    np.testing.assert_array_equal(MNIST(root=isolated / "r").data, mnist["train"][0])
+    np.testing.assert_array_equal(FashionMNIST(root=isolated / "r").data, fashion["train"][0])
+
+
+def test_torchvision_layout_is_reused(isolated):
+    written = write_mnist(isolated / "r" / "FashionMNIST" / "raw", gz=False)
+    ds = FashionMNIST(root=isolated / "r", train=False)
+    np.testing.assert_array_equal(ds.targets, written["t10k"][1])
+    assert ds.source == isolated / "r" / "FashionMNIST" / "raw"
+
+
 def test_not_found_names_places_and_remedies(isolated, monkeypatch):
     monkeypatch.setenv("STRIDED_DATA", str(isolated / "env"))
     with pytest.raises(FileNotFoundError) as err:
         FashionMNIST(root=isolated / "nowhere")
     msg = str(err.value)
     assert msg.startswith("FashionMNIST:")
-    for place in [isolated / "nowhere", isolated / "env" / "fashion-mnist", isolated / "cache" / "strided" / "fashion-mnist", isolated / "system" / "fashion-mnist"]:
+    for place in [isolated / "nowhere", isolated / "nowhere" / "FashionMNIST" / "raw", isolated / "env" / "fashion-mnist", isolated / "cache" / "strided" / "fashion-mnist", isolated / "system" / "fashion-mnist"]:
         assert str(place) in msg
     assert "apt-get install dataset-fashion-mnist" in msg and "download=True" in msg and "STRIDED_DATA" in msg
 

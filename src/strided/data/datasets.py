@@ -86,12 +86,14 @@ class MNIST(_ImageDataset):
     def __init__(self, root: PathLike | None = None, train: bool = True, download: bool = False, transform: Transform | None = None):
         split = "train" if train else "test"
         wanted = [self.resources[f"{split}-images"][0], self.resources[f"{split}-labels"][0]]
-        found = _dl.find_dir(self.name, wanted, root)
+        # torchvision keeps these files in root/<ClassName>/raw; reuse such a download.
+        torch_dir = [f"{type(self).__name__}/raw"]
+        found = _dl.find_dir(self.name, wanted, root, torch_dir)
         if found is None and download:
             self.download(root)
-            found = _dl.find_dir(self.name, wanted, root)
+            found = _dl.find_dir(self.name, wanted, root, torch_dir)
         if found is None:
-            raise FileNotFoundError(_dl.not_found_message(type(self).__name__, self.name, wanted, root, self.install_hint))
+            raise FileNotFoundError(_dl.not_found_message(type(self).__name__, self.name, wanted, root, self.install_hint, torch_dir))
         # Found files are not checked against the mirror's md5: distributions recompress
         # them (Debian's Fashion-MNIST .gz differ byte-wise), and read_idx checks that the
         # shape and length are consistent.

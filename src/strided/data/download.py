@@ -2,7 +2,8 @@
 
 Where a data set called ``name`` is looked for, in order:
 
-1. the ``root`` argument (the folder itself, then ``root/<name>``);
+1. the ``root`` argument: ``root/<name>``, then the folder itself (and, for the
+   MNIST family, torchvision's ``root/<Class>/raw``, so existing downloads are reused);
 2. ``$STRIDED_DATA`` (``$STRIDED_DATA/<name>``, then the folder itself);
 3. the user cache, ``$XDG_CACHE_HOME/strided/<name>`` or ``~/.cache/strided/<name>``;
 4. the Debian system location ``/usr/share/datasets/<name>`` (``apt-get install
@@ -52,12 +53,17 @@ def cache_dir(name: str | None = None) -> Path:
     return path / name if name else path
 
 
-def candidate_dirs(name: str, root: PathLike | None = None) -> list[Path]:
-    """Every folder that may hold data set ``name``, in the order they are searched."""
+def candidate_dirs(name: str, root: PathLike | None = None, root_subdirs: Sequence[str] = ()) -> list[Path]:
+    """Every folder that may hold data set ``name``, in the order they are searched.
+
+    ``root/<name>`` comes before ``root`` itself: MNIST, Fashion-MNIST and KMNIST use
+    the same file names, so a root shared by several data sets must not hand one
+    data set's files to another. ``root_subdirs`` are further folders under ``root``.
+    """
     dirs: list[Path] = []
     if root is not None:
         root = Path(root).expanduser()
-        dirs += [root, root / name]
+        dirs += [root / name, root] + [root / sub for sub in root_subdirs]
     env = os.environ.get("STRIDED_DATA")
     if env:
         dirs += [Path(env).expanduser() / name, Path(env).expanduser()]
@@ -81,7 +87,9 @@ def resolve_file(folder: Path, filename: str) -> Path | None:
     return None
 
 
-def find_dir(name: str, filenames: Iterable[str], root: PathLike | None = None) -> dict[str, Path] | None:
+def find_dir(
+    name: str, filenames: Iterable[str], root: PathLike | None = None, root_subdirs: Sequence[str] = ()
+) -> dict[str, Path] | None:
     """Look for all of ``filenames`` together in one of the candidate folders.
 
     A name matches with or without a ``.gz`` suffix (Debian ships gzipped IDX files,
@@ -89,16 +97,18 @@ def find_dir(name: str, filenames: Iterable[str], root: PathLike | None = None) 
     holding every file, or ``None``.
     """
     filenames = list(filenames)
-    for folder in candidate_dirs(name, root):
+    for folder in candidate_dirs(name, root, root_subdirs):
         found = {f: resolve_file(folder, f) for f in filenames}
         if all(found.values()):
             return found  # type: ignore[return-value]
     return None
 
 
-def not_found_message(cls_name: str, name: str, filenames: Sequence[str], root: PathLike | None, hint: str = "") -> str:
+def not_found_message(
+    cls_name: str, name: str, filenames: Sequence[str], root: PathLike | None, hint: str = "", root_subdirs: Sequence[str] = ()
+) -> str:
     """The message of the ``FileNotFoundError`` raised when a data set is not on disk."""
-    looked = "\n".join(f"  - {d}" for d in candidate_dirs(name, root))
+    looked = "\n".join(f"  - {d}" for d in candidate_dirs(name, root, root_subdirs))
     lines = [
         f"{cls_name}: data set {name!r} not found (files {', '.join(filenames)}). Looked in:",
         looked,
