@@ -79,6 +79,13 @@ class _FlatGeometry:
                           (self.L * it, dh * self.Wp * it, dw * it, it), writeable=False)
         return view.reshape(C * kh * kw, l1 - l0)  # reshape of a strided view = the copy
 
+    def shifted(self, buf, C, t, l0, l1):
+        """Tap t's rows: buf[c·L + l0 + s_t + l] for all c, a (C, l1−l0) view, no copy."""
+        kw = self.kernel[1]
+        shift = (t // kw) * self.dilation[0] * self.Wp + (t % kw) * self.dilation[1]
+        it = buf.itemsize
+        return as_strided(buf[l0 + shift:], (C, l1 - l0), (self.L * it, it), writeable=False)
+
     def chunks(self, K, itemsize):
         step = max(1024, CHUNK_BYTES // max(1, K * itemsize))
         for l0 in range(0, self.L, step):
@@ -95,6 +102,15 @@ def _flat_correlate(geo: _FlatGeometry, buf: np.ndarray, C: int, wmat: np.ndarra
     """out[o, l] = Σ_{c,i,j} wmat[o, (c,i,j)] · buf[c·L + l + s_ij], chunk by chunk."""
     O, K = wmat.shape
     out = np.empty((O, geo.L), dtype=buf.dtype)
+    if groups == C == O and K == geo.kernel[0] * geo.kernel[1]:
+        # depthwise: one output per channel, so the "GEMM" is k·k scaled adds of shifted
+        # rows (a batch of 1×k² products wastes BLAS); chunked to stay in cache
+        for l0, l1 in geo.chunks(2 * C, buf.itemsize):
+            acc = out[:, l0:l1]
+            np.multiply(wmat[:, :1], geo.shifted(buf, C, 0, l0, l1), out=acc)
+            for t in range(1, K):
+                acc += wmat[:, t:t + 1] * geo.shifted(buf, C, t, l0, l1)
+        return out
     wg = _grouped(wmat, groups)
     for l0, l1 in geo.chunks(K, buf.itemsize):
         col = geo.columns(buf, C, l0, l1)
@@ -196,6 +212,13 @@ def conv2d_backward_weight(x: np.ndarray, dy: np.ndarray, kernel: Pair, stride: 
         xbuf = _flat_input(geo, x)
         dbuf, _ = _flat_grad_output(geo, dy, front=0)
         dyf = dbuf[:O * geo.L].reshape(O, geo.L)
+        if groups == C == O:  # depthwise: dW[c, t] = Σ_l dy[c, l] · x[c, l + s_t]
+            dw = np.zeros((C, kh * kw), dtype=x.dtype)
+            for l0, l1 in geo.chunks(2 * C, x.itemsize):
+                for t in range(kh * kw):
+                    dw[:, t] += np.einsum("cl,cl->c", dyf[:, l0:l1],
+                                          geo.shifted(xbuf, C, t, l0, l1))
+            return dw.reshape(O, 1, kh, kw)
         dw = np.zeros((groups, Og, K), dtype=x.dtype)
         for l0, l1 in geo.chunks(C * kh * kw, x.itemsize):
             col = geo.columns(xbuf, C, l0, l1).reshape(groups, K, l1 - l0)

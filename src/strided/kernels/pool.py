@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import Pair, conv_output_size, from_cnhw, pad_cnhw, tap_slices, to_cnhw
+from .im2col import Pair, conv_output_size, tap_slices
 
 
 class PoolGeometry:
@@ -36,31 +36,57 @@ class PoolGeometry:
             yield t, tap_slices(t // kw, t % kw, self.out, self.stride, self.dilation)
 
     def crop(self, gp):
-        (pt, _), (pl, _) = self.pads
-        H, W = self.hw
-        return from_cnhw(gp[:, :, pt:pt + H, pl:pl + W])
+        (ph, pw), (H, W) = self.padding, self.hw
+        return gp[:, :, ph:ph + H, pw:pw + W]
+
+    def padded(self, x, fill):
+        """x with its padding (and ceil_mode overhang) filled; x itself when there is none.
+        Pooling works per channel, so it stays NCHW: no channels-first copy is needed."""
+        (H, W), (ph, pw), (eh, ew) = self.hw, self.padding, self.extra
+        if not (ph or pw or eh or ew):
+            return x
+        out = np.full(x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew), fill, dtype=x.dtype)
+        out[:, :, ph:ph + H, pw:pw + W] = x
+        return out
 
     def zeros_padded(self, N, C, dtype):
         (H, W), (ph, pw), (eh, ew) = self.hw, self.padding, self.extra
-        return np.zeros((C, N, H + 2 * ph + eh, W + 2 * pw + ew), dtype=dtype)
+        return np.zeros((N, C, H + 2 * ph + eh, W + 2 * pw + ew), dtype=dtype)
+
+    @property
+    def disjoint(self) -> bool:
+        """No two windows share an input position (then backward may assign, not add)."""
+        return all(s >= d * (k - 1) + 1 for s, d, k in zip(self.stride, self.dilation,
+                                                            self.kernel))
 
 
 def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
     """(y, arg): y the window maxima (N, C, Ho, Wo); arg the tap index of each maximum
     (the first one on ties; NaN propagates and wins, as in PyTorch), or None."""
-    xp = pad_cnhw(x, geo.pads, geo.extra, fill=-np.inf)
+    xp = geo.padded(x, -np.inf)
     y = arg = None
-    for t, (hs, ws) in geo.taps():
-        v = xp[:, :, hs, ws]
-        if y is None:
-            y = v.copy()
+    nan_rule = False
+    while True:
+        for t, (hs, ws) in geo.taps():
+            v = xp[:, :, hs, ws]
+            if t == 0:
+                y = v.copy()
+                if with_arg:
+                    taps = geo.kernel[0] * geo.kernel[1]
+                    arg = np.zeros(y.shape, dtype=np.uint8 if taps <= 256 else np.int32)
+                continue
             if with_arg:
-                arg = np.zeros(y.shape, dtype=np.int16 if t < 32767 else np.int32)
-            continue
-        if with_arg:
-            np.copyto(arg, t, where=(v > y) | (np.isnan(v) & ~np.isnan(y)))
-        np.maximum(y, v, out=y)
-    return from_cnhw(y), (None if arg is None else from_cnhw(arg))
+                upd = v > y
+                if nan_rule:  # PyTorch's rule: take val if val > max or val is NaN
+                    upd |= np.isnan(v)
+                # taps come in increasing order, so "set to t where upd" is a max; this
+                # branch-free arithmetic is ~20x faster than copyto(where=) on a random mask
+                np.maximum(arg, upd.view(np.uint8) * arg.dtype.type(t), out=arg)
+            np.maximum(y, v, out=y)
+        # NaN propagates through the max, so a NaN-free y means no window held one
+        if not with_arg or nan_rule or not np.isnan(y).any():
+            return y, arg
+        nan_rule = True
 
 
 def max_pool2d_backward(dy: np.ndarray, arg: np.ndarray, geo: PoolGeometry) -> np.ndarray:
@@ -68,9 +94,12 @@ def max_pool2d_backward(dy: np.ndarray, arg: np.ndarray, geo: PoolGeometry) -> n
     max-unpooling by tap index (the adjoint of the forward's gather)."""
     N, C = dy.shape[:2]
     gp = geo.zeros_padded(N, C, dy.dtype)
-    dyc, argc = to_cnhw(dy), to_cnhw(arg)
+    zero = dy.dtype.type(0)
     for t, (hs, ws) in geo.taps():
-        gp[:, :, hs, ws] += np.where(argc == t, dyc, 0)
+        if geo.disjoint:  # each input cell is in one window: write, no read-modify-write
+            np.multiply(dy, arg == t, out=gp[:, :, hs, ws])
+        else:
+            gp[:, :, hs, ws] += np.where(arg == t, dy, zero)
     return geo.crop(gp)
 
 
@@ -102,7 +131,7 @@ def avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dt
 
 
 def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
-    xp = pad_cnhw(x, geo.pads, geo.extra)
+    xp = geo.padded(x, 0)
     y = None
     for t, (hs, ws) in geo.taps():
         if y is None:
@@ -110,13 +139,13 @@ def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) ->
         else:
             y += xp[:, :, hs, ws]
     y /= divisor
-    return from_cnhw(y)
+    return y
 
 
 def avg_pool2d_backward(dy: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
     N, C = dy.shape[:2]
     gp = geo.zeros_padded(N, C, dy.dtype)
-    share = to_cnhw(dy) / divisor
+    share = dy / divisor
     for t, (hs, ws) in geo.taps():
         gp[:, :, hs, ws] += share
     return geo.crop(gp)
