@@ -201,5 +201,7 @@ def test_loader_argument_errors():
         DataLoader((x, y), prefetch=-1)
     with pytest.raises(ValueError, match="seed or generator, not both"):
         DataLoader((x, y), seed=1, generator=np.random.default_rng())
+    with pytest.raises(TypeError, match="DataLoader: seed must be an int, got Generator"):
+        DataLoader((x, y), seed=np.random.default_rng())
     with pytest.raises(TypeError, match="DataLoader: dataset must have __len__"):
         DataLoader(42)

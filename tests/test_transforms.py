@@ -143,6 +143,11 @@ def test_affine_grid_sample_translation_and_fill():
     np.testing.assert_allclose(half[..., -1], x[..., -1] / 2)  # half from the zero fill
 
 
+def test_affine_grid_sample_shape_errors():
+    with pytest.raises(ValueError, match=r"matrices \(N, 2, 2\).*\(2, 1, 4, 4\), \(1, 2, 2\), \(2, 2\)"):
+        T.affine_grid_sample(np.zeros((2, 1, 4, 4)), np.zeros((1, 2, 2)), np.zeros((2, 2)))
+
+
 def test_random_affine_translate_reproducible():
     x = batch(n=4)
     a = T.RandomAffine(degrees=10, translate=(0.1, 0.2), scale=(0.9, 1.1), rng=5)(x)
