@@ -1,0 +1,8 @@
+"""Optimisers and learning-rate schedules; `import strided.optim as optim`."""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .proximal import ProximalSGD, prox_l1_
+from .rmsprop import RMSprop
+from .sgd import SGD

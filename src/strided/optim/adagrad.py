@@ -1,0 +1,46 @@
+"""Adagrad (Duchi et al. 2011): per-coordinate steps shrinking with the gradient history."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_range
+
+
+class Adagrad(Optimizer):
+    """s ← s + g²,  θ ← θ − lr_t·g / (√s + ε),  lr_t = lr / (1 + (t − 1)·lr_decay).
+
+    Rarely updated coordinates keep large steps; the sum only grows, so the step size
+    decays for good (which RMSprop and Adam fix with running averages).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _validate(self, group: dict) -> None:
+        super()._validate(group)
+        _check_range(type(self).__name__, "lr_decay", group["lr_decay"], 0.0)
+        _check_range(type(self).__name__, "initial_accumulator_value",
+                     group["initial_accumulator_value"], 0.0)
+
+    def _update(self, p, g, state, group):
+        if group["maximize"]:
+            g = -g
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        s = state["sum"]
+        tmp = np.multiply(g, g)
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += group["eps"]
+        np.divide(g, tmp, out=tmp)
+        tmp *= clr
+        p.data -= tmp

@@ -1,0 +1,89 @@
+"""Adam (Kingma & Ba 2015), with AMSGrad (Reddi et al. 2018), and AdamW's decoupled weight
+decay (Loshchilov & Hutter 2019)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_range
+
+
+class Adam(Optimizer):
+    """Adaptive moments, PyTorch's formulation:
+
+        g ← ∇L(θ) + λθ                       (weight_decay: L2 coupled, as in torch's Adam)
+        m ← β₁m + (1 − β₁)g,   v ← β₂v + (1 − β₂)g²
+        m̂ = m / (1 − β₁ᵗ),     v̂ = v / (1 − β₂ᵗ)     (v replaced by max(v_max, v): amsgrad)
+        θ ← θ − lr·m̂ / (√v̂ + ε)
+
+    With coupled decay the penalty is rescaled by 1/√v̂ like the gradient, so weights with
+    large gradients are barely regularised; AdamW decouples it.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _validate(self, group: dict) -> None:
+        super()._validate(group)
+        name = type(self).__name__
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        group["betas"] = tuple(betas)
+        _check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
+        _check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
+
+    def _update(self, p, g, state, group):
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if group["maximize"]:
+            g = -g
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        if wd:
+            if self._decoupled:  # θ ← θ(1 − lr·λ), outside the adaptive scaling
+                p.data *= 1 - lr * wd
+            else:
+                g = g + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        tmp = np.subtract(g, m)  # m ← m + (1 − β₁)(g − m), torch's lerp
+        tmp *= 1 - b1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v *= b2
+        v += tmp
+        if group["amsgrad"]:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        bc1 = 1 - b1 ** t
+        bc2_sqrt = (1 - b2 ** t) ** 0.5
+        np.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
+        tmp /= bc2_sqrt
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / bc1
+        p.data -= tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: θ ← θ(1 − lr·λ) before the Adam step, so every
+    weight decays at the same rate regardless of its gradient history. Default λ = 0.01."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,70 @@
+"""RMSprop (Hinton's lecture 6e), with optional momentum and centring."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_range
+
+
+class RMSprop(Optimizer):
+    """Divide the gradient by a running root-mean-square of recent gradients:
+
+        s ← αs + (1 − α)g²
+        ḡ ← αḡ + (1 − α)g,  d = √(s − ḡ²) + ε   (centered)   or   d = √s + ε
+        b ← μb + g/d,  θ ← θ − lr·b              (momentum μ > 0)   or   θ ← θ − lr·g/d
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered,
+                                      maximize=maximize))
+
+    def _validate(self, group: dict) -> None:
+        super()._validate(group)
+        _check_range(type(self).__name__, "alpha", group["alpha"], 0.0, 1.0, high_open=False)
+        _check_range(type(self).__name__, "momentum", group["momentum"], 0.0, 1.0)
+
+    def _update(self, p, g, state, group):
+        lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay",
+                                                 "momentum"))
+        if group["maximize"]:
+            g = -g
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p.data)
+            if mu > 0:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        if wd:
+            g = g + wd * p.data
+        s = state["square_avg"]
+        tmp = np.multiply(g, g)
+        tmp *= 1 - a
+        s *= a
+        s += tmp
+        if group["centered"]:
+            ga = state["grad_avg"]
+            np.subtract(g, ga, out=tmp)
+            tmp *= 1 - a
+            ga += tmp
+            np.multiply(ga, ga, out=tmp)
+            np.subtract(s, tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        else:
+            np.sqrt(s, out=tmp)
+        tmp += eps
+        np.divide(g, tmp, out=tmp)
+        if mu > 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:  # momentum switched on later through the group
+                buf = state["momentum_buffer"] = np.zeros_like(p.data)
+            buf *= mu
+            buf += tmp
+            p.data -= lr * buf
+        else:
+            tmp *= lr
+            p.data -= tmp

@@ -1,0 +1,55 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_range, required
+
+
+class SGD(Optimizer):
+    """θ ← θ − lr·v, PyTorch's formulation:
+
+        g ← ∇L(θ) + λθ                      (weight_decay λ: L2 coupled into the gradient)
+        b ← μ·b + (1 − τ)·g                 (momentum μ, dampening τ; b₁ = g)
+        v ← g + μ·b  (nesterov)  or  b
+
+    This momentum is Sutskever et al.'s form (velocity accumulates gradients, lr applied
+    after), which equals the notes' v ← μv − α·g when lr is constant.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _validate(self, group: dict) -> None:
+        super()._validate(group)
+        name = type(self).__name__
+        _check_range(name, "momentum", group["momentum"], 0.0, 1.0)
+        _check_range(name, "dampening", group["dampening"], 0.0, 1.0, high_open=False)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"{name}: Nesterov momentum requires a momentum > 0 and zero "
+                             f"dampening (got momentum={group['momentum']}, "
+                             f"dampening={group['dampening']})")
+
+    def _update(self, p, g, state, group):
+        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            g = -g
+        if wd:
+            g = g + wd * p.data
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, copy=True)
+            else:
+                buf *= mu
+                damp = 1 - group["dampening"]
+                if damp == 1:
+                    buf += g
+                else:
+                    buf += damp * g
+            g = g + mu * buf if group["nesterov"] else buf
+        p.data -= lr * g
