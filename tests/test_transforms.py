@@ -186,3 +186,17 @@ def test_bilinear_affine_matches_torch_grid_sample():
     grid = F.affine_grid(torch.from_numpy(theta), (n, c, s, s), align_corners=True)
     ref = F.grid_sample(torch.from_numpy(x), grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     np.testing.assert_allclose(ours, ref.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("interp", ["nearest", "bilinear"])
+def test_warp_of_large_batch_equals_image_by_image(interp):
+    # 100 images span several internal chunks; each must be warped by its own matrix.
+    rng = np.random.default_rng(3)
+    x = rng.random((100, 3, 12, 10)).astype(np.float32)
+    ang = rng.uniform(-1, 1, 100)
+    m = np.stack([np.stack([np.cos(ang), np.sin(ang)], 1), np.stack([-np.sin(ang), np.cos(ang)], 1)], 1)
+    off = rng.uniform(-3, 3, (100, 2))
+    whole = T.affine_grid_sample(x, m, off, interp, fill=0.5)
+    one_by_one = np.concatenate([T.affine_grid_sample(x[i:i + 1], m[i:i + 1], off[i:i + 1], interp, fill=0.5) for i in range(100)])
+    np.testing.assert_array_equal(whole, one_by_one)
+    assert whole.dtype == np.float32

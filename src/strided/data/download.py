@@ -19,11 +19,12 @@ import os
 import posixpath
 import stat
 import tarfile
+from contextlib import contextmanager
 import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
+from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
 
 __all__ = [
     "SYSTEM_DATA_DIR",
@@ -35,6 +36,7 @@ __all__ = [
     "download_url",
     "extract_archive",
     "not_found_message",
+    "atomic_open",
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -129,6 +131,27 @@ def file_hash(path: PathLike, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
+@contextmanager
+def atomic_open(dest: PathLike) -> Iterator[BinaryIO]:
+    """Open a temporary file next to ``dest`` for binary writing; rename it onto ``dest``
+    only if the ``with`` block finishes without an exception, else delete it.
+
+    Readers therefore see the old file or the complete new one, never half of one, and a
+    failed write (or a check raised inside the block) leaves nothing behind.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def download_url(
     url: str,
     dest: PathLike,
@@ -149,21 +172,19 @@ def download_url(
     defaults to ``urllib.request.urlopen``, which also serves ``file://`` URLs.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     hashes = {}
     if md5:
         hashes["md5"] = (hashlib.md5(), md5.lower())
     if sha256:
         hashes["sha256"] = (hashlib.sha256(), sha256.lower())
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            response = opener(url) if opener is not None else urllib.request.urlopen(url, timeout=timeout)
-            with response as src:
-                for chunk in iter(lambda: src.read(_CHUNK), b""):
-                    out.write(chunk)
-                    for h, _ in hashes.values():
-                        h.update(chunk)
+    with atomic_open(dest) as out:
+        response = opener(url) if opener is not None else urllib.request.urlopen(url, timeout=timeout)
+        with response as src:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                out.write(chunk)
+                for h, _ in hashes.values():
+                    h.update(chunk)
+        # Raising here, inside the block, discards the temporary file.
         for algorithm, (h, want) in hashes.items():
             got = h.hexdigest()
             if got != want:
@@ -171,11 +192,6 @@ def download_url(
                     f"download_url: {algorithm} checksum mismatch for {url}: expected {want}, got {got}; "
                     f"the file was not saved (a corrupt or tampered download)"
                 )
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return dest
 
 

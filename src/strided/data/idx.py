@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Union
 
 import numpy as np
+
+from .download import atomic_open
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
 
@@ -110,14 +111,6 @@ def write_idx(path: PathLike, array: np.ndarray, compress: bool | None = None) -
     if compress:
         # mtime=0 keeps the bytes reproducible, so checksums of written files are stable.
         payload = gzip.compress(payload, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as f:
+        f.write(payload)
     return path

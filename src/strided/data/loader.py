@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from .transforms import as_generator
+
 __all__ = [
     "ArrayDataset",
     "TensorDataset",
@@ -25,14 +27,6 @@ __all__ = [
     "train_val_split",
     "DataLoader",
 ]
-
-
-def _as_generator(seed: int | np.random.Generator | None, where: str) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"{where}: seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
 
 
 class ArrayDataset:
@@ -137,7 +131,7 @@ def random_split(dataset: Any, lengths: Sequence[float], seed: int | np.random.G
     """
     n = len(dataset)
     counts = _split_lengths(n, lengths)
-    perm = _as_generator(seed, "random_split").permutation(n)
+    perm = as_generator(seed, "random_split").permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 

@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 
-def _rng(rng: int | np.random.Generator | None, where: str) -> np.random.Generator:
+def as_generator(rng: int | np.random.Generator | None, where: str) -> np.random.Generator:
+    """``rng`` as a ``numpy.random.Generator``: a Generator is used as is (shared state),
+    an int seeds a new one, ``None`` draws fresh OS entropy. ``where`` names the caller."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
@@ -141,7 +143,7 @@ class RandomCrop(Transform):
             raise ValueError(f"RandomCrop: padding must be >= 0, got {padding}")
         self.padding = int(padding)
         self.fill = fill
-        self._rng = _rng(rng, "RandomCrop")
+        self._rng = as_generator(rng, "RandomCrop")
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         n, c, h, w = batch.shape
@@ -170,7 +172,7 @@ class RandomHorizontalFlip(Transform):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = float(p)
-        self._rng = _rng(rng, "RandomHorizontalFlip")
+        self._rng = as_generator(rng, "RandomHorizontalFlip")
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         flip = self._rng.random(batch.shape[0]) < self.p
@@ -302,7 +304,7 @@ class RandomAffine(Transform):
             raise ValueError(f"{name}: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
         self.interpolation = interpolation
         self.fill = fill
-        self._rng = _rng(rng, name)
+        self._rng = as_generator(rng, name)
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         n, _, h, w = batch.shape
