@@ -66,7 +66,8 @@ def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -
     path = os.fspath(path)
     state = (model_or_state.state_dict() if isinstance(model_or_state, Module)
              else dict(model_or_state))
-    arrays = {k: np.ascontiguousarray(np.asarray(v)) for k, v in state.items()}
+    # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
+    arrays = {k: np.asarray(v, order="C") for k, v in state.items()}
     tmp = path + ".tmp"
     if path.lower().endswith(".safetensors"):
         from safetensors.numpy import save_file
@@ -88,7 +89,7 @@ def _rename(state: Mapping[str, np.ndarray], key_map) -> dict[str, np.ndarray]:
                 continue
         m = _DENSENET_OLD.match(k)
         if m:
-            k = m.group(1) + m.group(2).replace(".", "", 1)
+            k = m.group(1) + m.group(2)  # "norm" + "1.weight"
         out[k] = v
     return out
 
