@@ -77,6 +77,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _difference_grads(needs, ga):
+    """Gradients of a loss of (a − b) given ∂/∂a: ∂/∂b is its negative."""
+    return (ga if needs[0] else None, -ga if needs[1] else None)
+
+
 class _PointwiseLoss(Function):
     """Base of the losses whose per-element loss has the inputs' shape.
 
@@ -136,6 +141,18 @@ def _class_targets(name: str, x: np.ndarray, target: np.ndarray, ignore_index: i
             f"{name}: target {int(target[bad].flat[0])} is out of bounds for {n_classes} "
             f"classes (input shape {x.shape}; ignore_index={ignore_index})")
     return target, valid
+
+
+def _class_weight(name: str, weight, x: Tensor):
+    """The (C,) class weights as an array of the input's dtype, or None."""
+    if weight is None:
+        return None
+    C = x.shape[1]
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
+    if w.shape != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, "
+                         f"got {w.shape}")
+    return w
 
 
 def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -290,13 +307,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
     x, t, unbatched = _as_batched(x, t, soft)
-    C = x.shape[1]
-    w = None
-    if weight is not None:
-        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
-        if w.shape != (C,):
-            raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, "
-                             f"got {w.shape}")
+    w = _class_weight(name, weight, x)
     if soft:
         if t.shape != x.shape:
             raise ValueError(
@@ -350,12 +361,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     if is_floating(t.dtype):
         raise TypeError(f"{name}: target must hold integer class indices, got dtype {t.dtype}")
     x, t, unbatched = _as_batched(x, t, False)
-    C = x.shape[1]
-    w = None
-    if weight is not None:
-        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
-        if w.shape != (C,):
-            raise ValueError(f"{name}: weight must have shape ({C},), got {w.shape}")
+    w = _class_weight(name, weight, x)
     tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
     out = NLLLoss.apply(x, tgt, w, reduction=reduction, valid=valid)
     return _squeeze_unbatched(out, reduction, unbatched)
@@ -373,8 +379,7 @@ class MSE(_PointwiseLoss):
 
     def grads(self, gl):  # ∂(a−b)²/∂a = 2(a−b) = −∂/∂b
         ga = 2 * self.diff * gl
-        return (ga if self.needs_input_grad[0] else None,
-                -ga if self.needs_input_grad[1] else None)
+        return _difference_grads(self.needs_input_grad, ga)
 
 
 class L1(_PointwiseLoss):
@@ -385,8 +390,7 @@ class L1(_PointwiseLoss):
 
     def grads(self, gl):
         ga = self.sign * gl
-        return (ga if self.needs_input_grad[0] else None,
-                -ga if self.needs_input_grad[1] else None)
+        return _difference_grads(self.needs_input_grad, ga)
 
 
 class Huber(_PointwiseLoss):
@@ -409,8 +413,7 @@ class Huber(_PointwiseLoss):
         else:
             ga = np.where(self.small, d / self.beta, np.sign(d))
         ga = self.scale * ga * gl
-        return (ga if self.needs_input_grad[0] else None,
-                -ga if self.needs_input_grad[1] else None)
+        return _difference_grads(self.needs_input_grad, ga)
 
 
 def _pair_loss(name, input, target):
@@ -468,8 +471,7 @@ class SquaredError(Function):
         elif self.reduction == "mean":
             g = g / self.n
         ga = 2 * self.diff * g
-        return (ga if self.needs_input_grad[0] else None,
-                -ga if self.needs_input_grad[1] else None)
+        return _difference_grads(self.needs_input_grad, ga)
 
 
 def squared_error_loss(input, target, reduction: str = "mean") -> Tensor:

@@ -25,7 +25,68 @@ def _index(name: str, idx, n: int) -> int:
     return idx % n
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: an ordered run of modules named "0", "1", ...
+    (Sequential may also carry names of its own), with list-like access."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._from_items(list(self._modules.items())[idx])
+        keys = list(self._modules)
+        return self._modules[keys[_index(type(self).__name__, idx, len(keys))]]
+
+    def __setitem__(self, idx, module: Module) -> None:
+        keys = list(self._modules)
+        self.add_module(keys[_index(type(self).__name__, idx, len(keys))], module)
+
+    def __delitem__(self, idx) -> None:
+        items = list(self._modules.items())
+        del items[idx if isinstance(idx, slice) else _index(type(self).__name__, idx, len(items))]
+        self._reset(items)
+
+    def _reset(self, items) -> None:
+        # keep the names 0..n−1 (unless the user named them), so state_dict keys stay as
+        # torch would write them
+        numbered = all(k.isdigit() for k, _ in items)
+        self._modules.clear()
+        for i, (k, m) in enumerate(items):
+            self.add_module(str(i) if numbered else k, m)
+
+    def _from_items(self, items):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def append(self, module: Module):
+        """Add `module` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module):
+        """Insert `module` before position `index` (renumbering what follows)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not "
+                            "a Module")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"{type(self).__name__}.insert: index {index} out of range for "
+                             f"{n} modules")
+        items = list(self._modules.items())
+        items.insert(index, (str(n), module))
+        self._reset(items)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another: `Sequential(a, b, c)(x) == c(b(a(x)))`.
 
     Built from modules (named "0", "1", ...) or from one OrderedDict of name → module.
@@ -45,66 +106,16 @@ class Sequential(Module):
                         f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
                 self.add_module(str(i), m)
 
+    def _from_items(self, items):
+        return Sequential(OrderedDict(items))
+
     def forward(self, x):
         for m in self._modules.values():
             x = m(x)
         return x
 
-    def __len__(self) -> int:
-        return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        keys = list(self._modules)
-        return self._modules[keys[_index("Sequential", idx, len(keys))]]
-
-    def __setitem__(self, idx, module: Module) -> None:
-        keys = list(self._modules)
-        setattr(self, keys[_index("Sequential", idx, len(keys))], module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for k in keys[idx]:
-                del self._modules[k]
-        else:
-            del self._modules[keys[_index("Sequential", idx, len(keys))]]
-        # keep the names 0..n−1 so that state_dict keys stay as torch would write them
-        items = list(self._modules.values())
-        if all(k.isdigit() for k in keys):
-            self._modules.clear()
-            for i, m in enumerate(items):
-                self._modules[str(i)] = m
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "Sequential":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> "Sequential":
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: {type(module).__name__} is not a Module")
-        n = len(self)
-        if not -n <= index <= n:
-            raise IndexError(f"Sequential.insert: index {index} out of range for {n} modules")
-        index = index % (n + 1) if index < 0 else index
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (a plain list would hide them)."""
 
     def __init__(self, modules: Iterable[Module] | None = None):
@@ -112,42 +123,8 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return self._modules[str(_index("ModuleList", idx, len(self)))]
-
-    def __setitem__(self, idx, module: Module) -> None:
-        self.add_module(str(_index("ModuleList", idx, len(self))), module)
-
-    def __delitem__(self, idx) -> None:
-        items = list(self._modules.values())
-        del items[idx if isinstance(idx, slice) else _index("ModuleList", idx, len(items))]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+    def _from_items(self, items):
+        return ModuleList(m for _, m in items)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(); iterate over it instead")

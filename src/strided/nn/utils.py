@@ -9,6 +9,18 @@ import numpy as np
 from ..autograd import Tensor
 
 
+def zero_grads_(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Clear the gradients of `parameters`: drop them (default) or fill them with zeros
+    (keeps the arrays, for code that holds references to them)."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.data.fill(0)
+
+
 def _with_grads(parameters) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..nn.utils import zero_grads_
 
 
 class _RequiredParameter:
@@ -111,14 +112,7 @@ class Optimizer:
     # -- the loop ------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter: drop them (default) or zero them."""
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data.fill(0)
+        zero_grads_((p for g in self.param_groups for p in g["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """One update of every parameter with a gradient. `closure` (re-evaluates the
