@@ -19,7 +19,6 @@ from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.pool import AvgPool2d, MaxPool2d
-from .mlp import check_head_input
 
 __all__ = ["LeNet5", "lenet5"]
 
@@ -51,9 +50,14 @@ class LeNet5(Module):
                 Linear(84, num_classes))
 
     def forward(self, x):
+        s = self.input_size
+        if tuple(x.shape[-2:]) != (s, s):
+            # the FC head (or the classic C5 conv) is sized for exactly this input
+            raise ValueError(
+                f"lenet5(variant={self.variant!r}): expects {s}×{s} inputs (N, C, {s}, {s}); "
+                f"the fully connected head is sized for {'×'.join(map(str, self._feature_shape))}"
+                f" features; got input of shape {tuple(x.shape)}")
         f = self.features(x)
-        check_head_input(f"lenet5(variant={self.variant!r})", f, self._feature_shape, x.shape,
-                         f"{self.input_size}×{self.input_size}")
         return self.classifier(f.reshape(f.shape[0], -1))
 
 

@@ -185,8 +185,9 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
         params = 0 if id(m) in seen else own  # a module called twice counts its params once
         seen.add(id(m))
         kind = type(m).__name__
+        # same number of values as the previous row: a flatten in between is free
         if compact and kind in _INPLACE and own == 0 and len(rows) > 1 \
-                and tuple(t.shape) == rows[-1].output_shape:
+                and t.data.size == int(np.prod(rows[-1].output_shape)):
             rows[-1].folded.append(kind)
             return None
         rows.append(LayerRow(names.get(id(m), kind), kind, _label(m), tuple(t.shape), params,
