@@ -192,3 +192,24 @@ def test_bad_constructor_arguments_are_named():
         alexnet(variant="zfnet")
     with pytest.raises(ValueError, match="sizes"):
         mlp([784])
+
+
+def test_registry_builds_by_name():
+    from strided.models import get_model, input_shape_of, list_models
+    names = list_models()
+    for expected in ("mlp", "lenet5", "lenet5_classic", "alexnet", "alexnet_original",
+                     "vgg11", "vgg16", "vgg19_bn", "googlenet", "resnet18", "resnet152",
+                     "resnet20", "resnet110", "plain20", "plain56", "densenet121",
+                     "densenet_bc_100", "mobilenet_v1", "fc_autoencoder", "conv_autoencoder",
+                     "unpool_autoencoder", "linear_autoencoder"):
+        assert expected in names
+    assert count(get_model("lenet5", num_classes=10)) == 61_706
+    assert count(get_model("mlp")) == 13_002
+    assert count(get_model("plain20")) == 269_722
+    assert get_model("plain20").layer1[0].plain
+    assert get_model("resnet20", num_classes=100).fc.out_features == 100
+    assert input_shape_of("vgg16") == (3, 224, 224)
+    assert input_shape_of("alexnet_original") == (3, 227, 227)
+    assert input_shape_of("resnet20") == (3, 32, 32)
+    with pytest.raises(ValueError, match="unknown model 'resnet21'.*resnet20"):
+        get_model("resnet21")

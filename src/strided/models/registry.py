@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
+import difflib
 import importlib
 
 from .googlenet import googlenet
@@ -51,10 +52,10 @@ def register_model(name: str, build: Callable, input_shape: tuple, description: 
 def _entry(name: str) -> ModelEntry:
     key = str(name).lower()
     if key not in _REGISTRY:
-        close = [n for n in _REGISTRY if key[:3] in n] or sorted(_REGISTRY)
-        raise ValueError(f"get_model: unknown model {name!r}; known models: "
-                         f"{', '.join(sorted(_REGISTRY))}"
-                         + (f" (did you mean {', '.join(close[:5])}?)" if close else ""))
+        close = difflib.get_close_matches(key, list(_REGISTRY), n=3)
+        raise ValueError(f"get_model: unknown model {name!r}"
+                         + (f" (did you mean {', '.join(close)}?)" if close else "")
+                         + f"; known models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[key]
 
 
