@@ -1,17 +1,32 @@
 """Tensor's operators and methods, attached here so that autograd.py stays at the bottom.
 
-Each method is the functional op of the same name; `x.exp()` is `F.exp(x)`.
+Each method is the functional op of the same name; `x.exp()` is `F.exp(x)`. Names and
+argument conventions follow PyTorch (`x.sum(dim=1, keepdim=True)`, `x.view(-1, 4)`).
+
+In-place operations (`x += y`, `x[i] = v`, `x.zero_()`, ...) change `x.data` and bump
+`x._version`, so that a backward through an op that saved `x` notices and refuses. They
+are allowed only where no gradient can be affected: on tensors that do not require grad,
+or under `no_grad()` (parameter updates).
 """
 from __future__ import annotations
 
-from ..autograd import Tensor
+import numpy as np
+
+from ..autograd import Function, Tensor, as_tensor_like, is_grad_enabled
+from ..backend import is_floating
+from . import activation as Act
 from . import arithmetic as A
+from . import elementwise as E
+from . import linalg as L
+from . import reduce as R
+from . import shape as S
 
 
 def _reflected(op):
     return lambda self, other: op(other, self)
 
 
+# -- arithmetic --------------------------------------------------------------------------
 Tensor.__add__ = A.add
 Tensor.__radd__ = _reflected(A.add)
 Tensor.__sub__ = A.sub
@@ -24,5 +39,178 @@ Tensor.__pow__ = A.pow
 Tensor.__rpow__ = _reflected(A.pow)
 Tensor.__neg__ = A.neg
 Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = E.abs
+Tensor.__matmul__ = L.matmul
+Tensor.__rmatmul__ = _reflected(L.matmul)
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div, Tensor.pow, Tensor.neg = (
     A.add, A.sub, A.mul, A.div, A.pow, A.neg)
+Tensor.matmul = L.matmul
+
+
+# -- comparisons: bool tensors, no gradient ----------------------------------------------
+def _comparison(op):
+    def compare(self, other):
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented  # `t == None` is False, not an error
+        return op(self, other)
+    return compare
+
+
+Tensor.__eq__ = _comparison(E.eq)
+Tensor.__ne__ = _comparison(E.ne)
+Tensor.__lt__ = _comparison(E.lt)
+Tensor.__le__ = _comparison(E.le)
+Tensor.__gt__ = _comparison(E.gt)
+Tensor.__ge__ = _comparison(E.ge)
+Tensor.__hash__ = lambda self: id(self)  # defining __eq__ must not make tensors unhashable
+Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = (
+    E.eq, E.ne, E.lt, E.le, E.gt, E.ge)
+
+
+# -- elementwise and activations ---------------------------------------------------------
+for _name in ("exp", "log", "sqrt", "abs", "sign", "sin", "cos", "clip", "clamp",
+              "maximum", "minimum"):
+    setattr(Tensor, _name, getattr(E, _name))
+for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
+    setattr(Tensor, _name, getattr(Act, _name))
+
+# -- reductions --------------------------------------------------------------------------
+for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
+              "logsumexp", "any", "all"):
+    setattr(Tensor, _name, getattr(R, _name))
+
+# -- shapes ------------------------------------------------------------------------------
+Tensor.reshape = S.reshape
+Tensor.view = S.reshape
+Tensor.flatten = S.flatten
+Tensor.transpose = S.transpose
+Tensor.permute = S.permute
+Tensor.squeeze = S.squeeze
+Tensor.unsqueeze = S.unsqueeze
+Tensor.expand = S.expand
+Tensor.broadcast_to = S.broadcast_to
+Tensor.split = S.split
+Tensor.chunk = S.chunk
+Tensor.T = property(S.T)
+Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+Tensor.__getitem__ = S.getitem
+Tensor.reshape_as = lambda self, other: S.reshape(self, other.shape)
+Tensor.view_as = Tensor.reshape_as
+Tensor.expand_as = lambda self, other: S.expand(self, *other.shape)
+
+
+# -- dtype casts (differentiable) --------------------------------------------------------
+class Cast(Function):
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g):  # the identity, cast back to the input's dtype
+        return g.astype(self.src)
+
+
+def astype(self: Tensor, dtype) -> Tensor:
+    """This tensor in another dtype; the gradient flows back (cast to the original dtype).
+    Casting to an integer or bool dtype gives a constant tensor."""
+    dtype = np.dtype(dtype)
+    if dtype == self.dtype:
+        return self
+    if not is_floating(dtype):
+        return Tensor(self.data.astype(dtype))
+    return Cast.apply(self, dtype=dtype, src=self.dtype)
+
+
+def to(self: Tensor, *args, dtype=None, **kwargs) -> Tensor:
+    """`x.to(dtype)`; devices ('cpu') are accepted and change nothing."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
+            continue
+        else:
+            dtype = a
+    return self if dtype is None else astype(self, dtype)
+
+
+Tensor.astype = astype
+Tensor.to = to
+Tensor.type = lambda self, dtype=None: str(self.dtype) if dtype is None else astype(self, dtype)
+Tensor.float = lambda self: astype(self, np.float32)
+Tensor.double = lambda self: astype(self, np.float64)
+Tensor.long = lambda self: astype(self, np.int64)
+Tensor.int = lambda self: astype(self, np.int32)
+Tensor.bool = lambda self: astype(self, np.bool_)
+
+
+# -- in-place operations -----------------------------------------------------------------
+def _check_inplace(t: Tensor, what: str) -> None:
+    if t.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{what}: in-place operation on a tensor that requires grad (shape {t.shape}); "
+            "use the out-of-place form (e.g. `x = x + y`), or wrap the update in "
+            "`with strided.no_grad():`")
+
+
+def _operand(value, like: Tensor) -> np.ndarray:
+    return as_tensor_like(value, like).data if not isinstance(value, np.ndarray) else value
+
+
+def _inplace(ufunc, what: str):
+    def op(self: Tensor, other) -> Tensor:
+        _check_inplace(self, what)
+        other = _operand(other, self)
+        try:
+            ufunc(self.data, other, out=self.data, casting="same_kind")
+        except ValueError:
+            raise ValueError(f"{what}: operand of shape {np.shape(other)} cannot be "
+                             f"broadcast to the tensor's shape {self.shape}") from None
+        self._version += 1
+        return self
+    op.__name__ = what
+    op.__doc__ = f"In place: self {what.strip('_')} other; returns self."
+    return op
+
+
+Tensor.__iadd__ = Tensor.add_ = _inplace(np.add, "add_")
+Tensor.__isub__ = Tensor.sub_ = _inplace(np.subtract, "sub_")
+Tensor.__imul__ = Tensor.mul_ = _inplace(np.multiply, "mul_")
+Tensor.__itruediv__ = Tensor.div_ = _inplace(np.true_divide, "div_")
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to `value`, in place."""
+    _check_inplace(self, "fill_")
+    self.data[...] = value.data if isinstance(value, Tensor) else value
+    self._version += 1
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to 0, in place."""
+    return fill_(self, 0)
+
+
+def copy_(self: Tensor, src) -> Tensor:
+    """Copy `src`'s values into this tensor (broadcasting, casting to its dtype)."""
+    _check_inplace(self, "copy_")
+    src = src.data if isinstance(src, Tensor) else np.asarray(src)
+    try:
+        np.copyto(self.data, src, casting="unsafe")
+    except ValueError:
+        raise ValueError(f"copy_: source of shape {src.shape} cannot be broadcast to the "
+                         f"tensor's shape {self.shape}") from None
+    self._version += 1
+    return self
+
+
+def setitem(self: Tensor, index, value) -> None:
+    """`x[index] = value` in place (NumPy indexing rules)."""
+    _check_inplace(self, "__setitem__")
+    value = value.data if isinstance(value, Tensor) else value
+    self.data[S._index_arrays(index)] = value
+    self._version += 1
+
+
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.copy_ = copy_
+Tensor.__setitem__ = setitem

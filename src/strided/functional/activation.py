@@ -1,0 +1,254 @@
+"""Activation functions and softmax, each with the derivative written out.
+
+All are computed stably: sigmoid never evaluates e^{+large}, softplus uses
+log(1 + eᶻ) = max(z, 0) + log1p(e^{−|z|}), and (log-)softmax subtract the row maximum,
+so inputs of ±1000 give finite values and gradients.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+
+
+def _as_float(x: np.ndarray, name: str) -> np.ndarray:
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+# ---------------------------------------------------------------------------------------
+# Rectifiers
+# ---------------------------------------------------------------------------------------
+
+
+class ReLU(Function):
+    def forward(self, x):
+        if self.needs_input_grad[0]:  # the mask only when a backward can come
+            self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, g):  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
+        return g * self.mask
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0) elementwise."""
+    return ReLU.apply(x)
+
+
+class LeakyReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return np.where(self.mask, x, x * x.dtype.type(self.slope))
+
+    def backward(self, g):  # d = 1 where x > 0 else negative_slope
+        return np.where(self.mask, g, g * g.dtype.type(self.slope))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, negative_slope·x elsewhere."""
+    return LeakyReLU.apply(x, slope=float(negative_slope))
+
+
+class ELU(Function):
+    def forward(self, x):
+        _as_float(x, "elu")
+        alpha = x.dtype.type(self.alpha)
+        self.mask = x > 0
+        self.out = np.where(self.mask, x, alpha * np.expm1(np.minimum(x, 0)))
+        return self.out
+
+    def backward(self, g):  # d = 1 for x > 0, α·eˣ = out + α otherwise
+        return np.where(self.mask, g, g * (self.out + self.out.dtype.type(self.alpha)))
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, α(eˣ − 1) otherwise."""
+    return ELU.apply(x, alpha=float(alpha))
+
+
+# ---------------------------------------------------------------------------------------
+# Sigmoids
+# ---------------------------------------------------------------------------------------
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1/(1 + e^{−x}) without overflow: e^{−|x|} ≤ 1 in both branches."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        self.out = _sigmoid(_as_float(x, "sigmoid"))
+        return self.out
+
+    def backward(self, g):  # d σ = σ(1 − σ)
+        return g * self.out * (1 - self.out)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """The logistic function 1/(1 + e^{−x})."""
+    return Sigmoid.apply(x)
+
+
+logistic = sigmoid
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.out = np.tanh(_as_float(x, "tanh"))
+        return self.out
+
+    def backward(self, g):  # d tanh = 1 − tanh²
+        return g * (1 - self.out * self.out)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """The hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+class Softplus(Function):
+    def forward(self, x):
+        _as_float(x, "softplus")
+        z = x * x.dtype.type(self.beta)
+        self.z, self.linear = z, z > self.threshold
+        # log(1 + eᶻ) = max(z, 0) + log1p(e^{−|z|}): no overflow for large z
+        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / x.dtype.type(self.beta)
+        return np.where(self.linear, x, soft)
+
+    def backward(self, g):  # d softplus = σ(βx), exactly 1 in the linear region
+        return np.where(self.linear, g, g * _sigmoid(self.z))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β)·log(1 + e^{βx}); reverts to x where βx > threshold (as torch)."""
+    return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
+
+
+# ---------------------------------------------------------------------------------------
+# GELU
+# ---------------------------------------------------------------------------------------
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function to ~1e-15, vectorised (NumPy has none).
+
+    |x| < 3: erf x = (2/√π)·e^{−x²}·Σ_n 2ⁿx^{2n+1}/(1·3···(2n+1)), a series of positive
+    terms (no cancellation). |x| ≥ 3: erfc from its continued fraction
+    erfc x = (e^{−x²}/√π) / (x + (1/2)/(x + 1/(x + (3/2)/(x + …)))).
+    """
+    x64 = x.astype(np.float64)
+    a = np.abs(x64)
+    out = np.empty_like(x64)
+    small = a < 3
+    s = a[small]
+    term = s.copy()
+    total = s.copy()
+    for n in range(1, 70):
+        term *= 2 * s * s / (2 * n + 1)
+        total += term
+    out[small] = 2 / math.sqrt(math.pi) * np.exp(-s * s) * total
+    b = a[~small]
+    t = b.copy()
+    for k in range(60, 0, -1):
+        t = b + (k / 2) / t
+    out[~small] = 1 - np.exp(-b * b) / math.sqrt(math.pi) / t
+    return (np.sign(x64) * out).astype(x.dtype, copy=False)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class GELU(Function):
+    def forward(self, x):
+        _as_float(x, "gelu")
+        self.x = x
+        if self.approximate == "tanh":
+            # 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
+            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)).astype(x.dtype)
+            return 0.5 * x * (1 + self.t)
+        self.cdf = (0.5 * (1 + _erf(x / x.dtype.type(math.sqrt(2))))).astype(x.dtype)
+        return x * self.cdf
+
+    def backward(self, g):
+        x = self.x
+        if self.approximate == "tanh":
+            # d = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+            dt = (1 - self.t ** 2) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return g * (0.5 * (1 + self.t) + 0.5 * x * dt)
+        # d (x·Φ(x)) = Φ(x) + x·φ(x), φ the standard normal density
+        pdf = np.exp(-0.5 * x * x) / x.dtype.type(math.sqrt(2 * math.pi))
+        return g * (self.cdf + x * pdf)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x), Φ the standard normal CDF; approximate='tanh' uses the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
+# ---------------------------------------------------------------------------------------
+# Softmax
+# ---------------------------------------------------------------------------------------
+
+
+def _check_axis(name: str, x: np.ndarray, axis: int) -> int:
+    if not isinstance(axis, (int, np.integer)) or not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise ValueError(f"{name}: axis {axis!r} out of range for shape {x.shape}")
+    return int(axis) % max(x.ndim, 1)
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))  # exponents ≤ 0: no overflow
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+class Softmax(Function):
+    def forward(self, x):
+        self.out = _softmax(_as_float(x, "softmax"), self.axis)
+        return self.out
+
+    def backward(self, g):  # d softmax: g·s − s·Σ(g·s)
+        s = self.out
+        gs = g * s
+        gs -= s * gs.sum(axis=self.axis, keepdims=True)
+        return gs
+
+
+class LogSoftmax(Function):
+    def forward(self, x):
+        _as_float(x, "log_softmax")
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.out
+
+    def backward(self, g):  # d log_softmax: g − softmax·Σg
+        return g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+
+def _axis_kw(axis, dim):
+    return dim if dim is not None else axis
+
+
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """e^{x_i} / Σ_j e^{x_j} along `axis` (torch's `dim=` is accepted too)."""
+    axis = _check_axis("softmax", x.data, _axis_kw(axis, dim))
+    if x.ndim == 0:
+        return Softmax.apply(x.reshape(1), axis=0).reshape(())
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log softmax along `axis`, computed as x − max − log Σ e^{x − max} (never log of a
+    softmax that underflowed to 0)."""
+    axis = _check_axis("log_softmax", x.data, _axis_kw(axis, dim))
+    if x.ndim == 0:
+        return LogSoftmax.apply(x.reshape(1), axis=0).reshape(())
+    return LogSoftmax.apply(x, axis=axis)

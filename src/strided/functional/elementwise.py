@@ -1,0 +1,236 @@
+"""Elementwise functions (exp, log, sqrt, abs, ...), selections (maximum, minimum, where,
+clip) and comparisons.
+
+Binary ops broadcast; as in arithmetic.py, each backward returns gradients at the
+broadcast shape and the engine sums them back. Comparisons have no gradient and return
+bool tensors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor, as_tensor_like
+from .arithmetic import _check_broadcast, _pair
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, g):  # d eˣ = eˣ
+        return g * self.out
+
+
+def exp(x: Tensor) -> Tensor:
+    """eˣ elementwise."""
+    return Exp.apply(x)
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, g):  # d ln x = 1/x
+        return g / self.x
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm (−inf at 0, NaN below, as NumPy)."""
+    return Log.apply(x)
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, g):  # d √x = 1/(2√x)
+        return g / (2 * self.out)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """√x elementwise."""
+    return Sqrt.apply(x)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, g):  # d |x| = sign x (0 at 0, as torch)
+        return g * np.sign(self.x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - the name users expect
+    """|x| elementwise; the gradient at 0 is 0."""
+    return Abs.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    """−1, 0 or 1; piecewise constant, so it has no gradient (a constant tensor)."""
+    return Tensor(np.sign(x.data))
+
+
+class Sin(Function):
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, g):  # d sin = cos
+        return g * np.cos(self.x)
+
+
+def sin(x: Tensor) -> Tensor:
+    """sin x elementwise."""
+    return Sin.apply(x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, g):  # d cos = −sin
+        return -g * np.sin(self.x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """cos x elementwise."""
+    return Cos.apply(x)
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy with its own memory, still connected to the graph."""
+    return Clone.apply(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Selections
+# ---------------------------------------------------------------------------------------
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        try:
+            np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"where: shapes {cond.shape} (condition), {a.shape} and "
+                             f"{b.shape} cannot be broadcast together") from None
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, g):  # the gradient goes to whichever operand was picked
+        zero = g.dtype.type(0)
+        return (None,
+                np.where(self.cond, g, zero) if self.needs_input_grad[1] else None,
+                np.where(self.cond, zero, g) if self.needs_input_grad[2] else None)
+
+
+def where(cond, a, b) -> Tensor:
+    """a where `cond` is true, b elsewhere (broadcasting all three)."""
+    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond))
+    if cond.dtype != np.bool_:
+        cond = Tensor(cond.data.astype(bool))
+    a, b = _pair(a, b)
+    return Where.apply(cond, a, b)
+
+
+class _Pick(Function):
+    """maximum/minimum: the gradient goes to the operand that won; a tie splits it in
+    half (as torch), so that the two halves add up to the gradient."""
+
+    def forward(self, a, b):
+        _check_broadcast(self.name, a, b)
+        self.a, self.b = a, b
+        return self.pick(a, b)
+
+    def backward(self, g):  # d max(a, b)/da = 1 where a wins, ½ on a tie, 0 elsewhere
+        wins_a = self.better(self.a, self.b).astype(g.dtype)
+        tie = (self.a == self.b).astype(g.dtype)
+        share_a = wins_a + tie * g.dtype.type(0.5)
+        ga = g * share_a if self.needs_input_grad[0] else None
+        gb = g * (1 - share_a) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Maximum(_Pick):
+    name, pick, better = "maximum", staticmethod(np.maximum), staticmethod(np.greater)
+
+
+class Minimum(_Pick):
+    name, pick, better = "minimum", staticmethod(np.minimum), staticmethod(np.less)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise larger of a and b (broadcasting); a tie shares the gradient evenly."""
+    return Maximum.apply(*_pair(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise smaller of a and b (broadcasting); a tie shares the gradient evenly."""
+    return Minimum.apply(*_pair(a, b))
+
+
+class Clip(Function):
+    def forward(self, x):
+        lo, hi = self.lo, self.hi
+        if self.needs_input_grad[0]:
+            self.inside = np.ones(x.shape, bool)
+            if lo is not None:
+                self.inside &= x >= lo
+            if hi is not None:
+                self.inside &= x <= hi
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(self, g):  # d clip = 1 inside [min, max] (bounds included, as torch), 0 out
+        return g * self.inside
+
+
+def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - torch's argument names
+    """Limit x to [min, max] (either may be None). Bounds may be numbers or tensors."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    return Clip.apply(x, lo=min, hi=max)
+
+
+clamp = clip
+
+
+# ---------------------------------------------------------------------------------------
+# Comparisons (no gradient)
+# ---------------------------------------------------------------------------------------
+
+
+def _compare(name: str, op):
+    def compare(a, b) -> Tensor:
+        if isinstance(a, Tensor):
+            b = as_tensor_like(b, a)
+        else:
+            a = as_tensor_like(a, b)
+        _check_broadcast(name, a.data, b.data)
+        return Tensor(op(a.data, b.data))
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = f"Elementwise a {op.__name__} b as a bool tensor (broadcasting; no gradient)."
+    return compare
+
+
+eq = _compare("eq", np.equal)
+ne = _compare("ne", np.not_equal)
+lt = _compare("lt", np.less)
+le = _compare("le", np.less_equal)
+gt = _compare("gt", np.greater)
+ge = _compare("ge", np.greater_equal)

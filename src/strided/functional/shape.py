@@ -1,0 +1,312 @@
+"""Shape operations: reshape, flatten, transpose/permute, squeeze/unsqueeze, expand,
+cat/stack/split and indexing.
+
+None of these changes a value, they only move values around; so each backward moves the
+gradient back the same way: reshape it back, permute it back, scatter it back to where the
+indexed elements came from (adding where an element was picked more than once).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor
+from .reduce import normalize_axes
+
+
+def _sizes(name: str, shape) -> tuple:
+    """`f(2, 3)` and `f((2, 3))` both give (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(n, (int, np.integer)) for n in shape):
+        raise TypeError(f"{name}: sizes must be ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+
+def _axis(name: str, axis, ndim: int) -> int:
+    """One axis as a non-negative int (0 for a 0-d tensor, as torch allows)."""
+    return normalize_axes(name, axis, ndim)[0] if ndim else 0
+
+
+# ---------------------------------------------------------------------------------------
+# reshape / flatten
+# ---------------------------------------------------------------------------------------
+
+
+class Reshape(Function):
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into shape {self.shape}") from None
+
+    def backward(self, g):  # values are only renumbered: reshape the gradient back
+        return g.reshape(self.in_shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same values in a new shape; one size may be -1 (inferred).
+    `reshape(x, 2, 3)` and `reshape(x, (2, 3))` both work."""
+    shape = _sizes("reshape", shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the dimensions start_dim..end_dim (inclusive) into one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = _axis("flatten", start_dim, x.ndim)
+    e = _axis("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for shape {x.shape}")
+    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+# ---------------------------------------------------------------------------------------
+# transpose / permute
+# ---------------------------------------------------------------------------------------
+
+
+class Permute(Function):
+    def forward(self, x):
+        return x.transpose(self.dims)
+
+    def backward(self, g):  # move every axis back where it came from
+        return g.transpose(np.argsort(self.dims))
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder the axes: output axis i is input axis dims[i]."""
+    dims = _sizes("permute", dims)
+    if sorted(d % x.ndim if x.ndim else d for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the axes of "
+                         f"shape {x.shape}")
+    dims = tuple(d % x.ndim for d in dims)
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two axes (the last two by default)."""
+    if x.ndim < 2 and (dim0, dim1) == (-2, -1):
+        return x
+    dims = list(range(x.ndim))
+    a, b = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
+    dims[a], dims[b] = dims[b], dims[a]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def T(x: Tensor) -> Tensor:
+    """All axes reversed (the matrix transpose for 2-D)."""
+    return Permute.apply(x, dims=tuple(reversed(range(x.ndim))))
+
+
+# ---------------------------------------------------------------------------------------
+# squeeze / unsqueeze / expand
+# ---------------------------------------------------------------------------------------
+
+
+def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
+    """Drop size-1 axes: all of them, or those in `axis` (an axis whose size is not 1 is
+    left alone, as in torch)."""
+    axis = dim if dim is not None else axis
+    axes = normalize_axes("squeeze", axis, x.ndim)
+    drop = {a for a in axes if x.shape[a] == 1}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(x: Tensor, axis: int = None, *, dim=None) -> Tensor:
+    """Insert a size-1 axis at position `axis` (of the result: -1 appends)."""
+    axis = dim if dim is not None else axis
+    if axis is None:
+        raise TypeError("unsqueeze: missing the axis (dim) argument")
+    a = _axis("unsqueeze", axis, x.ndim + 1)
+    return reshape(x, x.shape[:a] + (1,) + x.shape[a:])
+
+
+class BroadcastTo(Function):
+    def forward(self, x):
+        try:
+            return np.broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f"expand: shape {x.shape} cannot be broadcast to "
+                             f"{self.shape}") from None
+
+    def backward(self, g):  # the engine sums the broadcast gradient back to x's shape
+        return g
+
+
+def broadcast_to(x: Tensor, *shape) -> Tensor:
+    """A read-only view repeating x along broadcast axes (no copy); the gradient sums."""
+    shape = _sizes("broadcast_to", shape)
+    if shape == x.shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """torch's expand: broadcast_to where a size of -1 keeps that axis."""
+    sizes = _sizes("expand", sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor of shape "
+                         f"{x.shape}; give at least one per axis")
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n
+                  for i, n in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+# ---------------------------------------------------------------------------------------
+# cat / stack / split
+# ---------------------------------------------------------------------------------------
+
+
+def _tensors(name: str, tensors) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{name}: expected a non-empty sequence of tensors")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+class Cat(Function):
+    def forward(self, *xs):
+        ref = xs[0].shape
+        for i, x in enumerate(xs):
+            if x.ndim != len(ref) or x.shape[:self.axis] + x.shape[self.axis + 1:] != \
+                    ref[:self.axis] + ref[self.axis + 1:]:
+                raise ValueError(
+                    f"cat: tensor {i} has shape {x.shape}, tensor 0 has shape {ref}; "
+                    f"they must match except along axis {self.axis}")
+        self.ends = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, g):  # each input gets back its own slab of the gradient
+        return tuple(np.split(g, self.ends, axis=self.axis))
+
+
+def cat(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = _tensors("cat", tensors)
+    axis = _axis("cat", dim if dim is not None else axis, tensors[0].ndim)
+    if len(tensors) == 1:
+        return tensors[0]
+    return Cat.apply(*tensors, axis=axis)
+
+
+concatenate = concat = cat
+
+
+class Stack(Function):
+    def forward(self, *xs):
+        for i, x in enumerate(xs):
+            if x.shape != xs[0].shape:
+                raise ValueError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has shape "
+                                 f"{xs[0].shape}; all must have the same shape")
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, g):  # input i gets the slice i of the gradient along the new axis
+        return tuple(np.moveaxis(g, self.axis, 0))
+
+
+def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = _tensors("stack", tensors)
+    axis = _axis("stack", dim if dim is not None else axis, tensors[0].ndim + 1)
+    return Stack.apply(*tensors, axis=axis)
+
+
+def split(x: Tensor, split_size_or_sections, axis: int = 0, *, dim: int | None = None
+          ) -> tuple[Tensor, ...]:
+    """Cut x along `axis` into pieces: of `split_size` each (the last may be smaller), or
+    of the sizes in the list `sections` (they must add up to the axis' length)."""
+    a = _axis("split", dim if dim is not None else axis, x.ndim)
+    n = x.shape[a]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: sections {sizes} do not add up to {n}, the size of "
+                             f"axis {a} of shape {x.shape}")
+    pieces, start = [], 0
+    lead = (slice(None),) * a
+    for s in sizes:
+        pieces.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return tuple(pieces)
+
+
+
+def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None
+          ) -> tuple[Tensor, ...]:
+    """Split into `chunks` nearly equal pieces (torch.chunk: size ceil(n / chunks))."""
+    a = _axis("chunk", dim if dim is not None else axis, x.ndim)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    return split(x, max(1, -(-x.shape[a] // chunks)), axis=a)
+
+
+# ---------------------------------------------------------------------------------------
+# Indexing
+# ---------------------------------------------------------------------------------------
+
+
+def _index_arrays(index):
+    """The index with Tensors replaced by their arrays (and lists by arrays)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        out.append(i)
+    return tuple(out)
+
+
+def _is_basic(index: tuple) -> bool:
+    """Only ints, slices, None and Ellipsis: the result is a view and no element repeats."""
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+               for i in index)
+
+
+class GetItem(Function):
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+
+    def backward(self, g):
+        idx = self.index
+        if _is_basic(idx) or (len(idx) == 1 and getattr(idx[0], "dtype", None) == np.bool_):
+            # each input element appears at most once in the output: a plain scatter
+            out = np.zeros(self.shape, self.dtype)
+            out[idx] = g
+            return out
+        # Advanced indexing may pick an element several times, and its gradient is then
+        # the sum. Index a table of flat positions the same way to learn where each output
+        # element came from, then add up with bincount (about 2x faster than np.add.at).
+        size = int(np.prod(self.shape))
+        where = np.arange(size).reshape(self.shape)[idx]
+        flat = np.bincount(where.reshape(-1), weights=np.broadcast_to(g, where.shape).reshape(-1),
+                           minlength=size)
+        return flat.astype(self.dtype, copy=False).reshape(self.shape)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """x[index] with NumPy semantics: ints, slices, None, Ellipsis, boolean masks and
+    integer arrays (or Tensors). The gradient of an element picked twice is the sum."""
+    return GetItem.apply(x, index=_index_arrays(index))
