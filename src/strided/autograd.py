@@ -84,11 +84,14 @@ class set_grad_enabled(_GradMode):
 
 
 def _as_array(data: Any, dtype=None) -> np.ndarray:
-    """An ndarray from `data`; Python floats become the default dtype, ndarrays keep theirs."""
+    """An ndarray from `data`; Python floats become the default dtype, ndarrays and NumPy
+    scalars keep theirs."""
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
         return data if dtype is None else data.astype(dtype, copy=False)
+    if isinstance(data, np.generic):  # a NumPy scalar (e.g. a full reduction) has a dtype
+        return np.asarray(data, dtype=dtype)
     arr = np.asarray(data, dtype=dtype)
     if dtype is None and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())

@@ -48,18 +48,16 @@ class MatMul(Function):
         # A 1-D operand is a row (left) or column (right) vector, as NumPy treats it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+        g = g.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+                      + (a2.shape[-2], b2.shape[-1]))  # the shape of a2 @ b2
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = g @ _mT(b2)  # batch dims that a lacked are summed by the engine
             ga = ga[..., 0, :] if a.ndim == 1 else ga
         if self.needs_input_grad[1]:
-            if b2.ndim == 2 and g.ndim > 2:  # batch of inputs times one matrix (linear layers)
-                aa = np.broadcast_to(a2, g.shape[:-2] + a2.shape)
-                gb = aa.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            if b2.ndim == 2 and a2.ndim > 2:  # a batch times one matrix (linear layers):
+                # Σ_batch A_iᵀ·G_i is one GEMM over the stacked rows, not a batch of GEMMs
+                gb = a2.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
             else:
                 gb = _mT(a2) @ g
             gb = gb[..., 0] if b.ndim == 1 else gb
