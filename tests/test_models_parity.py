@@ -1,8 +1,9 @@
 """The same architecture built in PyTorch inside the test (torchvision's code, written out:
 torchvision is not a dependency) with weights copied by name gives the same outputs and
 gradients: LeNet-5, a VGG-style stack, ResNet basic and bottleneck blocks, an inception
-block, a dense block, and whole torchvision-layout ResNet-18 / GoogLeNet / DenseNet-121 /
-VGG-11 whose state dicts load 1:1 through `load_torch_state_dict`.
+block, a dense block, the CIFAR ResNet-20 with option-A shortcuts, and whole
+torchvision-layout ResNet-18 / GoogLeNet / DenseNet-121 / VGG-11 whose state dicts load
+1:1 through `load_torch_state_dict`.
 """
 from collections import OrderedDict
 
@@ -16,7 +17,7 @@ TF = torch.nn.functional
 import strided  # noqa: E402
 from strided.autograd import Tensor  # noqa: E402
 from strided.models import (VGG, googlenet, densenet121, lenet5, load_torch_state_dict,  # noqa: E402
-                            resnet18, vgg11)
+                            resnet18, resnet20, vgg11)
 from strided.models.densenet import DenseBlock  # noqa: E402
 from strided.models.googlenet import Inception  # noqa: E402
 from strided.models.resnet import BasicBlock, Bottleneck  # noqa: E402
@@ -99,6 +100,39 @@ class TResNet(tnn.Module):
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class TPadShortcut(tnn.Module):
+    """He et al.'s option A: subsample, zero-pad the new channels."""
+
+    def __init__(self, extra, stride):
+        super().__init__()
+        self.extra, self.stride = extra, stride
+
+    def forward(self, x):
+        return TF.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.extra))
+
+
+class TCifarResNet(tnn.Module):
+    def __init__(self, n=3, num_classes=10):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(16)
+        self.relu = tnn.ReLU()
+        c = 16
+        for i, w in enumerate((16, 32, 64)):
+            stride = 1 if i == 0 else 2
+            ds = TPadShortcut(w - c, stride) if (stride != 1 or c != w) else None
+            blocks = [TBasicBlock(c, w, stride, ds)] + [TBasicBlock(w, w) for _ in range(n - 1)]
+            setattr(self, f"layer{i + 1}", tnn.Sequential(*blocks))
+            c = w
+        self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
+        self.fc = tnn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
@@ -407,6 +441,14 @@ def test_resnet18_torchvision_weights_load_and_agree():
     t = randomise(TResNet(TBasicBlock, [2, 2, 2, 2], num_classes=10))
     assert list(t.state_dict()) == list(resnet18(num_classes=10).state_dict())
     _eval_parity(t, copy_weights(t, resnet18(num_classes=10)), (1, 3, 64, 64))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_cifar_resnet20_option_a_parity(train):
+    torch.manual_seed(0)
+    t = randomise(TCifarResNet())
+    ours = copy_weights(t, resnet20())
+    check_forward_backward(ours, t, (4, 3, 16, 16), train)
 
 
 def test_googlenet_torchvision_weights_load_and_agree():

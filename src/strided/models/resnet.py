@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
-from .. import functional as F
-from ..autograd import Tensor
+from ..functional.padding import pad
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -124,8 +121,7 @@ class PadShortcut(Module):
         extra = self.planes_out - y.shape[1]
         if extra <= 0:
             return y
-        zeros = Tensor(np.zeros((y.shape[0], extra) + tuple(y.shape[2:]), dtype=y.dtype))
-        return F.cat([y, zeros], dim=1)
+        return pad(y, (0, 0, 0, 0, 0, extra))  # (W, H, C) pairs: zeros after the channels
 
     def extra_repr(self) -> str:
         return f"planes_out={self.planes_out}, stride={self.stride}"
