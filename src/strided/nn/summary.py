@@ -17,9 +17,10 @@ Counting conventions:
   and 64 biases, 1,792 here).
 - Mult-adds: conv Cout·Ho·Wo·(Cin/groups)·kh·kw, transposed conv Cin·Hi·Wi·(Cout/groups)·
   kh·kw, linear in·out, each times the batch; other layers count 0 (as the notes do).
-- With `compact=True` (default) parameter-free layers that keep the shape (ReLU, Dropout,
-  ...) are folded into the row before them: they can run in place, so the notes neither
-  list them nor count their memory. BatchNorm, having parameters, keeps its own row.
+- With `compact=True` (default) parameter-free elementwise layers (ReLU, Dropout, ...)
+  that read the previous row's output are folded into that row: they can run in place,
+  so the notes neither list them nor count their memory. BatchNorm, having parameters,
+  keeps its own row; a ReLU after a residual sum (which is no module) keeps its own too.
 """
 from __future__ import annotations
 
@@ -174,6 +175,7 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
     rows: list[LayerRow] = [LayerRow("input", "Input", "INPUT", shape, 0,
                                      int(np.prod(shape)), 0)]
     seen: set[int] = set()
+    last_output: list = [None]  # the tensor the latest row (or folded layer) produced
     names = {id(m): n for n, m in model.named_modules()}
     handles = []
 
@@ -185,13 +187,18 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
         params = 0 if id(m) in seen else own  # a module called twice counts its params once
         seen.add(id(m))
         kind = type(m).__name__
-        # same number of values as the previous row: a flatten in between is free
-        if compact and kind in _INPLACE and own == 0 and len(rows) > 1 \
-                and t.data.size == int(np.prod(rows[-1].output_shape)):
+        x = _first_tensor(inputs)
+        prev = last_output[0]
+        # fold only when this layer reads the previous row's output (or a reshaped view of
+        # it): relu(bn2(y) + shortcut) in a ResNet block reads the sum, which no row shows
+        if (compact and kind in _INPLACE and own == 0 and prev is not None and x is not None
+                and x.data.size == prev.data.size
+                and (x is prev or np.may_share_memory(x.data, prev.data))):
             rows[-1].folded.append(kind)
-            return None
-        rows.append(LayerRow(names.get(id(m), kind), kind, _label(m), tuple(t.shape), params,
-                             int(t.data.size), _mult_adds(m, inputs, t)))
+        else:
+            rows.append(LayerRow(names.get(id(m), kind), kind, _label(m), tuple(t.shape),
+                                 params, int(t.data.size), _mult_adds(m, inputs, t)))
+        last_output[0] = t
         return None
 
     for mod_name, m in model.named_modules():
