@@ -217,3 +217,13 @@ def test_values_and_grads_match_torch(red):
                                                          reduction=red), X, T, grad_idx=(0, 1))
     both(lambda a, b: L.kl_div(a, b, reduction=red),
          lambda a, b: F.kl_div(a, b, reduction=red), X, SOFT, grad_idx=(0, 1))
+
+
+def test_unbatched_input():
+    x = t64(X[0])
+    out = L.cross_entropy(x, np.array(2), reduction="none")
+    assert out.shape == ()
+    assert out.item() == pytest.approx(L.cross_entropy(t64(X[:1]), np.array([2])).item())
+    gradcheck(lambda a: L.cross_entropy(a, np.array(2), label_smoothing=0.1), [x])
+    gradcheck(lambda a, b: L.cross_entropy(a, b), [x, t64(SOFT[0])])
+    gradcheck(lambda a: L.nll_loss(a, np.array(1), reduction="none"), [x])

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import is_floating
+from .shape import reshape
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "squared_error_loss", "l1_loss",
@@ -265,23 +266,16 @@ class CrossEntropySoft(Function):
 
 def _as_batched(x: Tensor, target: Tensor, soft: bool):
     """Unbatched (C,) input with a scalar target (or (C,) probabilities) as a batch of 1."""
-    from .. import functional as F  # local: reshape lands in functional.shape
     if x.ndim == 1:
-        x = F.reshape(x, (1, -1)) if x.requires_grad else Tensor(x.data[None])
-        if soft:
-            target = F.reshape(target, (1, -1)) if target.requires_grad else Tensor(
-                target.data[None])
-        else:
-            target = Tensor(np.asarray(target.data).reshape(1))
+        x = reshape(x, (1, -1))
+        target = reshape(target, (1, -1)) if soft else Tensor(
+            np.asarray(target.data).reshape(1))
         return x, target, True
     return x, target, False
 
 
 def _squeeze_unbatched(out: Tensor, reduction: str, unbatched: bool) -> Tensor:
-    if unbatched and reduction == "none":
-        from .. import functional as F
-        return F.reshape(out, ()) if out.requires_grad else Tensor(out.data.reshape(()))
-    return out
+    return reshape(out, ()) if unbatched and reduction == "none" else out
 
 
 def cross_entropy(input, target, weight=None, ignore_index: int = -100,

@@ -4,13 +4,8 @@ Each forwards to the function of the same name in `strided.functional.activation
 """
 from __future__ import annotations
 
+from ..functional import activation as FA
 from .module import Module
-
-
-def _fa():
-    # imported on use: nn does not need the activation family to import
-    from ..functional import activation
-    return activation
 
 
 class ReLU(Module):
@@ -21,7 +16,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return _fa().relu(x)
+        return FA.relu(x)
 
 
 class LeakyReLU(Module):
@@ -32,7 +27,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
-        return _fa().leaky_relu(x, self.negative_slope)
+        return FA.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -42,14 +37,14 @@ class Sigmoid(Module):
     """1 / (1 + e^{−x})."""
 
     def forward(self, x):
-        return _fa().sigmoid(x)
+        return FA.sigmoid(x)
 
 
 class Tanh(Module):
     """tanh x."""
 
     def forward(self, x):
-        return _fa().tanh(x)
+        return FA.tanh(x)
 
 
 class ELU(Module):
@@ -60,7 +55,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
-        return _fa().elu(x, self.alpha)
+        return FA.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -76,7 +71,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
-        return _fa().gelu(x, approximate=self.approximate)
+        return FA.gelu(x, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -90,7 +85,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        return _fa().softplus(x, self.beta, self.threshold)
+        return FA.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -110,7 +105,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return _fa().softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
+        return FA.softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -124,7 +119,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return _fa().log_softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
+        return FA.log_softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -9,13 +9,8 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..functional.shape import reshape
 from .module import Module
-
-
-def _shape_fns():
-    from .. import functional as F  # reshape/flatten land in functional.shape
-    return F
 
 
 def _index(name: str, idx, n: int) -> int:
@@ -206,7 +201,7 @@ class Flatten(Module):
             raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
                              f"start_dim comes after end_dim for input shape {x.shape}")
         shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
-        return _shape_fns().reshape(x, shape)
+        return reshape(x, shape)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -230,7 +225,7 @@ class Unflatten(Module):
                 f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size}): "
                 f"dimension {d} of input shape {x.shape} has size {x.shape[d]}, which is not "
                 f"{'·'.join(map(str, self.unflattened_size))}")
-        return _shape_fns().reshape(x, x.shape[:d] + tuple(size) + x.shape[d + 1:])
+        return reshape(x, x.shape[:d] + tuple(size) + x.shape[d + 1:])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

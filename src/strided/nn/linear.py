@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..backend import Generator, get_default_dtype
+from ..functional.linalg import linear
 from . import init
 from .module import Module, Parameter
 
@@ -37,7 +38,6 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
-        from ..functional.linalg import linear
         if not x.shape or x.shape[-1] != self.in_features:
             got = x.shape[-1] if x.shape else "no"
             raise ValueError(
