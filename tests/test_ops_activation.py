@@ -1,5 +1,6 @@
 """Activations and (log-)softmax: values, gradients, and stability at ±1000."""
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_values_and_gradcheck(name):
     f, ref = CASES[name]
-    x = t(3, 5, seed=hash(name) % 1000, scale=2.0)
+    x = t(3, 5, seed=zlib.crc32(name.encode()), scale=2.0)
     # keep inputs off the kinks (0 for the rectifiers), where the derivative jumps
     x.data[np.abs(x.data) < 1e-3] = 0.5
     np.testing.assert_allclose(f(x).data, ref(x.data), rtol=1e-10, atol=1e-12)
