@@ -388,23 +388,16 @@ def test_vgg_style_stack_parity_with_batch_norm():
 
 
 @pytest.mark.parametrize("train", [False, True])
-def test_basic_block_parity(train):
+@pytest.mark.parametrize("ours_cls, torch_cls, cin, planes, hw", [
+    (BasicBlock, TBasicBlock, 8, 16, 9), (Bottleneck, TBottleneck, 16, 8, 8)])
+def test_residual_block_parity(ours_cls, torch_cls, cin, planes, hw, train):
     torch.manual_seed(0)
-    tds = tnn.Sequential(tnn.Conv2d(8, 16, 1, 2, bias=False), tnn.BatchNorm2d(16))
-    t = randomise(TBasicBlock(8, 16, 2, tds))
-    ds = Sequential(Conv2d(8, 16, 1, stride=2, bias=False), BatchNorm2d(16))
-    ours = copy_weights(t, BasicBlock(8, 16, 2, ds))
-    check_forward_backward(ours, t, (2, 8, 9, 9), train)
-
-
-@pytest.mark.parametrize("train", [False, True])
-def test_bottleneck_block_parity(train):
-    torch.manual_seed(0)
-    tds = tnn.Sequential(tnn.Conv2d(16, 32, 1, 2, bias=False), tnn.BatchNorm2d(32))
-    t = randomise(TBottleneck(16, 8, 2, tds))
-    ds = Sequential(Conv2d(16, 32, 1, stride=2, bias=False), BatchNorm2d(32))
-    ours = copy_weights(t, Bottleneck(16, 8, 2, ds))
-    check_forward_backward(ours, t, (2, 16, 8, 8), train)
+    cout = planes * ours_cls.expansion
+    tds = tnn.Sequential(tnn.Conv2d(cin, cout, 1, 2, bias=False), tnn.BatchNorm2d(cout))
+    t = randomise(torch_cls(cin, planes, 2, tds))
+    ds = Sequential(Conv2d(cin, cout, 1, stride=2, bias=False), BatchNorm2d(cout))
+    ours = copy_weights(t, ours_cls(cin, planes, 2, ds))
+    check_forward_backward(ours, t, (2, cin, hw, hw), train)
 
 
 @pytest.mark.parametrize("k5", [3, 5])

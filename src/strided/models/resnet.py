@@ -42,7 +42,22 @@ def conv1x1(cin: int, cout: int, stride: int = 1) -> Conv2d:
     return Conv2d(cin, cout, 1, stride=stride, bias=False)
 
 
-class BasicBlock(Module):
+class _ResidualBlock(Module):
+    """What both blocks share: the shortcut (or none, `plain`) and the final ReLU."""
+
+    def _set_shortcut(self, downsample: Module | None, stride: int, plain: bool) -> None:
+        # assigned after the convs so that state-dict keys come in torchvision's order
+        self.downsample = downsample
+        self.stride = stride
+        self.plain = plain
+
+    def _merge(self, out, x):
+        if not self.plain:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+
+class BasicBlock(_ResidualBlock):
     """Two 3×3 convs, y = relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)).
 
     `downsample` maps x to the output's shape when stride or width change (a 1×1 conv + BN,
@@ -60,19 +75,14 @@ class BasicBlock(Module):
         self.relu = ReLU()
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = BatchNorm2d(planes)
-        self.downsample = downsample
-        self.stride = stride
-        self.plain = plain
+        self._set_shortcut(downsample, stride, plain)
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if not self.plain:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self._merge(self.bn2(self.conv2(out)), x)
 
 
-class Bottleneck(Module):
+class Bottleneck(_ResidualBlock):
     """1×1 reduce → 3×3 → 1×1 expand (×4), for ResNet-50 and deeper: at 256 channels it
     costs 1×1·256·64 + 3×3·64·64 + 1×1·64·256 ≈ 70K weights where two 3×3 convs at 256
     would cost 1.2M. The stride sits on the 3×3 conv, as in torchvision ("ResNet v1.5")."""
@@ -91,17 +101,12 @@ class Bottleneck(Module):
         self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = BatchNorm2d(planes * self.expansion)
         self.relu = ReLU()
-        self.downsample = downsample
-        self.stride = stride
-        self.plain = plain
+        self._set_shortcut(downsample, stride, plain)
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if not self.plain:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self._merge(self.bn3(self.conv3(out)), x)
 
 
 class PadShortcut(Module):
