@@ -6,5 +6,12 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
                        randn_like, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck
 from . import functional
+# the ops torch users reach for at top level (torch.cat, torch.where, torch.exp, ...)
+from .functional import (abs, all, amax, amin, any, argmax, argmin, broadcast_to, cat,
+                         chunk, clamp, clip, clone, concatenate, cos, eq, exp, flatten, ge,
+                         gt, le, log, log_softmax, logsumexp, lt, matmul, max, maximum,
+                         mean, min, minimum, ne, permute, relu, reshape, sigmoid, sign, sin,
+                         softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose,
+                         unsqueeze, var, where)
 
 __version__ = "0.1.0"
