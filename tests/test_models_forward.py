@@ -150,3 +150,14 @@ def test_models_are_float32_and_follow_the_default_dtype():
     assert all(p.dtype == np.float32 for p in resnet20().parameters())
     m = lenet5().double()
     assert m(Tensor(np.zeros((1, 1, 28, 28)))).dtype == np.float64
+
+
+def test_googlenet_transform_input_matches_torchvision_formula():
+    m = googlenet(num_classes=3, aux_logits=False, variant="torchvision",
+                  transform_input=True)
+    x = rand(1, 3, 4, 4)
+    y = m._transform_input(x).data
+    expected = np.stack([x.data[:, 0] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5,
+                         x.data[:, 1] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5,
+                         x.data[:, 2] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5], axis=1)
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)

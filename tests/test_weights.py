@@ -123,3 +123,17 @@ def test_torch_checkpoint_through_safetensors(tmp_path):
     with strided.no_grad():
         y = ours(Tensor(x)).data
     np.testing.assert_allclose(y, ty, rtol=1e-4, atol=1e-5)
+
+
+def test_switched_off_submodules_skip_their_checkpoint_weights():
+    # torchvision's GoogLeNet checkpoint carries aux1/aux2 even for aux_logits=False
+    from strided.models import googlenet
+    full = googlenet(num_classes=10, variant="torchvision")
+    state = _random_state(full)
+    slim = googlenet(num_classes=10, variant="torchvision", aux_logits=False)
+    assert load_torch_state_dict(slim, state) == ([], [])
+    np.testing.assert_array_equal(slim.fc.weight.data, state["fc.weight"])
+    # but a key for a submodule that does not exist at all is still unexpected
+    state["aux3.fc.weight"] = np.zeros((1,), np.float32)
+    with pytest.raises(ValueError, match="aux3.fc.weight"):
+        load_torch_state_dict(slim, state)

@@ -18,13 +18,18 @@ Differences from the 2014 paper, shared with torchvision: every conv is a `Basic
 and the pools use ceil_mode so the 224×224 geometry of Table 1 (112, 56, 28, 14, 7) holds.
 `variant="torchvision"` also takes over torchvision's 3×3 kernel in the "5×5" branch (a
 long-standing quirk of its implementation, kept for its weights) and its dropout of 0.2;
-`variant="paper"` (default) has the paper's 5×5 kernels and dropout 0.4.
+`variant="paper"` (default) has the paper's 5×5 kernels and dropout 0.4. For
+torchvision's pretrained checkpoint pass `variant="torchvision", transform_input=True`
+(it was trained on inputs in [-1, 1]; the flag maps ImageNet-normalised inputs there).
 """
 from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
+
 from .. import functional as F
+from ..autograd import Tensor
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -113,8 +118,11 @@ class GoogLeNet(Module):
 
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True, in_channels: int = 3,
                  variant: str = "paper", dropout: float | None = None,
-                 dropout_aux: float = 0.7):
+                 dropout_aux: float = 0.7, transform_input: bool = False):
         super().__init__()
+        if transform_input and in_channels != 3:
+            raise ValueError("googlenet: transform_input needs in_channels=3 (RGB)")
+        self.transform_input = transform_input
         if variant not in ("paper", "torchvision"):
             raise ValueError(
                 f"googlenet: variant must be 'paper' or 'torchvision', got {variant!r}")
@@ -140,14 +148,23 @@ class GoogLeNet(Module):
         if aux_logits:
             self.aux1 = InceptionAux(512, num_classes, dropout_aux)  # after 4a
             self.aux2 = InceptionAux(528, num_classes, dropout_aux)  # after 4d
-        else:
-            self.aux1 = None
-            self.aux2 = None
+        else:  # registered as None, as torchvision does, so the names stay known
+            self.add_module("aux1", None)
+            self.add_module("aux2", None)
         self.avgpool = AdaptiveAvgPool2d((1, 1))
         self.dropout = Dropout(dropout)
         self.fc = Linear(1024, num_classes)
 
+    def _transform_input(self, x):
+        # torchvision's pretrained GoogLeNet was trained on inputs scaled to [-1, 1]; this
+        # maps ImageNet-normalised inputs (mean/std below) to that range, channel by channel
+        mean = np.array([0.485, 0.456, 0.406], dtype=x.dtype).reshape(1, 3, 1, 1)
+        std = np.array([0.229, 0.224, 0.225], dtype=x.dtype).reshape(1, 3, 1, 1)
+        return x * Tensor(std / 0.5) + Tensor((mean - 0.5) / 0.5)
+
     def forward(self, x):
+        if self.transform_input:
+            x = self._transform_input(x)
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))

@@ -15,6 +15,9 @@ keys match 1:1:
 Mappings applied (documented, no guessing beyond these):
 - `num_batches_tracked` is optional both ways: a checkpoint may carry it or not (old
   torchvision checkpoints do not), and it is dropped when the model keeps no such buffer.
+- Weights of submodules the model has switched off (set to None, e.g. `aux1`/`aux2` of
+  `googlenet(aux_logits=False)`; torchvision's GoogLeNet checkpoint carries them) are
+  skipped.
 - Old DenseNet checkpoints name layer parts "norm.1", "conv.2"; they become "norm1",
   "conv2", as torchvision's own loader does.
 - `key_map` (a dict old → new, or a function) renames anything else, e.g. a prefix left
@@ -111,6 +114,14 @@ def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
     targets = model.state_dict(keep_vars=True)
     for k in [k for k in state if k.endswith("num_batches_tracked") and k not in targets]:
         del state[k]
+    # submodules the model switched off (set to None, e.g. GoogLeNet's aux heads with
+    # aux_logits=False): torchvision's checkpoints still carry their weights
+    disabled = tuple(f"{name}.{child}." if name else f"{child}."
+                     for name, mod in model.named_modules()
+                     for child, sub in mod._modules.items() if sub is None)
+    if disabled:
+        for k in [k for k in state if k.startswith(disabled) and k not in targets]:
+            del state[k]
     optional = {k for k in targets if k.endswith("num_batches_tracked")}
 
     missing = [k for k in targets if k not in state and k not in optional]
