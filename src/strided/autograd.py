@@ -192,6 +192,12 @@ class Tensor:
                 f"got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
     def tolist(self):
         return self.data.tolist()
 

@@ -2,12 +2,16 @@
 from . import init, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus,
                          Tanh)
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .linear import Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,
                    L1Loss, MSELoss, NLLLoss, SmoothL1Loss, SquaredErrorLoss)
 from .module import Module, Parameter
+from .pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d,
+                   AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
+                   MaxUnpool2d, Upsample)
 from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm,
                    LocalResponseNorm)
 from .regularization import (ActivationL1, activation_l1_penalty, decay_parameters,
