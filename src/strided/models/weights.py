@@ -31,6 +31,7 @@ or `np.savez("w.npz", **{k: v.numpy() for k, v in model.state_dict().items()})`.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 from typing import Callable, Mapping
@@ -65,22 +66,24 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -> None:
-    """Write a state dict as .safetensors or .npz (atomically: temp file, then rename)."""
+    """Write a state dict as .safetensors or .npz, atomically (`strided.io`'s writer), in
+    the plain form PyTorch reads (`safetensors.torch.load_file`, `np.load`)."""
+    from ..io import atomic_write_bytes
     path = os.fspath(path)
     state = (model_or_state.state_dict() if isinstance(model_or_state, Module)
              else dict(model_or_state))
     # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
     arrays = {k: np.asarray(v, order="C") for k, v in state.items()}
-    tmp = path + ".tmp"
     if path.lower().endswith(".safetensors"):
-        from safetensors.numpy import save_file
-        save_file(arrays, tmp)
+        from safetensors.numpy import save
+        data = save(arrays)
     elif path.lower().endswith(".npz"):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        data = buf.getvalue()
     else:
         raise ValueError(f"save_state_dict: {path!r} must end in .safetensors or .npz")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 def _rename(state: Mapping[str, np.ndarray], key_map) -> dict[str, np.ndarray]:
