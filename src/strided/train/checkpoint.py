@@ -1,0 +1,171 @@
+"""Training checkpoints: everything a run needs to continue exactly.
+
+A checkpoint is one ``.safetensors`` file written by ``strided.io.save_state``: the
+arrays (model parameters and buffers, optimiser moments, early stopping's best
+parameters, the legacy NumPy RNG key) in the tensor section, everything else as JSON:
+
+    {"format": "strided-checkpoint/1", "epoch": completed epochs, "global_step": ...,
+     "stop_training": ..., "model": {...}, "optimizer": {...}, "scheduler": {...} | None,
+     "history": {...}, "callbacks": {...}, "rng": {...}, "config": {...}}
+
+Exact resumption needs every source of randomness at the moment the checkpoint was
+taken (an epoch boundary):
+
+* the default ``strided`` generator (initialisation, dropout without its own generator);
+* NumPy's legacy global generator (``np.random.*``), in case user code draws from it;
+* every ``Generator`` / ``numpy.random.Generator`` held by a module (a dropout layer's
+  ``generator``);
+* for each data loader: its epoch counter, its own generator when it has no ``seed``
+  (with a ``seed`` the order of epoch ``e`` is a function of ``(seed, e)``), and the
+  generators of its transforms and its data set's transforms (augmentation).
+
+The generators are found by walking those objects, so a new random transform needs no
+registration. Restoring sets each generator found now from the state saved under the
+same path, and complains about generators that were not saved.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..backend import Generator, default_generator
+from ..io import CheckpointError, load_state, save_state
+
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state",
+           "find_generators"]
+
+FORMAT = "strided-checkpoint/1"
+
+
+def find_generators(obj: Any, prefix: str = "", _seen: set | None = None,
+                    _depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """``(path, generator)`` for every ``strided.Generator`` or ``numpy.random.Generator``
+    reachable from ``obj`` through attributes, lists, tuples and dicts (not through
+    arrays), each once."""
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or _depth > 6 or obj is None:
+        return
+    if isinstance(obj, (Generator, np.random.Generator)):
+        seen.add(id(obj))
+        yield prefix, obj
+        return
+    if isinstance(obj, (np.ndarray, str, bytes, int, float, bool, type)) or callable(obj) \
+            and not hasattr(obj, "__dict__"):
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        items = [(str(k), v) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        if len(obj) > 64:  # long lists hold data, not transforms
+            return
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    elif hasattr(obj, "__dict__"):
+        items = [(k, v) for k, v in vars(obj).items()]
+    else:
+        return
+    for name, value in items:
+        path = f"{prefix}.{name}" if prefix else name
+        yield from find_generators(value, path, seen, _depth + 1)
+
+
+def _get(gen: Any) -> dict:
+    return gen.get_state() if isinstance(gen, Generator) else gen.bit_generator.state
+
+
+def _set(gen: Any, state: dict) -> None:
+    if isinstance(gen, Generator):
+        gen.set_state(state)
+    else:
+        gen.bit_generator.state = state
+
+
+def _module_generators(model: Any) -> Iterator[tuple[str, Any]]:
+    seen: set = set()
+    for name, m in model.named_modules():
+        for attr, value in vars(m).items():
+            if isinstance(value, (Generator, np.random.Generator)) and id(value) not in seen:
+                seen.add(id(value))
+                yield (f"{name}.{attr}" if name else attr), value
+
+
+def _loader_generators(loader: Any) -> Iterator[tuple[str, Any]]:
+    seen: set = set()
+    if getattr(loader, "_generator", None) is not None and getattr(loader, "seed", None) is None:
+        seen.add(id(loader._generator))
+        yield "order", loader._generator
+    yield from find_generators(getattr(loader, "transform", None), "transform", seen)
+    yield from find_generators(getattr(loader, "dataset", None), "dataset", seen)
+
+
+def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
+              extra: dict[str, Any] | None = None) -> dict:
+    """The state of every generator of a run (see the module docstring)."""
+    state: dict = {
+        "strided": default_generator().get_state(),
+        "numpy_global": np.random.get_state(legacy=False),
+        "modules": {p: _get(g) for p, g in _module_generators(model)} if model is not None else {},
+        "loaders": {},
+        "extra": {k: _get(g) for k, g in (extra or {}).items()},
+    }
+    for name, loader in (loaders or {}).items():
+        if loader is None:
+            continue
+        state["loaders"][name] = {
+            "epoch": int(getattr(loader, "epoch", 0)),
+            "generators": {p: _get(g) for p, g in _loader_generators(loader)},
+        }
+    return state
+
+
+def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None = None,
+                  extra: dict[str, Any] | None = None) -> None:
+    """Put back what ``rng_state`` returned into the generators of this run."""
+    missing: list[str] = []
+    default_generator().set_state(state["strided"])
+    np.random.set_state(state["numpy_global"])
+
+    def restore(saved: dict, found: Iterator[tuple[str, Any]], where: str) -> None:
+        for path, gen in found:
+            if path in saved:
+                _set(gen, saved[path])
+            else:
+                missing.append(f"{where}{path}")
+
+    if model is not None:
+        restore(state.get("modules", {}), _module_generators(model), "model.")
+    for name, loader in (loaders or {}).items():
+        if loader is None:
+            continue
+        saved = state.get("loaders", {}).get(name)
+        if saved is None:
+            missing.append(f"{name} loader")
+            continue
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(int(saved.get("epoch", 0)))
+        restore(saved.get("generators", {}), _loader_generators(loader), f"{name} loader.")
+    restore(state.get("extra", {}), iter((extra or {}).items()), "")
+    if missing:
+        warnings.warn("resuming: no saved state for the random generators "
+                      + ", ".join(missing) + "; the resumed run will not repeat the original "
+                      "exactly", RuntimeWarning, stacklevel=3)
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
+    """Write a checkpoint dict (``Trainer.state_dict()``) atomically."""
+    return save_state(path, dict(state, format=FORMAT))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` (naming the
+    path) if the file is damaged or is not a training checkpoint."""
+    tree = load_state(path)
+    if not isinstance(tree, dict) or tree.get("format") != FORMAT:
+        raise CheckpointError(f"load_checkpoint: {path} is not a strided training checkpoint")
+    for key in ("model", "optimizer", "epoch"):
+        if key not in tree:
+            raise CheckpointError(f"load_checkpoint: {path} lacks its {key!r} entry")
+    return tree

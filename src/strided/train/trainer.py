@@ -1,0 +1,368 @@
+"""The training loop: ``Trainer`` and the one-call ``fit``.
+
+One epoch is the loop every course writes on the board,
+
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+plus what makes a run usable: ``model.train()`` for the epoch and ``model.eval()`` with
+``no_grad`` for validation, a tqdm progress bar with the running loss, accuracy and
+images per second, per-epoch metrics in a ``History``, a learning-rate schedule stepped
+per epoch (or per batch for one-cycle), callbacks (early stopping, checkpoints, learning
+curves), and checkpoints from which ``fit(..., resume=path)`` continues bit for bit.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from . import checkpoint as ckpt
+from .callbacks import Callback
+from .history import History
+from .metrics import RunningMetrics
+
+__all__ = ["Trainer", "fit"]
+
+
+def _default_loss(output, target):
+    from ..functional.loss import cross_entropy
+    return cross_entropy(output, target)
+
+
+def _scheduler_interval(scheduler: Any) -> str:
+    # one-cycle schedules are defined per batch; everything else here per epoch
+    return "batch" if type(scheduler).__name__ in ("OneCycleLR", "CyclicLR") else "epoch"
+
+
+def _is_plateau(scheduler: Any) -> bool:
+    return type(scheduler).__name__ == "ReduceLROnPlateau"
+
+
+def _as_input(x: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    x = np.asarray(x)
+    if x.dtype.kind in "ui":
+        raise TypeError(f"Trainer: the loader yields {x.dtype} inputs of shape {x.shape}; "
+                        "convert them to float first (e.g. transform=transforms.ToFloat())")
+    return Tensor(x)
+
+
+class Trainer:
+    """Train ``model`` with ``optimizer`` on batches ``(inputs, targets)``.
+
+    Parameters
+    ----------
+    model, optimizer
+        A ``strided.nn.Module`` and a ``strided.optim`` optimiser over its parameters.
+    loss_fn : callable, default ``cross_entropy``
+        ``loss_fn(output, targets) -> scalar Tensor`` (the mean over the batch).
+    scheduler : optional
+        A ``strided.optim.lr_scheduler`` schedule, stepped after every epoch
+        (``ReduceLROnPlateau`` with the validation loss), or after every batch for
+        ``OneCycleLR``; ``scheduler_interval`` overrides the choice.
+    callbacks : callbacks from ``strided.train.callbacks``.
+    top_k : extra top-k accuracies to report, e.g. ``(5,)``.
+    grad_clip : clip the global gradient norm to this value before each step.
+    progress : show a tqdm progress bar per epoch (on stderr).
+    verbose : print one summary line per epoch (and the callbacks' messages).
+    generators : extra random generators (name -> Generator) to save in checkpoints.
+    config : a JSON-able dict stored in every checkpoint (the CLI keeps its options there).
+    classification : the outputs are class scores, so accuracy is measured; set False for
+        other tasks (regression, autoencoders): then only the loss is reported.
+
+    ``fit`` returns the ``History``; ``trainer.epoch`` counts completed epochs and
+    ``trainer.global_step`` optimiser steps.
+    """
+
+    def __init__(self, model: Any, optimizer: Any, loss_fn: Callable | None = None, *,
+                 scheduler: Any = None, scheduler_interval: str | None = None,
+                 callbacks: Iterable[Callback] = (), top_k: Sequence[int] = (),
+                 grad_clip: float | None = None, progress: bool = True, verbose: bool = True,
+                 generators: dict[str, Any] | None = None, config: dict | None = None,
+                 classification: bool = True, file=None):
+        if not hasattr(model, "parameters") or not callable(model):
+            raise TypeError(f"Trainer: model must be a strided Module, got {type(model).__name__}")
+        if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
+            raise TypeError(f"Trainer: optimizer must be a strided optimiser, got {type(optimizer).__name__}")
+        if scheduler_interval not in (None, "epoch", "batch"):
+            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
+        self.model, self.optimizer = model, optimizer
+        self.loss_fn = loss_fn or _default_loss
+        self.scheduler = scheduler
+        self.scheduler_interval = scheduler_interval or (
+            _scheduler_interval(scheduler) if scheduler is not None else "epoch")
+        self.callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 50))
+        self.top_k = tuple(top_k)
+        self.grad_clip = grad_clip
+        self.progress, self.verbose = progress, verbose
+        self.generators = dict(generators or {})
+        self.config = dict(config or {})
+        self.classification = classification
+        self.file = file
+        self.history = History()
+        self.epoch = 0            # completed epochs
+        self.global_step = 0      # optimiser steps
+        self.total_epochs = 0
+        self.stop_training = False
+        self.train_loader: Any = None
+        self.val_loader: Any = None
+        self._pending_rng: dict | None = None
+
+    # -- output -----------------------------------------------------------------------
+    def log(self, message: str) -> None:
+        """Print a line (through tqdm, so that it does not break a progress bar)."""
+        if not self.verbose:
+            return
+        from tqdm import tqdm
+        tqdm.write(message, file=self.file or sys.stderr)
+
+    # -- one epoch --------------------------------------------------------------------
+    def _callbacks(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def train_epoch(self, loader: Iterable, epoch: int | None = None) -> dict:
+        """One pass over ``loader`` in training mode; returns the mean loss and accuracy."""
+        from tqdm import tqdm
+
+        epoch = self.epoch if epoch is None else epoch
+        if hasattr(loader, "set_epoch"):
+            # the shuffling order of an epoch depends on (seed, epoch) only, which is what
+            # lets a resumed run draw the same batches
+            loader.set_epoch(epoch)
+        self.model.train()
+        metrics = RunningMetrics(self.top_k)
+        total = len(loader) if hasattr(loader, "__len__") else None
+        desc = f"epoch {epoch + 1}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch + 1}"
+        bar = tqdm(total=total, desc=desc, unit="batch", disable=not self.progress,
+                   file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+        clip = None
+        if self.grad_clip is not None:
+            from ..nn.utils import clip_grad_norm_
+            clip = clip_grad_norm_
+        start = time.perf_counter()
+        seen = 0
+        try:
+            for batch in loader:
+                x, y = batch[0], batch[1]
+                output = self.model(_as_input(x))
+                loss = self.loss_fn(output, y)
+                self.optimizer.zero_grad()
+                loss.backward()
+                if clip is not None:
+                    clip(self.model.parameters(), self.grad_clip)
+                self.optimizer.step()
+                if self.scheduler is not None and self.scheduler_interval == "batch":
+                    self.scheduler.step()
+                self.global_step += 1
+                n = len(y)
+                seen += n
+                loss_value = float(loss.item())
+                if not math.isfinite(loss_value):
+                    raise FloatingPointError(
+                        f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, step "
+                        f"{self.global_step}; lower the learning rate or clip gradients")
+                metrics.update(loss_value, output.data if self.classification else
+                               np.zeros((n, 1)), y if self.classification else np.zeros(n, np.int64))
+                elapsed = time.perf_counter() - start
+                post = {"loss": f"{metrics.loss:.4f}"}
+                if self.classification:
+                    post["acc"] = f"{metrics.accuracy:.4f}"
+                post["img/s"] = f"{seen / elapsed:.0f}" if elapsed > 0 else "-"
+                bar.set_postfix(post, refresh=False)
+                bar.update(1)
+                if self.callbacks:
+                    self._callbacks("on_batch_end", {"epoch": epoch + 1, "step": self.global_step,
+                                                     "loss": loss_value})
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - start
+        out = {"loss": metrics.loss, "seconds": seconds,
+               "images_per_s": seen / seconds if seconds > 0 else float("nan")}
+        if self.classification:
+            out.update({k: v for k, v in metrics.compute().items() if k != "loss"})
+        return out
+
+    def evaluate(self, loader: Iterable, *, top_k: Sequence[int] | None = None,
+                 confusion: bool = False, num_classes: int | None = None) -> dict:
+        """Mean loss and accuracy (and top-k, and the confusion matrix if asked) of the
+        model on ``loader``, in eval mode under ``no_grad``; the model's mode is kept."""
+        top_k = self.top_k if top_k is None else tuple(top_k)
+        metrics = RunningMetrics(top_k, num_classes=num_classes, confusion=confusion)
+        was_training = self.model.training
+        self.model.eval()
+        start = time.perf_counter()
+        try:
+            with no_grad():
+                for batch in loader:
+                    x, y = batch[0], batch[1]
+                    output = self.model(_as_input(x))
+                    loss = float(self.loss_fn(output, y).item())
+                    if self.classification:
+                        metrics.update(loss, output.data, y)
+                    else:
+                        metrics.update(loss, np.zeros((len(y), 1)), np.zeros(len(y), np.int64))
+        finally:
+            self.model.train(was_training)
+        out = metrics.compute()
+        if not self.classification:
+            out = {"loss": out["loss"]}
+        out["seconds"] = time.perf_counter() - start
+        return out
+
+    def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """The model's outputs on the array ``x`` (eval mode, ``no_grad``), in batches."""
+        x = np.asarray(x)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                outs = [self.model(_as_input(x[i:i + batch_size])).data
+                        for i in range(0, len(x), batch_size)]
+        finally:
+            self.model.train(was_training)
+        return np.concatenate(outs) if outs else np.zeros((0,))
+
+    # -- the run ----------------------------------------------------------------------
+    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 1,
+            resume: str | os.PathLike | None = None) -> History:
+        """Train for ``epochs`` epochs in total (counting those of a resumed checkpoint),
+        validating on ``val_loader`` after each; returns the ``History``.
+
+        ``resume``: a checkpoint written by ``save_checkpoint`` / the ``Checkpoint``
+        callback. Training continues at the epoch after the one it records, with the
+        model, optimiser, schedule, history, callbacks and random generators as they were,
+        so the result equals that of an uninterrupted run.
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"Trainer.fit: epochs must be a non-negative int, got {epochs!r}")
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.total_epochs = epochs
+        if resume is not None:
+            self.load_checkpoint(resume)
+        if self._pending_rng is not None:
+            ckpt.set_rng_state(self._pending_rng, self.model, self._loaders(), self.generators)
+            self._pending_rng = None
+        self._callbacks("on_train_begin")
+        while self.epoch < epochs and not self.stop_training:
+            e = self.epoch
+            self._callbacks("on_epoch_begin", e)
+            train = self.train_epoch(train_loader, e)
+            record: dict = {"epoch": e + 1, "step": self.global_step}
+            record.update({f"train_{k}": v for k, v in train.items()
+                           if k not in ("seconds", "images_per_s")})
+            if val_loader is not None:
+                val = self.evaluate(val_loader)
+                record.update({f"val_{k}": v for k, v in val.items() if k != "seconds"})
+            record["lr"] = float(self.optimizer.param_groups[0]["lr"])
+            record["seconds"] = train["seconds"]
+            record["images_per_s"] = train["images_per_s"]
+            if self.scheduler is not None and self.scheduler_interval == "epoch":
+                if _is_plateau(self.scheduler):
+                    self.scheduler.step(record.get("val_loss", record["train_loss"]))
+                else:
+                    self.scheduler.step()
+            self.epoch = e + 1
+            self.history.append(record)
+            self.log(self._summary(record))
+            self._callbacks("on_epoch_end", record)
+        self._callbacks("on_train_end")
+        return self.history
+
+    def _summary(self, r: dict) -> str:
+        parts = [f"epoch {r['epoch']}/{self.total_epochs}", f"loss {r['train_loss']:.4f}"]
+        if "train_accuracy" in r:
+            parts.append(f"acc {r['train_accuracy']:.4f}")
+        if "val_loss" in r:
+            parts.append(f"val_loss {r['val_loss']:.4f}")
+        if "val_accuracy" in r:
+            parts.append(f"val_acc {r['val_accuracy']:.4f}")
+        parts.append(f"lr {r['lr']:.3g}")
+        parts.append(f"{r['seconds']:.1f}s ({r['images_per_s']:.0f} img/s)")
+        return "  ".join(parts)
+
+    # -- checkpoints ------------------------------------------------------------------
+    def _loaders(self) -> dict:
+        return {"train": self.train_loader, "val": self.val_loader}
+
+    def _callback_keys(self) -> list[tuple[str, Callback]]:
+        counts: dict[str, int] = {}
+        keys = []
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            counts[name] = counts.get(name, 0) + 1
+            keys.append((name if counts[name] == 1 else f"{name}{counts[name]}", cb))
+        return keys
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue the run (see ``strided.train.checkpoint``)."""
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "stop_training": self.stop_training,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "history": self.history.state_dict(),
+            "callbacks": {k: cb.state_dict() for k, cb in self._callback_keys()
+                          if cb.state_dict() is not None},
+            "rng": ckpt.rng_state(self.model, self._loaders(), self.generators),
+            "config": self.config,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``; the data loaders' generators are restored when
+        ``fit`` knows the loaders (immediately, if it is running)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            if state.get("scheduler") is None:
+                raise ValueError("Trainer.load_state_dict: the checkpoint has no scheduler "
+                                 f"state but this run uses {type(self.scheduler).__name__}")
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.history.load_state_dict(state.get("history", {}))
+        saved_cbs = state.get("callbacks", {})
+        for key, cb in self._callback_keys():
+            if key in saved_cbs:
+                cb.load_state_dict(saved_cbs[key])
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state.get("global_step", 0))
+        self.stop_training = bool(state.get("stop_training", False))
+        if "rng" in state:
+            self._pending_rng = state["rng"]
+            if self.train_loader is not None:
+                ckpt.set_rng_state(self._pending_rng, self.model, self._loaders(), self.generators)
+                self._pending_rng = None
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write ``state_dict()`` to ``path`` atomically (safetensors + JSON)."""
+        return ckpt.save_checkpoint(path, self.state_dict())
+
+    def load_checkpoint(self, path: str | os.PathLike) -> dict:
+        """Read a checkpoint and restore it (``load_state_dict``); returns the raw state."""
+        state = ckpt.load_checkpoint(path)
+        try:
+            self.load_state_dict(state)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"resuming from {path}: {exc}") from None
+        return state
+
+
+def fit(model: Any, train_loader: Iterable, optimizer: Any = None, epochs: int = 1,
+        val_loader: Iterable | None = None, **kwargs) -> History:
+    """Train in one call: ``Trainer(model, optimizer, **kwargs).fit(train_loader,
+    val_loader, epochs)``. Without an optimiser, Adam with lr 1e-3."""
+    if optimizer is None:
+        from ..optim import Adam
+        optimizer = Adam(model.parameters(), lr=1e-3)
+    resume = kwargs.pop("resume", None)
+    return Trainer(model, optimizer, **kwargs).fit(train_loader, val_loader, epochs, resume=resume)
