@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import strided
-from strided.models import alexnet, googlenet, lenet5, mobilenet_v1, resnet20, vgg16
+from strided.models import alexnet, googlenet, lenet5, mobilenet_v1, resnet18, resnet20, vgg16
 from strided.models.mobilenet import DepthwiseSeparableConv
 from strided.nn.containers import Sequential
 from strided.nn.conv import Conv2d, ConvTranspose2d
@@ -145,3 +145,12 @@ def test_mobilenet_summary_runs_and_counts():
 def test_bad_input_shape():
     with pytest.raises(ValueError, match="input_shape"):
         summary(lenet5(), (1, 0, 28), print_table=False)
+
+
+@pytest.mark.parametrize("build, millions", [
+    (lambda: mobilenet_v1(), 569),       # Howard et al. 2017, Table 1/8: 569M mult-adds
+    (lambda: resnet18(), 1814),          # torchvision: 1.81 GFLOPS (multiply-adds)
+])
+def test_mult_adds_at_224_match_the_published_figures(build, millions):
+    s = summary(build(), (3, 224, 224), print_table=False)
+    assert round(s.total_mult_adds / 1e6) == millions
