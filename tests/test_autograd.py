@@ -152,6 +152,18 @@ def test_inplace_on_tensor_requiring_grad_is_refused():
     assert w._version == 2
 
 
+def test_inplace_write_of_a_grad_tensor_into_a_plain_one_is_refused():
+    buf = st.zeros(3)
+    x = st.ones(3, requires_grad=True)
+    for op in (lambda: buf.__setitem__(slice(None), x), lambda: buf.add_(x),
+               lambda: buf.copy_(x)):
+        with pytest.raises(RuntimeError, match="drop its gradient"):
+            op()
+    with st.no_grad():
+        buf.copy_(x)
+    np.testing.assert_array_equal(buf.data, 1)
+
+
 def test_inplace_after_use_is_caught_by_version_check():
     x = st.ones(3, requires_grad=True)
     c = st.tensor([1.0, 2.0, 3.0])  # no grad: in-place allowed

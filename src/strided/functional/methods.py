@@ -142,12 +142,19 @@ Tensor.bool = lambda self: astype(self, np.bool_)
 
 
 # -- in-place operations -----------------------------------------------------------------
-def _check_inplace(t: Tensor, what: str) -> None:
-    if t.requires_grad and is_grad_enabled():
+def _check_inplace(t: Tensor, what: str, value=None) -> None:
+    if not is_grad_enabled():
+        return
+    if t.requires_grad:
         raise RuntimeError(
             f"{what}: in-place operation on a tensor that requires grad (shape {t.shape}); "
             "use the out-of-place form (e.g. `x = x + y`), or wrap the update in "
             "`with strided.no_grad():`")
+    if isinstance(value, Tensor) and value.requires_grad:
+        # writing it into a plain array would silently cut it from the graph
+        raise RuntimeError(
+            f"{what}: the value (shape {value.shape}) requires grad, and an in-place write "
+            "would drop its gradient; build the result out of place (cat, stack, where)")
 
 
 def _operand(value, like: Tensor) -> np.ndarray:
@@ -156,7 +163,7 @@ def _operand(value, like: Tensor) -> np.ndarray:
 
 def _inplace(ufunc, what: str):
     def op(self: Tensor, other) -> Tensor:
-        _check_inplace(self, what)
+        _check_inplace(self, what, other)
         other = _operand(other, self)
         try:
             ufunc(self.data, other, out=self.data, casting="same_kind")
@@ -178,7 +185,7 @@ Tensor.__itruediv__ = Tensor.div_ = _inplace(np.true_divide, "div_")
 
 def fill_(self: Tensor, value) -> Tensor:
     """Set every element to `value`, in place."""
-    _check_inplace(self, "fill_")
+    _check_inplace(self, "fill_", value)
     self.data[...] = value.data if isinstance(value, Tensor) else value
     self._version += 1
     return self
@@ -191,7 +198,7 @@ def zero_(self: Tensor) -> Tensor:
 
 def copy_(self: Tensor, src) -> Tensor:
     """Copy `src`'s values into this tensor (broadcasting, casting to its dtype)."""
-    _check_inplace(self, "copy_")
+    _check_inplace(self, "copy_", src)
     src = src.data if isinstance(src, Tensor) else np.asarray(src)
     try:
         np.copyto(self.data, src, casting="unsafe")
@@ -204,7 +211,7 @@ def copy_(self: Tensor, src) -> Tensor:
 
 def setitem(self: Tensor, index, value) -> None:
     """`x[index] = value` in place (NumPy indexing rules)."""
-    _check_inplace(self, "__setitem__")
+    _check_inplace(self, "__setitem__", value)
     value = value.data if isinstance(value, Tensor) else value
     self.data[S._index_arrays(index)] = value
     self._version += 1
