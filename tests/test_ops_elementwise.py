@@ -84,6 +84,7 @@ def test_where():
     np.testing.assert_array_equal(F.where(cond, a, b).data, np.where(cond, a.data, b.data))
     assert gradcheck(lambda a, b: F.where(st.Tensor(cond), a, b), [a, b])
     assert F.where(cond, a, 0.0).dtype == np.float64
+    assert F.where(cond, 1.0, 0.0).dtype == np.float32
     with pytest.raises(ValueError, match=r"where.*\(3, 4\).*\(3,\)"):
         F.where(cond, a, st.zeros(3))
 

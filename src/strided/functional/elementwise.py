@@ -142,6 +142,8 @@ def where(cond, a, b) -> Tensor:
     cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond))
     if cond.dtype != np.bool_:
         cond = Tensor(cond.data.astype(bool))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)  # two plain values: the first sets the dtype (floats: the default)
     a, b = _pair(a, b)
     return Where.apply(cond, a, b)
 
