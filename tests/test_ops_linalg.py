@@ -44,7 +44,8 @@ def test_matmul_only_needed_gradients():
     assert a.grad is not None and b.grad is None
 
 
-@pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 2, 3), (3, 3, 4)), ((), (3,))])
+@pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 2, 3), (3, 3, 4)),
+                                   ((), (3,))])
 def test_matmul_shape_errors_name_both_shapes(sa, sb):
     with pytest.raises(ValueError) as e:
         F.matmul(st.zeros(*sa), st.zeros(*sb))

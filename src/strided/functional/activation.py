@@ -138,8 +138,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def _erf(x: np.ndarray) -> np.ndarray:
     """The error function to ~1e-15, vectorised (NumPy has none).
 
-    |x| < 3: erf x = (2/√π)·e^{−x²}·Σ_n 2ⁿx^{2n+1}/(1·3···(2n+1)), a series of positive
-    terms (no cancellation). |x| ≥ 3: erfc from its continued fraction
+    |x| < 3: erf x = (2/√π)·e^{−x²}·Σ_n 2ⁿx^{2n+1}/(1·3···(2n+1)), a series of
+    positive terms (no cancellation). |x| ≥ 3: erfc from its continued fraction
     erfc x = (e^{−x²}/√π) / (x + (1/2)/(x + 1/(x + (3/2)/(x + …)))).
     """
     x64 = x.astype(np.float64)

@@ -15,7 +15,8 @@ from ..autograd import Function, Tensor, as_tensor_like
 def _matmul_shapes_error(a_shape: tuple, b_shape: tuple) -> str | None:
     """Why `a @ b` is impossible, or None when it is fine."""
     if len(a_shape) == 0 or len(b_shape) == 0:
-        return f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}"
+        return (f"matmul: both operands need at least 1 dimension, got shapes {a_shape} "
+                f"and {b_shape}")
     k_a = a_shape[-1]
     k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
     if k_a != k_b:

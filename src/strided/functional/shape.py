@@ -22,7 +22,6 @@ def _sizes(name: str, shape) -> tuple:
     return tuple(int(n) for n in shape)
 
 
-
 def _axis(name: str, axis, ndim: int) -> int:
     """One axis as a non-negative int (0 for a 0-d tensor, as torch allows)."""
     return normalize_axes(name, axis, ndim)[0] if ndim else 0
