@@ -72,7 +72,8 @@ class Trainer:
     callbacks : callbacks from ``strided.train.callbacks``.
     top_k : extra top-k accuracies to report, e.g. ``(5,)``.
     grad_clip : clip the global gradient norm to this value before each step.
-    progress : show a tqdm progress bar per epoch (on stderr).
+    progress : show a tqdm progress bar per epoch (on stderr); a dict passes options to
+        tqdm (e.g. ``{"mininterval": 1.0}``).
     verbose : print one summary line per epoch (and the callbacks' messages).
     generators : extra random generators (name -> Generator) to save in checkpoints.
     config : a JSON-able dict stored in every checkpoint (the CLI keeps its options there).
@@ -86,7 +87,8 @@ class Trainer:
     def __init__(self, model: Any, optimizer: Any, loss_fn: Callable | None = None, *,
                  scheduler: Any = None, scheduler_interval: str | None = None,
                  callbacks: Iterable[Callback] = (), top_k: Sequence[int] = (),
-                 grad_clip: float | None = None, progress: bool = True, verbose: bool = True,
+                 grad_clip: float | None = None, progress: bool | dict = True,
+                 verbose: bool = True,
                  generators: dict[str, Any] | None = None, config: dict | None = None,
                  classification: bool = True, file=None):
         if not hasattr(model, "parameters") or not callable(model):
@@ -143,8 +145,11 @@ class Trainer:
         metrics = RunningMetrics(self.top_k)
         total = len(loader) if hasattr(loader, "__len__") else None
         desc = f"epoch {epoch + 1}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch + 1}"
-        bar = tqdm(total=total, desc=desc, unit="batch", disable=not self.progress,
-                   file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+        options = dict(total=total, desc=desc, unit="batch", disable=not self.progress,
+                       file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+        if isinstance(self.progress, dict):
+            options.update(self.progress)
+        bar = tqdm(**options)
         clip = None
         if self.grad_clip is not None:
             from ..nn.utils import clip_grad_norm_
