@@ -161,3 +161,15 @@ def test_googlenet_transform_input_matches_torchvision_formula():
                          x.data[:, 1] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5,
                          x.data[:, 2] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5], axis=1)
     np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_mlp_activation_by_name_or_factory():
+    from strided.nn.activation import ReLU, Sigmoid, Tanh
+    from strided.nn.dropout import Dropout
+    m = mlp([4, 3, 2], activation="tanh", output_activation="sigmoid", dropout=0.1)
+    assert [type(l) for l in m] == [type(m[0]), Tanh, Dropout, type(m[0]), Sigmoid]
+    m2 = mlp([4, 3, 2], activation=ReLU)
+    assert isinstance(m2[1], ReLU) and len(m2) == 3
+    assert m[1] is not mlp([4, 3, 2], activation="tanh")[1]
+    with pytest.raises(ValueError, match="unknown name 'swishy'"):
+        mlp([4, 2, 1], activation="swishy")
