@@ -170,6 +170,7 @@ def test_mlp_activation_by_name_or_factory():
     assert [type(l) for l in m] == [type(m[0]), Tanh, Dropout, type(m[0]), Sigmoid]
     m2 = mlp([4, 3, 2], activation=ReLU)
     assert isinstance(m2[1], ReLU) and len(m2) == 3
-    assert m[1] is not mlp([4, 3, 2], activation="tanh")[1]
+    deep = mlp([4, 3, 3, 2])
+    assert deep[1] is not deep[3]  # one module per layer, so per-layer hooks stay apart
     with pytest.raises(ValueError, match="unknown name 'swishy'"):
         mlp([4, 2, 1], activation="swishy")
