@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from ..backend import Generator
-from ..functional import dropout as FD
+from ..functional.dropout import _check_p, dropout, dropout1d, dropout2d
 from .module import Module
 
 
 class _DropoutNd(Module):
-    _fn = staticmethod(FD.dropout)
+    _fn = staticmethod(dropout)
 
     def __init__(self, p: float = 0.5, inplace: bool = False,
                  generator: Generator | None = None):
         super().__init__()
-        FD._check_p(type(self).__name__, p)
+        _check_p(type(self).__name__, p)
         self.p, self.inplace, self.generator = float(p), inplace, generator
 
     def forward(self, x):
@@ -26,13 +26,13 @@ class Dropout(_DropoutNd):
     """Zero each element with probability p in training and scale the rest by 1/(1−p);
     the identity in eval. `generator` makes the masks repeatable."""
 
-    _fn = staticmethod(FD.dropout)
+    _fn = staticmethod(dropout)
 
 
 class Dropout1d(_DropoutNd):
     """Zero whole channels of (N, C, L) inputs with probability p in training."""
 
-    _fn = staticmethod(FD.dropout1d)
+    _fn = staticmethod(dropout1d)
 
 
 class Dropout2d(_DropoutNd):
@@ -40,4 +40,4 @@ class Dropout2d(_DropoutNd):
     training; better than element dropout after convolutions, whose neighbouring outputs
     are strongly correlated."""
 
-    _fn = staticmethod(FD.dropout2d)
+    _fn = staticmethod(dropout2d)
