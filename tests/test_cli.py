@@ -160,7 +160,8 @@ def test_resume_refuses_changed_options_and_taken_folders(trained_run, data_root
 @pytest.mark.parametrize("args, message", [
     (["train", "--model", "lenet6", "--out", "{tmp}/x"], "unknown model 'lenet6'"),
     (["train", "--dataset", "imagenet", "--out", "{tmp}/x"], "unknown data set 'imagenet'"),
-    (["train", "--data-root", "{tmp}/empty", "--dataset", "kmnist", "--out", "{tmp}/x"],
+    (["train", "--data-root", "{tmp}/empty", "--dataset", "kmnist", "--no-download",
+      "--out", "{tmp}/x"],
      "KMNIST"),
     (["evaluate", "{tmp}/missing.safetensors"], "no such checkpoint"),
     (["evaluate", "{tmp}/broken.safetensors"], "broken.safetensors is truncated"),

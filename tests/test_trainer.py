@@ -169,6 +169,10 @@ def test_bad_input_and_divergence_are_clear_errors():
         tr.fit(DataLoader((x, y), batch_size=16), epochs=-1)
     with pytest.raises(TypeError, match="optimizer"):
         Trainer(model, object())
+    evaluator = Trainer(model, None, progress=False, verbose=False)
+    assert 0 <= evaluator.evaluate(DataLoader((x, y), batch_size=16))["accuracy"] <= 1
+    with pytest.raises(ValueError, match="no optimizer"):
+        evaluator.fit(DataLoader((x, y), batch_size=16), epochs=1)
 
 
 def test_fit_function_defaults_to_adam():

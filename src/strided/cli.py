@@ -388,15 +388,13 @@ def cmd_evaluate(args) -> int:
     from .data import DataLoader
     from .train import Trainer
     from .train.metrics import format_confusion
-    from .optim import SGD
 
     model, cfg, classes, file = load_trained(args.checkpoint)
     test = _subset(load_dataset(cfg["dataset"], False, args.data_root, args.download),
                    args.limit, int(cfg.get("seed", 0)))
     loader = DataLoader(test, batch_size=args.batch_size, transform=eval_transform(cfg))
     top_k = (5,) if len(classes) > 5 else ()
-    # evaluation needs no optimiser; a zero-lr SGD satisfies the Trainer's signature
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.0), progress=False, verbose=False)
+    trainer = Trainer(model, None, progress=False, verbose=False)
     r = trainer.evaluate(loader, top_k=top_k, confusion=True, num_classes=len(classes))
     per_class = r["per_class_accuracy"]
     if args.json:
@@ -551,7 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help=f"one of {', '.join(DATASETS)}; default fashion-mnist")
     t.add_argument("--data-root", help="folder with the data set files (also searched: "
                    "$STRIDED_DATA, the user cache, /usr/share/datasets)")
-    t.add_argument("--download", action="store_true", help="fetch the data set if it is not found")
+    t.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the data set from its official mirror when it is not found "
+                   "on disk (default: yes)")
     t.add_argument("--epochs", type=int, help="total epochs (default 10); with --resume, "
                    "training continues up to this many")
     t.add_argument("--batch-size", type=_positive_int, help="default 128")
@@ -586,7 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", metavar="CHECKPOINT",
                    help="a run folder, its model.safetensors or checkpoint.safetensors")
     e.add_argument("--data-root", help="folder with the data set files")
-    e.add_argument("--download", action="store_true", help="fetch the data set if it is not found")
+    e.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="fetch the data set from its official mirror when it is not found "
+                   "on disk (default: yes)")
     e.add_argument("--batch-size", type=_positive_int, default=512)
     e.add_argument("--limit", type=_positive_int, metavar="N", help="a fixed random N test images")
     e.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -62,7 +62,8 @@ class Trainer:
     Parameters
     ----------
     model, optimizer
-        A ``strided.nn.Module`` and a ``strided.optim`` optimiser over its parameters.
+        A ``strided.nn.Module`` and a ``strided.optim`` optimiser over its parameters
+        (``None`` for a trainer that only evaluates and predicts).
     loss_fn : callable, default ``cross_entropy``
         ``loss_fn(output, targets) -> scalar Tensor`` (the mean over the batch).
     scheduler : optional
@@ -93,7 +94,7 @@ class Trainer:
                  classification: bool = True, file=None):
         if not hasattr(model, "parameters") or not callable(model):
             raise TypeError(f"Trainer: model must be a strided Module, got {type(model).__name__}")
-        if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
+        if optimizer is not None and not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
             raise TypeError(f"Trainer: optimizer must be a strided optimiser, got {type(optimizer).__name__}")
         if scheduler_interval not in (None, "epoch", "batch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
@@ -250,6 +251,9 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative int, got {epochs!r}")
+        if self.optimizer is None:
+            raise ValueError("Trainer.fit: this trainer has no optimizer (it was built for "
+                             "evaluation only)")
         self.train_loader, self.val_loader = train_loader, val_loader
         self.total_epochs = epochs
         if resume is not None:
