@@ -258,3 +258,13 @@ def test_batch_callbacks_see_every_step():
     assert steps == list(range(1, 9))
     with pytest.raises(TypeError, match="unknown hooks"):
         LambdaCallback(on_batch_start=print)
+
+
+def test_resume_with_another_loader_seed_warns(tmp_path):
+    _run(tmp_path / "a", 1)
+    strided.manual_seed(0)
+    x, y = blobs(200)
+    tr = _run(tmp_path / "b", 0)
+    other = DataLoader((x[:150], y[:150]), batch_size=16, shuffle=True, seed=4)
+    with pytest.warns(RuntimeWarning, match="seed 4, saved with 3"):
+        tr.fit(other, tr.val_loader, epochs=1, resume=tmp_path / "a" / "checkpoint.safetensors")

@@ -116,6 +116,7 @@ def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
             continue
         state["loaders"][name] = {
             "epoch": int(getattr(loader, "epoch", 0)),
+            "seed": getattr(loader, "seed", None),
             "generators": {p: _get(g) for p, g in _loader_generators(loader)},
         }
     return state
@@ -144,12 +145,16 @@ def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None
         if saved is None:
             missing.append(f"{name} loader")
             continue
+        if saved.get("seed") != getattr(loader, "seed", None):
+            # with another seed every epoch's order differs: not the same run
+            missing.append(f"{name} loader order (seed {getattr(loader, 'seed', None)}, "
+                           f"saved with {saved.get('seed')})")
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(int(saved.get("epoch", 0)))
         restore(saved.get("generators", {}), _loader_generators(loader), f"{name} loader.")
     restore(state.get("extra", {}), iter((extra or {}).items()), "")
     if missing:
-        warnings.warn("resuming: no saved state for the random generators "
+        warnings.warn("resuming: the saved random state does not cover "
                       + ", ".join(missing) + "; the resumed run will not repeat the original "
                       "exactly", RuntimeWarning, stacklevel=3)
 

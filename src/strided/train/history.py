@@ -92,6 +92,7 @@ class History:
             import matplotlib
             matplotlib.use("Agg")  # no display needed
             import matplotlib.pyplot as plt
+            from matplotlib.ticker import MaxNLocator
         except ImportError:
             return None
         epochs = self["epoch"] if self.records else []
@@ -103,6 +104,7 @@ class History:
                     ax.plot(epochs, [r.get(key, float("nan")) for r in self.records],
                             marker="o", label=split)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(what)
             ax.grid(alpha=0.3)
             ax.legend()
