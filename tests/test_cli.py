@@ -48,8 +48,9 @@ def trained_run(data_root, tmp_path_factory):
 
 
 def run_cli(*args, env=None, cwd=None):
-    e = dict(os.environ, **(env or {}))
-    e.pop("STRIDED_DEBUG", None) if env is None or "STRIDED_DEBUG" not in env else None
+    e = dict(os.environ)
+    e.pop("STRIDED_DEBUG", None)
+    e.update(env or {})
     return subprocess.run([sys.executable, "-m", "strided", *args], capture_output=True,
                           text=True, env=e, cwd=cwd, timeout=120)
 
