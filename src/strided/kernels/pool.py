@@ -60,53 +60,122 @@ class PoolGeometry:
                                                             self.kernel))
 
 
+def _axis_taps(geo: PoolGeometry, axis: int) -> list[slice]:
+    """Along one axis (0: H, 1: W), the slice of padded positions each kernel tap reads."""
+    k, s, d, o = geo.kernel[axis], geo.stride[axis], geo.dilation[axis], geo.out[axis]
+    return [slice(i * d, i * d + s * (o - 1) + 1, s) for i in range(k)]
+
+
+def _running_max(views, with_arg: bool, nan_rule: bool):
+    """(max over `views`, index of the first view reaching it — the last NaN under
+    `nan_rule`, PyTorch's "take val if val > max or val is NaN" — or None)."""
+    y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+    if not with_arg:
+        for v in views[2:]:
+            np.maximum(y, v, out=y)
+        return y, None
+    if len(views) == 1:
+        return y, np.zeros(y.shape, dtype=np.uint8)
+    arg = None
+    for t, v in enumerate(views[1:], 1):
+        upd = v > (views[0] if t == 1 else y)
+        if nan_rule:
+            upd |= np.isnan(v)
+        if arg is None:
+            arg = upd.view(np.uint8) if len(views) <= 256 else upd.astype(np.int32)
+            continue
+        # taps come in increasing order, so "set to t where upd" is a max; this
+        # branch-free arithmetic is ~20x faster than copyto(where=) on a random mask
+        np.maximum(arg, upd.view(np.uint8) * arg.dtype.type(t), out=arg)
+        np.maximum(y, v, out=y)
+    return y, arg
+
+
+def _separable(geo: PoolGeometry) -> bool:
+    """Max over the columns of each row, then over rows: kh + kw passes instead of kh·kw
+    (3×3/2: 2.2x faster); for 2×2 the column pass over twice the data loses (measured)."""
+    kh, kw = geo.kernel
+    return kh * kw > kh + kw
+
+
 def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
-    """(y, arg): y the window maxima (N, C, Ho, Wo); arg the tap index of each maximum
-    (the first one on ties; NaN propagates and wins, as in PyTorch), or None."""
+    """(y, arg): y the window maxima (N, C, Ho, Wo); arg which tap of its window each
+    maximum came from (the first one on ties; NaN propagates and wins, as in PyTorch), or
+    None. arg is the tap index t = i·kw + j, or for separable windows the pair (row tap i,
+    column tap j of every row).
+
+    Separable: c[h, wo] = max_j xpad[h, wo·sw + j·dw], then y = max_i c[ho·sh + i·dh, wo].
+    Scanning columns first keeps PyTorch's tie rule: the first maximum in row-major order
+    is the first row reaching the max, and in it the first column.
+    """
     xp = geo.padded(x, -np.inf)
-    y = arg = None
+    rows, cols = _axis_taps(geo, 0), _axis_taps(geo, 1)
+    xp = xp[:, :, :rows[-1].stop]  # rows no window reads
     nan_rule = False
     while True:
-        for t, (hs, ws) in geo.taps():
-            v = xp[:, :, hs, ws]
-            if t == 0:
-                y = v.copy()
-                if with_arg:
-                    taps = geo.kernel[0] * geo.kernel[1]
-                    arg = np.zeros(y.shape, dtype=np.uint8 if taps <= 256 else np.int32)
-                continue
-            if with_arg:
-                upd = v > y
-                if nan_rule:  # PyTorch's rule: take val if val > max or val is NaN
-                    upd |= np.isnan(v)
-                # taps come in increasing order, so "set to t where upd" is a max; this
-                # branch-free arithmetic is ~20x faster than copyto(where=) on a random mask
-                np.maximum(arg, upd.view(np.uint8) * arg.dtype.type(t), out=arg)
-            np.maximum(y, v, out=y)
+        if _separable(geo):
+            c, ctap = _running_max([xp[:, :, :, ws] for ws in cols], with_arg, nan_rule)
+            y, rtap = _running_max([c[:, :, hs] for hs in rows], with_arg, nan_rule)
+            arg = (rtap, ctap)
+        else:
+            y, arg = _running_max([xp[:, :, hs, ws] for _, (hs, ws) in geo.taps()], with_arg,
+                                  nan_rule)
         # NaN propagates through the max, so a NaN-free y means no window held one
         if not with_arg or nan_rule or not np.isnan(y).any():
-            return y, arg
+            return y, (arg if with_arg else None)
         nan_rule = True
 
 
-def max_pool2d_backward(dy: np.ndarray, arg: np.ndarray, geo: PoolGeometry) -> np.ndarray:
+def _select(values: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = values where mask, else +0 — exact for ±inf and NaN (a multiply by the mask
+    would turn inf·0 into NaN; np.where ran 16x slower on random masks): the float's bits
+    ANDed with all-ones or all-zeros."""
+    bits = np.dtype(f"u{values.itemsize}")
+    np.bitwise_and(values.view(bits), np.negative(mask.view(np.uint8), dtype=bits),
+                   out=out.view(bits))
+    return out
+
+
+def _route(dy: np.ndarray, tap: np.ndarray, regions: list, disjoint: bool,
+           out: np.ndarray) -> None:
+    """out[region of tap t] (+)= dy where tap == t: the adjoint of one running max."""
+    tmp = None if disjoint else np.empty_like(dy)
+    for t, region in enumerate(regions):
+        if disjoint:  # each position is in one window: write, no read-modify-write
+            np.multiply(dy, tap == t, out=out[region])
+        else:
+            out[region] += _select(dy, tap == t, out=tmp)
+
+
+def max_pool2d_backward(dy: np.ndarray, arg, geo: PoolGeometry) -> np.ndarray:
     """dx: each output gradient added to the input position of its window's maximum —
-    max-unpooling by tap index (the adjoint of the forward's gather)."""
+    max-unpooling by tap index (the adjoint of the forward's gather); for separable
+    windows in the forward's two steps: rows first (dy → dc), then columns (dc → dx)."""
     N, C = dy.shape[:2]
     gp = geo.zeros_padded(N, C, dy.dtype)
-    zero = dy.dtype.type(0)
-    for t, (hs, ws) in geo.taps():
-        if geo.disjoint:  # each input cell is in one window: write, no read-modify-write
-            np.multiply(dy, arg == t, out=gp[:, :, hs, ws])
-        else:
-            gp[:, :, hs, ws] += np.where(arg == t, dy, zero)
+    if not _separable(geo):
+        _route(dy, arg, [(..., hs, ws) for _, (hs, ws) in geo.taps()], geo.disjoint, gp)
+        return geo.crop(gp)
+    rtap, ctap = arg
+    (sh, sw), (dh, dw), (kh, kw) = geo.stride, geo.dilation, geo.kernel
+    dc = np.zeros(ctap.shape, dtype=dy.dtype)
+    _route(dy, rtap, [(..., hs, slice(None)) for hs in _axis_taps(geo, 0)],
+           sh >= dh * (kh - 1) + 1, dc)
+    _route(dc, ctap, [(..., slice(0, dc.shape[2]), ws) for ws in _axis_taps(geo, 1)],
+           sw >= dw * (kw - 1) + 1, gp)
     return geo.crop(gp)
 
 
-def tap_to_flat_index(arg: np.ndarray, geo: PoolGeometry) -> np.ndarray:
+def tap_to_flat_index(arg, geo: PoolGeometry) -> np.ndarray:
     """PyTorch's indices: the argmax as h·W + w in the unpadded input plane."""
     kh, kw = geo.kernel
     (Ho, Wo), (sh, sw), (ph, pw), (dh, dw) = geo.out, geo.stride, geo.padding, geo.dilation
+    if _separable(geo):
+        rtap, ctap = arg
+        # the column tap chosen in the row each maximum came from
+        rtap = rtap.astype(np.intp)
+        ctap = np.take_along_axis(ctap, np.arange(Ho)[:, None] * sh + rtap * dh, axis=2)
+        arg = rtap * kw + ctap
     h = (np.arange(Ho) * sh - ph)[:, None] + (arg // kw) * dh
     w = (np.arange(Wo) * sw - pw)[None, :] + (arg % kw) * dw
     return (h * geo.hw[1] + w).astype(np.int64)
