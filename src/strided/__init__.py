@@ -5,7 +5,9 @@ from .backend import Generator, get_default_dtype, manual_seed, set_default_dtyp
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn,
                        randn_like, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck
-from . import functional
+from . import data, functional, io, models, nn, optim, train
+from .models.weights import load_torch_state_dict
+from .nn.summary import summary
 # the ops torch users reach for at top level (torch.cat, torch.where, torch.exp, ...)
 from .functional import (abs, all, amax, amin, any, argmax, argmin, broadcast_to, cat,
                          chunk, clamp, clip, clone, concatenate, cos, eq, exp, flatten, ge,

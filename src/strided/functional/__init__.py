@@ -10,3 +10,15 @@ from .reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean,
                      sum, var)
 from .shape import (broadcast_to, cat, chunk, concat, concatenate, expand, flatten, getitem,
                     permute, reshape, split, squeeze, stack, transpose, unsqueeze, view)
+from .conv import (conv1d, conv2d, conv_transpose1d, conv_transpose2d, convolve2d, fold,
+                   unfold)
+from .dropout import dropout, dropout1d, dropout2d
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                   huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
+                   squared_error_loss)
+from .norm import batch_norm, group_norm, layer_norm, local_response_norm
+from .padding import pad
+from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d,
+                   avg_pool1d, avg_pool2d, global_avg_pool2d, max_pool1d, max_pool2d,
+                   max_unpool1d, max_unpool2d)
+from .upsample import interpolate, upsample_nearest, upsample_zeros
