@@ -12,14 +12,6 @@ from strided.data import CIFAR10, CIFAR100, load_cifar_batch, safe_unpickle
 from strided.data import download as dl
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.delenv("STRIDED_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(dl, "SYSTEM_DATA_DIR", tmp_path / "system")
-    return tmp_path
-
-
 def dump(path, obj, protocol=2):
     # Protocol 2 is what the official (Python 2 cPickle) files use.
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,14 +11,6 @@ import pytest
 from strided.data import download as dl
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.delenv("STRIDED_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(dl, "SYSTEM_DATA_DIR", tmp_path / "system")
-    return tmp_path
-
-
 def test_candidate_order(isolated, monkeypatch):
     monkeypatch.setenv("STRIDED_DATA", str(isolated / "env"))
     dirs = dl.candidate_dirs("mnist", isolated / "root")

@@ -12,15 +12,6 @@ from strided.data import download as dl
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No $STRIDED_DATA, an empty user cache and an empty system folder."""
-    monkeypatch.delenv("STRIDED_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(dl, "SYSTEM_DATA_DIR", tmp_path / "system")
-    return tmp_path
-
-
 def write_mnist(folder, n_train=7, n_test=3, gz=True, h=28, w=28, seed=0):
     rng = np.random.default_rng(seed)
     out = {}
