@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .im2col import Pair, col2im, conv_output_size, from_cnhw, im2col, to_cnhw
+from .im2col import Pair, col2im, conv_output_size, copy_rows, from_cnhw, im2col, to_cnhw
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
@@ -198,7 +198,7 @@ def _flat_input(geo: _FlatGeometry, x: np.ndarray, pads) -> np.ndarray:
     (pt, _), (pl, _) = pads
     H, W = x.shape[2:]
     buf, grid = geo.buffer(x.shape[1], x.dtype)
-    grid[:, :, pt:pt + H, pl:pl + W] = to_cnhw(x)
+    copy_rows(grid[:, :, pt:pt + H, pl:pl + W], to_cnhw(x))
     return buf
 
 
@@ -207,7 +207,7 @@ def _flat_grad_output(geo: _FlatGeometry, dy: np.ndarray, rows: int, front: int 
     N, O, Ho, Wo = dy.shape
     buf = np.zeros(front + O * N * rows * geo.Ws + geo.taps[-1] + geo.Ws, dtype=dy.dtype)
     grid = buf[front:front + O * N * rows * geo.Ws].reshape(O, N, rows, geo.Ws)
-    grid[:, :, :Ho, :Wo] = to_cnhw(dy)
+    copy_rows(grid[:, :, :Ho, :Wo], to_cnhw(dy))
     return buf, grid
 
 

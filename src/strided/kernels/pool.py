@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import Pair, conv_output_size, tap_slices
+from .im2col import Pair, conv_output_size, copy_rows, tap_slices
 
 
 class PoolGeometry:
@@ -46,7 +46,7 @@ class PoolGeometry:
         if not (ph or pw or eh or ew):
             return x
         out = np.full(x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew), fill, dtype=x.dtype)
-        out[:, :, ph:ph + H, pw:pw + W] = x
+        copy_rows(out[:, :, ph:ph + H, pw:pw + W], x)
         return out
 
     def zeros_padded(self, N, C, dtype):
