@@ -162,6 +162,12 @@ class Trainer:
                 x, y = batch[0], batch[1]
                 output = self.model(_as_input(x))
                 loss = self.loss_fn(output, y)
+                loss_value = float(loss.item())
+                if not math.isfinite(loss_value):
+                    # stop before the step spreads NaN/inf into the parameters
+                    raise FloatingPointError(
+                        f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, step "
+                        f"{self.global_step + 1}; lower the learning rate or clip gradients")
                 self.optimizer.zero_grad()
                 loss.backward()
                 if clip is not None:
@@ -172,11 +178,6 @@ class Trainer:
                 self.global_step += 1
                 n = len(y)
                 seen += n
-                loss_value = float(loss.item())
-                if not math.isfinite(loss_value):
-                    raise FloatingPointError(
-                        f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, step "
-                        f"{self.global_step}; lower the learning rate or clip gradients")
                 metrics.update(loss_value, output.data if self.classification else
                                np.zeros((n, 1)), y if self.classification else np.zeros(n, np.int64))
                 elapsed = time.perf_counter() - start
