@@ -90,6 +90,28 @@ def tap_slices(i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair):
             slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw))
 
 
+def im2col_into(xp: np.ndarray, stride: Pair, dilation: Pair, out: np.ndarray) -> np.ndarray:
+    """out[c, i, j, n, ho, wo] = xp[c, n, ho·sh + i·dh, wo·sw + j·dw] for a padded,
+    channels-first xp (C, N, Hp, Wp) and out (C, kh, kw, N, Ho, Wo): one copy per tap."""
+    _, kh, kw, _, Ho, Wo = out.shape
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
+            out[:, i, j] = xp[:, :, hs, ws]
+    return out
+
+
+def col2im_add(col: np.ndarray, stride: Pair, dilation: Pair, xp: np.ndarray) -> np.ndarray:
+    """The adjoint of `im2col_into`: xp[c, n, ho·sh + i·dh, wo·sw + j·dw] += col[c, i, j,
+    n, ho, wo], every column entry added back to the input position it was copied from."""
+    _, kh, kw, _, Ho, Wo = col.shape
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
+            xp[:, :, hs, ws] += col[:, i, j]
+    return xp
+
+
 def im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair],
            dilation: Pair) -> np.ndarray:
     """The column buffer (C, kh, kw, N, Ho, Wo) of `x` (N, C, H, W); see the module doc."""
@@ -97,13 +119,8 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair],
     kh, kw = kernel
     Ho = conv_output_size(H, kh, stride[0], *pads[0], dilation[0])
     Wo = conv_output_size(W, kw, stride[1], *pads[1], dilation[1])
-    xp = pad_cnhw(x, pads)
     col = np.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
-            col[:, i, j] = xp[:, :, hs, ws]
-    return col
+    return im2col_into(pad_cnhw(x, pads), stride, dilation, col)
 
 
 def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
@@ -117,8 +134,5 @@ def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
     H, W = x_hw
     (pt, pb), (pl, pr) = pads
     xp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
-            xp[:, :, hs, ws] += col[:, i, j]
+    col2im_add(col, stride, dilation, xp)
     return from_cnhw(xp[:, :, pt:pt + H, pl:pl + W])
