@@ -635,6 +635,12 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
         if args.command == "summary":
             return cmd_summary(args)
         return cmd_predict(args)
+    except BrokenPipeError:
+        # the reader went away (`strided evaluate ... | head`): not an error of ours;
+        # point stdout at devnull so that the interpreter's final flush stays quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         if debug:
             raise
