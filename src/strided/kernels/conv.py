@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .im2col import (Pair, col2im_add, conv_output_size, copy_rows, from_cnhw, im2col_into,
-                     pad_cnhw, to_cnhw)
+from .im2col import (Pair, col2im_add, compact, conv_output_size, copy_rows, from_cnhw,
+                     im2col_into, pad_cnhw, to_cnhw)
 
 
 # Column chunks of about this many bytes stay in the L2/L3 cache between the copy that
@@ -268,7 +268,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride
     if stride == (1, 1):
         geo = _forward_geometry(x.shape, (kh, kw), pads, dilation, _depthwise(C, O, groups))
         y = _flat_correlate(geo, _flat_input(geo, x, pads), C, wmat, groups)
-        y = y[:, :, :geo.Hs - dilation[0] * (kh - 1), :geo.Ws - dilation[1] * (kw - 1)]
+        y = compact(y[:, :, :geo.Hs - dilation[0] * (kh - 1), :geo.Ws - dilation[1] * (kw - 1)])
     else:
         N, _, H, W = x.shape
         Ho = conv_output_size(H, kh, stride[0], *pads[0], dilation[0])
@@ -318,12 +318,12 @@ def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair
             wr = w[:, :, ::-1, ::-1].reshape(groups, O // groups, Cg, kh, kw)
             wmat = wr.transpose(0, 2, 1, 3, 4).reshape(C, (O // groups) * kh * kw)
             dx = _flat_correlate(full, buf, O, wmat, groups)
-            return from_cnhw(dx[:, :, pt - r0:pt - r0 + H, pl:pl + W])
+            return from_cnhw(compact(dx[:, :, pt - r0:pt - r0 + H, pl:pl + W]))
         # on the whole grid, so each tap's add is one long 2-D run (15 % faster than rows)
         geo = _forward_geometry((N, C, H, W), (kh, kw), pads, dilation, whole=True)
         _, dyg = _flat_grad_output(geo, dy, geo.R)
         dxp = _flat_col2im(geo, dyg.reshape(O, -1), _transposed_weight(w, groups), C)
-        return from_cnhw(dxp[:, :, pt:pt + H, pl:pl + W])
+        return from_cnhw(compact(dxp[:, :, pt:pt + H, pl:pl + W]))
     wt = _transposed_weight(w, groups).reshape(C * kh * kw, O // groups)
     xp = np.zeros((C, N, H + sum(pads[0]), W + sum(pads[1])), dtype=dy.dtype)
     blocks = _ImageBlocks(C, (kh, kw), N, (Ho, Wo), dy.dtype)
@@ -331,7 +331,7 @@ def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair
         col = blocks.columns(imgs)
         _gemm_into(wt, to_cnhw(dy)[:, imgs].reshape(O, -1), groups, col.reshape(C * kh * kw, -1))
         col2im_add(col, stride, dilation, xp[:, imgs])
-    return from_cnhw(xp[:, :, pt:pt + H, pl:pl + W])
+    return from_cnhw(compact(xp[:, :, pt:pt + H, pl:pl + W]))
 
 
 def _flat_col2im(geo: _FlatGeometry, dyf: np.ndarray, wt: np.ndarray, C: int) -> np.ndarray:

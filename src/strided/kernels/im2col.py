@@ -55,6 +55,18 @@ def copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
         np.copyto(dst, src)
 
 
+def compact(a: np.ndarray) -> np.ndarray:
+    """`a` (a crop of a bigger buffer) copied into its own C-order buffer, a row at a time;
+    `a` itself when already contiguous. Elementwise ops downstream (bias, ReLU, norms) ran
+    1.4-8x slower on cropped views than the copy costs (LeNet conv1's bias: 0.18 vs
+    0.02 ms after a 0.05 ms copy)."""
+    if a.flags.c_contiguous:
+        return a
+    out = np.empty(a.shape, dtype=a.dtype)
+    copy_rows(out, a)
+    return out
+
+
 def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], extra: Pair = (0, 0),
              fill: float = 0.0) -> np.ndarray:
     """`x` (N, C, H, W) copied into a (C, N, H+pads, W+pads) buffer, borders set to `fill`.
@@ -135,4 +147,4 @@ def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
     (pt, pb), (pl, pr) = pads
     xp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
     col2im_add(col, stride, dilation, xp)
-    return from_cnhw(xp[:, :, pt:pt + H, pl:pl + W])
+    return from_cnhw(compact(xp[:, :, pt:pt + H, pl:pl + W]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import Pair, conv_output_size, copy_rows, tap_slices
+from .im2col import Pair, compact, conv_output_size, copy_rows, tap_slices
 
 
 class PoolGeometry:
@@ -37,7 +37,7 @@ class PoolGeometry:
 
     def crop(self, gp):
         (ph, pw), (H, W) = self.padding, self.hw
-        return gp[:, :, ph:ph + H, pw:pw + W]
+        return compact(gp[:, :, ph:ph + H, pw:pw + W])
 
     def padded(self, x, fill):
         """x with its padding (and ceil_mode overhang) filled; x itself when there is none.
