@@ -1,6 +1,6 @@
 """Forward+backward time of representative conv and pooling layers, strided vs PyTorch.
 
-    python benchmarks/conv.py [--reps 5]
+    python benchmarks/conv.py [--reps 7]
 
 Prints one row per layer: our time, PyTorch's (when installed, on as many threads as
 NumPy's BLAS), the ratio torch/ours (> 1: we are faster), our GFLOP/s (conv: 3 GEMM-sized
@@ -43,19 +43,29 @@ LAYERS = [
     ("1×1 64→256 @14 (N=32)", "conv", 32, 64, 256, 14, 1, 1, 0, 1, True),
     ("depthwise 3×3 64ch @32 (N=32)", "conv", 32, 64, 64, 32, 3, 1, 1, 64, True),
     ("convT 64→32 4×4/2 @16 (N=32)", "convT", 32, 64, 32, 16, 4, 2, 1, 1, True),
+    ("LeNet pool1 2×2 6ch @28", "maxpool", 128, 6, 6, 28, 2, 2, 0, 1, True),
+    ("LeNet pool2 2×2 16ch @10", "maxpool", 128, 16, 16, 10, 2, 2, 0, 1, True),
     ("maxpool 2×2 64ch @32 (N=64)", "maxpool", 64, 64, 64, 32, 2, 2, 0, 1, True),
     ("maxpool 3×3/2 64ch @56 (N=16)", "maxpool", 16, 64, 64, 56, 3, 2, 1, 1, True),
 ]
 
 
 def timeit(fn, reps):
-    fn()  # warm up (allocator, BLAS threads)
-    times = []
+    return timeit_interleaved([fn], reps)[0]
+
+
+def timeit_interleaved(fns, reps):
+    """Fastest of `reps` runs of each function, the runs taken in turn (ours, theirs, ours,
+    ...), so a burst of load from other processes on these shared cores hits both sides."""
+    for fn in fns:
+        fn()  # warm up (allocator, BLAS threads)
+    best = [float("inf")] * len(fns)
     for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)  # the least-disturbed run: other processes share these 2 cores
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return best
 
 
 def make(layer, rng):
@@ -124,18 +134,24 @@ def sgemm_gflops(n=2048):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     args = ap.parse_args(argv)
+    # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where set, change which sgemm kernel OpenBLAS
+    # picks (on this machine: Haswell instead of the native AVX-512 one, about half speed)
+    env = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in
+                    ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"))
+    print(f"NumPy {np.__version__}, {env}")
+    ceiling = sgemm_gflops()
     rng = np.random.default_rng(0)
     try:
         from threadpoolctl import threadpool_info
         threads = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
     except Exception:
-        threads = os.cpu_count() or 1
+        threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count() or 1)
     if torch is not None:
         torch.set_num_threads(threads)
     head = (f"{'layer':32s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
-            f"{'bwd peak MB':>11s} {'col MB':>7s}")
+            f"{'% sgemm':>7s} {'bwd peak MB':>11s} {'col MB':>7s}")
     print(head)
     print("-" * len(head))
     for layer in LAYERS:
@@ -145,7 +161,6 @@ def main(argv=None):
 
         def step():
             ours(layer, x, w).backward(g)
-        t_ours = timeit(step, args.reps)
         y = ours(layer, x, w)
         tracemalloc.start()
         y.backward(g)
@@ -157,15 +172,19 @@ def main(argv=None):
 
             def tstep():
                 theirs(layer, x, w).backward(gt)
-            tt = timeit(tstep, args.reps)
+            t_ours, tt = timeit_interleaved([step, tstep], args.reps)
             t_torch, ratio = f"{tt * 1e3:9.1f}", f"{tt / t_ours:6.2f}"
+        else:
+            t_ours = timeit(step, args.reps)
         f = flops(layer, y0.shape)
         col = column_mb(layer, y0.shape)
+        rate = None if f is None else f / t_ours / 1e9
         print(f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
-              f"{'' if f is None else f'{f / t_ours / 1e9:8.1f}':>8s} {peak:11.1f} "
+              f"{'' if rate is None else f'{rate:8.1f}':>8s} "
+              f"{'' if rate is None else f'{100 * rate / ceiling:6.0f}%':>7s} {peak:11.1f} "
               f"{'' if col is None else f'{col:7.1f}':>7s}")
-    print(f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {sgemm_gflops():.0f} GFLOP/s "
-          f"(the ceiling for the conv rows)")
+    print(f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {ceiling:.0f} GFLOP/s "
+          f"(the ceiling for the conv rows; '% sgemm' is relative to it)")
 
 
 if __name__ == "__main__":
