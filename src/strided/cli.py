@@ -53,9 +53,12 @@ AUGMENTATIONS = ("none", "flip", "crop", "crop+flip", "affine")
 _RESUMABLE_OVERRIDES = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
                         "limit_test"}
 
+# Schedules laid out over the whole run: its length cannot change on resume.
+_PLANNED = {"step", "cosine", "onecycle"}
+
 _TRAIN_DEFAULTS = {
     "model": "lenet5", "dataset": "fashion-mnist", "epochs": 10, "batch_size": 128,
-    "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "none",
+    "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
     "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
     "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None,
 }
@@ -278,6 +281,10 @@ def _train_config(args) -> tuple[dict, Path | None]:
     if conflicts:
         raise CLIError("a resumed run keeps the options it started with; these differ: "
                        + ", ".join(conflicts) + " (only --epochs and --data-root may change)")
+    if "epochs" in given and given["epochs"] != cfg["epochs"] and cfg["schedule"] in _PLANNED:
+        raise CLIError(f"the {cfg['schedule']} schedule of this run was planned for "
+                       f"{cfg['epochs']} epochs; resume it with --epochs {cfg['epochs']} (or "
+                       "start a new run)")
     cfg.update({k: v for k, v in given.items() if k in _RESUMABLE_OVERRIDES})
     return cfg, resume
 
@@ -560,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "sgd/nesterov 0.05, adagrad 1e-2)")
     t.add_argument("--momentum", type=float, help="for sgd/nesterov (default 0.9)")
     t.add_argument("--weight-decay", type=float, help="L2 penalty (AdamW: decoupled); default 0")
-    t.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default none)")
+    t.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default "
+                   "cosine: from --lr down to 0 over the run)")
     t.add_argument("--seed", type=int, help="seeds weights, shuffling, dropout and augmentation (default 0)")
     t.add_argument("--augment", choices=AUGMENTATIONS, help="training augmentation (default none)")
     t.add_argument("--val-split", type=float, help="fraction of the training set held out for "
