@@ -7,6 +7,9 @@ the padded channels-first input, so the Python loop runs k·k times, never per p
     avg pool   y = (Σ_t xpad[tap t]) / divisor
     backward   dxpad[tap t] += dy · [arg == t]   (max: route to the argmax)
                dxpad[tap t] += dy / divisor      (avg: spread evenly over the window)
+
+Max pooling over windows larger than 2×2 is separable — a max over the kw columns of each
+row, then over the kh rows — so it loops kh + kw times instead of kh·kw.
 """
 from __future__ import annotations
 
