@@ -159,7 +159,31 @@ def _zero_init_last_bn(model: Module) -> None:
             init.zeros_(m.bn2.weight)
 
 
-class ResNet(Module):
+class _ResNetBase(Module):
+    """Stages `layer1`, `layer2`, ... then global average pooling and the FC classifier,
+    with He initialisation; shared by the ImageNet and the CIFAR ResNets."""
+
+    def _add_stages_and_head(self, block, c: int, widths: Sequence[int],
+                             depths: Sequence[int], plain: bool, shortcut: str,
+                             num_classes: int, zero_init_residual: bool) -> None:
+        for i, (planes, n) in enumerate(zip(widths, depths)):
+            stage, c = _make_layer(block, c, planes, n, 1 if i == 0 else 2, plain, shortcut)
+            setattr(self, f"layer{i + 1}", stage)
+        self.num_stages = len(widths)
+        self.avgpool = AdaptiveAvgPool2d((1, 1))
+        self.fc = Linear(c, num_classes)
+        init_conv_relu_(self)
+        if zero_init_residual:
+            _zero_init_last_bn(self)
+
+    def _stages_and_head(self, x):
+        for i in range(self.num_stages):
+            x = getattr(self, f"layer{i + 1}")(x)
+        x = self.avgpool(x)
+        return self.fc(x.reshape(x.shape[0], -1))
+
+
+class ResNet(_ResNetBase):
     """torchvision's ImageNet ResNet: 7×7/2 conv, 3×3/2 max pool, four stages of 64, 128,
     256, 512 (×expansion) channels, global average pooling, FC."""
 
@@ -168,29 +192,18 @@ class ResNet(Module):
         super().__init__()
         if len(layers) != 4:
             raise ValueError(f"ResNet: layers must give 4 stage depths, got {list(layers)}")
-        self.inplanes = 64
         self.conv1 = Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = BatchNorm2d(64)
         self.relu = ReLU()
         self.maxpool = MaxPool2d(3, stride=2, padding=1)
-        c = 64
-        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
-            stage, c = _make_layer(block, c, planes, n, 1 if i == 0 else 2, plain, "B")
-            setattr(self, f"layer{i + 1}", stage)
-        self.avgpool = AdaptiveAvgPool2d((1, 1))
-        self.fc = Linear(c, num_classes)
-        init_conv_relu_(self)
-        if zero_init_residual:
-            _zero_init_last_bn(self)
+        self._add_stages_and_head(block, 64, (64, 128, 256, 512), layers, plain, "B",
+                                  num_classes, zero_init_residual)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        x = self.avgpool(x)
-        return self.fc(x.reshape(x.shape[0], -1))
+        return self._stages_and_head(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
 
 
-class CifarResNet(Module):
+class CifarResNet(_ResNetBase):
     """The CIFAR-10 ResNet of Section 4.2: 6n+2 layers, widths 16/32/64 on 32/16/8 maps.
 
     `shortcut="A"` (paper, zero padding, no parameters) or "B" (1×1 conv + BN projection).
@@ -209,23 +222,11 @@ class CifarResNet(Module):
         self.conv1 = conv3x3(in_channels, widths[0])
         self.bn1 = BatchNorm2d(widths[0])
         self.relu = ReLU()
-        c = widths[0]
-        for i, w in enumerate(widths):
-            stage, c = _make_layer(BasicBlock, c, w, n, 1 if i == 0 else 2, plain, shortcut)
-            setattr(self, f"layer{i + 1}", stage)
-        self.num_stages = len(widths)
-        self.avgpool = AdaptiveAvgPool2d((1, 1))
-        self.fc = Linear(c, num_classes)
-        init_conv_relu_(self)
-        if zero_init_residual:
-            _zero_init_last_bn(self)
+        self._add_stages_and_head(BasicBlock, widths[0], widths, [n] * len(widths), plain,
+                                  shortcut, num_classes, zero_init_residual)
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        for i in range(self.num_stages):
-            x = getattr(self, f"layer{i + 1}")(x)
-        x = self.avgpool(x)
-        return self.fc(x.reshape(x.shape[0], -1))
+        return self._stages_and_head(self.relu(self.bn1(self.conv1(x))))
 
 
 def resnet18(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
