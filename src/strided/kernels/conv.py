@@ -120,6 +120,22 @@ def _flat_blocks(L: int, bytes_per_position: int):
         yield slice(l0, min(L, l0 + step))
 
 
+def _depthwise_columns(geo: _FlatGeometry, buf: np.ndarray, C: int):
+    """(positions, column block (C, kh·kw, n)) over a whole-grid geometry: per channel, the
+    k² shifted copies of its rows, copied into one reused buffer."""
+    windows = geo.view(buf, C, taps=True)
+    windows = windows.reshape(windows.shape[:3] + (-1,))  # whole grid: one run per channel
+    taps = len(geo.taps)
+    colbuf = None
+    for l in _flat_blocks(windows.shape[-1], C * taps * buf.itemsize):
+        n = l.stop - l.start
+        if colbuf is None:
+            colbuf = np.empty((C, taps, n), dtype=buf.dtype)
+        col = colbuf[:, :, :n]
+        np.copyto(col.reshape(windows.shape[:3] + (n,)), windows[..., l])
+        yield l, col
+
+
 def _columns(windows: np.ndarray, block, out: np.ndarray) -> np.ndarray:
     """im2col of one block: col[(c, i, j), q] = buf[c·L + pos(q) + s_ij], copied from the
     taps' view (C, kh, kw, N, R·Ws) into the reusable buffer `out`; returns (C·kh·kw, n)."""
@@ -143,20 +159,12 @@ def _flat_correlate(geo: _FlatGeometry, buf: np.ndarray, C: int, wmat: np.ndarra
     out = np.empty((O, geo.N, geo.R, geo.Ws), dtype=buf.dtype)
     flat = out.reshape(O, geo.N, -1)
     if _depthwise(C, O, groups) and K == len(geo.taps):
-        # depthwise: one output per channel, so the "GEMM" is k·k scaled adds of shifted
-        # rows (a batch of 1×k² products wastes BLAS); blocked to stay in cache
-        shifted = [geo.view(buf, C, s).reshape(C, -1) for s in geo.taps]  # whole grid
-        acc_all, w2 = out.reshape(O, -1), wmat[:, :, None]
-        tmp = None
-        for l in _flat_blocks(acc_all.shape[1], 3 * C * buf.itemsize):
-            acc = acc_all[:, l]
-            if tmp is None:
-                tmp = np.empty_like(acc)
-            prod = tmp[:, :acc.shape[1]]
-            np.multiply(w2[:, 0], shifted[0][:, l], out=acc)
-            for t in range(1, K):
-                np.multiply(w2[:, t], shifted[t][:, l], out=prod)
-                acc += prod
+        # depthwise: one filter per channel, so the GEMM is a batch of C products
+        # (1 × k²) · (k² × n), one per channel's column block (1.4x faster than k·k scaled
+        # adds of shifted rows)
+        acc = out.reshape(O, 1, -1)
+        for l, col in _depthwise_columns(geo, buf, C):
+            np.matmul(wmat[:, None, :], col, out=acc[:, :, l])
         return out
     wg = _grouped(wmat, groups)
     rows = C * len(geo.taps)  # all groups' columns, copied together
@@ -317,6 +325,7 @@ def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair
             # w (O, C/g, kh, kw) → rotated, per group (C/g, O/g·kh·kw)
             wr = w[:, :, ::-1, ::-1].reshape(groups, O // groups, Cg, kh, kw)
             wmat = wr.transpose(0, 2, 1, 3, 4).reshape(C, (O // groups) * kh * kw)
+            wmat = np.ascontiguousarray(wmat)  # BLAS takes no negative strides
             dx = _flat_correlate(full, buf, O, wmat, groups)
             return from_cnhw(compact(dx[:, :, pt - r0:pt - r0 + H, pl:pl + W]))
         # on the whole grid, so each tap's add is one long 2-D run (15 % faster than rows)
@@ -372,11 +381,9 @@ def conv2d_backward_weight(x: np.ndarray, dy: np.ndarray, kernel: Pair, stride: 
         _, dyg = _flat_grad_output(geo, dy, geo.R)  # zero in the wasted columns
         dyf = dyg.reshape(O, -1)
         if _depthwise(C, O, groups):  # dW[c, t] = Σ_q dy[c, q] · x[c, pos(q) + s_t]
-            dw = np.zeros((C, kh * kw), dtype=x.dtype)
-            shifted = [geo.view(xbuf, C, s).reshape(C, -1) for s in geo.taps]  # whole grid
-            for l in _flat_blocks(dyf.shape[1], 3 * C * x.itemsize):
-                for t in range(kh * kw):
-                    dw[:, t] += np.einsum("cl,cl->c", dyf[:, l], shifted[t][:, l])
+            dw = np.zeros((C, kh * kw, 1), dtype=x.dtype)
+            for l, col in _depthwise_columns(geo, xbuf, C):
+                dw += np.matmul(col, dyf[:, l, None])
             return dw.reshape(O, 1, kh, kw)
         dw = np.zeros((groups, Og, K), dtype=x.dtype)
         colbuf = geo.column_buffer(C * kh * kw, x.dtype)
