@@ -54,17 +54,21 @@ def timeit(fn, reps):
     return timeit_interleaved([fn], reps)[0]
 
 
-def timeit_interleaved(fns, reps):
-    """Fastest of `reps` runs of each function, the runs taken in turn (ours, theirs, ours,
-    ...), so a burst of load from other processes on these shared cores hits both sides."""
-    for fn in fns:
-        fn()  # warm up (allocator, BLAS threads)
+def timeit_interleaved(fns, reps, rounds=3):
+    """Fastest of `reps` runs of each function, taken in alternating blocks (ours ×k,
+    theirs ×k, ours ×k, ...), so a burst of load from other processes on these shared
+    cores hits both sides. Each block starts with an untimed run: after a switch the other
+    side's idle BLAS / OpenMP workers still spin on the cores for a while (OpenBLAS ~0.1 s),
+    and alternating single runs measured that, not the layer."""
     best = [float("inf")] * len(fns)
-    for _ in range(reps):
+    per = max(1, -(-reps // rounds))
+    for _ in range(rounds):
         for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t)
+            fn()  # warm up: allocator, BLAS threads, the other side's spinning workers
+            for _ in range(per):
+                t = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - t)
     return best
 
 
