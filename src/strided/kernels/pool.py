@@ -96,42 +96,10 @@ def _running_max(views, with_arg: bool, nan_rule: bool):
 
 
 def _halving(geo: PoolGeometry) -> bool:
-    """The 2×2 / stride 2 window without padding or dilation: each input position is in at
-    most one window, so the backward is two passes of even / odd slices."""
+    """The 2×2 / stride 2 window without padding or dilation: its four taps read each
+    position of an even-sized input exactly once, so the backward needs no zeroed buffer."""
     return (geo.kernel == (2, 2) and geo.stride == (2, 2) and geo.padding == (0, 0)
             and geo.dilation == (1, 1) and geo.extra == (0, 0))
-
-
-def _unpool_halving(dy: np.ndarray, arg, geo: PoolGeometry) -> np.ndarray:
-    """Max-unpooling for 2×2/2 windows from the tap t = 2·row + column of each maximum, in
-    two passes: dy to the winning row (dc), then to the winning column (dx), each pass a
-    bitwise select: g·[tap] = g & −tap, g·[not tap] = g ^ that (exact for ±inf and NaN)."""
-    N, C, Ho, Wo = dy.shape
-    rtap = np.right_shift(arg, 1)
-    # the column tap is only read in the winning row (the other row's dc is 0): share it
-    ctap = np.broadcast_to(np.bitwise_and(arg, 1)[:, :, :, None], (N, C, Ho, 2, Wo))
-    H, W = geo.hw
-    dc = np.empty((N, C, Ho, 2, Wo), dtype=dy.dtype)
-    _select(dy, rtap, out=dc[:, :, :, 1])
-    _xor(dy, dc[:, :, :, 1], out=dc[:, :, :, 0])
-    even = H == 2 * Ho and W == 2 * Wo
-    dx = (np.empty if even else np.zeros)((N, C, H, W), dtype=dy.dtype)
-    d5 = dx[:, :, :2 * Ho, :2 * Wo].reshape(N, C, 2 * Ho, Wo, 2) if even else None
-    if d5 is None:
-        d5 = np.empty((N, C, 2 * Ho, Wo, 2), dtype=dy.dtype)
-    d6 = d5.reshape(N, C, Ho, 2, Wo, 2)
-    _select(dc, ctap, out=d6[..., 1])
-    _xor(dc, d6[..., 1], out=d6[..., 0])
-    if not even:
-        dx[:, :, :2 * Ho, :2 * Wo] = d5.reshape(N, C, 2 * Ho, 2 * Wo)
-    return dx
-
-
-def _xor(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = a ^ b on the floats' bits (a ^ (a & m) = a & ~m: the other half of a select)."""
-    bits = np.dtype(f"u{a.itemsize}")
-    np.bitwise_xor(a.view(bits), b.view(bits), out=out.view(bits))
-    return out
 
 
 def _channels_first(a: np.ndarray) -> bool:
