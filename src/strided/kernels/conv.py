@@ -38,6 +38,10 @@ CHUNK_BYTES = 4 << 20
 # left L2 and made the GEMM 2x slower (LeNet conv1, 25 rows: 5376 positions 0.37 ms fwd,
 # 8064 or more: 0.73 ms); layers with more rows did not care (±3 %)
 MAX_BLOCK = 6144
+# ... and for a weight gradient dy · colᵀ with a tiny output, shorter still (LeNet conv1's
+# 6×25 dW with 2 BLAS threads: 1.65 ms at 6144 positions, 1.42 ms at 3072; conv2's 16×150
+# went 0.9 → 1.0 ms, so only below TINY_DW entries)
+MAX_BLOCK_DW, TINY_DW = 3072, 1024
 
 
 # ---------------------------------------------------------------------------------------
@@ -76,11 +80,11 @@ class _FlatGeometry:
         buf = np.zeros(front + C * L + self.taps[-1] + self.Ws, dtype=dtype)
         return buf, buf[front:front + C * L].reshape(C, self.N, self.Hs, self.Ws)
 
-    def chunks(self, K, itemsize):
+    def chunks(self, K, itemsize, most=MAX_BLOCK):
         """Blocks of output positions, each about CHUNK_BYTES of K-row columns: whole
         images, or some rows of one image. Each block is (images, positions in an image,
         positions in the flat (…, N·R·Ws) outputs), as slices."""
-        rows = max(1, min(CHUNK_BYTES // (K * itemsize), MAX_BLOCK) // self.Ws)
+        rows = max(1, min(CHUNK_BYTES // (K * itemsize), most) // self.Ws)
         per = self.R * self.Ws
         if rows >= self.R:
             step = rows // self.R
@@ -105,10 +109,10 @@ class _FlatGeometry:
             strides = strides[:1] + (dh * self.Ws * it, dw * it) + strides[1:]
         return as_strided(buf[self.origin + shift:], shape, strides, writeable=writeable)
 
-    def column_buffer(self, K, dtype):
+    def column_buffer(self, K, dtype, most=MAX_BLOCK):
         """A reusable (K, block size) buffer: a fresh block per chunk would page-fault its
         way in every time (measured: 3 ms of the 4 ms LeNet conv1 forward)."""
-        _, _, span = next(self.chunks(K, np.dtype(dtype).itemsize))
+        _, _, span = next(self.chunks(K, np.dtype(dtype).itemsize, most))
         return np.empty((K, span.stop - span.start), dtype=dtype)
 
 
@@ -386,9 +390,10 @@ def conv2d_backward_weight(x: np.ndarray, dy: np.ndarray, kernel: Pair, stride: 
                 dw += np.matmul(col, dyf[:, l, None])
             return dw.reshape(O, 1, kh, kw)
         dw = np.zeros((groups, Og, K), dtype=x.dtype)
-        colbuf = geo.column_buffer(C * kh * kw, x.dtype)
+        most = MAX_BLOCK_DW if O * K <= TINY_DW else MAX_BLOCK
+        colbuf = geo.column_buffer(C * kh * kw, x.dtype, most)
         windows = geo.view(xbuf, C, taps=True)
-        for block in geo.chunks(C * kh * kw, x.itemsize):
+        for block in geo.chunks(C * kh * kw, x.itemsize, most):
             _accumulate_dw(dw, dyf[:, block[2]], _columns(windows, block, colbuf), groups)
         return dw.reshape(O, Cg, kh, kw)
     Ho, Wo = dy.shape[2:]
