@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -204,10 +204,6 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data but cut from the graph."""
         return Tensor(self.data)
-
-    def clone(self) -> "Tensor":
-        from .functional.elementwise import clone
-        return clone(self)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
@@ -434,8 +430,3 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, (list, tuple)):
         return Tensor(value)
     raise TypeError(f"expected a Tensor, array or number, got {type(value).__name__}")
-
-
-def grad_context_of(*tensors: Sequence[Tensor]) -> bool:
-    """True when an operation on these tensors would be recorded."""
-    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)

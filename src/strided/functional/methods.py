@@ -40,6 +40,7 @@ Tensor.__rpow__ = _reflected(A.pow)
 Tensor.__neg__ = A.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = E.abs
+Tensor.clone = E.clone
 Tensor.__matmul__ = L.matmul
 Tensor.__rmatmul__ = _reflected(L.matmul)
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div, Tensor.pow, Tensor.neg = (
