@@ -108,6 +108,40 @@ def test_max_pool2d_parity(case):
                                                            output_size=(13, 11)).numpy())
 
 
+# every kind of window layout the max-pool kernel splits differently: tiles (k = s), one
+# phase (s = 1, separable), 2×2 / 3×3 phases with padding, gaps (k < s), dilation whose
+# phases start at a row offset (d = 3, s = 2), ceil_mode overhang, rectangular everything
+MAX_LAYOUTS = [(2, 2, 0, 1, False), (3, 1, 1, 1, False), (5, 1, 2, 1, False),
+               (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 3, 0, 1, True), (3, 2, 1, 3, False),
+               ((2, 3), (1, 2), (1, 1), 1, True), ((3, 2), (3, 1), (0, 1), (1, 2), True)]
+
+
+@pytest.mark.parametrize("case", MAX_LAYOUTS)
+@pytest.mark.parametrize("values", ["ties", "nan", "channels_first"])
+def test_max_pool2d_parity_layouts(case, values):
+    """Values, gradients and indices against torch, with ties (the first maximum in
+    row-major order wins), NaNs (they win), and an input that is a conv's channels-first
+    output."""
+    k, s, p, d, cm = case
+    x = rng.integers(-3, 4, size=(3, 4, 13, 12)).astype(np.float32)  # many ties
+    if values == "nan":
+        x[0, 1, 4, 5] = x[2, 3, 0, 0] = x[1, 0, 12, 11] = np.nan
+    xs, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+    w = np.eye(4, dtype=np.float32).reshape(4, 4, 1, 1)
+    if values == "channels_first":  # a 1×1 identity conv hands over its (C, N, H, W) layout
+        src, srct = C.conv2d(xs, Tensor(w)), TF.conv2d(xt, torch.tensor(w))
+    else:
+        src, srct = xs, xt
+    y, i = P.max_pool2d(src, k, s, p, d, cm, return_indices=True)
+    yt, it = TF.max_pool2d(srct, k, s, p, d, cm, return_indices=True)
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(i.data, it.numpy())
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("case", [(2, 2, 0, False, True, None), (3, 2, 1, True, True, None),
                                   (3, 2, 1, True, False, None), ((3, 2), (2, 1), (1, 1), False, False, None),
                                   (3, 3, 1, False, True, 5)])
