@@ -343,14 +343,6 @@ class _Polyphase:
         return np.concatenate([w[:, :, a::sh, b::sw].reshape(w.shape[0], -1)
                                for a, b in self.phases], axis=1)
 
-    def unweight(self, wp: np.ndarray) -> np.ndarray:
-        """The inverse of `weight`: (O, K) in phase order → (O, C, kh, kw)."""
-        (sh, sw), (kh, kw) = self.stride, self.kernel
-        w = np.empty((wp.shape[0], self.C, kh, kw), dtype=wp.dtype)
-        for (a, b), r, g in zip(self.phases, self.rows, self.geos):
-            w[:, :, a::sh, b::sw] = wp[:, r].reshape((wp.shape[0], self.C) + g.kernel)
-        return w
-
     def weight_back(self, wp: np.ndarray) -> np.ndarray:
         """The inverse of `weight`: (O, K) in phase order → (O, C, kh, kw)."""
         (sh, sw), (kh, kw) = self.stride, self.kernel
