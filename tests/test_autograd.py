@@ -173,6 +173,35 @@ def test_inplace_after_use_is_caught_by_version_check():
         y.backward()
 
 
+@pytest.mark.parametrize("view", [lambda c: c.reshape(1, 9)[:, :3], lambda c: c[1:], lambda c: c.T,
+                                  lambda c: c.detach()], ids=["reshape", "slice", "T", "detach"])
+@pytest.mark.parametrize("through_view", [False, True])
+def test_inplace_write_through_a_view_is_caught(view, through_view):
+    """A view shares its base's version counter: writing through either one after the
+    other was saved for backward is refused, not silently differentiated."""
+    w = st.ones(3, 3, requires_grad=True)
+    c = st.tensor(np.arange(9.0).reshape(3, 3))  # no grad: in-place allowed
+    v = view(c)
+    loss = (w[:v.shape[0], :v.shape[1]] * v).sum()  # Mul saved the view
+    if through_view:
+        loss = (w * c).sum()  # Mul saved the base; write through the view
+        v += 1
+    else:
+        c += 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_a_copy_does_not_share_the_version_counter():
+    w = st.ones(3, requires_grad=True)
+    c = st.tensor([1.0, 2.0, 3.0])
+    d = c * 2  # a new array
+    loss = (w * d).sum()
+    c += 1
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, [2, 4, 6])
+
+
 def test_inplace_ops_values_and_dtype():
     a = st.tensor([1.0, 2.0])
     a += 1

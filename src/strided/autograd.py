@@ -111,10 +111,20 @@ class Tensor:
         self.data = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: Function | None = None  # the Function that produced this tensor
-        self._version = 0  # bumped by in-place writes, checked by backward
+        # bumped by in-place writes, checked by backward; one box shared by a tensor and
+        # its views (reshape, slices, detach), so a write through any of them counts
+        self._version_box = [0]
         self._retain_grad = False
         self._requires_grad = False
         self.requires_grad = requires_grad
+
+    @property
+    def _version(self) -> int:
+        return self._version_box[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_box[0] = value
 
     # -- the flag ------------------------------------------------------------------------
     @property
@@ -202,8 +212,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data but cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing this one's data (and version counter) but cut from the graph."""
+        out = Tensor(self.data)
+        out._version_box = self._version_box
+        return out
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
@@ -380,6 +392,11 @@ class Function:
         if not record:
             fn.needs_input_grad = (False,) * len(inputs)
         out = Tensor(fn.forward(*arrays))
+        if out.data.base is not None:  # a view of an input: writes through either count
+            for t in inputs:
+                if isinstance(t, Tensor) and np.may_share_memory(out.data, t.data):
+                    out._version_box = t._version_box
+                    break
         if record:
             fn.inputs = tuple(inputs)
             fn.input_versions = tuple(t._version if isinstance(t, Tensor) else 0 for t in inputs)
