@@ -1,18 +1,21 @@
 """Forward+backward time of representative conv and pooling layers, strided vs PyTorch.
 
-    python benchmarks/conv.py [--reps 7]
+    python benchmarks/conv.py [--reps 7] [--procs 3]
 
 Prints one row per layer: our time, PyTorch's (when installed, on as many threads as
 NumPy's BLAS), the ratio torch/ours (> 1: we are faster), our GFLOP/s (conv: 3 GEMM-sized
 passes — forward, input gradient, weight gradient — 2 when the input needs no gradient),
 and the peak memory our backward allocates next to the size of a full im2col column
 buffer. The last line is NumPy's sgemm GFLOP/s on this machine: the ceiling for conv rows.
+Times are the fastest of --reps runs in each of --procs fresh processes per layer.
 Speed only; correctness lives in tests/.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -50,6 +53,9 @@ LAYERS = [
 ]
 
 
+SETTLE_S = 0.3
+
+
 def timeit(fn, reps):
     return timeit_interleaved([fn], reps)[0]
 
@@ -57,14 +63,16 @@ def timeit(fn, reps):
 def timeit_interleaved(fns, reps, rounds=3):
     """Fastest of `reps` runs of each function, taken in alternating blocks (ours ×k,
     theirs ×k, ours ×k, ...), so a burst of load from other processes on these shared
-    cores hits both sides. Each block starts with an untimed run: after a switch the other
-    side's idle BLAS / OpenMP workers still spin on the cores for a while (OpenBLAS ~0.1 s),
-    and alternating single runs measured that, not the layer."""
+    cores hits both sides. Each block starts with a pause and an untimed run: after a
+    switch the other side's idle BLAS / OpenMP workers still spin on the cores for a while
+    (OpenBLAS's for ~0.1 s), and a block timed inside that window measured the spinning,
+    not the layer (a 6 ms PyTorch layer ran at 21 ms right after our runs)."""
     best = [float("inf")] * len(fns)
     per = max(1, -(-reps // rounds))
     for _ in range(rounds):
         for i, fn in enumerate(fns):
-            fn()  # warm up: allocator, BLAS threads, the other side's spinning workers
+            time.sleep(SETTLE_S)  # the other side's workers go idle
+            fn()  # warm up: allocator, caches
             for _ in range(per):
                 t = time.perf_counter()
                 fn()
@@ -136,57 +144,83 @@ def sgemm_gflops(n=2048):
     return 2 * n**3 / t / 1e9
 
 
+def blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    except Exception:
+        return int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count() or 1)
+
+
+def measure(layer, reps: int, seed: int) -> dict:
+    """The layer's forward+backward timed in both frameworks (seconds; torch None when
+    not installed), and the peak memory of our backward (MB)."""
+    x, w = make(layer, np.random.default_rng(seed))
+    g = np.ones(ours(layer, x, w).shape, np.float32)
+
+    def step():
+        ours(layer, x, w).backward(g)
+    y = ours(layer, x, w)
+    tracemalloc.start()
+    y.backward(g)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    if torch is None:
+        return {"ours": timeit(step, reps), "torch": None, "peak": peak, "y": list(y.shape)}
+    gt = torch.from_numpy(g)
+
+    def tstep():
+        theirs(layer, x, w).backward(gt)
+    t_ours, t_torch = timeit_interleaved([step, tstep], reps)
+    return {"ours": t_ours, "torch": t_torch, "peak": peak, "y": list(y.shape)}
+
+
+def row(layer, runs: list[dict], ceiling: float) -> str:
+    """One table row from the runs of a layer: the fastest time of each side."""
+    t_ours = min(r["ours"] for r in runs)
+    t_torch = ratio = ""
+    if runs[0]["torch"] is not None:
+        tt = min(r["torch"] for r in runs)
+        t_torch, ratio = f"{tt * 1e3:9.1f}", f"{tt / t_ours:6.2f}"
+    f = flops(layer, runs[0]["y"])
+    col = column_mb(layer, runs[0]["y"])
+    rate = None if f is None else f / t_ours / 1e9
+    return (f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
+            f"{'' if rate is None else f'{rate:8.1f}':>8s} "
+            f"{'' if rate is None else f'{100 * rate / ceiling:6.0f}%':>7s} "
+            f"{runs[0]['peak']:11.1f} {'' if col is None else f'{col:7.1f}':>7s}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--reps", type=int, default=7, help="timed runs per process and side")
+    ap.add_argument("--procs", type=int, default=3, help="fresh processes per layer")
+    ap.add_argument("--row", type=int, help=argparse.SUPPRESS)  # one layer, in a child
     args = ap.parse_args(argv)
+    threads = blas_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    if args.row is not None:
+        print(json.dumps(measure(LAYERS[args.row], args.reps, args.row)), flush=True)
+        return
     # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where set, change which sgemm kernel OpenBLAS
-    # picks (on this machine: Haswell instead of the native AVX-512 one, about half speed)
+    # picks (on an AVX-512 machine: Haswell instead of the native one, about half speed)
     env = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in
                     ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"))
     print(f"NumPy {np.__version__}, {env}")
     ceiling = sgemm_gflops()
-    rng = np.random.default_rng(0)
-    try:
-        from threadpoolctl import threadpool_info
-        threads = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-    except Exception:
-        threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count() or 1)
-    if torch is not None:
-        torch.set_num_threads(threads)
     head = (f"{'layer':32s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
             f"{'% sgemm':>7s} {'bwd peak MB':>11s} {'col MB':>7s}")
     print(head)
     print("-" * len(head))
-    for layer in LAYERS:
-        x, w = make(layer, rng)
-        y0 = ours(layer, x, w)
-        g = np.ones(y0.shape, np.float32)
-
-        def step():
-            ours(layer, x, w).backward(g)
-        y = ours(layer, x, w)
-        tracemalloc.start()
-        y.backward(g)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        t_torch = ratio = ""
-        if torch is not None:
-            gt = torch.from_numpy(g)
-
-            def tstep():
-                theirs(layer, x, w).backward(gt)
-            t_ours, tt = timeit_interleaved([step, tstep], args.reps)
-            t_torch, ratio = f"{tt * 1e3:9.1f}", f"{tt / t_ours:6.2f}"
-        else:
-            t_ours = timeit(step, args.reps)
-        f = flops(layer, y0.shape)
-        col = column_mb(layer, y0.shape)
-        rate = None if f is None else f / t_ours / 1e9
-        print(f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
-              f"{'' if rate is None else f'{rate:8.1f}':>8s} "
-              f"{'' if rate is None else f'{100 * rate / ceiling:6.0f}%':>7s} {peak:11.1f} "
-              f"{'' if col is None else f'{col:7.1f}':>7s}")
+    # Each layer is timed in fresh processes, the fastest of them kept for each side: in
+    # one process PyTorch's depthwise layer ran at 7 ms or at 19-25 ms, process by process,
+    # and after the other layers had run in the same process at 21 ms.
+    for i, layer in enumerate(LAYERS):
+        runs = [json.loads(subprocess.run(
+            [sys.executable, __file__, "--row", str(i), "--reps", str(args.reps)],
+            check=True, capture_output=True, text=True).stdout) for _ in range(args.procs)]
+        print(row(layer, runs, ceiling), flush=True)
     print(f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {ceiling:.0f} GFLOP/s "
           f"(the ceiling for the conv rows; '% sgemm' is relative to it)")
 

@@ -305,7 +305,7 @@ def max_pool2d_backward(dy: np.ndarray, arg: PoolArgmax, geo: PoolGeometry) -> n
 
 def tap_to_flat_index(arg: PoolArgmax, geo: PoolGeometry) -> np.ndarray:
     """PyTorch's indices: the argmax as h·W + w in the unpadded input plane, (N, C, Ho, Wo)."""
-    win, (kh, kw) = arg.windows, geo.kernel
+    win, kw = arg.windows, geo.kernel[1]
     (Ho, Wo), (sh, sw), (ph, pw), (dh, dw) = geo.out, geo.stride, geo.padding, geo.dilation
     if win is None:
         t = arg.taps[0].astype(np.intp)
