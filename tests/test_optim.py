@@ -206,3 +206,33 @@ def test_step_with_closure_and_repr():
     assert opt.step(closure) == 2.0
     assert p.data[0] == 1.5
     assert "lr: 0.25" in repr(opt)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, maximize=True),
+    lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1),
+    lambda ps: optim.AdamW(ps, lr=0.01),
+    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
+    lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+], ids=["sgd-nesterov", "sgd-dampening", "adam-amsgrad", "adamw", "rmsprop", "adagrad"])
+def test_blocked_update_equals_whole_array_update(make, monkeypatch):
+    """Large parameters are updated block by block (temporaries stay small); the result is
+    bit-for-bit the whole-array update, also for a non-contiguous parameter."""
+    rng = np.random.default_rng(3)
+    init = rng.standard_normal((300, 250)).astype(np.float32)
+    grads = [rng.standard_normal(init.shape).astype(np.float32) for _ in range(4)]
+
+    def run(block):
+        monkeypatch.setattr("strided.optim.optimizer.UPDATE_BLOCK", block)
+        p, q = Parameter(init.copy()), Parameter(np.asfortranarray(init))
+        opt = make([p, q])
+        for g in grads:
+            p.grad, q.grad = Tensor(g), Tensor(np.asfortranarray(g))
+            opt.step()
+        return p.data, q.data
+
+    whole, blocked = run(10**9), run(1000)
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_array_equal(blocked[1], whole[1])
+    assert not np.array_equal(whole[0], init)

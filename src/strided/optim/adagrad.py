@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, _check_range, for_blocks
 
 
 class Adagrad(Optimizer):
@@ -27,20 +27,23 @@ class Adagrad(Optimizer):
                      group["initial_accumulator_value"], 0.0)
 
     def _update(self, p, g, state, group):
-        if group["maximize"]:
-            g = -g
+        maximize, wd, eps = group["maximize"], group["weight_decay"], group["eps"]
         if not state:
             state["step"] = 0
             state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
         state["step"] += 1
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        s = state["sum"]
-        tmp = np.multiply(g, g)
-        s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += group["eps"]
-        np.divide(g, tmp, out=tmp)
-        tmp *= clr
-        p.data -= tmp
+
+        def update(p, g, s):
+            if maximize:
+                g = -g
+            if wd:
+                g = g + wd * p
+            tmp = np.multiply(g, g)
+            s += tmp
+            np.sqrt(s, out=tmp)
+            tmp += eps
+            np.divide(g, tmp, out=tmp)
+            tmp *= clr
+            p -= tmp
+        for_blocks(update, p.data, g, state["sum"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, _check_range, for_blocks
 
 
 class Adam(Optimizer):
@@ -40,41 +40,43 @@ class Adam(Optimizer):
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if group["maximize"]:
-            g = -g
+        maximize, amsgrad, decoupled = group["maximize"], group["amsgrad"], self._decoupled
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_avg_sq"] = np.zeros_like(p.data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        if wd:
-            if self._decoupled:  # θ ← θ(1 − lr·λ), outside the adaptive scaling
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        tmp = np.subtract(g, m)  # m ← m + (1 − β₁)(g − m), torch's lerp
-        tmp *= 1 - b1
-        m += tmp
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        v *= b2
-        v += tmp
-        if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
-            v = vmax
-        bc1 = 1 - b1 ** t
-        bc2_sqrt = (1 - b2 ** t) ** 0.5
-        np.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
-        tmp /= bc2_sqrt
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / bc1
-        p.data -= tmp
+        bc1, bc2_sqrt = 1 - b1 ** t, (1 - b2 ** t) ** 0.5
+
+        def update(p, g, m, v, vmax):
+            if maximize:
+                g = -g
+            if wd:
+                if decoupled:  # θ ← θ(1 − lr·λ), outside the adaptive scaling
+                    p *= 1 - lr * wd
+                else:
+                    g = g + wd * p
+            tmp = np.subtract(g, m)  # m ← m + (1 − β₁)(g − m), torch's lerp
+            tmp *= 1 - b1
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v *= b2
+            v += tmp
+            if amsgrad:
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            np.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
+            tmp /= bc2_sqrt
+            tmp += eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr / bc1
+            p -= tmp
+        for_blocks(update, p.data, g, state["exp_avg"], state["exp_avg_sq"],
+                   state.get("max_exp_avg_sq") if amsgrad else None)
 
 
 class AdamW(Adam):

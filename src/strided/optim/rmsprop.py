@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, _check_range, for_blocks
 
 
 class RMSprop(Optimizer):
@@ -29,42 +29,42 @@ class RMSprop(Optimizer):
     def _update(self, p, g, state, group):
         lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay",
                                                  "momentum"))
-        if group["maximize"]:
-            g = -g
+        maximize, centered = group["maximize"], group["centered"]
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p.data)
-            if mu > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
-            if group["centered"]:
+            if centered:
                 state["grad_avg"] = np.zeros_like(p.data)
+        if mu > 0 and "momentum_buffer" not in state:  # also when switched on later
+            state["momentum_buffer"] = np.zeros_like(p.data)
         state["step"] += 1
-        if wd:
-            g = g + wd * p.data
-        s = state["square_avg"]
-        tmp = np.multiply(g, g)
-        tmp *= 1 - a
-        s *= a
-        s += tmp
-        if group["centered"]:
-            ga = state["grad_avg"]
-            np.subtract(g, ga, out=tmp)
+
+        def update(p, g, s, ga, buf):
+            if maximize:
+                g = -g
+            if wd:
+                g = g + wd * p
+            tmp = np.multiply(g, g)
             tmp *= 1 - a
-            ga += tmp
-            np.multiply(ga, ga, out=tmp)
-            np.subtract(s, tmp, out=tmp)
-            np.sqrt(tmp, out=tmp)
-        else:
-            np.sqrt(s, out=tmp)
-        tmp += eps
-        np.divide(g, tmp, out=tmp)
-        if mu > 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:  # momentum switched on later through the group
-                buf = state["momentum_buffer"] = np.zeros_like(p.data)
-            buf *= mu
-            buf += tmp
-            p.data -= lr * buf
-        else:
-            tmp *= lr
-            p.data -= tmp
+            s *= a
+            s += tmp
+            if centered:
+                np.subtract(g, ga, out=tmp)
+                tmp *= 1 - a
+                ga += tmp
+                np.multiply(ga, ga, out=tmp)
+                np.subtract(s, tmp, out=tmp)
+                np.sqrt(tmp, out=tmp)
+            else:
+                np.sqrt(s, out=tmp)
+            tmp += eps
+            np.divide(g, tmp, out=tmp)
+            if mu > 0:
+                buf *= mu
+                buf += tmp
+                np.multiply(buf, lr, out=tmp)
+            else:
+                tmp *= lr
+            p -= tmp
+        for_blocks(update, p.data, g, state["square_avg"], state.get("grad_avg"),
+                   state["momentum_buffer"] if mu > 0 else None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range, required
+from .optimizer import Optimizer, _check_range, for_blocks, required
 
 
 class SGD(Optimizer):
@@ -36,20 +36,23 @@ class SGD(Optimizer):
 
     def _update(self, p, g, state, group):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            g = -g
-        if wd:
-            g = g + wd * p.data
-        if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, copy=True)
-            else:
-                buf *= mu
-                damp = 1 - group["dampening"]
-                if damp == 1:
-                    buf += g
+        damp, nesterov, maximize = 1 - group["dampening"], group["nesterov"], group["maximize"]
+        buf = state.get("momentum_buffer") if mu else None
+        first = mu and buf is None
+        if first:
+            buf = state["momentum_buffer"] = np.empty_like(p.data)
+
+        def update(p, g, buf):
+            if maximize:
+                g = -g
+            if wd:
+                g = g + wd * p
+            if mu:
+                if first:  # b₁ = g
+                    buf[...] = g
                 else:
-                    buf += damp * g
-            g = g + mu * buf if group["nesterov"] else buf
-        p.data -= lr * g
+                    buf *= mu
+                    buf += g if damp == 1 else damp * g
+                g = g + mu * buf if nesterov else buf
+            p -= lr * g
+        for_blocks(update, p.data, g, buf)
