@@ -239,3 +239,20 @@ def test_retain_grad_and_grad_of_leaf_only():
     (y * z).sum().backward()
     np.testing.assert_allclose(y.grad.data, 4)
     assert z.grad is None
+
+
+def test_leaf_grads_never_alias_each_other_or_the_seed():
+    """Leaf grads are stored without a copy when fresh; ones that could be shared (the same
+    array for two leaves, the caller's seed) are copied, so in-place edits stay local."""
+    a, b = st.ones(3, requires_grad=True), st.ones(3, requires_grad=True)
+    seed = np.ones(3, dtype=np.float32)
+    (a + b).backward(seed)  # Add hands the same array to both leaves
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.data, seed) and not np.shares_memory(b.grad.data, seed)
+    a.grad.data *= 5
+    np.testing.assert_array_equal(b.grad.data, 1)
+    np.testing.assert_array_equal(seed, 1)
+    w = st.ones(2, 3, requires_grad=True)
+    (w * 2).sum().backward()
+    (w * 2).sum().backward()  # the second accumulation adds, out of place
+    np.testing.assert_array_equal(w.grad.data, 4)

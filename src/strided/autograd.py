@@ -309,8 +309,9 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     """The chain rule over the graph below `root`, seeded with dL/droot = grad."""
+    shared = {id(grad)}  # arrays someone else holds: the caller's seed, leaves' grads
     if root._ctx is None:  # a leaf: its gradient is the seed
-        _accumulate_leaf(root, grad)
+        _accumulate_leaf(root, grad, shared)
         return
     grads: dict[int, np.ndarray] = {id(root): grad}
     for fn in _topological_order(root):
@@ -324,7 +325,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if g is None:  # no path from root through this node's output
             continue
         if out is not None and out._retain_grad:
-            _accumulate_leaf(out, g)
+            _accumulate_leaf(out, g, shared)
         for t, v in zip(fn.inputs, fn.input_versions):
             if isinstance(t, Tensor) and t._version != v:
                 raise RuntimeError(
@@ -344,7 +345,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if gi.dtype != t.dtype:
                 gi = gi.astype(t.dtype)
             if t._ctx is None:
-                _accumulate_leaf(t, gi)
+                _accumulate_leaf(t, gi, shared)
             else:
                 key = id(t)
                 prev = grads.get(key)
@@ -353,9 +354,16 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             fn.release()
 
 
-def _accumulate_leaf(t: Tensor, g: np.ndarray) -> None:
+def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:
+    """t.grad += g. A fresh array that no one else holds becomes the grad as it is: the
+    engine and every backward treat gradient arrays as read-only, so only the leaf's owner
+    writes it. Anything possibly shared (a view, the caller's seed, an array another leaf
+    already holds) is copied, so an in-place edit of one .grad never reaches another."""
     if t.grad is None:
-        t.grad = Tensor(np.array(g, dtype=t.dtype, copy=True))
+        if g.base is not None or id(g) in shared or not g.flags.writeable:
+            g = np.array(g, dtype=t.dtype, copy=True)
+        shared.add(id(g))
+        t.grad = Tensor(g)
     else:
         t.grad.data = t.grad.data + g
 
