@@ -117,13 +117,16 @@ def copy_to_torch(ours, tmodel) -> None:
 def best_step_times(steps: dict, rounds: int, warmup: int) -> dict:
     """Fastest step of each contender over `rounds`, taken in alternation so that a burst
     of load from other processes on these 2 shared cores hits both alike; the minimum is
-    the least-disturbed run (as in benchmarks/conv.py)."""
+    the least-disturbed run (as in benchmarks/conv.py). Each timed step starts after a
+    pause, once the other side's spinning BLAS / OpenMP workers (OpenBLAS's spin ~0.1 s
+    after its last call) have gone idle."""
     for fn in steps.values():
         for _ in range(warmup):
             fn()
     best = {name: float("inf") for name in steps}
     for _ in range(rounds):
         for name, fn in steps.items():
+            time.sleep(0.3)
             t = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t)

@@ -42,6 +42,16 @@ MAX_BLOCK = 6144
 # 6×25 dW with 2 BLAS threads: 1.65 ms at 6144 positions, 1.42 ms at 3072; conv2's 16×150
 # went 0.9 → 1.0 ms, so only below TINY_DW entries)
 MAX_BLOCK_DW, TINY_DW = 3072, 1024
+# ... but hold at least this many: with many column rows (C·k² in the thousands) a 4 MB
+# block was a few hundred positions, and every block's GEMM re-packed the whole weight
+# (forward) or re-wrote the whole weight gradient (dW) for that little work
+MIN_BLOCK = 2048
+
+
+def block_positions(K: int, itemsize: int, most: int = MAX_BLOCK) -> int:
+    """Output positions per column block of K rows: about CHUNK_BYTES of columns, within
+    [MIN_BLOCK, most]."""
+    return min(max(CHUNK_BYTES // (K * itemsize), MIN_BLOCK), most)
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,7 +94,7 @@ class _FlatGeometry:
         """Blocks of output positions, each about CHUNK_BYTES of K-row columns: whole
         images, or some rows of one image. Each block is (images, positions in an image,
         positions in the flat (…, N·R·Ws) outputs), as slices."""
-        rows = max(1, min(CHUNK_BYTES // (K * itemsize), most) // self.Ws)
+        rows = max(1, block_positions(K, itemsize, most) // self.Ws)
         per = self.R * self.Ws
         if rows >= self.R:
             step = rows // self.R
@@ -233,8 +243,7 @@ class _ImageBlocks:
     def __init__(self, C, kernel, N, out_hw, dtype):
         self.shape, self.out_hw = (C,) + tuple(kernel), tuple(out_hw)
         self.K, per = C * kernel[0] * kernel[1], out_hw[0] * out_hw[1]
-        step = max(1, min(CHUNK_BYTES // (self.K * np.dtype(dtype).itemsize), MAX_BLOCK)
-                   // per)
+        step = max(1, block_positions(self.K, np.dtype(dtype).itemsize) // per)
         self.images = [slice(n0, min(N, n0 + step)) for n0 in range(0, N, step)]
         self.buf = np.empty(self.K * min(step, N) * per, dtype=dtype)
 
