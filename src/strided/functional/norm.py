@@ -37,44 +37,85 @@ def _standardise_backward(gxhat: np.ndarray, xhat: np.ndarray, invstd: np.ndarra
     return (gxhat - mean_g - xhat * mean_gx) * invstd
 
 
+def _channel_view(a: np.ndarray):
+    """a (N, C, ...) as a 3-D (A, C, B) array — (N, C, rest) for a C-ordered a, (1, C, N·rest)
+    for one lying channels-first (C, N, ...) as convolutions return it, so each channel is
+    one contiguous run — and the function that puts a result of that layout back in a's
+    shape. No copy in either case; other layouts are copied C-ordered first."""
+    N, C = a.shape[:2]
+    t = a.swapaxes(0, 1)
+    if not a.flags.c_contiguous and t.flags.c_contiguous:
+        return t.reshape(1, C, -1), lambda v: v.reshape(t.shape).swapaxes(0, 1)
+    a = np.ascontiguousarray(a)
+    return a.reshape(N, C, -1), lambda v: v.reshape(a.shape)
+
+
+def _like(g: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """g (N, C, ...) in the (A, C, B) layout of `v` (from `_channel_view`)."""
+    if v.shape[0] == 1 and g.shape[0] != 1:
+        return np.ascontiguousarray(g.swapaxes(0, 1)).reshape(v.shape)
+    return np.ascontiguousarray(g).reshape(v.shape)
+
+
+def _per_channel_dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Σ u·v over axes 0 and 2 of two (A, C, B) arrays: one BLAS dot per channel when each
+    channel is one run (A = 1), else a pairwise sum of the product."""
+    if u.shape[0] == 1:
+        return np.matmul(u[0][:, None, :], v[0][:, :, None]).reshape(-1)
+    return (u * v).sum(axis=(0, 2))
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but 1 (channels). In training the batch's
     statistics are used (and the running ones updated by the caller); in eval the given
-    running mean/var are constants, so the backward is a per-channel scale."""
+    running mean/var are constants, so the backward is a per-channel scale.
+
+    Works on an (A, C, B) view of x (`_channel_view`): per-channel statistics are then
+    reductions over contiguous runs, and the affine map folds into one per-channel scale,
+    y = x_c·(γ·invstd) + β with x_c = x − μ, kept for the backward instead of x̂ (2x
+    faster than normalising the NCHW view of a conv's channels-first output)."""
 
     def forward(self, x, weight, bias):
-        axes = self.axes
-        shape = (1, -1) + (1,) * (x.ndim - 2)
+        v, self.back = _channel_view(x)
+        C, m = v.shape[1], v.shape[0] * v.shape[2]
+        col = (1, C, 1)
         if self.use_batch_stats:
-            mean = x.mean(axis=axes, keepdims=True)
-            xc = x - mean
-            var = (xc * xc).mean(axis=axes, keepdims=True)  # biased, for normalising
-            self.batch_mean, self.batch_var = mean.reshape(-1), var.reshape(-1)
+            mean = v.sum(axis=(0, 2)) / m
+            xc = v - mean.reshape(col)
+            var = _per_channel_dot(xc, xc) / m  # biased, for normalising
+            self.batch_mean, self.batch_var = mean, var
         else:
-            xc = x - self.running_mean.reshape(shape)
-            var = self.running_var.reshape(shape)
-        invstd = 1.0 / np.sqrt(var + self.eps)
-        xhat = xc * invstd
-        self.xhat, self.invstd, self.weight = xhat, invstd, weight
-        out = xhat if weight is None else xhat * weight.reshape(shape)
+            xc = v - self.running_mean.reshape(col)
+            var = self.running_var
+        self.invstd = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False)
+        self.xc, self.weight, self.m = xc, weight, m
+        scale = self.invstd if weight is None else self.invstd * weight
+        out = xc * scale.reshape(col).astype(x.dtype, copy=False)
         if bias is not None:
-            out = out + bias.reshape(shape)
-        return out.astype(x.dtype, copy=False)
+            out += bias.reshape(col).astype(x.dtype, copy=False)
+        return self.back(out)
 
     def backward(self, g):
-        axes, xhat = self.axes, self.xhat
-        shape = (1, -1) + (1,) * (g.ndim - 2)
+        # x̂ = x_c·invstd:  dγ = Σ g·x̂ = invstd·Σ g·x_c,  dβ = Σ g,
+        # dx = a·(g − Σg/m − x_c·invstd²·Σ g·x_c/m),  a = γ·invstd  (eval: dx = a·g)
+        xc, invstd = self.xc, self.invstd
+        gv = _like(g, xc)
+        col = (1, -1, 1)
+        sum_g = gv.sum(axis=(0, 2))
+        sum_gxc = _per_channel_dot(gv, xc)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gxhat = g if self.weight is None else g * self.weight.reshape(shape)
+            a = invstd if self.weight is None else invstd * self.weight
+            gx = gv * a.reshape(col)
             if self.use_batch_stats:
-                gx = _standardise_backward(gxhat, xhat, self.invstd, axes)
-            else:
-                gx = gxhat * self.invstd
+                k = a * invstd * invstd * sum_gxc / self.m
+                gx -= xc * k.reshape(col).astype(gx.dtype, copy=False)
+                gx -= (a * sum_g / self.m).reshape(col).astype(gx.dtype, copy=False)
+            gx = self.back(gx)
         if self.needs_input_grad[1]:
-            gw = (g * xhat).sum(axis=axes)
+            gw = sum_gxc * invstd
         if self.needs_input_grad[2]:
-            gb = g.sum(axis=axes)
+            gb = sum_g
         return gx, gw, gb
 
 
