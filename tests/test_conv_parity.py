@@ -142,6 +142,48 @@ def test_max_pool2d_parity_layouts(case, values):
     np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
+def _some_window_misses_the_input(n, k, s, p, d, out):
+    """Along one axis: is there an output whose taps all fall in the padding? (There
+    PyTorch's index points at a neighbouring row, and its backward can write outside the
+    input: nothing to compare against.)"""
+    return any(all(not 0 <= o * s - p + t * d < n for t in range(k)) for o in range(out))
+
+
+def test_max_pool2d_parity_random_layouts():
+    """150 random kernel / stride / padding / dilation / ceil_mode / size combinations
+    with ties and NaNs: values, indices and gradients as PyTorch's."""
+    gen = np.random.default_rng(5)
+    checked = 0
+    while checked < 150:
+        (kh, kw), (sh, sw), (dh, dw) = gen.integers(1, 5, 2), gen.integers(1, 4, 2), gen.integers(1, 3, 2)
+        ph, pw = gen.integers(0, kh // 2 + 1), gen.integers(0, kw // 2 + 1)
+        H = int(gen.integers(max(1, (kh - 1) * dh + 1 - 2 * ph), 12))
+        W = int(gen.integers(max(1, (kw - 1) * dw + 1 - 2 * pw), 12))
+        cm = bool(gen.integers(0, 2))
+        x = gen.integers(-3, 4, size=(int(gen.integers(1, 3)), int(gen.integers(1, 4)), H, W))
+        x = x.astype(np.float64)
+        if gen.random() < 0.2:
+            x[tuple(gen.integers(0, n) for n in x.shape)] = np.nan
+        args = ((kh, kw), (sh, sw), (ph, pw), (dh, dw), cm)
+        try:
+            yt, it = TF.max_pool2d(torch.tensor(x, requires_grad=True), *args, return_indices=True)
+        except RuntimeError:  # a layout torch refuses
+            continue
+        if (_some_window_misses_the_input(H, kh, sh, ph, dh, yt.shape[2])
+                or _some_window_misses_the_input(W, kw, sw, pw, dw, yt.shape[3])):
+            continue
+        xs, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, i = P.max_pool2d(xs, *args, return_indices=True)
+        yt, it = TF.max_pool2d(xt, *args, return_indices=True)
+        g = gen.standard_normal(y.shape)
+        y.backward(g)
+        yt.backward(torch.tensor(g))
+        np.testing.assert_array_equal(y.data, yt.detach().numpy(), err_msg=str(args))
+        np.testing.assert_array_equal(i.data, it.numpy(), err_msg=str(args))
+        np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), err_msg=str(args))
+        checked += 1
+
+
 @pytest.mark.parametrize("case", [(2, 2, 0, False, True, None), (3, 2, 1, True, True, None),
                                   (3, 2, 1, True, False, None), ((3, 2), (2, 1), (1, 1), False, False, None),
                                   (3, 3, 1, False, True, 5)])
