@@ -87,7 +87,9 @@ class FlatWindows:
         self.Tc = self.T + (self.Hb - Ho) * self.Wb  # a column stage's run, row shifts too
         self.size = self.Tc + self.Wb - Wo  # a phase buffer: every tap's run fits
         self.separable = sh * kw + kh < kh * kw
-        self.phases = sorted({(a, b) for a, _ in self.rows for b, _ in self.cols})
+        self.row_phases = sorted({a for a, _ in self.rows})
+        self.col_phases = sorted({b for b, _ in self.cols})
+        self.phases = [(a, b) for a in self.row_phases for b in self.col_phases]
 
     def grid(self, flat: np.ndarray) -> np.ndarray:
         """The first T values of a flat buffer as the (N, C, Hb, Wb) grid."""
@@ -102,7 +104,7 @@ class FlatWindows:
         and how many input columns any window reads."""
         (H, W), (ph, pw), (sh, sw) = self.geo.hw, self.geo.padding, self.geo.stride
         nw = max(0, min(W, sw * self.Wb - pw))
-        for a in sorted({a for a, _ in self.rows}):
+        for a in self.row_phases:
             h0 = (a - ph) % sh
             r0 = (h0 + ph) // sh
             nh = max(0, min(len(range(h0, H, sh)), self.Hb - r0))
@@ -123,7 +125,7 @@ class FlatWindows:
         for a, hs, rs, nw in self._row_spans():
             rows = np.full(self.T * sw, fill, dtype=x.dtype)
             copy_rows(self._row_grid(rows)[:, :, rs, pw:pw + nw], x[:, :, hs, :nw])
-            for b in sorted({b for b, _ in self.cols}):
+            for b in self.col_phases:
                 buf = np.empty(self.size, dtype=x.dtype)
                 np.copyto(buf[:self.T], rows[b::sw])
                 buf[self.T:] = fill
@@ -135,13 +137,12 @@ class FlatWindows:
         input no window reads gets 0."""
         (H, W), (sw, pw) = self.geo.hw, (self.geo.stride[1], self.geo.padding[1])
         spans = list(self._row_spans())
-        col_phases = sorted({b for b, _ in self.cols})
         dtype = next(iter(grads.values())).dtype
         covered = sum(rs.stop - rs.start for _, _, rs, _ in spans) == H and spans[0][3] == W
         dx = (np.empty if covered else np.zeros)(self.shape, dtype=dtype)
-        rows = (np.empty if len(col_phases) == sw else np.zeros)(self.T * sw, dtype=dtype)
+        rows = (np.empty if len(self.col_phases) == sw else np.zeros)(self.T * sw, dtype=dtype)
         for a, hs, rs, nw in spans:
-            for b in col_phases:
+            for b in self.col_phases:
                 np.copyto(rows[b::sw], grads[a, b][:self.T])
             copy_rows(dx[:, :, hs, :nw], self._row_grid(rows)[:, :, rs, pw:pw + nw])
         return dx
@@ -229,7 +230,7 @@ def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
             taps = (tap,)
         elif win.separable:
             cs, ctaps = {}, []
-            for a in sorted({a for a, _ in win.rows}):
+            for a in win.row_phases:
                 cs[a], ct = _running_max([r[a] for r in win.runs(phases, win.Tc)], with_arg,
                                          nan_rule)
                 ctaps.append(ct)
@@ -290,10 +291,10 @@ def max_pool2d_backward(dy: np.ndarray, arg: PoolArgmax, geo: PoolGeometry) -> n
     written = set()
     if win.separable:
         rtap, ctaps = arg.taps[0], arg.taps[1:]
-        dcs = {a: np.zeros(win.Tc, dtype=dy.dtype) for a, _ in win.rows}
+        dcs = {a: np.zeros(win.Tc, dtype=dy.dtype) for a in win.row_phases}
         _route(g, rtap, [(a, dcs[a][o * win.Wb:o * win.Wb + win.T]) for a, o in win.rows],
                set())
-        for a, ct in zip(sorted(dcs), ctaps):
+        for a, ct in zip(win.row_phases, ctaps):
             _route(dcs[a], ct, [((a, b), grads[a, b][o:o + win.Tc]) for b, o in win.cols],
                    written)
     else:
@@ -311,7 +312,7 @@ def tap_to_flat_index(arg: PoolArgmax, geo: PoolGeometry) -> np.ndarray:
         t = arg.taps[0].astype(np.intp)
     elif win.separable:
         rtap = win.crop(arg.taps[0]).astype(np.intp)
-        phase_of = {a: k for k, a in enumerate(sorted({a for a, _ in win.rows}))}
+        phase_of = {a: k for k, a in enumerate(win.row_phases)}
         # the column tap chosen in the row each maximum came from
         ctap = np.zeros_like(rtap)
         for i, (a, o) in enumerate(win.rows):
