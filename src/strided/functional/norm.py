@@ -72,8 +72,9 @@ class BatchNorm(Function):
 
     Works on an (A, C, B) view of x (`_channel_view`): per-channel statistics are then
     reductions over contiguous runs, and the affine map folds into one per-channel scale,
-    y = x_c·(γ·invstd) + β with x_c = x − μ, kept for the backward instead of x̂ (2x
-    faster than normalising the NCHW view of a conv's channels-first output)."""
+    y = x_c·(γ·invstd) + β with x_c = x − μ, kept for the backward instead of x̂ (on a
+    conv's 128×16×32×32 channels-first output: forward 4.1 → 3.2 ms, backward 6.7 → 4.4 ms
+    against normalising its NCHW view)."""
 
     def forward(self, x, weight, bias):
         v, self.back = _channel_view(x)
