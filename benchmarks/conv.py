@@ -65,8 +65,8 @@ def timeit_interleaved(fns, reps, rounds=3):
     theirs ×k, ours ×k, ...), so a burst of load from other processes on these shared
     cores hits both sides. Each block starts with a pause and an untimed run: after a
     switch the other side's idle BLAS / OpenMP workers still spin on the cores for a while
-    (OpenBLAS's for ~0.1 s), and a block timed inside that window measured the spinning,
-    not the layer (a 6 ms PyTorch layer ran at 21 ms right after our runs)."""
+    (OpenBLAS's for ~0.1 s), and a block timed inside that window would measure the
+    spinning, not the layer."""
     best = [float("inf")] * len(fns)
     per = max(1, -(-reps // rounds))
     for _ in range(rounds):
