@@ -229,3 +229,29 @@ def test_bad_input_errors_name_function_argument_and_shapes():
         conv2d(x, w1, stride=2, padding="same")
     with pytest.raises(ValueError, match="conv_transpose2d: input has 1 channels"):
         conv_transpose2d(x, w)
+
+
+@pytest.mark.parametrize("x_first", [False, True])
+@pytest.mark.parametrize("dy_first", [False, True])
+def test_pointwise_conv_in_both_layouts(x_first, dy_first):
+    """1×1 convolutions are plain channel products; input and output gradient may each lie
+    NCHW or channels-first (as convs hand them over): every pass matches the direct sum."""
+    from strided.kernels import conv as K
+    from strided.kernels.im2col import from_cnhw
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 5, 4, 6))
+    w = rng.standard_normal((7, 5, 1, 1))
+    dy = rng.standard_normal((3, 7, 4, 6))
+    if x_first:
+        x = from_cnhw(np.ascontiguousarray(x.transpose(1, 0, 2, 3)))
+    if dy_first:
+        dy = from_cnhw(np.ascontiguousarray(dy.transpose(1, 0, 2, 3)))
+    args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    b = rng.standard_normal(7)
+    y = K.conv2d_forward(x, w, b, *args)
+    np.testing.assert_allclose(y, np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x)
+                               + b[None, :, None, None], rtol=1e-12)
+    dx = K.conv2d_backward_data(dy, w, (4, 6), *args)
+    np.testing.assert_allclose(dx, np.einsum("oc,nohw->nchw", w[:, :, 0, 0], dy), rtol=1e-12)
+    dw = K.conv2d_backward_weight(x, dy, (1, 1), *args)
+    np.testing.assert_allclose(dw[:, :, 0, 0], np.einsum("nohw,nchw->oc", dy, x), rtol=1e-12)

@@ -440,6 +440,54 @@ def _poly_backward_data(dy, w, x_hw, pads, stride):
 
 
 # ---------------------------------------------------------------------------------------
+# 1×1, no stride, no padding: a matrix product over channels at every pixel, y = W·x —
+# no columns to build. Channels-first arrays are one (C, N·H·W) matrix; NCHW ones a
+# stack of (C, H·W) matrices, one per image. (Through the flat-shift path a 64→256 layer's
+# backward allocated 7x its 1.5 MB column buffer in copies of dy.)
+# ---------------------------------------------------------------------------------------
+
+
+def _pointwise(kernel, stride, pads, groups) -> bool:
+    return (tuple(kernel) == (1, 1) and stride == (1, 1) and pads == ((0, 0), (0, 0))
+            and groups == 1)
+
+
+def _channel_matrix(a: np.ndarray):
+    """(the (C, N·H·W) matrix of a channels-first `a`, True), or (a's (N, C, H·W) stack of
+    matrices, False) — without a copy when `a` lies either way."""
+    N, C, H, W = a.shape
+    if not a.flags.c_contiguous and to_cnhw(a).flags.c_contiguous:
+        return to_cnhw(a).reshape(C, -1), True
+    return np.ascontiguousarray(a).reshape(N, C, H * W), False
+
+
+def _pointwise_apply(m: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """m (P, C) applied to every pixel of a (N, C, H, W): (N, P, H, W), channels-first when
+    `a` is."""
+    N, _, H, W = a.shape
+    am, first = _channel_matrix(a)
+    out = m @ am  # (P, N·H·W), or (N, P, H·W) as a stack of products
+    return from_cnhw(out.reshape(-1, N, H, W)) if first else out.reshape(N, -1, H, W)
+
+
+def _pointwise_weight_grad(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """dW (O, C) = Σ over pixels of dy·xᵀ: one GEMM over channels-first matrices, else
+    one per image, accumulated."""
+    xm, x_first = _channel_matrix(x)
+    dm, dy_first = _channel_matrix(dy)
+    if x_first and dy_first:
+        return dm @ xm.T
+    if x_first:  # the (smaller) x in dy's per-image layout
+        xm = np.ascontiguousarray(x).reshape(dm.shape[0], -1, dm.shape[2])
+    elif dy_first:
+        dm = np.ascontiguousarray(dy).reshape(xm.shape[0], -1, xm.shape[2])
+    dw = np.zeros((dm.shape[1], xm.shape[1]), dtype=x.dtype)
+    for n in range(xm.shape[0]):
+        dw += dm[n] @ xm[n].T
+    return dw
+
+
+# ---------------------------------------------------------------------------------------
 # The three kernels
 # ---------------------------------------------------------------------------------------
 
@@ -450,6 +498,11 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride
     O, Cg, kh, kw = w.shape
     C = x.shape[1]
     wmat = w.reshape(O, Cg * kh * kw)
+    if _pointwise((kh, kw), stride, pads, groups):
+        y = _pointwise_apply(wmat, x)
+        if bias is not None:
+            y += bias.reshape(1, O, 1, 1)
+        return y
     if stride == (1, 1):
         geo = _forward_geometry(x.shape, (kh, kw), pads, dilation, _depthwise(C, O, groups))
         y = _flat_correlate(geo, _flat_input(geo, x, pads), C, wmat, groups)
@@ -495,6 +548,8 @@ def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair
     C = Cg * groups
     (pt, _), (pl, _) = pads
     H, W = x_hw
+    if _pointwise((kh, kw), stride, pads, groups):  # dx = Wᵀ·dy at every pixel
+        return _pointwise_apply(w.reshape(O, C).T, dy)
     if stride == (1, 1):
         geo = _forward_geometry((N, C, H, W), (kh, kw), pads, dilation)
         if C >= O:
@@ -559,6 +614,8 @@ def conv2d_backward_weight(x: np.ndarray, dy: np.ndarray, kernel: Pair, stride: 
     O = dy.shape[1]
     kh, kw = kernel
     Cg, Og, K = C // groups, O // groups, (C // groups) * kh * kw
+    if _pointwise(kernel, stride, pads, groups):
+        return _pointwise_weight_grad(x, dy).reshape(O, C, 1, 1)
     if stride == (1, 1):
         geo = _forward_geometry(x.shape, kernel, pads, dilation, _depthwise(C, O, groups))
         xbuf = _flat_input(geo, x, pads)
