@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import is_floating
+from ..kernels.im2col import is_channels_first
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
 
@@ -43,8 +44,8 @@ def _channel_view(a: np.ndarray):
     one contiguous run — and the function that puts a result of that layout back in a's
     shape. No copy in either case; other layouts are copied C-ordered first."""
     N, C = a.shape[:2]
-    t = a.swapaxes(0, 1)
-    if not a.flags.c_contiguous and t.flags.c_contiguous:
+    if is_channels_first(a):
+        t = a.swapaxes(0, 1)
         return t.reshape(1, C, -1), lambda v: v.reshape(t.shape).swapaxes(0, 1)
     a = np.ascontiguousarray(a)
     return a.reshape(N, C, -1), lambda v: v.reshape(a.shape)

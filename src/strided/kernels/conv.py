@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .im2col import (Pair, col2im_add, compact, conv_output_size, copy_rows, from_cnhw,
-                     im2col_into, pad_cnhw, to_cnhw)
+                     im2col_into, is_channels_first, pad_cnhw, to_cnhw)
 
 
 # Column chunks of about this many bytes stay in the L2/L3 cache between the copy that
@@ -456,7 +456,7 @@ def _channel_matrix(a: np.ndarray):
     """(the (C, N·H·W) matrix of a channels-first `a`, True), or (a's (N, C, H·W) stack of
     matrices, False) — without a copy when `a` lies either way."""
     N, C, H, W = a.shape
-    if not a.flags.c_contiguous and to_cnhw(a).flags.c_contiguous:
+    if is_channels_first(a):
         return to_cnhw(a).reshape(C, -1), True
     return np.ascontiguousarray(a).reshape(N, C, H * W), False
 

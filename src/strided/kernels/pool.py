@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, tap_slices,
-                     to_cnhw)
+from .im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, is_channels_first,
+                     tap_slices, to_cnhw)
 
 
 class PoolGeometry:
@@ -201,12 +201,6 @@ def _running_max(views, with_arg: bool, nan_rule: bool):
     return y, arg
 
 
-def _channels_first(a: np.ndarray) -> bool:
-    """An NCHW view of a channels-first (C, N, H, W) buffer, as convolutions return: pool
-    that buffer as it lies (mixing the two layouts in one ufunc ran 3x slower)."""
-    return a is not None and not a.flags.c_contiguous and to_cnhw(a).flags.c_contiguous
-
-
 def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
     """(y, arg): y the window maxima (N, C, Ho, Wo); arg a `PoolArgmax` saying which tap
     of its window each maximum came from (the first one on ties; NaN propagates and wins,
@@ -216,7 +210,7 @@ def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
     Scanning columns first keeps PyTorch's tie rule: the first maximum in row-major order
     is the first row reaching the max, and in it the first column.
     """
-    channels_first = _channels_first(x)
+    channels_first = is_channels_first(x)
     src = to_cnhw(x) if channels_first else x
     if _tiles(geo):
         win, views = None, [src[:, :, hs, ws] for _, (hs, ws) in geo.taps()]
