@@ -4,6 +4,7 @@ from .autograd import (Function, Tensor, enable_grad, is_grad_enabled, no_grad,
 from .backend import Generator, get_default_dtype, manual_seed, set_default_dtype
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn,
                        randn_like, tensor, zeros, zeros_like)
+from .kernels.compiled import kernels_in_use, use_kernels
 from .gradcheck import GradcheckError, gradcheck
 from . import data, functional, io, models, nn, optim, train
 from .models.weights import load_torch_state_dict
