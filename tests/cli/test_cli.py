@@ -13,7 +13,7 @@ import pytest
 from strided.cli import main
 from strided.data import write_idx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_fake_fashion(root: Path, n_train: int = 240, n_test: int = 80, seed: int = 0) -> Path:
