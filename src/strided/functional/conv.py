@@ -10,94 +10,24 @@ conv2d's forward; both share one weight-gradient kernel (`strided.kernels.conv`)
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Function, Tensor
-from ..backend import is_floating
 from ..kernels.conv import (conv2d_backward_bias, conv2d_backward_data,
                             conv2d_backward_weight, conv2d_forward,
                             conv_transpose_output_size)
 from ..kernels.im2col import col2im, conv_output_size, im2col
-
-# ---------------------------------------------------------------------------------------
-# Argument checking shared by the conv and pool families
-# ---------------------------------------------------------------------------------------
-
-
-def as_tensor(x, fn: str, name: str = "input") -> Tensor:
-    """`x` as a Tensor (arrays are wrapped, not copied)."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (np.ndarray, list, tuple, float, int)):
-        return Tensor(x)
-    raise TypeError(f"{fn}: {name} must be a Tensor or an array, got {type(x).__name__}")
-
-
-def ntuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
-    """`value` (an int or a length-n sequence of ints) as an n-tuple, checked ≥ minimum."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        out = (int(value),) * n
-    elif isinstance(value, (tuple, list)) and len(value) == n and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-        out = tuple(int(v) for v in value)
-    else:
-        raise TypeError(f"{fn}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if minimum is not None and any(v < minimum for v in out):
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
-    return out
-
-
-def check_input(x: Tensor, ndim: int, fn: str, layout: str) -> None:
-    """A floating `ndim`-D input, or an error naming `fn` and the shape."""
-    if x.ndim != ndim:
-        raise ValueError(f"{fn}: expected a {ndim}-D input {layout}, "
-                         f"got a {x.ndim}-D input of shape {tuple(x.shape)}")
-    if not is_floating(x.dtype):
-        raise TypeError(f"{fn}: input must be floating point, got dtype {x.dtype}")
-
-
-def conv_pads(padding, kernel: tuple, dilation: tuple, stride: tuple, fn: str) -> tuple:
-    """int / tuple / 'same' / 'valid' → ((top, bottom), (left, right), ...) per spatial dim.
-
-    'same' pads d·(k−1) in total, the odd one at the end, as PyTorch does.
-    """
-    n = len(kernel)
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * n
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(f"{fn}: padding='same' needs stride 1, got stride {stride}")
-            return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                         for k, d in zip(kernel, dilation))
-        raise ValueError(f"{fn}: padding must be an int, a tuple, 'same' or 'valid', "
-                         f"got {padding!r}")
-    p = ntuple(padding, n, fn, "padding", minimum=0)
-    return tuple((v, v) for v in p)
-
-
-def check_window_fits(spatial: tuple, kernel: tuple, pads: tuple, dilation: tuple,
-                      fn: str, shapes: str) -> None:
-    """The (dilated) kernel must fit in the padded input."""
-    for size, k, (lo, hi), d in zip(spatial, kernel, pads, dilation):
-        if d * (k - 1) + 1 > size + lo + hi:
-            raise ValueError(
-                f"{fn}: kernel size {tuple(kernel)} (dilation {tuple(dilation)}) is larger "
-                f"than the padded input {tuple(s + a + b for s, (a, b) in zip(spatial, pads))}"
-                f" ({shapes})")
+from .arguments import (as_tensor, check_input, check_padding_mode, check_window_fits,
+                        conv_pads, drop_1d, layout, lift_1d, ntuple, positive_int)
 
 
 def _check_conv(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: bool):
-    layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-    check_input(x, nd + 2, fn, layout)
+    check_input(x, nd + 2, fn, layout(nd))
     shapes = f"input shape {tuple(x.shape)}, weight shape {tuple(w.shape)}"
     if w.ndim != nd + 2:
         raise ValueError(f"{fn}: expected a {nd + 2}-D weight, got shape {tuple(w.shape)}")
     if w.dtype != x.dtype:
         raise TypeError(f"{fn}: input dtype {x.dtype} and weight dtype {w.dtype} differ "
                         f"({shapes}); convert one of them")
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    positive_int(groups, fn, "groups")
     C = x.shape[1]
     if transposed:
         if w.shape[0] != C:
@@ -122,15 +52,6 @@ def _check_conv(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: b
         if b.dtype != x.dtype:
             raise TypeError(f"{fn}: bias dtype {b.dtype} differs from input dtype {x.dtype}")
     return shapes
-
-
-def lift_1d(a, one_d: bool):
-    """(N, C, L) → (N, C, 1, L) so 1-D ops run on the 2-D kernels."""
-    return a[:, :, None, :] if (one_d and a is not None) else a
-
-
-def drop_1d(a, one_d: bool):
-    return a[:, :, 0, :] if (one_d and a is not None) else a
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,10 +176,7 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups, paddin
     dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
     kernel = tuple(w.shape[2:])
     pads = conv_pads(padding, kernel, dilation, stride, fn)
-    if padding_mode != "zeros":
-        if padding_mode not in ("reflect", "replicate", "circular"):
-            raise ValueError(f"{fn}: padding_mode must be 'zeros', 'reflect', 'replicate' "
-                             f"or 'circular', got {padding_mode!r}")
+    if check_padding_mode(padding_mode, fn) != "zeros":
         from .padding import pad
         flat = tuple(v for lo_hi in reversed(pads) for v in lo_hi)  # PyTorch order
         if any(flat):

@@ -13,7 +13,8 @@ from ..kernels.pool import (PoolGeometry, adaptive_avg_matrix, adaptive_max_pool
                             avg_divisor, avg_pool2d_backward, avg_pool2d_forward,
                             max_pool2d_backward, max_pool2d_forward, tap_to_flat_index,
                             unpool_gather, unpool_scatter)
-from .conv import as_tensor, check_input, check_window_fits, drop_1d, lift_1d, ntuple
+from .arguments import (as_tensor, check_input, check_pool_padding, check_window_fits, drop_1d,
+                        layout, lift_1d, ntuple)
 
 
 class MaxPool2d(Function):
@@ -77,16 +78,13 @@ class MaxUnpool2d(Function):
 
 
 def _pool_args(fn, x, nd, kernel_size, stride, padding, dilation):
-    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    check_input(x, nd + 2, fn, layout(nd))
     kernel = ntuple(kernel_size, nd, fn, "kernel_size", minimum=1)
     stride = kernel if stride is None or stride == () else ntuple(stride, nd, fn, "stride",
                                                                  minimum=1)
     padding = ntuple(padding, nd, fn, "padding", minimum=0)
     dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
-    for k, p, d in zip(kernel, padding, dilation):
-        if 2 * p > d * (k - 1) + 1:
-            raise ValueError(f"{fn}: padding {padding} must be at most half the (dilated) "
-                             f"kernel size {kernel} (input shape {tuple(x.shape)})")
+    check_pool_padding(kernel, padding, dilation, fn, x.shape)
     check_window_fits(tuple(x.shape[2:]), kernel, tuple((p, p) for p in padding), dilation,
                       fn, f"input shape {tuple(x.shape)}")
     if nd == 1:
@@ -170,7 +168,7 @@ def _adaptive_size(fn, output_size, spatial):
 
 def _adaptive_avg(fn, nd, input, output_size):
     x = as_tensor(input, fn)
-    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    check_input(x, nd + 2, fn, layout(nd))
     out = _adaptive_size(fn, output_size, tuple(x.shape[2:]))
     if nd == 1:
         aw = adaptive_avg_matrix(x.shape[2], out[0], x.dtype)
@@ -219,7 +217,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):
     x = as_tensor(input, fn)
-    check_input(x, nd + 2, fn, "(N, C, L)" if nd == 1 else "(N, C, H, W)")
+    check_input(x, nd + 2, fn, layout(nd))
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.shape != x.shape or not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(f"{fn}: indices must be integers of the input's shape "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Tensor
-from .conv import as_tensor, check_input, ntuple
+from .arguments import as_tensor, check_input, ntuple
 
 
 class UpsampleNearest2d(Function):

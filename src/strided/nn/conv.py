@@ -6,8 +6,9 @@ import math
 import numpy as np
 
 from ..backend import Generator, get_default_dtype
-from ..functional.conv import (as_tensor, conv1d, conv2d, conv_transpose1d,
-                               conv_transpose2d, ntuple)
+from ..functional.arguments import (as_tensor, check_conv_padding, check_padding_mode, layout,
+                                    ntuple, positive_int)
+from ..functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from . import init
 from .module import Module, Parameter
 
@@ -23,29 +24,20 @@ class _ConvNd(Module):
         name = type(self).__name__
         for arg, v in (("in_channels", in_channels), ("out_channels", out_channels),
                        ("groups", groups)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")
+            positive_int(v, name, arg)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels}"
                              f" and out_channels={out_channels}")
-        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' "
-                             f"or 'circular', got {padding_mode!r}")
+        check_padding_mode(padding_mode, name)
         if self.transposed and padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported")
+        if self.transposed and isinstance(padding, str):
+            raise ValueError(f"{name}: padding {padding!r} is not supported here")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = ntuple(kernel_size, self.nd, name, "kernel_size", minimum=1)
         self.stride = ntuple(stride, self.nd, name, "stride", minimum=1)
         self.dilation = ntuple(dilation, self.nd, name, "dilation", minimum=1)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid") or self.transposed:
-                raise ValueError(f"{name}: padding {padding!r} is not supported here")
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' needs stride 1, "
-                                 f"got stride {self.stride}")
-            self.padding = padding
-        else:
-            self.padding = ntuple(padding, self.nd, name, "padding", minimum=0)
+        self.padding = check_conv_padding(padding, self.nd, self.stride, name)
         self.output_padding = ntuple(output_padding, self.nd, name, "output_padding",
                                      minimum=0)
         self.padding_mode = padding_mode
@@ -72,9 +64,8 @@ class _ConvNd(Module):
     def _check(self, x):
         x = as_tensor(x, type(self).__name__)
         if x.ndim != self.nd + 2:
-            layout = "(N, C, L)" if self.nd == 1 else "(N, C, H, W)"
-            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D input {layout},"
-                             f" got shape {tuple(x.shape)}")
+            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D input "
+                             f"{layout(self.nd)}, got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
             raise ValueError(f"{self._describe()}: input has {x.shape[1]} channels, expected "
                              f"{self.in_channels} (input shape {tuple(x.shape)})")
