@@ -83,7 +83,7 @@ class set_grad_enabled(_GradMode):
 # ---------------------------------------------------------------------------------------
 
 
-def _as_array(data: Any, dtype=None) -> np.ndarray:
+def as_array(data: Any, dtype=None) -> np.ndarray:
     """An ndarray from `data`; Python floats become the default dtype, ndarrays and NumPy
     scalars keep theirs."""
     if isinstance(data, Tensor):
@@ -108,7 +108,7 @@ class Tensor:
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
-        self.data = _as_array(data, dtype)
+        self.data = as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: Function | None = None  # the Function that produced this tensor
         # bumped by in-place writes, checked by backward; one box shared by a tensor and
@@ -258,7 +258,7 @@ class Tensor:
                     f"outputs; this tensor has shape {self.shape}, pass grad= of that shape")
             grad = np.ones_like(self.data)
         else:
-            grad = _as_array(grad, self.dtype)
+            grad = as_array(grad, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"Tensor.backward: grad has shape {grad.shape}, "

@@ -11,14 +11,15 @@ from ..autograd import Function, Tensor, as_tensor_like
 from ..backend import get_default_dtype, is_floating
 
 
-def _pair(a, b) -> tuple[Tensor, Tensor]:
+def tensor_pair(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors, scalars taking the tensor operand's dtype."""
     if isinstance(a, Tensor):
         return a, as_tensor_like(b, a)
     return as_tensor_like(a, b), b
 
 
-def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
+def check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    """A ValueError naming `name` and both shapes unless `a` and `b` broadcast."""
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -28,7 +29,7 @@ def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
 
 class Add(Function):
     def forward(self, a, b):
-        _check_broadcast("add", a, b)
+        check_broadcast("add", a, b)
         return a + b
 
     def backward(self, g):  # d(a+b)/da = d(a+b)/db = 1
@@ -37,7 +38,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, a, b):
-        _check_broadcast("sub", a, b)
+        check_broadcast("sub", a, b)
         return a - b
 
     def backward(self, g):
@@ -46,7 +47,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        _check_broadcast("mul", a, b)
+        check_broadcast("mul", a, b)
         self.a, self.b = a, b
         return a * b
 
@@ -58,7 +59,7 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, a, b):
-        _check_broadcast("div", a, b)
+        check_broadcast("div", a, b)
         self.a, self.b = a, b
         return a / b
 
@@ -78,7 +79,7 @@ class Neg(Function):
 
 class Pow(Function):
     def forward(self, a, b):
-        _check_broadcast("pow", a, b)
+        check_broadcast("pow", a, b)
         self.a, self.b = a, b
         self.out = np.power(a, b)
         return self.out
@@ -104,22 +105,22 @@ def _true_divide_dtype(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 def add(a, b) -> Tensor:
     """a + b, broadcasting."""
-    return Add.apply(*_pair(a, b))
+    return Add.apply(*tensor_pair(a, b))
 
 
 def sub(a, b) -> Tensor:
     """a − b, broadcasting."""
-    return Sub.apply(*_pair(a, b))
+    return Sub.apply(*tensor_pair(a, b))
 
 
 def mul(a, b) -> Tensor:
     """a · b elementwise, broadcasting."""
-    return Mul.apply(*_pair(a, b))
+    return Mul.apply(*tensor_pair(a, b))
 
 
 def div(a, b) -> Tensor:
     """a / b elementwise, broadcasting (true division)."""
-    return Div.apply(*_true_divide_dtype(*_pair(a, b)))
+    return Div.apply(*_true_divide_dtype(*tensor_pair(a, b)))
 
 
 def neg(a) -> Tensor:
@@ -129,4 +130,4 @@ def neg(a) -> Tensor:
 
 def pow(a, b) -> Tensor:  # noqa: A001 - the name users expect
     """a ** b elementwise, broadcasting."""
-    return Pow.apply(*_pair(a, b))
+    return Pow.apply(*tensor_pair(a, b))

@@ -22,7 +22,8 @@ class Dropout(Function):
         return g * self.mask
 
 
-def _check_p(name: str, p: float) -> float:
+def check_dropout_p(name: str, p: float) -> float:
+    """`p` as a float in [0, 1], or a ValueError naming `name`."""
     if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
     return float(p)
@@ -37,7 +38,7 @@ def _mask(shape, p: float, dtype, generator: Generator | None) -> np.ndarray:
 
 
 def _apply(name: str, x, p: float, training: bool, mask_shape, generator):
-    p = _check_p(name, p)
+    p = check_dropout_p(name, p)
     if not isinstance(x, Tensor):
         x = Tensor(np.asarray(x))
     if not training or p == 0.0:

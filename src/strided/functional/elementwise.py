@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor_like
-from .arithmetic import _check_broadcast, _pair
+from .arithmetic import check_broadcast, tensor_pair
 
 
 class Exp(Function):
@@ -144,7 +144,7 @@ def where(cond, a, b) -> Tensor:
         cond = Tensor(cond.data.astype(bool))
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)  # two plain values: the first sets the dtype (floats: the default)
-    a, b = _pair(a, b)
+    a, b = tensor_pair(a, b)
     return Where.apply(cond, a, b)
 
 
@@ -153,7 +153,7 @@ class _Pick(Function):
     half (as torch), so that the two halves add up to the gradient."""
 
     def forward(self, a, b):
-        _check_broadcast(self.name, a, b)
+        check_broadcast(self.name, a, b)
         self.a, self.b = a, b
         return self.pick(a, b)
 
@@ -176,12 +176,12 @@ class Minimum(_Pick):
 
 def maximum(a, b) -> Tensor:
     """Elementwise larger of a and b (broadcasting); a tie shares the gradient evenly."""
-    return Maximum.apply(*_pair(a, b))
+    return Maximum.apply(*tensor_pair(a, b))
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise smaller of a and b (broadcasting); a tie shares the gradient evenly."""
-    return Minimum.apply(*_pair(a, b))
+    return Minimum.apply(*tensor_pair(a, b))
 
 
 class Clip(Function):
@@ -223,7 +223,7 @@ def _compare(name: str, op):
             b = as_tensor_like(b, a)
         else:
             a = as_tensor_like(a, b)
-        _check_broadcast(name, a.data, b.data)
+        check_broadcast(name, a.data, b.data)
         return Tensor(op(a.data, b.data))
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise a {op.__name__} b as a bool tensor (broadcasting; no gradient)."

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import Generator
-from ..functional.dropout import _check_p, dropout, dropout1d, dropout2d
+from ..functional.dropout import check_dropout_p, dropout, dropout1d, dropout2d
 from .module import Module
 
 
@@ -12,7 +12,7 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False,
                  generator: Generator | None = None):
         super().__init__()
-        _check_p(type(self).__name__, p)
+        check_dropout_p(type(self).__name__, p)
         self.p, self.inplace, self.generator = float(p), inplace, generator
 
     def forward(self, x):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..autograd import Tensor, _as_array
+from ..autograd import Tensor, as_array
 from ..backend import get_default_dtype, is_floating
 
 
@@ -33,7 +33,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, dtype=get_default_dtype())
-        super().__init__(_as_array(data), requires_grad=requires_grad)
+        super().__init__(as_array(data), requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -439,7 +439,7 @@ class Module:
         mismatched = []
         for k, t in targets.items():
             if k in state_dict:
-                shape = tuple(np.shape(_as_array(state_dict[k])))
+                shape = tuple(np.shape(as_array(state_dict[k])))
                 if shape != t.shape:
                     mismatched.append(f"{k}: checkpoint shape {shape}, model shape {t.shape}")
         problems = []
@@ -457,7 +457,7 @@ class Module:
         for k, t in targets.items():
             if k not in state_dict:
                 continue
-            src = _as_array(state_dict[k])
+            src = as_array(state_dict[k])
             if t.data.flags.writeable and t.data.flags.c_contiguous:
                 np.copyto(t.data, src, casting="unsafe")
             else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range, for_blocks
+from .optimizer import Optimizer, check_range, for_blocks
 
 
 class Adagrad(Optimizer):
@@ -22,8 +22,8 @@ class Adagrad(Optimizer):
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        _check_range(type(self).__name__, "lr_decay", group["lr_decay"], 0.0)
-        _check_range(type(self).__name__, "initial_accumulator_value",
+        check_range(type(self).__name__, "lr_decay", group["lr_decay"], 0.0)
+        check_range(type(self).__name__, "initial_accumulator_value",
                      group["initial_accumulator_value"], 0.0)
 
     def _update(self, p, g, state, group):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range, for_blocks
+from .optimizer import Optimizer, check_range, for_blocks
 
 
 class Adam(Optimizer):
@@ -35,8 +35,8 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         group["betas"] = tuple(betas)
-        _check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
-        _check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
+        check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
+        check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

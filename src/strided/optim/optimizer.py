@@ -26,7 +26,7 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-def _check_range(owner: str, name: str, value, low: float, high: float | None = None,
+def check_range(owner: str, name: str, value, low: float, high: float | None = None,
                  high_open: bool = True) -> None:
     """ValueError unless low ≤ value (< or ≤) high."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
@@ -122,11 +122,11 @@ class Optimizer:
 
     def _validate(self, group: dict) -> None:
         """Check a group's hyperparameters; subclasses extend it."""
-        _check_range(type(self).__name__, "learning rate (lr)", group["lr"], 0.0)
+        check_range(type(self).__name__, "learning rate (lr)", group["lr"], 0.0)
         if "weight_decay" in group:
-            _check_range(type(self).__name__, "weight_decay", group["weight_decay"], 0.0)
+            check_range(type(self).__name__, "weight_decay", group["weight_decay"], 0.0)
         if "eps" in group:
-            _check_range(type(self).__name__, "eps", group["eps"], 0.0)
+            check_range(type(self).__name__, "eps", group["eps"], 0.0)
 
     # -- the loop ------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -13,7 +13,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import _check_range
+from .optimizer import check_range
 from .sgd import SGD
 
 
@@ -48,7 +48,7 @@ class ProximalSGD(SGD):
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        _check_range(type(self).__name__, "l1", group["l1"], 0.0)
+        check_range(type(self).__name__, "l1", group["l1"], 0.0)
 
     def step(self, closure=None):
         loss = super().step(closure)

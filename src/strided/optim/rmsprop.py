@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range, for_blocks
+from .optimizer import Optimizer, check_range, for_blocks
 
 
 class RMSprop(Optimizer):
@@ -23,8 +23,8 @@ class RMSprop(Optimizer):
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
-        _check_range(type(self).__name__, "alpha", group["alpha"], 0.0, 1.0, high_open=False)
-        _check_range(type(self).__name__, "momentum", group["momentum"], 0.0, 1.0)
+        check_range(type(self).__name__, "alpha", group["alpha"], 0.0, 1.0, high_open=False)
+        check_range(type(self).__name__, "momentum", group["momentum"], 0.0, 1.0)
 
     def _update(self, p, g, state, group):
         lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay",

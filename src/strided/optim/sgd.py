@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_range, for_blocks, required
+from .optimizer import Optimizer, check_range, for_blocks, required
 
 
 class SGD(Optimizer):
@@ -27,8 +27,8 @@ class SGD(Optimizer):
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         name = type(self).__name__
-        _check_range(name, "momentum", group["momentum"], 0.0, 1.0)
-        _check_range(name, "dampening", group["dampening"], 0.0, 1.0, high_open=False)
+        check_range(name, "momentum", group["momentum"], 0.0, 1.0)
+        check_range(name, "dampening", group["dampening"], 0.0, 1.0, high_open=False)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"{name}: Nesterov momentum requires a momentum > 0 and zero "
                              f"dampening (got momentum={group['momentum']}, "
