@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, Tensor
+from .stable import stable_log_softmax, stable_sigmoid, stable_softmax, stable_softplus
 
 
 def _as_float(x: np.ndarray, name: str) -> np.ndarray:
@@ -75,15 +76,9 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1/(1 + e^{−x}) without overflow: e^{−|x|} ≤ 1 in both branches."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 class Sigmoid(Function):
     def forward(self, x):
-        self.out = _sigmoid(_as_float(x, "sigmoid"))
+        self.out = stable_sigmoid(_as_float(x, "sigmoid"))
         return self.out
 
     def backward(self, g):  # d σ = σ(1 − σ)
@@ -117,12 +112,11 @@ class Softplus(Function):
         _as_float(x, "softplus")
         z = x * x.dtype.type(self.beta)
         self.z, self.linear = z, z > self.threshold
-        # log(1 + eᶻ) = max(z, 0) + log1p(e^{−|z|}): no overflow for large z
-        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / x.dtype.type(self.beta)
+        soft = stable_softplus(z) / x.dtype.type(self.beta)
         return np.where(self.linear, x, soft)
 
     def backward(self, g):  # d softplus = σ(βx), exactly 1 in the linear region
-        return np.where(self.linear, g, g * _sigmoid(self.z))
+        return np.where(self.linear, g, g * stable_sigmoid(self.z))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -204,15 +198,9 @@ def _check_axis(name: str, x: np.ndarray, axis: int) -> int:
     return int(axis) % max(x.ndim, 1)
 
 
-def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))  # exponents ≤ 0: no overflow
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
-
-
 class Softmax(Function):
     def forward(self, x):
-        self.out = _softmax(_as_float(x, "softmax"), self.axis)
+        self.out = stable_softmax(_as_float(x, "softmax"), self.axis)
         return self.out
 
     def backward(self, g):  # d softmax: g·s − s·Σ(g·s)
@@ -224,9 +212,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, x):
-        _as_float(x, "log_softmax")
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        self.out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.out = stable_log_softmax(_as_float(x, "log_softmax"), self.axis)
         return self.out
 
     def backward(self, g):  # d log_softmax: g − softmax·Σg

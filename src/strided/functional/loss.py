@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import is_floating
 from .shape import reshape
+from .stable import stable_log_softmax, stable_sigmoid, stable_softplus
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "squared_error_loss", "l1_loss",
@@ -59,23 +60,6 @@ def _same_shape(name: str, a: Tensor, b: Tensor, what: str = "target") -> None:
         raise ValueError(
             f"{name}: {what} shape {b.shape} does not match input shape {a.shape} "
             "(broadcasting here is almost always a bug; reshape one of them)")
-
-
-def _log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
-    """log p = x − max − log Σ exp(x − max): exact, and finite for any finite logits."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _softplus_neg(x: np.ndarray) -> np.ndarray:
-    """log(1 + e^{−x}) = max(−x, 0) + log1p(e^{−|x|}), stable for large |x|."""
-    return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # e^{−|x|} never overflows; pick the algebraically equal branch for each sign
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _difference_grads(needs, ga):
@@ -178,7 +162,7 @@ class CrossEntropyIndex(Function):
 
     def forward(self, x, target, weight):
         C = x.shape[1]
-        logp = _log_softmax(x)
+        logp = stable_log_softmax(x, axis=1)
         tgt = np.where(self.valid, target, 0)
         eps = self.label_smoothing
         w = None if weight is None else weight.reshape(_weight_shape(x.ndim))
@@ -234,7 +218,7 @@ class CrossEntropySoft(Function):
     def forward(self, x, t, weight):
         C = x.shape[1]
         eps = self.label_smoothing
-        logp = _log_softmax(x)
+        logp = stable_log_softmax(x, axis=1)
         if eps > 0:
             t = t * (1 - eps) + eps / C
         q = t if weight is None else t * weight.reshape(_weight_shape(x.ndim))
@@ -540,7 +524,7 @@ class BCEWithLogits(_PointwiseLoss):
 
     def pointwise(self, x, t, w, pw):
         self.x, self.t, self.w, self.pw = x, t, w, pw
-        self.sp = _softplus_neg(x)
+        self.sp = stable_softplus(-x)
         lw = 1 if pw is None else 1 + (pw - 1) * t
         self.lw = lw
         loss = (1 - t) * x + lw * self.sp
@@ -550,7 +534,7 @@ class BCEWithLogits(_PointwiseLoss):
         gl = gl if self.w is None else gl * self.w
         gx = gt = None
         if self.needs_input_grad[0]:
-            gx = gl * ((1 - self.t) - self.lw * _sigmoid(-self.x))
+            gx = gl * ((1 - self.t) - self.lw * stable_sigmoid(-self.x))
         if self.needs_input_grad[1]:
             d = -self.x
             if self.pw is not None:
