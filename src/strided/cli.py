@@ -13,7 +13,7 @@ A training run writes into its output folder (``--out``, default ``runs/<model>-
 rewritten atomically after every epoch), ``history.csv``/``history.json`` and
 ``curves.png`` (learning curves; the PNG when matplotlib is installed), and at the end
 ``model.safetensors`` (the final weights with the options, class names and test results)
-and ``results.json``.
+and ``results.json``; with ``--tensorboard``, TensorBoard's event files in ``tb/``.
 
 Errors are reported as one line on stderr with a non-zero exit status; set
 ``STRIDED_DEBUG=1`` to see the traceback instead.
@@ -51,7 +51,7 @@ AUGMENTATIONS = ("none", "flip", "crop", "crop+flip", "affine")
 
 # Options a resumed run may change; every other option comes from the checkpoint.
 _RESUMABLE_OVERRIDES = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
-                        "limit_test"}
+                        "limit_test", "tensorboard"}
 
 # Schedules laid out over the whole run: its length cannot change on resume.
 _PLANNED = {"step", "cosine", "onecycle"}
@@ -60,7 +60,7 @@ _TRAIN_DEFAULTS = {
     "model": "lenet5", "dataset": "fashion-mnist", "epochs": 10, "batch_size": 128,
     "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
     "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
-    "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None,
+    "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None, "tensorboard": None,
 }
 
 
@@ -353,6 +353,16 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
         callbacks.append(EarlyStopping("val_loss" if val_loader else "train_loss",
                                        patience=int(cfg["patience"])))
     callbacks += [LearningCurves(out), Checkpoint(out), *extra_callbacks]
+    tensorboard = None
+    if cfg["tensorboard"] is not None:
+        from .train import TensorBoard
+        cfg["tensorboard"] = str(Path(cfg["tensorboard"] or out / "tb"))
+        tensorboard = TensorBoard(cfg["tensorboard"], class_names=classes,
+                                  close_on_train_end=False, hparams={
+                                      **{k: v for k, v in cfg.items()
+                                         if k not in ("tensorboard", "classes", "prefetch")},
+                                      "lr": optimizer.param_groups[0]["lr"]})
+        callbacks.append(tensorboard)
     top_k = (int(cfg["top_k"]),) if cfg["top_k"] and 1 < int(cfg["top_k"]) < len(classes) else ()
     trainer = Trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks, top_k=top_k,
                       grad_clip=cfg["grad_clip"], progress=not (args.quiet or args.no_progress),
@@ -379,6 +389,10 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
                "confusion_matrix": test["confusion_matrix"].tolist()}
     if len(history):
         results["final"] = history.records[-1]
+    if tensorboard is not None:
+        tensorboard.add_results({k: v for k, v in results.items() if k.startswith("test_")
+                                 and k != "test_images"})
+        tensorboard.close()
     from .io import save_model
     save_model(out / "model.safetensors", model, {"config": cfg, "results": {
         k: v for k, v in results.items() if k not in ("confusion_matrix", "final")}})
@@ -585,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
                    help="continue an interrupted run from its checkpoint (a file or run folder; "
                    "without PATH, the one in --out)")
+    t.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                   help="also log for TensorBoard (scalars, histograms, images, hparams) to DIR "
+                   "(default: the run's tb folder); view with `tensorboard --logdir DIR`")
     t.add_argument("--prefetch", type=int, help="batches prepared ahead in a thread (default 2)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
@@ -659,7 +676,7 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
             raise
         print(f"strided {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, OSError, FloatingPointError, KeyError) as exc:
+    except (ValueError, TypeError, OSError, FloatingPointError, KeyError, ImportError) as exc:
         if debug:
             raise
         print(f"strided {args.command}: error: {_one_line(exc)}", file=sys.stderr)

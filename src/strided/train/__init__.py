@@ -10,6 +10,7 @@
 from .callbacks import Callback, Checkpoint, EarlyStopping, LambdaCallback, LearningCurves
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .history import History
+from .tensorboard import SummaryWriter, TensorBoard
 from .metrics import (RunningMetrics, accuracy, confusion_matrix, format_confusion,
                       per_class_accuracy, top_k_accuracy, top_k_correct)
 from .trainer import Trainer, fit
@@ -17,6 +18,7 @@ from .trainer import Trainer, fit
 __all__ = [
     "Trainer", "fit", "History",
     "Callback", "EarlyStopping", "Checkpoint", "LearningCurves", "LambdaCallback",
+    "TensorBoard", "SummaryWriter",
     "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state",
     "RunningMetrics", "accuracy", "top_k_accuracy", "top_k_correct", "confusion_matrix",
     "per_class_accuracy", "format_confusion",

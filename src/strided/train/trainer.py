@@ -189,7 +189,7 @@ class Trainer:
                 bar.update(1)
                 if self.callbacks:
                     self._callbacks("on_batch_end", {"epoch": epoch + 1, "step": self.global_step,
-                                                     "loss": loss_value})
+                                                     "loss": loss_value, "batch_size": n})
         finally:
             bar.close()
         seconds = time.perf_counter() - start
