@@ -1,5 +1,6 @@
 """`strided train --tensorboard`: the run's TensorBoard logs, and a run killed with SIGKILL
 and resumed that TensorBoard shows as one curve, every step once."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from test_cli import write_fake_fashion
 
 from strided.cli import main
 from strided.train.tensorboard import tag_of
-from test_cli import write_fake_fashion
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
@@ -43,8 +44,9 @@ EPOCHS, BATCH, N_TRAIN = 3, 32, 200  # 180 training images after the split: 6 st
 
 
 def read(log_dir) -> EventAccumulator:
-    ea = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "histograms": 0,
-                                                       "images": 0, "tensors": 0})
+    ea = EventAccumulator(
+        str(log_dir), size_guidance={"scalars": 0, "histograms": 0, "images": 0, "tensors": 0}
+    )
     ea.Reload()
     return ea
 
@@ -52,8 +54,9 @@ def read(log_dir) -> EventAccumulator:
 def _run(args, env=None):
     e = dict(os.environ, **(env or {}))
     e.pop("STRIDED_DEBUG", None)
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=e,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=e, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +66,21 @@ def data_root(tmp_path_factory):
 
 def test_train_with_tensorboard_writes_the_run(data_root, tmp_path):
     out = tmp_path / "run"
-    rc = main(["train", "--data-root", str(data_root), "--out", str(out), "--epochs", "2",
-               "--batch-size", str(BATCH), "--quiet", "--tensorboard"])
+    rc = main(
+        [
+            "train",
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            str(BATCH),
+            "--quiet",
+            "--tensorboard",
+        ]
+    )
     assert rc == 0
     ea = read(out / "tb")  # the default folder
     history = json.loads((out / "history.json").read_text())["records"]
@@ -72,18 +88,21 @@ def test_train_with_tensorboard_writes_the_run(data_root, tmp_path):
     for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"):
         got = [(e.step, e.value) for e in ea.Scalars(tag_of(column))]
         assert got == [(r["step"], pytest.approx(r[column], rel=1e-6)) for r in history]
-    assert [e.value for e in ea.Scalars("accuracy/test")] == \
-        [pytest.approx(results["test_accuracy"], rel=1e-6)]
+    assert [e.value for e in ea.Scalars("accuracy/test")] == [
+        pytest.approx(results["test_accuracy"], rel=1e-6)
+    ]
     assert any(t.startswith("filters/") for t in ea.Tags()["images"])
     assert "predictions/images" in ea.Tags()["images"]
     content = ea.PluginTagToContent(hparams_metadata.PLUGIN_NAME)
     start = hparams_metadata.parse_session_start_info_plugin_data(
-        content[hparams_metadata.SESSION_START_INFO_TAG])
+        content[hparams_metadata.SESSION_START_INFO_TAG]
+    )
     assert start.hparams["model"].string_value == "lenet5"
     assert start.hparams["lr"].number_value == pytest.approx(1e-3)
     assert start.hparams["batch_size"].number_value == BATCH
     experiment = hparams_metadata.parse_experiment_plugin_data(
-        content[hparams_metadata.EXPERIMENT_TAG])
+        content[hparams_metadata.EXPERIMENT_TAG]
+    )
     assert "accuracy/test" in [m.name.tag for m in experiment.metric_infos]
     # the predictions table names the classes of the data set
     table = ea.Tensors("predictions/classes")[-1].tensor_proto.string_val[0].decode()
@@ -91,12 +110,22 @@ def test_train_with_tensorboard_writes_the_run(data_root, tmp_path):
     assert any(f"| {c} |" in table for c in results["per_class_accuracy"])
 
 
-def test_tensorboard_folder_of_choice_and_missing_extra(data_root, tmp_path, capsys,
-                                                         hide_module):
+def test_tensorboard_folder_of_choice_and_missing_extra(data_root, tmp_path, capsys, hide_module):
     def args(name):
-        return ["train", "--data-root", str(data_root), "--out", str(tmp_path / name),
-                "--epochs", "1", "--limit-train", "64", "--quiet", "--tensorboard",
-                str(tmp_path / f"logs-{name}")]
+        return [
+            "train",
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(tmp_path / name),
+            "--epochs",
+            "1",
+            "--limit-train",
+            "64",
+            "--quiet",
+            "--tensorboard",
+            str(tmp_path / f"logs-{name}"),
+        ]
 
     assert main(args("a")) == 0
     assert read(tmp_path / "logs-a").Tags()["scalars"]
@@ -114,23 +143,38 @@ def test_sigkill_then_resume_continues_the_steps_once(data_root, tmp_path):
     out = tmp_path / "run"
     steps_per_epoch = -(-int(N_TRAIN * 0.9) // BATCH)
     kill_at = steps_per_epoch + 4  # in the middle of the second epoch
-    args = ["train", "--data-root", str(data_root), "--out", str(out), "--epochs",
-            str(EPOCHS), "--batch-size", str(BATCH), "--seed", "5", "--quiet",
-            "--tensorboard"]
+    args = [
+        "train",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        "--epochs",
+        str(EPOCHS),
+        "--batch-size",
+        str(BATCH),
+        "--seed",
+        "5",
+        "--quiet",
+        "--tensorboard",
+    ]
     r = _run(["-c", KILLER, *args], env={"KILL_AT": str(kill_at)})
     assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
 
     # what the killed run left: steps beyond its checkpoint (epoch 1), in its own file
     files = sorted((out / "tb").iterdir())
     assert len(files) == 1
-    raw_steps = [e.step for e in EventFileLoader(str(files[0])).Load()
-                 if e.HasField("summary") and any(v.tag == "batch/loss"
-                                                  for v in e.summary.value)]
+    raw_steps = [
+        e.step
+        for e in EventFileLoader(str(files[0])).Load()
+        if e.HasField("summary") and any(v.tag == "batch/loss" for v in e.summary.value)
+    ]
     assert max(raw_steps) > steps_per_epoch  # orphans exist: the test below means something
 
     # resumed without repeating --tensorboard: the run's options carry it
-    r = _run(["-m", "strided", "train", "--resume", str(out), "--quiet",
-              "--data-root", str(data_root)])
+    r = _run(
+        ["-m", "strided", "train", "--resume", str(out), "--quiet", "--data-root", str(data_root)]
+    )
     assert r.returncode == 0, r.stderr
     assert len(list((out / "tb").iterdir())) == 2
 

@@ -1,5 +1,6 @@
 """The TensorBoard callback: what it writes, read back with TensorBoard's own
 EventAccumulator and checked against the run's History, the model and the hooks."""
+
 from __future__ import annotations
 
 import io
@@ -17,16 +18,17 @@ from strided.train.tensorboard import filter_grid, prediction_grid, tag_of, writ
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-from tensorboard.plugins.hparams import metadata as hparams_metadata  # noqa: E402
 from tensorboard.plugins.hparams import api_pb2  # noqa: E402
+from tensorboard.plugins.hparams import metadata as hparams_metadata  # noqa: E402
 
 CLASSES = ["zero", "one", "two"]
 
 
 def read(log_dir) -> EventAccumulator:
     """Everything in ``log_dir``, no sampling (TensorBoard keeps a sample by default)."""
-    ea = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "histograms": 0,
-                                                       "images": 0, "tensors": 0})
+    ea = EventAccumulator(
+        str(log_dir), size_guidance={"scalars": 0, "histograms": 0, "images": 0, "tensors": 0}
+    )
     ea.Reload()
     return ea
 
@@ -46,15 +48,18 @@ def data(n=48, seed=0):
 def make_trainer(callbacks, seed=0, lr=0.2):
     strided.manual_seed(seed)
     model = Sequential(Conv2d(1, 4, 3), ReLU(), Flatten(), Linear(4 * 6 * 6, 3))
-    return Trainer(model, SGD(model.parameters(), lr=lr), callbacks=callbacks,
-                   progress=False, verbose=False)
+    return Trainer(
+        model, SGD(model.parameters(), lr=lr), callbacks=callbacks, progress=False, verbose=False
+    )
 
 
 def loaders(batch=8):
     x, y = data()
     xv, yv = data(16, seed=1)
-    return (DataLoader((x, y), batch_size=batch, shuffle=True, seed=3),
-            DataLoader((xv, yv), batch_size=8))
+    return (
+        DataLoader((x, y), batch_size=batch, shuffle=True, seed=3),
+        DataLoader((xv, yv), batch_size=8),
+    )
 
 
 class Recorder(LambdaCallback):
@@ -86,25 +91,34 @@ def test_scalars_match_the_history_and_the_steps(tmp_path):
         got = scalars(ea, tag)
         assert [s for s, _ in got] == history["step"]
         assert [v for _, v in got] == pytest.approx(history[column], rel=1e-6)
-    assert {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "epoch/lr",
-            "epoch/images_per_s"} <= tags
+    assert {
+        "loss/train",
+        "accuracy/train",
+        "loss/val",
+        "accuracy/val",
+        "epoch/lr",
+        "epoch/images_per_s",
+    } <= tags
     # one point per optimiser step, each the loss the trainer computed at that step
     steps = list(range(1, trainer.global_step + 1))
     assert trainer.global_step == 3 * len(train)
     assert [s for s, _ in scalars(ea, "batch/loss")] == steps
     assert [v for _, v in scalars(ea, "batch/loss")] == pytest.approx(
-        [rec.loss[s] for s in steps], rel=1e-6)
+        [rec.loss[s] for s in steps], rel=1e-6
+    )
     assert [v for _, v in scalars(ea, "batch/lr")] == pytest.approx([rec.lr[s] for s in steps])
     assert all(v > 0 for _, v in scalars(ea, "batch/images_per_s"))
 
 
 def test_update_freq_thins_the_step_scalars(tmp_path):
     train, val = loaders()
-    make_trainer([TensorBoard(tmp_path / "a", update_freq=4, histogram_freq=0,
-                              images=False)]).fit(train, val, epochs=2)
+    make_trainer([TensorBoard(tmp_path / "a", update_freq=4, histogram_freq=0, images=False)]).fit(
+        train, val, epochs=2
+    )
     assert [s for s, _ in scalars(read(tmp_path / "a"), "batch/loss")] == [4, 8, 12]
-    make_trainer([TensorBoard(tmp_path / "b", update_freq="epoch", histogram_freq=0,
-                              images=False)]).fit(train, val, epochs=2)
+    make_trainer(
+        [TensorBoard(tmp_path / "b", update_freq="epoch", histogram_freq=0, images=False)]
+    ).fit(train, val, epochs=2)
     tags = read(tmp_path / "b").Tags()["scalars"]
     assert "batch/loss" not in tags and "loss/train" in tags
 
@@ -138,8 +152,9 @@ def test_histograms_of_weights_and_gradients_every_n_steps(tmp_path):
 
 
 def test_images_filters_and_predictions_every_epoch(tmp_path):
-    tb = TensorBoard(tmp_path / "tb", update_freq="epoch", histogram_freq=0, num_images=5,
-                     class_names=CLASSES)
+    tb = TensorBoard(
+        tmp_path / "tb", update_freq="epoch", histogram_freq=0, num_images=5, class_names=CLASSES
+    )
     trainer = make_trainer([tb])
     train, val = loaders()
     trainer.fit(train, val, epochs=2)
@@ -149,18 +164,21 @@ def test_images_filters_and_predictions_every_epoch(tmp_path):
     assert [e.step for e in ea.Images("filters/0.weight")] == ends
     assert [e.step for e in ea.Images("predictions/images")] == ends
     from PIL import Image
+
     last = ea.Images("filters/0.weight")[-1]
     png = np.asarray(Image.open(io.BytesIO(last.encoded_image_string)))
     assert png.shape == (last.height, last.width, 3)
-    assert np.array_equal(png, (filter_grid(trainer.model[0].weight.data) * 255 + 0.5)
-                          .astype(np.uint8))
+    assert np.array_equal(
+        png, (filter_grid(trainer.model[0].weight.data) * 255 + 0.5).astype(np.uint8)
+    )
     # the table of the last epoch is what the final model predicts on the first 5 inputs
     xv, yv = data(16, seed=1)
     predicted = trainer.predict(xv[:5]).argmax(axis=1)
     text = ea.Tensors("predictions/classes")[-1].tensor_proto.string_val[0].decode()
     rows = [r.split("|")[1:-1] for r in text.splitlines()[2:]]
-    assert [(r[1].strip(), r[2].strip()) for r in rows] == \
-        [(CLASSES[t], CLASSES[p]) for t, p in zip(yv[:5], predicted)]
+    assert [(r[1].strip(), r[2].strip()) for r in rows] == [
+        (CLASSES[t], CLASSES[p]) for t, p in zip(yv[:5], predicted, strict=True)
+    ]
     png = ea.Images("predictions/images")[-1].encoded_image_string
     frame = np.asarray(Image.open(io.BytesIO(png)))
     # each input is framed green where the prediction is right, red where it is wrong
@@ -169,9 +187,13 @@ def test_images_filters_and_predictions_every_epoch(tmp_path):
 
 
 def test_hparams_session_with_final_metrics(tmp_path):
-    tb = TensorBoard(tmp_path / "tb", histogram_freq=0, images=False,
-                     hparams={"lr": 0.2, "optimizer": "sgd", "augment": False, "depth": None},
-                     close_on_train_end=False)
+    tb = TensorBoard(
+        tmp_path / "tb",
+        histogram_freq=0,
+        images=False,
+        hparams={"lr": 0.2, "optimizer": "sgd", "augment": False, "depth": None},
+        close_on_train_end=False,
+    )
     trainer = make_trainer([tb])
     train, val = loaders()
     trainer.fit(train, val, epochs=2)
@@ -180,21 +202,28 @@ def test_hparams_session_with_final_metrics(tmp_path):
     ea = read(tmp_path / "tb")
     content = ea.PluginTagToContent(hparams_metadata.PLUGIN_NAME)
     start = hparams_metadata.parse_session_start_info_plugin_data(
-        content[hparams_metadata.SESSION_START_INFO_TAG])
+        content[hparams_metadata.SESSION_START_INFO_TAG]
+    )
     assert dict(start.hparams)["lr"].number_value == pytest.approx(0.2)
     assert dict(start.hparams)["optimizer"].string_value == "sgd"
     assert dict(start.hparams)["augment"].bool_value is False
     assert "depth" not in start.hparams  # None: not a value
     experiment = hparams_metadata.parse_experiment_plugin_data(
-        content[hparams_metadata.EXPERIMENT_TAG])
+        content[hparams_metadata.EXPERIMENT_TAG]
+    )
     metrics = [m.name.tag for m in experiment.metric_infos]
-    assert {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "accuracy/test"} \
-        == set(metrics)
+    assert {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "accuracy/test"} == set(
+        metrics
+    )
     kinds = {h.name: h.type for h in experiment.hparam_infos}
-    assert kinds == {"lr": api_pb2.DATA_TYPE_FLOAT64, "optimizer": api_pb2.DATA_TYPE_STRING,
-                     "augment": api_pb2.DATA_TYPE_BOOL}
+    assert kinds == {
+        "lr": api_pb2.DATA_TYPE_FLOAT64,
+        "optimizer": api_pb2.DATA_TYPE_STRING,
+        "augment": api_pb2.DATA_TYPE_BOOL,
+    }
     end = hparams_metadata.parse_session_end_info_plugin_data(
-        content[hparams_metadata.SESSION_END_INFO_TAG])
+        content[hparams_metadata.SESSION_END_INFO_TAG]
+    )
     assert end.status == api_pb2.STATUS_SUCCESS
     # the metric the HParams tab shows is the tag's last value
     assert scalars(ea, "accuracy/test") == [(trainer.global_step, 0.75)]
@@ -208,8 +237,11 @@ def test_default_hparams_come_from_the_trainer(tmp_path):
     train, val = loaders()
     trainer.fit(train, val, epochs=1)
     content = read(tmp_path / "tb").PluginTagToContent(hparams_metadata.PLUGIN_NAME)
-    h = dict(hparams_metadata.parse_session_start_info_plugin_data(
-        content[hparams_metadata.SESSION_START_INFO_TAG]).hparams)
+    h = dict(
+        hparams_metadata.parse_session_start_info_plugin_data(
+            content[hparams_metadata.SESSION_START_INFO_TAG]
+        ).hparams
+    )
     assert h["model"].string_value == "tiny" and h["seed"].number_value == 4
     assert h["optimizer"].string_value == "SGD" and h["lr"].number_value == pytest.approx(0.2)
     assert h["batch_size"].number_value == 8 and "classes" not in h
@@ -220,8 +252,12 @@ def test_resume_continues_the_curve_without_duplicated_steps(tmp_path):
     recomputes those steps, and TensorBoard shows each step once, with the new values."""
     train, val = loaders()
     steps_per_epoch = len(train)
-    first = make_trainer([TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=3,
-                                      images=False), Checkpoint(tmp_path)])
+    first = make_trainer(
+        [
+            TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=3, images=False),
+            Checkpoint(tmp_path),
+        ]
+    )
     first.fit(train, val, epochs=1)
     # what a killed run leaves: steps past the checkpoint, in a file never closed
     orphan = SummaryWriter(tmp_path / "tb")
@@ -232,15 +268,21 @@ def test_resume_continues_the_curve_without_duplicated_steps(tmp_path):
 
     rec = Recorder()
     train, val = loaders()
-    resumed = make_trainer([TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=3,
-                                        images=False), Checkpoint(tmp_path), rec])
+    resumed = make_trainer(
+        [
+            TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=3, images=False),
+            Checkpoint(tmp_path),
+            rec,
+        ]
+    )
     history = resumed.fit(train, val, epochs=3, resume=tmp_path / "checkpoint.safetensors")
     ea = read(tmp_path / "tb")
     got = scalars(ea, "batch/loss")
     assert [s for s, _ in got] == list(range(1, 3 * steps_per_epoch + 1))
     assert all(v < 100 for _, v in got)  # none of the orphans
     assert [v for s, v in got if s > steps_per_epoch] == pytest.approx(
-        [rec.loss[s] for s in range(steps_per_epoch + 1, 3 * steps_per_epoch + 1)], rel=1e-6)
+        [rec.loss[s] for s in range(steps_per_epoch + 1, 3 * steps_per_epoch + 1)], rel=1e-6
+    )
     for column in ("train_loss", "val_accuracy"):
         assert [s for s, _ in scalars(ea, tag_of(column))] == history["step"]
         assert [v for _, v in scalars(ea, tag_of(column))] == pytest.approx(history[column])
@@ -259,8 +301,9 @@ def test_a_new_event_file_sorts_after_the_existing_ones(tmp_path):
 
 @pytest.mark.parametrize("how", ["argument", "trainer", "environment"])
 def test_only_rank_zero_writes(tmp_path, monkeypatch, how):
-    tb = TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=1,
-                     rank=1 if how == "argument" else None)
+    tb = TensorBoard(
+        tmp_path / "tb", update_freq=1, histogram_freq=1, rank=1 if how == "argument" else None
+    )
     trainer = make_trainer([tb])
     if how == "trainer":
         trainer.rank = 1

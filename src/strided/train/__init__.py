@@ -10,9 +10,9 @@
 from .callbacks import Callback, Checkpoint, EarlyStopping, LambdaCallback, LearningCurves
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .history import History
-from .tensorboard import SummaryWriter, TensorBoard
 from .metrics import (RunningMetrics, accuracy, confusion_matrix, format_confusion,
                       per_class_accuracy, top_k_accuracy, top_k_correct)
+from .tensorboard import SummaryWriter, TensorBoard
 from .trainer import Trainer, fit
 
 __all__ = [

@@ -33,6 +33,7 @@ TensorBoard then drops what the interrupted run wrote from that step on (the ste
 its last checkpoint), so the curve continues without duplicated steps. The epoch's events
 are flushed before the ``Checkpoint`` callback (which runs after this one) records it.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,8 +42,10 @@ import os
 import re
 import socket
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,27 +62,33 @@ _INSTALL = "pip install 'strided[tensorboard]'"
 _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMI_RANK")
 
 
-def _tb() -> Any:
+def _tb() -> SimpleNamespace:
     """The parts of the ``tensorboard`` package used here (one-line error if missing)."""
     try:
         from tensorboard.compat.proto import event_pb2, summary_pb2
-        from tensorboard.plugins.hparams import api_pb2
-        from tensorboard.plugins.hparams import metadata as hparams_metadata
-        from tensorboard.plugins.hparams import plugin_data_pb2
         from tensorboard.plugins.histogram import metadata as histogram_metadata
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+        from tensorboard.plugins.hparams import metadata as hparams_metadata
         from tensorboard.plugins.image import metadata as image_metadata
         from tensorboard.plugins.text import metadata as text_metadata
         from tensorboard.summary.writer.record_writer import RecordWriter
         from tensorboard.util import tensor_util
     except ImportError:
-        raise ImportError("TensorBoard logging needs the tensorboard package: "
-                          f"{_INSTALL}") from None
-    return _Namespace(locals())
-
-
-class _Namespace:
-    def __init__(self, names: dict):
-        self.__dict__.update(names)
+        raise ImportError(
+            f"TensorBoard logging needs the tensorboard package: {_INSTALL}"
+        ) from None
+    return SimpleNamespace(
+        event_pb2=event_pb2,
+        summary_pb2=summary_pb2,
+        api_pb2=api_pb2,
+        plugin_data_pb2=plugin_data_pb2,
+        hparams_metadata=hparams_metadata,
+        histogram_metadata=histogram_metadata,
+        image_metadata=image_metadata,
+        text_metadata=text_metadata,
+        RecordWriter=RecordWriter,
+        tensor_util=tensor_util,
+    )
 
 
 def _host(a: Any) -> np.ndarray:
@@ -129,15 +138,18 @@ class SummaryWriter:
     operating system, so they survive the process being killed afterwards.
     """
 
-    def __init__(self, log_dir: str | os.PathLike, purge_step: int | None = None,
-                 flush_secs: float = 10.0):
+    def __init__(
+        self, log_dir: str | os.PathLike, purge_step: int | None = None, flush_secs: float = 10.0
+    ):
         self._tb = _tb()
         if purge_step is not None and (isinstance(purge_step, bool) or purge_step < 0):
             raise ValueError(f"SummaryWriter: purge_step must be an int >= 0, got {purge_step!r}")
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        name = (f"events.out.tfevents.{_next_stamp(self.log_dir):010d}."
-                f"{socket.gethostname()}.{os.getpid()}.strided")
+        name = (
+            f"events.out.tfevents.{_next_stamp(self.log_dir):010d}."
+            f"{socket.gethostname()}.{os.getpid()}.strided"
+        )
         self.path = self.log_dir / name
         self._file = open(self.path, "ab")
         self._records = self._tb.RecordWriter(self._file)
@@ -147,9 +159,15 @@ class SummaryWriter:
         Event = self._tb.event_pb2.Event
         self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
         if purge_step is not None:
-            self._write(Event(wall_time=time.time(), step=int(purge_step),
-                              session_log=self._tb.event_pb2.SessionLog(
-                                  status=self._tb.event_pb2.SessionLog.START)))
+            self._write(
+                Event(
+                    wall_time=time.time(),
+                    step=int(purge_step),
+                    session_log=self._tb.event_pb2.SessionLog(
+                        status=self._tb.event_pb2.SessionLog.START
+                    ),
+                )
+            )
         self.flush()
 
     # -- the file ---------------------------------------------------------------------
@@ -162,9 +180,13 @@ class SummaryWriter:
 
     def _summary(self, step: int, *values: Any, walltime: float | None = None) -> None:
         summary = self._tb.summary_pb2.Summary(value=list(values))
-        self._write(self._tb.event_pb2.Event(
-            wall_time=time.time() if walltime is None else walltime, step=int(step),
-            summary=summary))
+        self._write(
+            self._tb.event_pb2.Event(
+                wall_time=time.time() if walltime is None else walltime,
+                step=int(step),
+                summary=summary,
+            )
+        )
 
     def _metadata(self, tag: str, kind: str, make: Any = None) -> Any:
         """The plugin metadata for ``tag``'s first value (TensorBoard reads it from there);
@@ -174,8 +196,9 @@ class SummaryWriter:
             self._kinds[tag] = kind
             return make() if make is not None else None
         if known != kind:
-            raise ValueError(f"SummaryWriter: tag {tag!r} already holds {known}s, cannot add "
-                             f"a {kind}")
+            raise ValueError(
+                f"SummaryWriter: tag {tag!r} already holds {known}s, cannot add a {kind}"
+            )
         return None
 
     def flush(self) -> None:
@@ -190,23 +213,33 @@ class SummaryWriter:
             self._file.flush()
             self._file.close()
 
-    def __enter__(self) -> "SummaryWriter":
+    def __enter__(self) -> SummaryWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # -- what can be written ----------------------------------------------------------
-    def add_scalar(self, tag: str, scalar_value: float, global_step: int = 0,
-                   walltime: float | None = None) -> None:
+    def add_scalar(
+        self, tag: str, scalar_value: float, global_step: int = 0, walltime: float | None = None
+    ) -> None:
         """One point ``(global_step, scalar_value)`` of the curve ``tag``."""
         value = float(_host(scalar_value))
         self._metadata(tag, "scalar")
-        self._summary(global_step, self._tb.summary_pb2.Summary.Value(
-            tag=tag, simple_value=value), walltime=walltime)
+        self._summary(
+            global_step,
+            self._tb.summary_pb2.Summary.Value(tag=tag, simple_value=value),
+            walltime=walltime,
+        )
 
-    def add_histogram(self, tag: str, values: Any, global_step: int = 0, bins: int = 30,
-                      walltime: float | None = None) -> bool:
+    def add_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: int = 0,
+        bins: int = 30,
+        walltime: float | None = None,
+    ) -> bool:
         """The distribution of ``values`` (any array; non-finite entries are left out) in
         ``bins`` equal-width buckets; returns False (and writes nothing) when no finite
         value remains."""
@@ -217,58 +250,104 @@ class SummaryWriter:
         counts, edges = np.histogram(v, bins=bins)
         # TensorBoard reads bucket i as (limit[i-1], limit[i]], the first from min
         histo = self._tb.summary_pb2.HistogramProto(
-            min=float(v.min()), max=float(v.max()), num=float(v.size), sum=float(v.sum()),
-            sum_squares=float(np.dot(v, v)), bucket_limit=edges[1:].tolist(),
-            bucket=counts.astype(np.float64).tolist())
-        meta = self._metadata(tag, "histogram", lambda: self._tb.histogram_metadata
-                              .create_summary_metadata(display_name=tag, description=""))
-        self._summary(global_step, self._tb.summary_pb2.Summary.Value(
-            tag=tag, histo=histo, metadata=meta), walltime=walltime)
+            min=float(v.min()),
+            max=float(v.max()),
+            num=float(v.size),
+            sum=float(v.sum()),
+            sum_squares=float(np.dot(v, v)),
+            bucket_limit=edges[1:].tolist(),
+            bucket=counts.astype(np.float64).tolist(),
+        )
+        meta = self._metadata(
+            tag,
+            "histogram",
+            lambda: self._tb.histogram_metadata.create_summary_metadata(
+                display_name=tag, description=""
+            ),
+        )
+        self._summary(
+            global_step,
+            self._tb.summary_pb2.Summary.Value(tag=tag, histo=histo, metadata=meta),
+            walltime=walltime,
+        )
         return True
 
-    def add_image(self, tag: str, img: Any, global_step: int = 0, dataformats: str = "CHW",
-                  walltime: float | None = None) -> None:
+    def add_image(
+        self,
+        tag: str,
+        img: Any,
+        global_step: int = 0,
+        dataformats: str = "CHW",
+        walltime: float | None = None,
+    ) -> None:
         """An image: floats in [0, 1] or uint8, laid out as ``dataformats`` ("CHW",
         "HWC" or "HW"; 1 or 3 channels)."""
         a = _host(img)
         if dataformats not in ("CHW", "HWC", "HW") or a.ndim != len(dataformats):
-            raise ValueError(f"SummaryWriter.add_image({tag!r}): an image of shape {a.shape} "
-                             f"does not match dataformats {dataformats!r} (CHW, HWC or HW)")
+            raise ValueError(
+                f"SummaryWriter.add_image({tag!r}): an image of shape {a.shape} "
+                f"does not match dataformats {dataformats!r} (CHW, HWC or HW)"
+            )
         if dataformats == "CHW":
             a = a.transpose(1, 2, 0)
         elif dataformats == "HW":
             a = a[:, :, None]
         if a.shape[2] not in (1, 3):
-            raise ValueError(f"SummaryWriter.add_image({tag!r}): expected 1 or 3 channels, "
-                             f"got shape {a.shape} as HWC")
+            raise ValueError(
+                f"SummaryWriter.add_image({tag!r}): expected 1 or 3 channels, "
+                f"got shape {a.shape} as HWC"
+            )
         if a.dtype != np.uint8:
             a = (np.clip(a.astype(np.float64), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
         h, w, c = a.shape
         image = self._tb.summary_pb2.Summary.Image(
-            height=h, width=w, colorspace=c, encoded_image_string=_png(a[:, :, 0] if c == 1 else a))
-        meta = self._metadata(tag, "image", lambda: self._tb.image_metadata
-                              .create_summary_metadata(display_name=tag, description=""))
-        self._summary(global_step, self._tb.summary_pb2.Summary.Value(
-            tag=tag, image=image, metadata=meta), walltime=walltime)
+            height=h, width=w, colorspace=c, encoded_image_string=_png(a[:, :, 0] if c == 1 else a)
+        )
+        meta = self._metadata(
+            tag,
+            "image",
+            lambda: self._tb.image_metadata.create_summary_metadata(
+                display_name=tag, description=""
+            ),
+        )
+        self._summary(
+            global_step,
+            self._tb.summary_pb2.Summary.Value(tag=tag, image=image, metadata=meta),
+            walltime=walltime,
+        )
 
-    def add_text(self, tag: str, text_string: str, global_step: int = 0,
-                 walltime: float | None = None) -> None:
+    def add_text(
+        self, tag: str, text_string: str, global_step: int = 0, walltime: float | None = None
+    ) -> None:
         """Markdown text (tables included), shown in the Text tab."""
-        tensor = self._tb.tensor_util.make_tensor_proto([text_string.encode("utf-8")],
-                                                        shape=[1])
-        meta = self._metadata(tag, "text", lambda: self._tb.text_metadata
-                              .create_summary_metadata(display_name=tag, description=""))
-        self._summary(global_step, self._tb.summary_pb2.Summary.Value(
-            tag=tag, tensor=tensor, metadata=meta), walltime=walltime)
+        tensor = self._tb.tensor_util.make_tensor_proto([text_string.encode("utf-8")], shape=[1])
+        meta = self._metadata(
+            tag,
+            "text",
+            lambda: self._tb.text_metadata.create_summary_metadata(
+                display_name=tag, description=""
+            ),
+        )
+        self._summary(
+            global_step,
+            self._tb.summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta),
+            walltime=walltime,
+        )
 
     # -- the hparams plugin -----------------------------------------------------------
     def _hparams(self, tag: str, **plugin_data: Any) -> None:
         tb = self._tb
         content = tb.plugin_data_pb2.HParamsPluginData(
-            version=tb.hparams_metadata.PLUGIN_DATA_VERSION, **plugin_data)
-        self._summary(0, tb.summary_pb2.Summary.Value(
-            tag=tag, metadata=tb.hparams_metadata.create_summary_metadata(content),
-            tensor=tb.hparams_metadata.NULL_TENSOR))
+            version=tb.hparams_metadata.PLUGIN_DATA_VERSION, **plugin_data
+        )
+        self._summary(
+            0,
+            tb.summary_pb2.Summary.Value(
+                tag=tag,
+                metadata=tb.hparams_metadata.create_summary_metadata(content),
+                tensor=tb.hparams_metadata.NULL_TENSOR,
+            ),
+        )
 
     def add_hparams_start(self, hparams: Mapping[str, Any]) -> None:
         """Mark this run as a session of the HParams tab with these hyper-parameter values
@@ -283,8 +362,9 @@ class SummaryWriter:
                 pb.hparams[name].string_value = value
         self._hparams(self._tb.hparams_metadata.SESSION_START_INFO_TAG, session_start_info=pb)
 
-    def add_hparams_end(self, hparams: Mapping[str, Any], metric_tags: Iterable[str],
-                        status: str = "success") -> None:
+    def add_hparams_end(
+        self, hparams: Mapping[str, Any], metric_tags: Iterable[str], status: str = "success"
+    ) -> None:
         """End the session: its status ("success", "failure", "running", "unknown") and the
         experiment's columns, the hyper-parameters and the scalar tags whose last values
         are its final metrics."""
@@ -293,18 +373,30 @@ class SummaryWriter:
         kinds = {bool: api.DATA_TYPE_BOOL, str: api.DATA_TYPE_STRING}
         experiment = api.Experiment(
             time_created_secs=time.time(),
-            hparam_infos=[api.HParamInfo(name=k, type=kinds.get(type(v), api.DATA_TYPE_FLOAT64))
-                          for k, v in _hparam_values(hparams).items()],
-            metric_infos=[api.MetricInfo(name=api.MetricName(tag=t)) for t in metric_tags])
-        statuses = {"success": api.STATUS_SUCCESS, "failure": api.STATUS_FAILURE,
-                    "running": api.STATUS_RUNNING, "unknown": api.STATUS_UNKNOWN}
+            hparam_infos=[
+                api.HParamInfo(name=k, type=kinds.get(type(v), api.DATA_TYPE_FLOAT64))
+                for k, v in _hparam_values(hparams).items()
+            ],
+            metric_infos=[api.MetricInfo(name=api.MetricName(tag=t)) for t in metric_tags],
+        )
+        statuses = {
+            "success": api.STATUS_SUCCESS,
+            "failure": api.STATUS_FAILURE,
+            "running": api.STATUS_RUNNING,
+            "unknown": api.STATUS_UNKNOWN,
+        }
         if status not in statuses:
-            raise ValueError(f"SummaryWriter.add_hparams_end: status must be one of "
-                             f"{', '.join(statuses)}, got {status!r}")
+            raise ValueError(
+                f"SummaryWriter.add_hparams_end: status must be one of "
+                f"{', '.join(statuses)}, got {status!r}"
+            )
         self._hparams(tb.hparams_metadata.EXPERIMENT_TAG, experiment=experiment)
-        self._hparams(tb.hparams_metadata.SESSION_END_INFO_TAG,
-                      session_end_info=tb.plugin_data_pb2.SessionEndInfo(
-                          status=statuses[status], end_time_secs=time.time()))
+        self._hparams(
+            tb.hparams_metadata.SESSION_END_INFO_TAG,
+            session_end_info=tb.plugin_data_pb2.SessionEndInfo(
+                status=statuses[status], end_time_secs=time.time()
+            ),
+        )
 
 
 def _hparam_values(hparams: Mapping[str, Any]) -> dict[str, bool | float | str]:
@@ -319,6 +411,7 @@ def _hparam_values(hparams: Mapping[str, Any]) -> dict[str, bool | float | str]:
 
 
 # -- what the callback draws -----------------------------------------------------------
+
 
 def tag_of(column: str) -> str:
     """The TensorBoard tag of a ``History`` column: ``SPLIT_NAME`` → ``NAME/SPLIT`` (so
@@ -343,8 +436,10 @@ def _grid(tiles: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
     out = np.ones((rows * (h + gap) + gap, columns * (w + gap) + gap, c), tiles.dtype)
     for i, tile in enumerate(tiles):
         r, q = divmod(i, columns)
-        out[gap + r * (h + gap): gap + r * (h + gap) + h,
-            gap + q * (w + gap): gap + q * (w + gap) + w] = tile
+        out[
+            gap + r * (h + gap) : gap + r * (h + gap) + h,
+            gap + q * (w + gap) : gap + q * (w + gap) + w,
+        ] = tile
     return out
 
 
@@ -382,9 +477,10 @@ def prediction_grid(images: np.ndarray, correct: np.ndarray, border: int = 2) ->
     x = _enlarge(x.transpose(0, 2, 3, 1).repeat(3 // x.shape[1], axis=3), 56)
     n, h, w, _ = x.shape
     framed = np.empty((n, h + 2 * border, w + 2 * border, 3))
-    framed[:] = np.where(np.asarray(correct, bool)[:, None, None, None],
-                         [0.1, 0.7, 0.2], [0.85, 0.1, 0.1])
-    framed[:, border:border + h, border:border + w] = x
+    framed[:] = np.where(
+        np.asarray(correct, bool)[:, None, None, None], [0.1, 0.7, 0.2], [0.85, 0.1, 0.1]
+    )
+    framed[:, border : border + h, border : border + w] = x
     return _grid(framed, min(n, 8), gap=2)
 
 
@@ -438,20 +534,35 @@ class TensorBoard(Callback):
 
     order = 40  # before Checkpoint (100): an epoch's events are on disk before its checkpoint
 
-    def __init__(self, log_dir: str | os.PathLike, *, update_freq: int | str = 10,
-                 histogram_freq: int = 100, images: bool = True, num_images: int = 8,
-                 samples: tuple[Any, Any] | None = None,
-                 class_names: Iterable[str] | None = None,
-                 hparams: Mapping[str, Any] | None = None, rank: int | None = None,
-                 close_on_train_end: bool = True, flush_secs: float = 10.0):
-        if update_freq != "epoch" and (isinstance(update_freq, bool)
-                                       or not isinstance(update_freq, int) or update_freq < 1):
-            raise ValueError(f"TensorBoard: update_freq must be a positive int or 'epoch', "
-                             f"got {update_freq!r}")
-        if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, int) \
-                or histogram_freq < 0:
-            raise ValueError(f"TensorBoard: histogram_freq must be an int >= 0, got "
-                             f"{histogram_freq!r}")
+    def __init__(
+        self,
+        log_dir: str | os.PathLike,
+        *,
+        update_freq: int | str = 10,
+        histogram_freq: int = 100,
+        images: bool = True,
+        num_images: int = 8,
+        samples: tuple[Any, Any] | None = None,
+        class_names: Iterable[str] | None = None,
+        hparams: Mapping[str, Any] | None = None,
+        rank: int | None = None,
+        close_on_train_end: bool = True,
+        flush_secs: float = 10.0,
+    ):
+        if update_freq != "epoch" and (
+            isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1
+        ):
+            raise ValueError(
+                f"TensorBoard: update_freq must be a positive int or 'epoch', got {update_freq!r}"
+            )
+        if (
+            isinstance(histogram_freq, bool)
+            or not isinstance(histogram_freq, int)
+            or histogram_freq < 0
+        ):
+            raise ValueError(
+                f"TensorBoard: histogram_freq must be an int >= 0, got {histogram_freq!r}"
+            )
         if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
             raise ValueError(f"TensorBoard: num_images must be an int >= 0, got {num_images!r}")
         _tb()  # a missing extra is reported now, not after the first epoch
@@ -473,19 +584,22 @@ class TensorBoard(Callback):
         self._shown: tuple[np.ndarray, np.ndarray] | None = None  # inputs and their classes
 
     # -- helpers ----------------------------------------------------------------------
-    def _default_hparams(self, trainer: "Trainer") -> dict:
+    def _default_hparams(self, trainer: Trainer) -> dict:
         group = trainer.optimizer.param_groups[0]
-        h: dict[str, Any] = {"model": type(trainer.model).__name__,
-                             "optimizer": type(trainer.optimizer).__name__,
-                             "lr": group.get("initial_lr", group["lr"])}
+        h: dict[str, Any] = {
+            "model": type(trainer.model).__name__,
+            "optimizer": type(trainer.optimizer).__name__,
+            "lr": group.get("initial_lr", group["lr"]),
+        }
         batch_size = getattr(trainer.train_loader, "batch_size", None)
         if batch_size is not None:
             h["batch_size"] = batch_size
-        h.update({k: v for k, v in trainer.config.items()
-                  if isinstance(v, (bool, int, float, str))})
+        h.update(
+            {k: v for k, v in trainer.config.items() if isinstance(v, (bool, int, float, str))}
+        )
         return h
 
-    def _samples(self, trainer: "Trainer") -> tuple[np.ndarray, np.ndarray] | None:
+    def _samples(self, trainer: Trainer) -> tuple[np.ndarray, np.ndarray] | None:
         if self.samples is not None:
             return _host(self.samples[0]), _host(self.samples[1])
         loader = trainer.val_loader
@@ -499,16 +613,17 @@ class TensorBoard(Callback):
         transform = getattr(loader, "transform", None)
         return (transform(x) if transform is not None else x), y
 
-    def _log_histograms(self, trainer: "Trainer", step: int) -> None:
+    @staticmethod
+    def _log_histograms(writer: SummaryWriter, trainer: Trainer, step: int) -> None:
         for name, p in trainer.model.named_parameters():
-            self.writer.add_histogram(f"weights/{name}", p.data, step)
+            writer.add_histogram(f"weights/{name}", p.data, step)
             if p.grad is not None:
-                self.writer.add_histogram(f"gradients/{name}", p.grad.data, step)
+                writer.add_histogram(f"gradients/{name}", p.grad.data, step)
 
-    def _log_images(self, trainer: "Trainer", step: int) -> None:
+    def _log_images(self, writer: SummaryWriter, trainer: Trainer, step: int) -> None:
         for name, p in trainer.model.named_parameters():
             if p.ndim == 4:
-                self.writer.add_image(f"filters/{name}", filter_grid(p.data), step, "HWC")
+                writer.add_image(f"filters/{name}", filter_grid(p.data), step, "HWC")
                 break
         samples = self._shown
         if samples is None or samples[0].ndim != 4 or samples[0].shape[1] not in (1, 3):
@@ -520,52 +635,59 @@ class TensorBoard(Callback):
         z = np.exp(scores - scores.max(axis=1, keepdims=True))
         probs = z / z.sum(axis=1, keepdims=True)
         predicted = probs.argmax(axis=1)
-        self.writer.add_image("predictions/images", prediction_grid(x, predicted == y), step, "HWC")
+        writer.add_image("predictions/images", prediction_grid(x, predicted == y), step, "HWC")
         names = self.class_names or []
 
-        def name(c: int) -> str:
+        def label(c: int) -> str:
             return names[c] if c < len(names) else str(c)
 
         rows = ["| # | true | predicted | probability |", "|---|---|---|---|"]
-        rows += [f"| {i} | {name(int(t))} | {name(int(p))} | {probs[i, p]:.3f} |"
-                 for i, (t, p) in enumerate(zip(y, predicted))]
-        self.writer.add_text("predictions/classes", "\n".join(rows), step)
+        rows += [
+            f"| {i} | {label(int(t))} | {label(int(p))} | {probs[i, p]:.3f} |"
+            for i, (t, p) in enumerate(zip(y, predicted, strict=True))
+        ]
+        writer.add_text("predictions/classes", "\n".join(rows), step)
 
     # -- the hooks --------------------------------------------------------------------
-    def on_train_begin(self, trainer: "Trainer") -> None:
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Open a new event file (rank 0 only) and start the HParams session."""
         if writer_rank(trainer, self.rank) != 0:
             return
         # steps up to global_step are covered by the checkpoint we continue from; anything
         # an interrupted run wrote after it is recomputed, so TensorBoard drops it
-        self.writer = SummaryWriter(self.log_dir, purge_step=trainer.global_step + 1,
-                                    flush_secs=self.flush_secs)
-        self._session = self.hparams if self.hparams is not None else \
-            self._default_hparams(trainer)
+        self.writer = SummaryWriter(
+            self.log_dir, purge_step=trainer.global_step + 1, flush_secs=self.flush_secs
+        )
+        self._session = self.hparams if self.hparams is not None else self._default_hparams(trainer)
         self.writer.add_hparams_start(self._session)
         self.writer.flush()
         if self.images and trainer.classification:
             self._shown = self._samples(trainer)
 
-    def on_epoch_begin(self, trainer: "Trainer", epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Start the throughput clock."""
         self._last_time, self._images_since = time.perf_counter(), 0
 
-    def on_batch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
+        """The per-step scalars and, every ``histogram_freq`` steps, the histograms."""
         if self.writer is None:
             return
         step = int(logs["step"])
         self._images_since += int(logs.get("batch_size", 0))
-        if self.update_freq != "epoch" and step % self.update_freq == 0:
+        if isinstance(self.update_freq, int) and step % self.update_freq == 0:
             now = time.perf_counter()
             self.writer.add_scalar("batch/loss", logs["loss"], step)
             self.writer.add_scalar("batch/lr", trainer.optimizer.param_groups[0]["lr"], step)
             if self._images_since and now > self._last_time:
-                self.writer.add_scalar("batch/images_per_s",
-                                       self._images_since / (now - self._last_time), step)
+                self.writer.add_scalar(
+                    "batch/images_per_s", self._images_since / (now - self._last_time), step
+                )
             self._last_time, self._images_since = now, 0
         if self.histogram_freq and step % self.histogram_freq == 0:
-            self._log_histograms(trainer, step)
+            self._log_histograms(self.writer, trainer, step)
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
+        """The epoch's History record as scalars, the images, and a flush."""
         if self.writer is None:
             return
         step = self._last_step = int(logs["step"])
@@ -577,15 +699,16 @@ class TensorBoard(Callback):
             if "/" in tag and not tag.startswith("epoch/") and tag not in self._metric_tags:
                 self._metric_tags.append(tag)
         if self.images:
-            self._log_images(trainer, step)
+            self._log_images(self.writer, trainer, step)
         self.writer.flush()
 
-    def on_train_end(self, trainer: "Trainer") -> None:
+    def on_train_end(self, trainer: Trainer) -> None:
+        """The last histograms; close unless results are still to come."""
         if self.writer is None:
             return
         step = self._last_step = trainer.global_step
         if self.histogram_freq and step % self.histogram_freq != 0:
-            self._log_histograms(trainer, step)
+            self._log_histograms(self.writer, trainer, step)
         if self.close_on_train_end:
             self.close()
         else:
