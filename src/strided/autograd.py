@@ -78,6 +78,21 @@ class set_grad_enabled(_GradMode):
         return False
 
 
+@contextlib.contextmanager
+def tracing(record: Any):
+    """Call `record(function, inputs, params, output)` for every operation run inside this
+    block, whether or not it is recorded for backward: how an exporter (ONNX) sees the
+    forward pass as a sequence of operations. Not re-entrant on purpose: one trace at a time
+    per thread."""
+    if getattr(_state, "tracer", None) is not None:
+        raise RuntimeError("tracing: a trace is already running in this thread")
+    _state.tracer = record
+    try:
+        yield
+    finally:
+        _state.tracer = None
+
+
 # ---------------------------------------------------------------------------------------
 # Tensor
 # ---------------------------------------------------------------------------------------
@@ -400,6 +415,9 @@ class Function:
         if not record:
             fn.needs_input_grad = (False,) * len(inputs)
         out = Tensor(fn.forward(*arrays))
+        tracer = getattr(_state, "tracer", None)
+        if tracer is not None:
+            tracer(fn, inputs, params, out)
         if out.data.base is not None:  # a view of an input: writes through either count
             for t in inputs:
                 if isinstance(t, Tensor) and np.may_share_memory(out.data, t.data):
