@@ -169,6 +169,23 @@ class Tensor:
     def grad_fn(self) -> "Function | None":
         return self._ctx
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call `hook(tensor)` once per backward pass, after this leaf's `.grad` has received
+        every contribution of that pass (as PyTorch's hook of the same name): the moment a
+        gradient is final, which data-parallel training uses to start communicating it
+        while the rest of the backward pass runs. Returns a handle with `remove()`."""
+        if self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors "
+                               "accumulate gradients")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
+        hooks.append(hook)
+
+        class _Handle:
+            def remove(_self) -> None:
+                if hook in hooks:
+                    hooks.remove(hook)
+        return _Handle()
+
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
         self._retain_grad = True
@@ -322,14 +339,77 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return out.reshape(shape)
 
 
+def queue_callback(callback: Any) -> None:
+    """Run `callback()` once the backward pass now running has finished (as PyTorch's
+    engine `queue_callback`); only valid inside a backward pass (from a hook)."""
+    queued = getattr(_state, "backward_callbacks", None)
+    if queued is None:
+        raise RuntimeError("queue_callback: no backward pass is running")
+    queued.append(callback)
+
+
+class _LeafHooks:
+    """Counts the gradient contributions each hooked leaf still awaits in one backward pass
+    and fires its post-accumulate hooks when the count reaches zero."""
+
+    def __init__(self, order: list["Function"]):
+        self.pending: dict[int, int] = {}
+        self.leaves: dict[int, Tensor] = {}
+        for fn in order:
+            for t, need in zip(fn.inputs or (), fn.needs_input_grad):
+                if need and isinstance(t, Tensor) and t._ctx is None and \
+                        t.__dict__.get("_post_accumulate_hooks"):
+                    self.pending[id(t)] = self.pending.get(id(t), 0) + 1
+                    self.leaves[id(t)] = t
+
+    def settle(self, fn: "Function") -> None:
+        """`fn`'s contributions to hooked leaves have been made (or will never come)."""
+        if not self.pending:
+            return
+        for t, need in zip(fn.inputs or (), fn.needs_input_grad):
+            key = id(t)
+            if need and key in self.pending:
+                self.pending[key] -= 1
+                if self.pending[key] == 0:
+                    del self.pending[key]
+                    self._fire(self.leaves.pop(key))
+
+    def finish(self) -> None:
+        for key in list(self.pending):  # leaves some branch never reached
+            del self.pending[key]
+            self._fire(self.leaves.pop(key))
+
+    @staticmethod
+    def _fire(t: Tensor) -> None:
+        if t.grad is not None:
+            for hook in list(t.__dict__.get("_post_accumulate_hooks", ())):
+                hook(t)
+
+
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """The chain rule over the graph below `root`, seeded with dL/droot = grad."""
+    """The chain rule over the graph below `root`, seeded with dL/droot = grad; then the
+    callbacks queued during the pass (`queue_callback`)."""
+    outer = getattr(_state, "backward_callbacks", None)
+    _state.backward_callbacks = []
+    try:
+        _chain_rule(root, grad, retain_graph)
+        callbacks, _state.backward_callbacks = _state.backward_callbacks, []
+        for callback in callbacks:
+            callback()
+    finally:
+        _state.backward_callbacks = outer
+
+
+def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     shared = {id(grad)}  # arrays someone else holds: the caller's seed, leaves' grads
     if root._ctx is None:  # a leaf: its gradient is the seed
         _accumulate_leaf(root, grad, shared)
+        _LeafHooks._fire(root)
         return
     grads: dict[int, np.ndarray] = {id(root): grad}
-    for fn in _topological_order(root):
+    order = _topological_order(root)
+    hooks = _LeafHooks(order)
+    for fn in order:
         if fn.inputs is None:
             raise RuntimeError(
                 f"backward: trying to backward through {type(fn).__name__} a second time; "
@@ -338,6 +418,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         out = fn.output_ref()
         g = grads.pop(fn.output_id, None)
         if g is None:  # no path from root through this node's output
+            hooks.settle(fn)
             continue
         if out is not None and out._retain_grad:
             _accumulate_leaf(out, g, shared)
@@ -365,8 +446,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 key = id(t)
                 prev = grads.get(key)
                 grads[key] = gi if prev is None else prev + gi
+        hooks.settle(fn)
         if not retain_graph:
             fn.release()
+    hooks.finish()
 
 
 def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:

@@ -154,6 +154,12 @@ def _stack(samples: list) -> tuple:
     return (np.stack([np.asarray(s) for s in samples]),)
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled order of `n` samples in `epoch` of a run seeded with `seed`: a function of
+    (seed, epoch) only, so that resumed runs and every rank of a distributed run agree."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
 class DataLoader:
     """Iterate over a data set in (optionally shuffled) mini-batches of NumPy arrays.
 
@@ -176,6 +182,10 @@ class DataLoader:
     transform : callable, optional
         A *batch* transform applied to the first array (the inputs) of each batch,
         e.g. ``Compose([ToFloat(), Normalize(...)])``.
+    sampler : optional
+        Where each epoch's order of sample indices comes from instead (e.g.
+        ``strided.distributed.DistributedSampler``): an iterable of indices with ``len``;
+        ``set_epoch`` is passed on to it. Not together with ``shuffle``.
     prefetch : int
         When > 0, a background thread prepares up to this many batches ahead (the
         gather and the transforms release the GIL in NumPy, so they overlap with
@@ -194,6 +204,7 @@ class DataLoader:
         generator: np.random.Generator | None = None,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
         prefetch: int = 0,
+        sampler: Any = None,
     ):
         if isinstance(dataset, np.ndarray):
             dataset = ArrayDataset(dataset)
@@ -213,6 +224,11 @@ class DataLoader:
             raise ValueError("DataLoader: give seed or generator, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
+        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__")
+                                    or not hasattr(sampler, "__len__")):
+            raise ValueError("DataLoader: sampler must be an iterable of indices with len(), "
+                             "and shuffle must be False with a sampler (the sampler orders)")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -225,7 +241,7 @@ class DataLoader:
         self._generator = generator if generator is not None else (np.random.default_rng() if seed is None else None)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -234,13 +250,15 @@ class DataLoader:
 
     def _order(self) -> np.ndarray:
         n = len(self.dataset)
+        if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(self.epoch)
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         if not self.shuffle:
             return np.arange(n)
         if self.seed is not None:
-            rng = np.random.default_rng([int(self.seed), self.epoch])
-        else:
-            rng = self._generator
-        return rng.permutation(n)
+            return epoch_order(n, self.seed, self.epoch)
+        return self._generator.permutation(n)
 
     def _fetch(self, idx: np.ndarray) -> tuple:
         ds = self.dataset

@@ -1,0 +1,95 @@
+"""Data-parallel training under `mpirun -n 2`, against one process with the global batch."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mpirun() -> str:
+    found = Path(sys.executable).with_name("mpirun")
+    if found.exists():
+        return str(found)
+    path = shutil.which("mpirun")
+    if path is None:
+        pytest.skip("no mpirun (pip install 'strided[mpi]')")
+    return path
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               STRIDED_DIST_TIMEOUT="60", PYTHONPATH=str(ROOT / "src"))
+    env.update(extra)
+    return env
+
+
+def _run(args: list, ranks: int | None, timeout: float = 300, **env) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(WORKER)] + [str(a) for a in args]
+    if ranks is not None:
+        command = [_mpirun(), "--allow-run-as-root", "--oversubscribe", "-n", str(ranks)] + command
+    return subprocess.run(command, env=_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _result(out: Path) -> tuple[dict, list]:
+    with np.load(str(out) + ".npz") as f:
+        params = {k: f[k] for k in f.files}
+    return params, json.loads(Path(str(out) + ".json").read_text())
+
+
+@pytest.mark.parametrize("mode", ["plain", "bn"])
+def test_two_ranks_take_the_steps_of_one_process_with_the_global_batch(mode, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    r1 = _run([mode, one, 2], None, STRIDED_TEST_SINGLE="1")
+    assert r1.returncode == 0, r1.stderr
+    r2 = _run([mode, two, 2], 2)
+    assert r2.returncode == 0, r2.stderr
+    (p1, h1), (p2, h2) = _result(one), _result(two)
+    assert p1.keys() == p2.keys()
+    for k in p1:  # running statistics included, for the SyncBatchNorm model
+        np.testing.assert_allclose(p2[k], p1[k], rtol=2e-4, atol=2e-5, err_msg=k)
+    for a, b in zip(h1, h2):  # the epoch's loss and accuracy, combined over the ranks
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["train_accuracy"] == pytest.approx(b["train_accuracy"], abs=1e-9)
+
+
+def test_mismatched_models_are_found_at_start(tmp_path):
+    r = _run(["mismatch", tmp_path / "x"], 2, timeout=120)
+    assert r.returncode != 0
+    assert "ranks built different models" in r.stderr and "rank 1 has" in r.stderr
+
+
+def test_a_killed_rank_ends_the_job_instead_of_hanging(tmp_path):
+    start = time.monotonic()
+    r = _run(["die", tmp_path / "x", 3], 2, timeout=240, STRIDED_DIST_TIMEOUT="20")
+    assert r.returncode != 0
+    assert time.monotonic() - start < 200
+    text = (r.stdout + r.stderr).lower()
+    assert "signal 9" in text or "killed" in text or "stopped answering" in text, text[-2000:]
+
+
+def test_resume_after_the_whole_job_is_killed_matches_an_uninterrupted_run(tmp_path):
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    ckpt = tmp_path / "ckpt"
+    r = _run(["plain", whole, 3], 2)
+    assert r.returncode == 0, r.stderr
+    killed = _run(["die-after-epoch", resumed, 3], 2, STRIDED_TEST_CHECKPOINT=str(ckpt))
+    assert killed.returncode != 0 and (ckpt / "checkpoint.safetensors").is_file()
+    again = _run(["plain", resumed, 3, ckpt / "checkpoint.safetensors"], 2,
+                 STRIDED_TEST_CHECKPOINT=str(ckpt))
+    assert again.returncode == 0, again.stderr
+    (p1, h1), (p2, h2) = _result(whole), _result(resumed)
+    for k in p1:
+        np.testing.assert_array_equal(p2[k], p1[k], err_msg=k)
+    assert [r["epoch"] for r in h2] == [1, 2, 3]
