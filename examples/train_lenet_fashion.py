@@ -11,6 +11,7 @@ import argparse
 import strided
 from strided.data import DataLoader, FashionMNIST, train_val_split
 from strided.data import transforms as T
+from strided.data.registry import dataset_info
 from strided.io import save_model
 from strided.models import lenet5
 from strided.optim import Adam
@@ -28,8 +29,10 @@ train_set = FashionMNIST(train=True, download=args.download)
 test_set = FashionMNIST(train=False, download=args.download)
 train_part, val_part = train_val_split(train_set, 0.1, seed=0)
 
-# Pixels to [0, 1], then zero mean and unit variance (the training set's statistics).
-to_input = T.Compose([T.ToFloat(), T.Normalize(0.2860, 0.3530)])
+# Pixels to [0, 1], then zero mean and unit variance (the training set's statistics, which
+# the data-set registry records: mean 0.2860, std 0.3530).
+info = dataset_info("fashion-mnist")
+to_input = T.Compose([T.ToFloat(), T.Normalize(info.mean, info.std)])
 train_loader = DataLoader(train_part, batch_size=128, shuffle=True, seed=0,
                           transform=to_input, prefetch=2)
 val_loader = DataLoader(val_part, batch_size=512, transform=to_input)

@@ -39,7 +39,8 @@ from typing import Any, Mapping, Union
 import numpy as np
 
 __all__ = ["CheckpointError", "save", "load", "save_state", "load_state", "save_model",
-           "load_model", "atomic_write_bytes", "atomic_write_text", "to_jsonable"]
+           "load_model", "read_model_file", "atomic_write_bytes", "atomic_write_text",
+           "to_jsonable"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -291,16 +292,22 @@ def load_model(path: PathLike, model: Any, strict: bool = True) -> dict:
     """
     if not hasattr(model, "load_state_dict"):
         raise TypeError(f"load_model: expected a Module, got {type(model).__name__}")
-    arrays, meta = load(path)
-    if "tree" in meta:  # a training checkpoint: the weights are under "model."
-        tree = _decode(meta["tree"], arrays, f"load_model({str(path)!r})")
-        if not isinstance(tree, dict) or not isinstance(tree.get("model"), dict):
-            raise CheckpointError(f"load_model: {path} holds no model weights")
-        state, meta = tree["model"], {k: v for k, v in tree.items() if k != "model"}
-    else:
-        state = arrays
+    state, meta = read_model_file(path)
     try:
         model.load_state_dict(state, strict=strict)
     except ValueError as exc:
         raise ValueError(f"load_model: {path} does not fit {type(model).__name__}: {exc}") from None
     return meta
+
+
+def read_model_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """``(state, meta)``: the model weights (name → array) in a file written by
+    ``save_model`` or in a training checkpoint (``strided.train.save_checkpoint``), and
+    the rest of what the file records (for a checkpoint: everything but the weights)."""
+    arrays, meta = load(path)
+    if "tree" not in meta:
+        return arrays, meta
+    tree = _decode(meta["tree"], arrays, f"read_model_file({str(path)!r})")
+    if not isinstance(tree, dict) or not isinstance(tree.get("model"), dict):
+        raise CheckpointError(f"read_model_file: {path} holds no model weights")
+    return tree["model"], {k: v for k, v in tree.items() if k != "model"}

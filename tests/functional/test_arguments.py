@@ -5,9 +5,17 @@ import pytest
 import strided.nn as nn
 from strided.autograd import Tensor
 from strided.functional import conv as C
-from strided.functional.arguments import (as_tensor, check_conv_padding, check_pool_padding,
-                                          conv_pads, drop_1d, layout, lift_1d, ntuple,
-                                          positive_int)
+from strided.functional.arguments import (
+    as_tensor,
+    check_conv_padding,
+    check_pool_padding,
+    conv_pads,
+    drop_1d,
+    layout,
+    lift_1d,
+    ntuple,
+    positive_int,
+)
 
 
 def test_ntuple_spreads_ints_and_checks_tuples():

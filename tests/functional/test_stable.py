@@ -1,8 +1,12 @@
 """functional/stable.py: the overflow-free logistic, softplus, softmax and log-softmax."""
 import numpy as np
 
-from strided.functional.stable import (stable_log_softmax, stable_sigmoid, stable_softmax,
-                                       stable_softplus)
+from strided.functional.stable import (
+    stable_log_softmax,
+    stable_sigmoid,
+    stable_softmax,
+    stable_softplus,
+)
 
 
 def test_values_match_the_naive_formulas_where_those_are_safe():

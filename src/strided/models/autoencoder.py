@@ -9,7 +9,7 @@
 - `linear_autoencoder`: one linear layer each way, no nonlinearity. Trained with squared
   error on centred data its decoder spans the same subspace as the top-k principal
   components (Baldi & Hornik 1989), though its columns need not be the orthonormal
-  components themselves; tests/test_autoencoder.py checks this against an SVD.
+  components themselves; tests/models/test_autoencoder.py checks this against an SVD.
 
 Each model has `encoder`, `decoder`, `encode(x)`, `decode(z)`; `forward(x)` reconstructs.
 """

@@ -11,6 +11,7 @@ from typing import Callable
 
 import difflib
 import importlib
+import inspect
 
 from .googlenet import googlenet
 from .lenet import lenet5
@@ -22,31 +23,35 @@ _alexnet_mod, ae, dn, mb, rn, vg = (importlib.import_module(f"{__package__}.{m}"
     "alexnet", "autoencoder", "densenet", "mobilenet", "resnet", "vgg"))
 
 __all__ = ["ModelEntry", "register_model", "get_model", "list_models", "input_shape_of",
-           "describe_model"]
+           "describe_model", "takes_in_channels"]
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     """A registered model: constructor, the input shape (C, H, W) of one example the notes
-    use for it, and a one-line description."""
+    use for it, a one-line description, and whether the constructor takes `in_channels`."""
 
     name: str
     build: Callable
     input_shape: tuple
     description: str
+    in_channels: bool
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, build: Callable, input_shape: tuple, description: str = "",
-                   overwrite: bool = False) -> None:
+                   overwrite: bool = False, in_channels: bool | None = None) -> None:
     """Add `build` under `name` (lower case); a duplicate name is an error unless
-    `overwrite`."""
+    `overwrite`. `in_channels` says whether `build` accepts that argument (default: whether
+    its signature names it)."""
     key = name.lower()
     if key in _REGISTRY and not overwrite:
         raise ValueError(f"register_model: {name!r} is already registered")
-    _REGISTRY[key] = ModelEntry(key, build, tuple(input_shape), description)
+    if in_channels is None:
+        in_channels = "in_channels" in inspect.signature(build).parameters
+    _REGISTRY[key] = ModelEntry(key, build, tuple(input_shape), description, in_channels)
 
 
 def _entry(name: str) -> ModelEntry:
@@ -76,7 +81,14 @@ def input_shape_of(name: str) -> tuple:
 
 
 def describe_model(name: str) -> str:
+    """The one-line description registered with `name`."""
     return _entry(name).description
+
+
+def takes_in_channels(name: str) -> bool:
+    """Whether the constructor of `name` accepts `in_channels` (the MLP and the fully
+    connected autoencoders take vectors instead)."""
+    return _entry(name).in_channels
 
 
 _IMAGENET = (3, 224, 224)

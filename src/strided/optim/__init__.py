@@ -6,3 +6,4 @@ from .optimizer import Optimizer
 from .proximal import ProximalSGD, prox_l1_
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .registry import create, list_optimizers

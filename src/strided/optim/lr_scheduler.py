@@ -20,7 +20,7 @@ from .optimizer import Optimizer
 __all__ = [
     "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
-    "InverseScalingLR", "SequentialLR", "ReduceLROnPlateau",
+    "InverseScalingLR", "SequentialLR", "ReduceLROnPlateau", "SCHEDULERS", "create",
 ]
 
 
@@ -463,3 +463,21 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
+
+
+# name → class, for configs and the command line
+SCHEDULERS: dict[str, type] = {
+    "lambda": LambdaLR, "step": StepLR, "multistep": MultiStepLR, "constant": ConstantLR,
+    "linear": LinearLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR,
+    "cosine_warm_restarts": CosineAnnealingWarmRestarts, "onecycle": OneCycleLR,
+    "invscaling": InverseScalingLR, "sequential": SequentialLR, "plateau": ReduceLROnPlateau,
+}
+
+
+def create(name: str, optimizer: Optimizer, **kwargs):
+    """The schedule registered as ``name`` (one of ``SCHEDULERS``, case-insensitive) over
+    ``optimizer``, with the class's own arguments: ``create("cosine", opt, T_max=30)``."""
+    key = str(name).lower()
+    if key not in SCHEDULERS:
+        raise ValueError(f"unknown schedule {name!r}; choose from {', '.join(SCHEDULERS)}")
+    return SCHEDULERS[key](optimizer, **kwargs)

@@ -1,0 +1,474 @@
+"""The training recipe behind ``strided train``: a config dict in, a trained run folder out.
+
+The command line, the examples and Python code share it:
+
+    from strided.train import recipe
+    run = recipe.prepare_run({"model": "resnet20", "dataset": "cifar10", "epochs": 30},
+                             out="runs/r20")
+    run.trainer.fit(run.train_loader, run.val_loader, epochs=run.cfg["epochs"])
+    results = recipe.finish_run(run)
+    model, cfg, classes, file = recipe.load_trained("runs/r20")
+
+A config holds the keys of ``DEFAULTS``. ``prepare_run`` builds everything from it —
+data, transforms, model, optimiser, schedule, callbacks, Trainer — and writes
+``config.json``; ``finish_run`` tests the model and writes ``model.safetensors`` and
+``results.json``. A run folder holds (``RunFolder``): ``config.json`` (the options),
+``checkpoint.safetensors`` (the whole training state, rewritten atomically after every
+epoch), ``history.csv``/``history.json``/``curves.png`` (learning curves) and, at the end,
+``model.safetensors`` (the final weights with the config and test results) and
+``results.json``; with the ``tensorboard`` option, TensorBoard's event files in ``tb/``.
+
+Resuming (``resume_config``): a resumed run keeps the options it started with; only those
+in ``RESUMABLE`` may change, and a schedule planned over the whole run (``PLANNED``) keeps
+its number of epochs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+
+__all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS",
+           "RESUMABLE", "PLANNED", "RunFolder", "Run", "dataset_key", "load_dataset",
+           "subset", "eval_transform", "train_transform", "build_model", "build_optimizer",
+           "build_scheduler", "resume_checkpoint", "resume_config", "default_out",
+           "prepare_run", "finish_run", "find_weights", "load_trained"]
+
+PathLike = Union[str, os.PathLike]
+
+# the optimisers a config may name, with the learning rate each gets when none is given
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 0.05, "nesterov": 0.05, "rmsprop": 1e-3,
+              "adagrad": 1e-2}
+SCHEDULES = ("none", "step", "cosine", "exponential", "onecycle", "plateau")
+AUGMENTATIONS = ("none", "flip", "crop", "crop+flip", "affine")
+
+DEFAULTS: dict[str, Any] = {
+    "model": "lenet5", "dataset": "fashion-mnist", "epochs": 10, "batch_size": 128,
+    "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
+    "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
+    "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None, "tensorboard": None,
+}
+
+# Options a resumed run may change; every other option comes from the checkpoint.
+RESUMABLE = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
+             "limit_test", "tensorboard"}
+
+# Schedules laid out over the whole run: its length cannot change on resume.
+PLANNED = {"step", "cosine", "onecycle"}
+
+
+class ConfigError(ValueError):
+    """A config that asks for something unknown or inconsistent (the command line reports
+    it as a usage error, exit status 2)."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one training run, by role."""
+
+    path: Path
+
+    @property
+    def config(self) -> Path:
+        """The options, as JSON."""
+        return self.path / "config.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The whole training state, rewritten after every epoch."""
+        return self.path / "checkpoint.safetensors"
+
+    @property
+    def model(self) -> Path:
+        """The final weights, with the config and the test results."""
+        return self.path / "model.safetensors"
+
+    @property
+    def results(self) -> Path:
+        """The test results, as JSON."""
+        return self.path / "results.json"
+
+
+# -- data ---------------------------------------------------------------------------------
+
+def dataset_key(name: str) -> str:
+    """The registered data-set name for ``name`` (``ConfigError`` for an unknown one)."""
+    from ..data.registry import dataset_key as key
+    try:
+        return key(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def load_dataset(name: str, train: bool, root: PathLike | None = None,
+                 download: bool = False):
+    """The ``strided.data`` data set ``name`` (see ``strided.data.registry``)."""
+    from ..data.registry import load_dataset as load
+    return load(dataset_key(name), train, root, download)
+
+
+def subset(ds, limit: int | None, seed: int):
+    """A fixed random ``limit`` samples of ``ds`` (all of them without a limit)."""
+    from ..data import Subset
+    if limit is None or limit >= len(ds):
+        return ds
+    if limit < 1:
+        raise ConfigError(f"a limit must be a positive number of samples, got {limit}")
+    order = np.random.default_rng([int(seed), 7]).permutation(len(ds))[:limit]
+    return Subset(ds, np.sort(order))
+
+
+class _Flatten:
+    """Batch (N, C, H, W) → (N, C·H·W), for models that take vectors (the MLP)."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(x.shape[0], -1)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+def _model_input_rank(model_name: str) -> int:
+    from ..models.registry import input_shape_of
+    try:
+        return len(input_shape_of(model_name))
+    except ValueError:
+        return 3
+
+
+def eval_transform(cfg: Mapping[str, Any]):
+    """uint8 images → float32, normalised with the data set's statistics."""
+    from ..data import transforms as T
+    from ..data.registry import dataset_info
+    info = dataset_info(dataset_key(cfg["dataset"]))
+    steps = [T.ToFloat(), T.Normalize(info.mean, info.std)]
+    if _model_input_rank(cfg["model"]) == 1:
+        steps.append(_Flatten())
+    return T.Compose(steps)
+
+
+def train_transform(cfg: Mapping[str, Any], image_size: int):
+    """Augmentation (on the uint8 images, where it is cheapest) then ``eval_transform``.
+
+    One generator, seeded from the config's seed, draws for all augmentations; a
+    checkpoint saves its state, so a resumed run augments the same way.
+    """
+    from ..data import transforms as T
+    aug = cfg["augment"]
+    if aug not in AUGMENTATIONS:
+        raise ConfigError(f"unknown augmentation {aug!r}; choose from {', '.join(AUGMENTATIONS)}")
+    rng = np.random.default_rng([int(cfg["seed"]), 1])
+    steps: list = []
+    if "crop" in aug:
+        steps.append(T.RandomCrop(image_size, padding=max(2, image_size // 8), rng=rng))
+    if "flip" in aug:
+        steps.append(T.RandomHorizontalFlip(rng=rng))
+    if aug == "affine":
+        steps.append(T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1), rng=rng))
+    return T.Compose(steps + eval_transform(cfg).transforms)
+
+
+# -- model, optimiser, schedule -----------------------------------------------------------
+
+def build_model(cfg: Mapping[str, Any], num_classes: int, in_channels: int):
+    """The registered model ``cfg["model"]`` for this many classes and input channels
+    (constructors without ``in_channels``, like the MLP's, get only ``num_classes``)."""
+    from ..models.registry import get_model, takes_in_channels
+    name = cfg["model"]
+    if takes_in_channels(name):
+        return get_model(name, num_classes=num_classes, in_channels=in_channels)
+    return get_model(name, num_classes=num_classes)
+
+
+def build_optimizer(cfg: Mapping[str, Any], params):
+    """The config's optimiser: its name, ``lr`` (default ``DEFAULT_LR``), weight decay
+    (AdamW: 1e-2 when none is given) and, for SGD, momentum."""
+    from .. import optim
+    name = cfg["optimizer"]
+    if name not in DEFAULT_LR:
+        raise ConfigError(f"unknown optimizer {name!r}; choose from {', '.join(DEFAULT_LR)}")
+    lr = cfg["lr"] if cfg["lr"] is not None else DEFAULT_LR[name]
+    if not lr > 0:
+        raise ConfigError(f"--lr must be positive, got {lr}")
+    kwargs: dict[str, Any] = {"lr": lr, "weight_decay": cfg["weight_decay"]}
+    if name == "adamw":
+        kwargs["weight_decay"] = cfg["weight_decay"] or 1e-2
+    if name in ("sgd", "nesterov"):
+        kwargs["momentum"] = cfg["momentum"]
+    return optim.create(name, params, **kwargs)
+
+
+def build_scheduler(cfg: Mapping[str, Any], optimizer, steps_per_epoch: int):
+    """The config's schedule laid out over its epochs (None for ``"none"``)."""
+    from ..optim import lr_scheduler as S
+    name, epochs = cfg["schedule"], int(cfg["epochs"])
+    if name not in SCHEDULES:
+        raise ConfigError(f"unknown schedule {name!r}; choose from {', '.join(SCHEDULES)}")
+    if name == "none":
+        return None
+    kwargs = {
+        "step": {"step_size": max(1, epochs // 3), "gamma": 0.1},
+        "cosine": {"T_max": max(1, epochs)},
+        "exponential": {"gamma": 0.9},
+        "onecycle": {"max_lr": optimizer.param_groups[0]["lr"], "epochs": max(1, epochs),
+                     "steps_per_epoch": max(1, steps_per_epoch)},
+        "plateau": {"factor": 0.5, "patience": 2},
+    }[name]
+    return S.create(name, optimizer, **kwargs)
+
+
+# -- resuming -----------------------------------------------------------------------------
+
+def resume_checkpoint(resume: str | None, out: PathLike | None) -> Path | None:
+    """The checkpoint file a run continues from: ``resume`` is a file or run folder, or
+    ``"auto"`` for the run in ``out``; None for a new run."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        if out is None:
+            raise ConfigError("--resume needs the run to continue: give --resume PATH or "
+                              "--out FOLDER")
+        p = Path(out)
+    else:
+        p = Path(resume)
+    if p.is_dir():
+        p = RunFolder(p).checkpoint
+    if not p.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {p}")
+    return p
+
+
+def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
+    """The options of a run: ``DEFAULTS`` (or, resuming, the checkpoint's) with the
+    ``given`` ones on top; a resumed run may change only the ``RESUMABLE`` options."""
+    given = {k: v for k, v in given.items() if k in DEFAULTS and v is not None}
+    if resume is None:
+        return {**DEFAULTS, **given}
+    from .checkpoint import load_checkpoint
+    saved = load_checkpoint(resume).get("config") or {}
+    if "model" not in saved:
+        raise ConfigError(f"--resume: {resume} was not written by `strided train`")
+    cfg = {k: saved.get(k, v) for k, v in DEFAULTS.items()}
+    conflicts = [f"--{k.replace('_', '-')} {v} (checkpoint: {cfg[k]})" for k, v in given.items()
+                 if k not in RESUMABLE and cfg[k] != v]
+    if conflicts:
+        raise ConfigError("a resumed run keeps the options it started with; these differ: "
+                          + ", ".join(conflicts) + " (only --epochs and --data-root may change)")
+    if "epochs" in given and given["epochs"] != cfg["epochs"] and cfg["schedule"] in PLANNED:
+        raise ConfigError(f"the {cfg['schedule']} schedule of this run was planned for "
+                          f"{cfg['epochs']} epochs; resume it with --epochs {cfg['epochs']} "
+                          "(or start a new run)")
+    cfg.update({k: v for k, v in given.items() if k in RESUMABLE})
+    return cfg
+
+
+def default_out(cfg: Mapping[str, Any]) -> Path:
+    """``runs/<model>-<dataset>``, numbered (``-2``, ``-3``, ...) past folders that already
+    hold a run."""
+    base = Path("runs") / f"{cfg['model']}-{dataset_key(cfg['dataset'])}"
+    out, n = base, 1
+    while RunFolder(out).checkpoint.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+# -- a whole run --------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    """Everything a training run is made of, built from its config by ``prepare_run``."""
+
+    cfg: dict
+    folder: RunFolder
+    resume: Path | None
+    classes: list
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    trainer: Any
+    train_loader: Any
+    val_loader: Any
+    test_set: Any
+    tensorboard: Any = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def num_train(self) -> int:
+        """Training images per epoch."""
+        return len(self.train_loader.dataset)
+
+    @property
+    def num_val(self) -> int:
+        """Validation images (0 without a validation split)."""
+        return len(self.val_loader.dataset) if self.val_loader is not None else 0
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    from ..io import atomic_write_text, to_jsonable
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=1) + "\n")
+
+
+def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
+                resume: str | None = None, data_root: PathLike | None = None,
+                download: bool = True, progress: bool = True, verbose: bool = True,
+                extra_callbacks: Sequence = ()) -> Run:
+    """Build a training run from ``options`` (keys of ``DEFAULTS``; missing ones take the
+    defaults) and write its ``config.json``.
+
+    Parameters
+    ----------
+    options : mapping
+        The run's options; None values count as not given.
+    out : path, optional
+        The run folder (default: the resumed checkpoint's folder, or ``default_out``).
+    resume : str, optional
+        A checkpoint file or run folder to continue, or ``"auto"`` for the one in ``out``.
+    data_root, download
+        Where the data set's files are, and whether to fetch them when missing.
+    progress, verbose
+        The Trainer's progress bar and per-epoch lines.
+    extra_callbacks : sequence
+        More callbacks for the Trainer, after the run's own.
+    """
+    from .. import manual_seed
+    from ..data import DataLoader, train_val_split
+    from ..models.registry import input_shape_of
+    from .callbacks import Checkpoint, EarlyStopping, LearningCurves
+    from .trainer import Trainer
+
+    checkpoint = resume_checkpoint(resume, out)
+    cfg = resume_config(options, checkpoint)
+    for key in ("epochs", "batch_size"):
+        if int(cfg[key]) < (0 if key == "epochs" else 1):
+            raise ConfigError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
+    if not 0.0 <= float(cfg["val_split"]) < 1.0:
+        raise ConfigError(f"--val-split must be in [0, 1), got {cfg['val_split']}")
+    if out is not None:
+        folder = RunFolder(Path(out))
+    elif checkpoint is not None:
+        folder = RunFolder(checkpoint.parent)
+    else:
+        folder = RunFolder(default_out(cfg))
+    if checkpoint is None and folder.checkpoint.exists():
+        raise ConfigError(f"{folder.path} already holds a training run; continue it with "
+                          "--resume, or choose another --out")
+
+    seed = int(cfg["seed"])
+    key = dataset_key(cfg["dataset"])
+    input_shape_of(cfg["model"])  # an unknown model fails here, before the data is read
+    train_full = load_dataset(key, True, data_root, download)
+    test_full = load_dataset(key, False, data_root, download)
+    classes = list(train_full.classes)
+    in_channels, image_size = train_full.images.shape[1], train_full.images.shape[-1]
+    cfg.update(dataset=key, classes=classes, num_classes=len(classes), in_channels=in_channels)
+
+    train_ds = subset(train_full, cfg["limit_train"], seed)
+    val_ds = None
+    if cfg["val_split"] > 0:
+        train_ds, val_ds = train_val_split(train_ds, float(cfg["val_split"]), seed=seed)
+    test_ds = subset(test_full, cfg["limit_test"], seed)
+
+    # the model's initial weights, and dropout without its own generator, come from here
+    manual_seed(seed)
+    model = build_model(cfg, len(classes), in_channels)
+    optimizer = build_optimizer(cfg, model.parameters())
+    prefetch = int(cfg["prefetch"])
+    train_loader = DataLoader(train_ds, batch_size=int(cfg["batch_size"]), shuffle=True,
+                              seed=seed, transform=train_transform(cfg, image_size),
+                              prefetch=prefetch)
+    val_loader = (DataLoader(val_ds, batch_size=512, transform=eval_transform(cfg),
+                             prefetch=prefetch) if val_ds is not None else None)
+    scheduler = build_scheduler(cfg, optimizer, len(train_loader))
+
+    callbacks: list = []
+    if cfg["patience"]:
+        callbacks.append(EarlyStopping("val_loss" if val_loader else "train_loss",
+                                       patience=int(cfg["patience"])))
+    callbacks += [LearningCurves(folder.path), Checkpoint(folder.path), *extra_callbacks]
+    tensorboard = None
+    if cfg["tensorboard"] is not None:
+        from ..train import TensorBoard
+        cfg["tensorboard"] = str(Path(cfg["tensorboard"] or folder.path / "tb"))
+        tensorboard = TensorBoard(cfg["tensorboard"], class_names=classes,
+                                  close_on_train_end=False, hparams={
+                                      **{k: v for k, v in cfg.items()
+                                         if k not in ("tensorboard", "classes", "prefetch")},
+                                      "lr": optimizer.param_groups[0]["lr"]})
+        callbacks.append(tensorboard)
+    top_k = (int(cfg["top_k"]),) if cfg["top_k"] and 1 < int(cfg["top_k"]) < len(classes) else ()
+    trainer = Trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks, top_k=top_k,
+                      grad_clip=cfg["grad_clip"], progress=progress, verbose=verbose,
+                      config=cfg)
+
+    folder.path.mkdir(parents=True, exist_ok=True)
+    _write_json(folder.config, cfg)
+    return Run(cfg, folder, checkpoint, classes, model, optimizer, scheduler, trainer,
+               train_loader, val_loader, test_ds, tensorboard)
+
+
+def finish_run(run: Run) -> dict:
+    """Test the trained model once; write ``model.safetensors`` (weights, config and test
+    results) and ``results.json``; return the results."""
+    from ..data import DataLoader
+    from ..io import save_model
+    trainer, classes = run.trainer, run.classes
+    test_loader = DataLoader(run.test_set, batch_size=512, transform=eval_transform(run.cfg))
+    test = trainer.evaluate(test_loader, confusion=True, num_classes=len(classes))
+    results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
+               **{f"test_{k}": v for k, v in test.items() if k.startswith("top")},
+               "test_images": len(run.test_set), "epochs": trainer.epoch,
+               "steps": trainer.global_step, "seconds": time.perf_counter() - run.started,
+               "per_class_accuracy": dict(zip(classes, test["per_class_accuracy"].tolist())),
+               "confusion_matrix": test["confusion_matrix"].tolist()}
+    if len(trainer.history):
+        results["final"] = trainer.history.records[-1]
+    if run.tensorboard is not None:
+        run.tensorboard.add_results({k: v for k, v in results.items() if k.startswith("test_")
+                                     and k != "test_images"})
+        run.tensorboard.close()
+    save_model(run.folder.model, run.model, {"config": run.cfg, "results": {
+        k: v for k, v in results.items() if k not in ("confusion_matrix", "final")}})
+    _write_json(run.folder.results, results)
+    return results
+
+
+# -- reading a trained run back -----------------------------------------------------------
+
+def find_weights(path: PathLike) -> Path:
+    """The weights file of a run folder (``model.safetensors``, else the checkpoint), or
+    ``path`` itself when it is a file."""
+    p = Path(path)
+    if p.is_dir():
+        for f in (RunFolder(p).model, RunFolder(p).checkpoint):
+            if f.is_file():
+                return f
+        raise FileNotFoundError(f"{p} holds neither model.safetensors nor checkpoint.safetensors")
+    if not p.exists():
+        raise FileNotFoundError(f"no such checkpoint: {p}")
+    return p
+
+
+def load_trained(path: PathLike):
+    """``(model, config, classes, file)`` from a run folder, a ``model.safetensors`` or a
+    training checkpoint; the model in eval mode."""
+    from ..io import CheckpointError, read_model_file
+    file = find_weights(path)
+    state, meta = read_model_file(file)
+    cfg = meta.get("config")
+    if not isinstance(cfg, dict) or "model" not in cfg or "dataset" not in cfg:
+        raise CheckpointError(f"{file} does not record which model and data set it was trained "
+                              "with (it was not written by `strided train`)")
+    classes = cfg.get("classes") or [str(i) for i in range(cfg.get("num_classes", 10))]
+    model = build_model(cfg, len(classes), int(cfg.get("in_channels", 1)))
+    try:
+        model.load_state_dict(state)
+    except ValueError as exc:
+        raise CheckpointError(f"{file}: the weights do not fit {cfg['model']}: {exc}") from None
+    model.eval()
+    return model, cfg, classes, file
