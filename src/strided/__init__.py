@@ -7,7 +7,7 @@ from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like
 from .kernels.compiled import kernels_in_use, use_kernels
 from .gradcheck import GradcheckError, gradcheck
 from . import data, functional, io, models, nn, optim, train
-from .models.weights import load_torch_state_dict
+from .io import load_torch_state_dict
 from .nn.summary import summary
 # the ops torch users reach for at top level (torch.cat, torch.where, torch.exp, ...)
 from .functional import (abs, all, amax, amin, any, argmax, argmin, broadcast_to, cat,

@@ -176,15 +176,3 @@ def test_not_an_archive(tmp_path):
     (tmp_path / "x.tar.gz").write_bytes(b"not an archive at all")
     with pytest.raises(ValueError, match="neither a tar nor a zip"):
         dl.extract_archive(tmp_path / "x.tar.gz", tmp_path / "out")
-
-
-def test_atomic_open_keeps_old_file_on_error(tmp_path):
-    (tmp_path / "f").write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with dl.atomic_open(tmp_path / "f") as f:
-            f.write(b"half of the new")
-            raise RuntimeError("disk full")
-    assert (tmp_path / "f").read_bytes() == b"old" and os.listdir(tmp_path) == ["f"]
-    with dl.atomic_open(tmp_path / "f") as f:
-        f.write(b"new")
-    assert (tmp_path / "f").read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]

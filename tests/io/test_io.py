@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from strided import io
-from strided.io import CheckpointError
+from strided.io import CheckpointError, atomic_open
 
 
 def _arrays():
@@ -173,3 +173,29 @@ def test_bad_arguments(tmp_path):
         io.save(tmp_path / "a.safetensors", {}, {"x": object()})
     with pytest.raises(TypeError, match="dtype"):
         io.save(tmp_path / "a.safetensors", {"s": np.array(["a", "b"])})
+
+
+def test_atomic_open_keeps_old_file_on_error(tmp_path):
+    (tmp_path / "f").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(tmp_path / "f") as f:
+            f.write(b"half of the new")
+            raise RuntimeError("disk full")
+    assert (tmp_path / "f").read_bytes() == b"old" and os.listdir(tmp_path) == ["f"]
+    with atomic_open(tmp_path / "f") as f:
+        f.write(b"new")
+    assert (tmp_path / "f").read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]
+
+
+def test_downloads_and_model_files_share_the_fsyncing_writer(tmp_path, monkeypatch):
+    from strided.data import download as dl
+    from strided.io import atomic as A
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload")
+    dl.download_url(src.as_uri(), tmp_path / "dest.bin")
+    assert (tmp_path / "dest.bin").read_bytes() == b"payload"
+    assert len(synced) >= 1  # the file (and, where possible, its folder)
+    assert dl.atomic_open is A.atomic_open and io.atomic_write_bytes is A.atomic_write_bytes

@@ -16,7 +16,8 @@ TF = torch.nn.functional
 
 import strided  # noqa: E402
 from strided.autograd import Tensor  # noqa: E402
-from strided.models import (VGG, googlenet, densenet121, lenet5, load_torch_state_dict,  # noqa: E402
+from strided.io import load_torch_state_dict  # noqa: E402
+from strided.models import (VGG, googlenet, densenet121, lenet5,  # noqa: E402
                             resnet18, resnet20, vgg11)
 from strided.models.densenet import DenseBlock  # noqa: E402
 from strided.models.googlenet import Inception  # noqa: E402

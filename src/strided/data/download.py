@@ -19,12 +19,12 @@ import os
 import posixpath
 import stat
 import tarfile
-from contextlib import contextmanager
-import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
+
+from ..io.atomic import atomic_open
 
 __all__ = [
     "SYSTEM_DATA_DIR",
@@ -36,7 +36,6 @@ __all__ = [
     "download_url",
     "extract_archive",
     "not_found_message",
-    "atomic_open",
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -129,27 +128,6 @@ def file_hash(path: PathLike, algorithm: str = "sha256") -> str:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-@contextmanager
-def atomic_open(dest: PathLike) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``dest`` for binary writing; rename it onto ``dest``
-    only if the ``with`` block finishes without an exception, else delete it.
-
-    Readers therefore see the old file or the complete new one, never half of one, and a
-    failed write (or a check raised inside the block) leaves nothing behind.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def download_url(

@@ -17,7 +17,7 @@ from typing import BinaryIO, Union
 
 import numpy as np
 
-from .download import atomic_open
+from ..io.atomic import atomic_open
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
 

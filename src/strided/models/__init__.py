@@ -2,7 +2,7 @@
 
 Each constructor takes `num_classes` and `in_channels`; parameter counts match the papers
 and torchvision (see each module's docstring), and torchvision state dicts load 1:1 with
-`load_torch_state_dict`. `get_model(name)` / `list_models()` look them up by name.
+`strided.io.load_torch_state_dict`. `get_model(name)` / `list_models()` look them up by name.
 """
 from .alexnet import AlexNet, alexnet
 from .autoencoder import (Autoencoder, UnpoolAutoencoder, conv_autoencoder, fc_autoencoder,
@@ -18,4 +18,3 @@ from .resnet import (BasicBlock, Bottleneck, CifarResNet, PadShortcut, ResNet, r
                      resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101,
                      resnet110, resnet152)
 from .vgg import VGG, vgg11, vgg13, vgg16, vgg19
-from .weights import load_torch_state_dict, read_state_dict, save_state_dict

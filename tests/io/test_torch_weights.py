@@ -5,8 +5,8 @@ import pytest
 
 import strided
 from strided.autograd import Tensor
-from strided.models import (densenet_cifar, lenet5, load_torch_state_dict, read_state_dict,
-                            resnet20, save_state_dict)
+from strided.io import load_torch_state_dict, read_state_dict, save_state_dict
+from strided.models import densenet_cifar, lenet5, resnet20
 
 
 def _random_state(model, seed=0):

@@ -39,6 +39,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..nn.module import Module
+from .atomic import atomic_write_bytes
 
 __all__ = ["read_state_dict", "load_torch_state_dict", "save_state_dict"]
 
@@ -68,7 +69,6 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -> None:
     """Write a state dict as .safetensors or .npz, atomically (`strided.io`'s writer), in
     the plain form PyTorch reads (`safetensors.torch.load_file`, `np.load`)."""
-    from ..io import atomic_write_bytes
     path = os.fspath(path)
     state = (model_or_state.state_dict() if isinstance(model_or_state, Module)
              else dict(model_or_state))

@@ -1,4 +1,4 @@
-"""Saving and loading: arrays in safetensors, everything else in JSON, never pickle.
+"""The file format: arrays in safetensors, everything else in JSON, never pickle.
 
 One file holds both. A ``.safetensors`` file is an 8-byte header length, a JSON header
 (tensor names, dtypes, shapes, offsets, and a ``__metadata__`` dict of strings) and the
@@ -11,12 +11,10 @@ with a SHA-256 digest of every tensor's bytes, so that:
   loading silently wrong numbers (safetensors itself checks the header and sizes, the
   digest catches flipped bits in the tensor data).
 
-Writes are atomic: the bytes go to a temporary file in the destination's folder, are
-flushed to disk (``fsync``), and the temporary file is renamed over the destination
-(``os.replace``). A reader, or a run killed in the middle of a save, sees either the old
-file or the complete new one.
+Writes are atomic (``strided.io.atomic``): a reader, or a run killed in the middle of a
+save, sees either the old file or the complete new one.
 
-Three levels:
+Two levels here, and modules on top of them in ``strided.io.model``:
 
 ``save(path, arrays, meta)`` / ``load(path) -> (arrays, meta)``
     a flat ``{name: ndarray}`` dict plus a JSON-able ``meta`` dict.
@@ -24,23 +22,21 @@ Three levels:
     any nesting of dicts, lists, tuples, numbers, strings and arrays (an optimiser's
     ``state_dict()``, a whole training checkpoint): the arrays are pulled out into the
     tensor section and the rest becomes JSON with references to them.
-``save_model(path, model, meta)`` / ``load_model(path, model) -> meta``
-    a module's ``state_dict()`` round trip.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Union
 
 import numpy as np
 
-__all__ = ["CheckpointError", "save", "load", "save_state", "load_state", "save_model",
-           "load_model", "read_model_file", "atomic_write_bytes", "atomic_write_text",
-           "to_jsonable"]
+from .atomic import atomic_write_bytes
+
+__all__ = ["CheckpointError", "FORMAT", "save", "load", "save_state", "load_state",
+           "encode_tree", "decode_tree", "to_jsonable"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -56,43 +52,6 @@ class CheckpointError(ValueError):
     A ``ValueError``, so code that guards against bad input catches it; the message names
     the file.
     """
-
-
-# -- atomic writes ------------------------------------------------------------------------
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that the file is at every moment either the old one or
-    the complete new one: temp file in the same folder, fsync, ``os.replace``, fsync of the
-    folder (so the rename itself survives a power cut)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic
-        return path
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-    return path
-
-
-def atomic_write_text(path: PathLike, text: str) -> Path:
-    """``atomic_write_bytes`` for UTF-8 text (JSON, CSV)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # -- JSON helpers -------------------------------------------------------------------------
@@ -188,7 +147,7 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
     if metadata.get(_FORMAT_KEY) != FORMAT:
         raise CheckpointError(f"load: {path} is a safetensors file but not one written by "
                               f"strided.io.save (format {metadata.get(_FORMAT_KEY)!r}); read "
-                              "plain weight files with strided.models.weights")
+                              "plain weight files with strided.io.read_state_dict")
     if _digest(arrays) != metadata.get(_DIGEST_KEY):
         raise CheckpointError(f"load: {path} is corrupted: the tensor data does not match the "
                               "checksum written with it")
@@ -201,7 +160,7 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
 
 # -- nested level -------------------------------------------------------------------------
 
-def _encode(obj: Any, path: str, arrays: dict, where: str) -> Any:
+def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
     """Replace the arrays in ``obj`` by ``{"__array__": key}`` and collect them in ``arrays``."""
     if isinstance(obj, np.ndarray) or type(obj).__name__ in ("Tensor", "Parameter"):
         key = path or "."
@@ -215,7 +174,7 @@ def _encode(obj: Any, path: str, arrays: dict, where: str) -> Any:
     if isinstance(obj, Mapping):
         keys = list(obj)
         if all(isinstance(k, str) and not k.startswith("__") for k in keys):
-            return {k: _encode(obj[k], f"{path}.{k}" if path else k, arrays, where)
+            return {k: encode_tree(obj[k], f"{path}.{k}" if path else k, arrays, where)
                     for k in keys}
         # non-string keys (an optimiser's parameter indices) keep their type
         items = []
@@ -223,20 +182,21 @@ def _encode(obj: Any, path: str, arrays: dict, where: str) -> Any:
             if not (k is None or isinstance(k, (bool, int, float, str))):
                 raise TypeError(f"{where}: dict key {k!r} at {path or '<root>'} is not a "
                                 "number or string")
-            items.append([k, _encode(obj[k], f"{path}.{k}" if path else str(k), arrays, where)])
+            items.append([k, encode_tree(obj[k], f"{path}.{k}" if path else str(k), arrays, where)])
         return {"__items__": items}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, f"{path}.{i}", arrays, where)
+        return {"__tuple__": [encode_tree(v, f"{path}.{i}", arrays, where)
                               for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_encode(v, f"{path}.{i}", arrays, where) for i, v in enumerate(obj)]
+        return [encode_tree(v, f"{path}.{i}", arrays, where) for i, v in enumerate(obj)]
     raise TypeError(f"{where}: cannot store {type(obj).__name__} at {path or '<root>'} "
                     "(only dicts, lists, tuples, numbers, strings, None and arrays)")
 
 
-def _decode(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
+def decode_tree(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
+    """The inverse of ``encode_tree``: the nest, with the arrays put back from ``arrays``."""
     if isinstance(obj, list):
-        return [_decode(v, arrays, where) for v in obj]
+        return [decode_tree(v, arrays, where) for v in obj]
     if not isinstance(obj, dict):
         return obj
     if "__array__" in obj:
@@ -248,10 +208,10 @@ def _decode(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
     if "__scalar__" in obj:
         return np.dtype(obj["__scalar__"]).type(obj["value"])
     if "__tuple__" in obj:
-        return tuple(_decode(v, arrays, where) for v in obj["__tuple__"])
+        return tuple(decode_tree(v, arrays, where) for v in obj["__tuple__"])
     if "__items__" in obj:
-        return {k: _decode(v, arrays, where) for k, v in obj["__items__"]}
-    return {k: _decode(v, arrays, where) for k, v in obj.items()}
+        return {k: decode_tree(v, arrays, where) for k, v in obj["__items__"]}
+    return {k: decode_tree(v, arrays, where) for k, v in obj.items()}
 
 
 def save_state(path: PathLike, tree: Any) -> Path:
@@ -262,7 +222,7 @@ def save_state(path: PathLike, tree: Any) -> Path:
     nest, with tuples, integer dict keys and NumPy scalar dtypes preserved.
     """
     arrays: dict[str, np.ndarray] = {}
-    skeleton = _encode(tree, "", arrays, f"save_state({str(path)!r})")
+    skeleton = encode_tree(tree, "", arrays, f"save_state({str(path)!r})")
     return save(path, arrays, {"tree": skeleton})
 
 
@@ -272,42 +232,4 @@ def load_state(path: PathLike) -> Any:
     if "tree" not in meta:
         raise CheckpointError(f"load_state: {path} was written by save(), not save_state() "
                               "(use load())")
-    return _decode(meta["tree"], arrays, f"load_state({str(path)!r})")
-
-
-# -- modules ------------------------------------------------------------------------------
-
-def save_model(path: PathLike, model: Any, meta: Mapping[str, Any] | None = None) -> Path:
-    """Write ``model.state_dict()`` (parameters and persistent buffers) and ``meta``."""
-    if not hasattr(model, "state_dict"):
-        raise TypeError(f"save_model: expected a Module, got {type(model).__name__}")
-    return save(path, model.state_dict(), meta)
-
-
-def load_model(path: PathLike, model: Any, strict: bool = True) -> dict:
-    """Load the arrays of ``path`` into ``model`` (``load_state_dict``); returns the meta.
-
-    Reads files written by ``save_model`` and the ``"model"`` part of a training
-    checkpoint (``strided.train.save_checkpoint``).
-    """
-    if not hasattr(model, "load_state_dict"):
-        raise TypeError(f"load_model: expected a Module, got {type(model).__name__}")
-    state, meta = read_model_file(path)
-    try:
-        model.load_state_dict(state, strict=strict)
-    except ValueError as exc:
-        raise ValueError(f"load_model: {path} does not fit {type(model).__name__}: {exc}") from None
-    return meta
-
-
-def read_model_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """``(state, meta)``: the model weights (name → array) in a file written by
-    ``save_model`` or in a training checkpoint (``strided.train.save_checkpoint``), and
-    the rest of what the file records (for a checkpoint: everything but the weights)."""
-    arrays, meta = load(path)
-    if "tree" not in meta:
-        return arrays, meta
-    tree = _decode(meta["tree"], arrays, f"read_model_file({str(path)!r})")
-    if not isinstance(tree, dict) or not isinstance(tree.get("model"), dict):
-        raise CheckpointError(f"read_model_file: {path} holds no model weights")
-    return tree["model"], {k: v for k, v in tree.items() if k != "model"}
+    return decode_tree(meta["tree"], arrays, f"load_state({str(path)!r})")

@@ -1,0 +1,67 @@
+"""The one atomic writer: a file is at every moment either the old one or the complete new
+one, also across a power cut (temp file in the same folder, fsync, ``os.replace``, fsync of
+the folder). Model files, checkpoints, JSON/CSV logs, downloads and IDX files all go
+through it."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator, Union
+
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
+
+PathLike = Union[str, os.PathLike]
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable; some platforms cannot open folders, where the
+    rename is still atomic."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def atomic_open(dest: PathLike) -> Iterator[BinaryIO]:
+    """Open a temporary file next to ``dest`` for binary writing; flush it to disk and
+    rename it onto ``dest`` only if the ``with`` block finishes without an exception,
+    else delete it.
+
+    Readers therefore see the old file or the complete new one, never half of one, and a
+    failed write (or a check raised inside the block) leaves nothing behind.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(dest.parent)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see ``atomic_open``); returns the path."""
+    with atomic_open(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    """``atomic_write_bytes`` for UTF-8 text (JSON, CSV)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
