@@ -132,3 +132,78 @@ def test_scheduler_errors():
     with pytest.raises(ValueError, match="milestones"):
         o = make()
         S.SequentialLR(o, [S.StepLR(o, 2), S.StepLR(o, 3)], milestones=[])
+
+
+def _incremental_restarts(T_0, T_mult, n):
+    """SGDR as torch steps it: T_cur counts up and wraps at T_i, which grows by T_mult."""
+    T_cur, T_i, out = 0, T_0, []
+    for _ in range(n):
+        out.append((T_cur, T_i))
+        T_cur += 1
+        if T_cur >= T_i:
+            T_cur, T_i = T_cur - T_i, T_i * T_mult
+    return out
+
+
+@pytest.mark.parametrize("T_0, T_mult", [(3, 3), (1, 2), (5, 1), (2, 5)])
+def test_warm_restarts_closed_form_matches_stepping_across_restarts(T_0, T_mult):
+    o = make()
+    s = S.CosineAnnealingWarmRestarts(o, T_0=T_0, T_mult=T_mult, eta_min=0.001)
+    n = 130  # (3, 3) restarts at 120 = 3 + 9 + 27 + 81, where log_3 rounds below 4
+    stepped = run(s, o, n)
+    expect = [0.001 + 0.099 * (1 + math.cos(math.pi * c / T)) / 2
+              for c, T in _incremental_restarts(T_0, T_mult, n)]
+    np.testing.assert_allclose(stepped, expect, rtol=1e-12)
+    np.testing.assert_allclose([s.lrs_at(t)[0] for t in range(n)], expect, rtol=1e-12)
+    assert [s.period_at(t) for t in range(n)] == _incremental_restarts(T_0, T_mult, n)
+
+
+def test_one_cycle_closed_form_lr_and_momentum_and_exact_resume():
+    o = make(momentum=0.9)
+    s = S.OneCycleLR(o, max_lr=1.0, total_steps=30, three_phase=True)
+    seen = []
+    for t in range(30):
+        g = o.param_groups[0]
+        assert s.lrs_at(t) == [g["lr"]] and s.momenta_at(t) == [g["momentum"]]
+        seen.append((g["lr"], g["momentum"]))
+        if t == 11:
+            state, groups = s.state_dict(), [dict(g) for g in o.param_groups]
+        o.step()
+        s.step()
+    o2 = make(momentum=0.9)
+    o2.param_groups[0].update(groups[0])
+    s2 = S.OneCycleLR(o2, max_lr=1.0, total_steps=30, three_phase=True, last_epoch=11)
+    s2.load_state_dict(state)
+    resumed = []
+    for _ in range(12, 30):
+        o2.step()
+        s2.step()
+        resumed.append((o2.param_groups[0]["lr"], o2.param_groups[0]["momentum"]))
+    assert resumed == seen[12:]
+    adam = optim.Adam([Parameter(np.zeros(2))], lr=0.1, betas=(0.9, 0.99))
+    s = S.OneCycleLR(adam, max_lr=0.1, total_steps=10)
+    assert adam.param_groups[0]["betas"] == (0.95, 0.99)  # β₁ starts at max_momentum
+    assert S.OneCycleLR(make(momentum=0.9), 1.0, total_steps=5,
+                        cycle_momentum=False).momenta_at(2) is None
+
+
+def test_each_schedule_declares_its_interval_and_metric():
+    o = make(momentum=0.9)
+    per_batch = {S.OneCycleLR}
+    for cls in (S.StepLR, S.MultiStepLR, S.ConstantLR, S.LinearLR, S.ExponentialLR,
+                S.CosineAnnealingLR, S.CosineAnnealingWarmRestarts, S.OneCycleLR,
+                S.InverseScalingLR, S.SequentialLR, S.LambdaLR, S.ReduceLROnPlateau):
+        assert cls.interval == ("batch" if cls in per_batch else "epoch"), cls
+        assert cls.needs_metric == (cls is S.ReduceLROnPlateau), cls
+    assert S.ReduceLROnPlateau(o).needs_metric
+
+
+def test_sequential_runs_warm_restarts_after_warm_up():
+    o = make()
+    warm = S.LinearLR(o, start_factor=0.5, total_iters=2)
+    sgdr = S.CosineAnnealingWarmRestarts(o, T_0=2)
+    lrs = run(S.SequentialLR(o, [warm, sgdr], milestones=[2]), o, 6)
+    np.testing.assert_allclose(lrs, [0.05, 0.075, 0.1, 0.05, 0.1, 0.05])
+    o = make(momentum=0.9)
+    with pytest.raises(TypeError, match="OneCycleLR sets the groups' initial lr"):
+        S.SequentialLR(o, [S.OneCycleLR(o, 1.0, total_steps=5)], [])

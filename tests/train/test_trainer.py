@@ -268,3 +268,29 @@ def test_resume_with_another_loader_seed_warns(tmp_path):
     other = DataLoader((x[:150], y[:150]), batch_size=16, shuffle=True, seed=4)
     with pytest.warns(RuntimeWarning, match="seed 4, saved with 3"):
         tr.fit(other, tr.val_loader, epochs=1, resume=tmp_path / "a" / "checkpoint.safetensors")
+
+
+def test_trainer_steps_any_schedule_as_it_declares():
+    class EveryBatch:  # not a strided class: the Trainer reads the attributes only
+        interval, needs_metric = "batch", False
+
+        def __init__(self):
+            self.calls = []
+
+        def step(self, *args):
+            self.calls.append(args)
+
+        def state_dict(self):
+            return {}
+
+    class OnMetric(EveryBatch):
+        interval, needs_metric = "epoch", True
+
+    x, y = blobs(64)
+    loader = DataLoader((x, y), batch_size=16)  # 4 batches per epoch
+    for sched, expect in ((EveryBatch(), 8), (OnMetric(), 2)):
+        model = small_net()
+        Trainer(model, SGD(model.parameters(), lr=0.1), scheduler=sched, progress=False,
+                verbose=False).fit(loader, loader, epochs=2)
+        assert len(sched.calls) == expect
+        assert all(len(a) == int(sched.needs_metric) for a in sched.calls)

@@ -2,12 +2,16 @@
 
 A scheduler wraps an optimiser; constructing it sets each group's lr to the schedule's
 value at step 0 (and records `initial_lr`), and every `scheduler.step()` (after
-`optimizer.step()`, once per epoch or per batch as the schedule intends) advances it.
+`optimizer.step()`) advances it. Each declares how it is meant to be stepped, so a
+training loop need not know the classes: `interval` is "epoch" or "batch" (OneCycleLR),
+and `needs_metric` says that `step(metric)` wants the monitored value (ReduceLROnPlateau).
 
-Every schedule here is computed in closed form from the group's `initial_lr` and the step
-count, so it does not drift and can be resumed from its state dict; the price is that two
-schedulers on one optimiser do not compose by multiplication as torch's "chainable" ones
-do: use `SequentialLR` to run schedules one after another (e.g. warm-up then cosine).
+Every schedule here (OneCycleLR and the warm restarts included) is computed in closed form
+from the group's `initial_lr` and the step count — `lrs_at(step)` — so it does not drift and
+can be resumed from its state dict; schedules that also move the momentum say so in
+`momenta_at(step)`. The price is that two schedulers on one optimiser do not compose by
+multiplication as torch's "chainable" ones do: use `SequentialLR` to run schedules one
+after another (e.g. warm-up then cosine).
 """
 from __future__ import annotations
 
@@ -31,7 +35,11 @@ def _check_optimizer(name: str, optimizer) -> None:
 
 
 class LRScheduler:
-    """Base class: subclasses implement `lr_at(base_lr, step) -> lr` (closed form)."""
+    """Base class: subclasses implement `lr_at(base_lr, step) -> lr` (closed form), or
+    `lrs_at(step)` when the groups differ by more than their initial lr."""
+
+    interval = "epoch"  # step() once per "epoch" or once per "batch"
+    needs_metric = False  # step(metric) with the monitored value
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         _check_optimizer(type(self).__name__, optimizer)
@@ -56,6 +64,11 @@ class LRScheduler:
         """The learning rates of the groups at `step` (closed form)."""
         return [self.lr_at(b, step) for b in self.base_lrs]
 
+    def momenta_at(self, step: int) -> list[float] | None:
+        """The momentum (SGD) or β₁ (Adam) of each group at `step`, for schedules that
+        cycle it; None for those that leave it alone."""
+        return None
+
     def get_lr(self) -> list[float]:
         """The learning rates for the current `last_epoch`."""
         return self.lrs_at(self.last_epoch)
@@ -65,14 +78,21 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self, epoch: int | None = None) -> None:
-        """Advance one step (or jump to `epoch`) and set the groups' learning rates."""
+        """Advance one step (or jump to `epoch`) and set the groups' learning rates (and
+        momenta, for schedules that cycle them)."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
-        self._set(self.get_lr())
+        self._set(self.get_lr(), self.momenta_at(self.last_epoch))
 
-    def _set(self, lrs) -> None:
-        for g, lr in zip(self.optimizer.param_groups, lrs):
+    def _set(self, lrs, momenta=None) -> None:
+        groups = self.optimizer.param_groups
+        for g, lr in zip(groups, lrs):
             g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+        for g, m in zip(groups, momenta or ()):
+            if "betas" in g:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+        self._last_lr = [g["lr"] for g in groups]
 
     def state_dict(self) -> dict:
         """Everything but the optimiser (and callables) as plain Python values."""
@@ -202,37 +222,44 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, "
                              f"got {T_mult!r}")
-        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
-        self.T_cur = last_epoch
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        self.position = float(last_epoch)  # in epochs, fractional when stepped per batch
         super().__init__(optimizer, last_epoch)
 
+    def period_at(self, t: float) -> tuple[float, int]:
+        """`(T_cur, T_i)` at epoch `t`: the time since the last restart and the length of
+        the current period, the periods being T_0, T_0·T_mult, T_0·T_mult², ..."""
+        if self.T_mult == 1:
+            return t % self.T_0, self.T_0
+        start, length = 0, self.T_0
+        while t >= start + length:  # exact, where log_T_mult would round at the boundaries
+            start, length = start + length, length * self.T_mult
+        return t - start, length
+
+    def lr_at(self, base, t):
+        T_cur, T_i = self.period_at(t)
+        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+
     def get_lr(self):
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for b in self.base_lrs]
+        return self.lrs_at(self.position)
 
     def step(self, epoch: float | None = None) -> None:
-        if epoch is None:
-            epoch = self.last_epoch + 1
-            self.T_cur += 1
-            if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
-                self.T_i *= self.T_mult
-        else:
-            if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be non-negative, "
-                                 f"got {epoch}")
-            if epoch >= self.T_0:
-                if self.T_mult == 1:
-                    self.T_cur = epoch % self.T_0
-                else:  # which period are we in: T_0·(m^n − 1)/(m − 1) ≤ epoch
-                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
-            else:
-                self.T_i = self.T_0
-                self.T_cur = epoch
-        self.last_epoch = math.floor(epoch)
+        """One epoch on, or to `epoch` (fractional epochs for per-batch stepping, e.g.
+        `epoch + i / n_batches`)."""
+        if epoch is not None and epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be non-negative, "
+                             f"got {epoch}")
+        self.position = self.position + 1 if epoch is None else epoch
+        self.last_epoch = math.floor(self.position)
         self._set(self.get_lr())
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        # states saved before the closed form kept T_cur/T_i instead of the position
+        state_dict.setdefault("position", float(state_dict.get("last_epoch", 0)))
+        for stale in ("T_cur", "T_i"):
+            state_dict.pop(stale, None)
+        super().load_state_dict(state_dict)
 
 
 class OneCycleLR(LRScheduler):
@@ -240,6 +267,8 @@ class OneCycleLR(LRScheduler):
     max_lr/div_factor to max_lr over the first pct_start of the steps, then anneals to
     max_lr/(div_factor·final_div_factor); momentum (SGD) or β₁ (Adam) moves inversely
     between max_momentum and base_momentum. Defaults as torch's."""
+
+    interval = "batch"
 
     def __init__(self, optimizer, max_lr, total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None,
@@ -295,15 +324,10 @@ class OneCycleLR(LRScheduler):
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError("OneCycleLR: optimizer must support momentum or betas "
                                  "with cycle_momentum enabled")
-            self._use_beta1 = "betas" in optimizer.defaults
             bms = base_momentum if isinstance(base_momentum, (list, tuple)) else [base_momentum] * len(groups)
             mms = max_momentum if isinstance(max_momentum, (list, tuple)) else [max_momentum] * len(groups)
             if last_epoch == -1:
                 for g, bm, mm in zip(groups, bms, mms):
-                    if self._use_beta1:
-                        g["betas"] = (mm, *g["betas"][1:])
-                    else:
-                        g["momentum"] = mm
                     g["max_momentum"], g["base_momentum"] = mm, bm
         super().__init__(optimizer, last_epoch)
 
@@ -312,29 +336,31 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def get_lr(self):
-        t = self.last_epoch
+    def _phase_at(self, t: int) -> tuple[int, float]:
+        """The phase that step `t` falls in, and how far through it (0 to 1)."""
+        start = 0.0
+        for i, (end, *_) in enumerate(self._phases):
+            if t <= end or i == len(self._phases) - 1:
+                return i, (t - start) / (end - start)
+            start = end
+        raise AssertionError("unreachable")
+
+    def lrs_at(self, t):
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step {t} times; the specified number of "
                              f"total steps is {self.total_steps}")
-        lrs = []
-        for g in self.optimizer.param_groups:
-            start = 0.0
-            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
-                if t <= end or i == len(self._phases) - 1:
-                    pct = (t - start) / (end - start)
-                    lr = self._anneal(g[lr0], g[lr1], pct)
-                    if self.cycle_momentum:
-                        mom = self._anneal(g[m0], g[m1], pct)
-                    break
-                start = end
-            lrs.append(lr)
-            if self.cycle_momentum:
-                if self._use_beta1:
-                    g["betas"] = (mom, *g["betas"][1:])
-                else:
-                    g["momentum"] = mom
-        return lrs
+        i, pct = self._phase_at(t)
+        _, lr0, lr1, _, _ = self._phases[i]
+        return [self._anneal(g[lr0], g[lr1], pct) for g in self.optimizer.param_groups]
+
+    def momenta_at(self, t):
+        """The momentum moves against the lr: from max_momentum down to base_momentum while
+        the lr rises, and back."""
+        if not self.cycle_momentum:
+            return None
+        i, pct = self._phase_at(t)
+        _, _, _, m0, m1 = self._phases[i]
+        return [self._anneal(g[m0], g[m1], pct) for g in self.optimizer.param_groups]
 
 
 class InverseScalingLR(LRScheduler):
@@ -364,9 +390,9 @@ class SequentialLR(LRScheduler):
         for s in schedulers:
             if s.optimizer is not optimizer:
                 raise ValueError("SequentialLR: every scheduler must wrap the same optimizer")
-            if isinstance(s, (OneCycleLR, CosineAnnealingWarmRestarts)):
-                raise TypeError(f"SequentialLR: {type(s).__name__} has no closed form to "
-                                "sequence; put it last and step it directly")
+            if isinstance(s, OneCycleLR):
+                raise TypeError("SequentialLR: OneCycleLR sets the groups' initial lr and "
+                                "momentum itself; step it directly")
         self.schedulers, self.milestones = list(schedulers), list(milestones)
         super().__init__(optimizer, last_epoch)
 
@@ -394,6 +420,9 @@ class ReduceLROnPlateau:
     an improvement when the metric beats best·(1 ∓ threshold), "abs" when it beats
     best ∓ threshold; after a reduction, `cooldown` epochs pass before counting again;
     the lr never goes below `min_lr`, and changes smaller than `eps` are skipped."""
+
+    interval = "epoch"
+    needs_metric = True
 
     def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,

@@ -37,15 +37,6 @@ def _default_loss(output, target):
     return cross_entropy(output, target)
 
 
-def _scheduler_interval(scheduler: Any) -> str:
-    # one-cycle schedules are defined per batch; everything else here per epoch
-    return "batch" if type(scheduler).__name__ in ("OneCycleLR", "CyclicLR") else "epoch"
-
-
-def _is_plateau(scheduler: Any) -> bool:
-    return type(scheduler).__name__ == "ReduceLROnPlateau"
-
-
 def _as_input(x: Any) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -67,9 +58,9 @@ class Trainer:
     loss_fn : callable, default ``cross_entropy``
         ``loss_fn(output, targets) -> scalar Tensor`` (the mean over the batch).
     scheduler : optional
-        A ``strided.optim.lr_scheduler`` schedule, stepped after every epoch
-        (``ReduceLROnPlateau`` with the validation loss), or after every batch for
-        ``OneCycleLR``; ``scheduler_interval`` overrides the choice.
+        A ``strided.optim.lr_scheduler`` schedule, stepped as its ``interval`` says (after
+        every epoch, or every batch for ``OneCycleLR``; ``scheduler_interval`` overrides
+        it), with the validation loss when it ``needs_metric`` (``ReduceLROnPlateau``).
     callbacks : callbacks from ``strided.train.callbacks``.
     top_k : extra top-k accuracies to report, e.g. ``(5,)``.
     grad_clip : clip the global gradient norm to this value before each step.
@@ -102,7 +93,7 @@ class Trainer:
         self.loss_fn = loss_fn or _default_loss
         self.scheduler = scheduler
         self.scheduler_interval = scheduler_interval or (
-            _scheduler_interval(scheduler) if scheduler is not None else "epoch")
+            getattr(scheduler, "interval", "epoch") if scheduler is not None else "epoch")
         self.callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 50))
         self.top_k = tuple(top_k)
         self.grad_clip = grad_clip
@@ -277,7 +268,7 @@ class Trainer:
             record["seconds"] = train["seconds"]
             record["images_per_s"] = train["images_per_s"]
             if self.scheduler is not None and self.scheduler_interval == "epoch":
-                if _is_plateau(self.scheduler):
+                if getattr(self.scheduler, "needs_metric", False):
                     self.scheduler.step(record.get("val_loss", record["train_loss"]))
                 else:
                     self.scheduler.step()
