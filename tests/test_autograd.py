@@ -256,3 +256,40 @@ def test_leaf_grads_never_alias_each_other_or_the_seed():
     (w * 2).sum().backward()
     (w * 2).sum().backward()  # the second accumulation adds, out of place
     np.testing.assert_array_equal(w.grad.data, 4)
+
+
+class _SortWithOrder(st.Function):
+    """Sorted values (differentiable) and the order that sorted them (not)."""
+
+    def forward(self, x):
+        self.order = np.argsort(x, kind="stable")
+        self.n = x.shape[0]
+        self.mark_non_differentiable(self.order)
+        return x[self.order], self.order
+
+    def backward(self, g):
+        gx = np.zeros(self.n, dtype=g.dtype)
+        gx[self.order] = g
+        return gx
+
+
+def test_functions_may_return_non_differentiable_outputs():
+    x = st.Tensor(np.array([3.0, 1.0, 2.0]), requires_grad=True)
+    values, order = _SortWithOrder.apply(x)
+    assert values.requires_grad and not order.requires_grad and order._ctx is None
+    assert order.data.tolist() == [1, 2, 0] and values.data.tolist() == [1.0, 2.0, 3.0]
+    (values * st.Tensor(np.array([10.0, 20.0, 30.0]))).sum().backward()
+    assert x.grad.tolist() == [30.0, 10.0, 20.0]
+    with st.no_grad():
+        values, order = _SortWithOrder.apply(x)
+    assert not values.requires_grad and order.data.tolist() == [1, 2, 0]
+
+
+def test_every_extra_output_must_be_marked():
+    class Unmarked(st.Function):
+        def forward(self, x):
+            return x * 2, x * 3
+
+    with pytest.raises(TypeError, match="Unmarked.forward returned 2 outputs; all but one "
+                                        "must be marked non-differentiable, 2 are not"):
+        Unmarked.apply(st.Tensor(np.ones(2), requires_grad=True))

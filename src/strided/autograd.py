@@ -480,6 +480,12 @@ class Function:
     be reduced: the engine sums them back to each input's shape.
 
     Keyword arguments of `apply` are the operation's parameters and go to `__init__`.
+
+    `forward` may also return a tuple of arrays, all but one of them passed to
+    `self.mark_non_differentiable(...)` (as PyTorch's `ctx.mark_non_differentiable`):
+    integer results such as max pooling's argmax indices. `apply` then returns a tuple of
+    Tensors in the same order; the marked ones never require grad, and `backward` still
+    receives the gradient of the one differentiable output only.
     """
 
     inputs: tuple | None
@@ -489,18 +495,41 @@ class Function:
         for k, v in params.items():
             setattr(self, k, v)
 
+    def mark_non_differentiable(self, *arrays) -> None:
+        """Call from `forward` on the outputs no gradient flows through (returned beside
+        the differentiable one)."""
+        marked = getattr(self, "_non_differentiable", set())
+        self._non_differentiable = marked | {id(a) for a in arrays}
+
     @classmethod
-    def apply(cls, *inputs, **params) -> Tensor:
+    def apply(cls, *inputs, **params) -> Tensor | tuple[Tensor, ...]:
         fn = cls(**params)
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
         fn.needs_input_grad = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
         record = is_grad_enabled() and any(fn.needs_input_grad)
         if not record:
             fn.needs_input_grad = (False,) * len(inputs)
-        out = Tensor(fn.forward(*arrays))
+        result = fn.forward(*arrays)
+        if isinstance(result, tuple):
+            marked = vars(fn).pop("_non_differentiable", set())
+            free = [i for i, a in enumerate(result) if id(a) not in marked]
+            if len(free) != 1:
+                raise TypeError(f"{cls.__name__}.forward returned {len(result)} outputs; all "
+                                f"but one must be marked non-differentiable, {len(free)} are "
+                                "not")
+            outs = tuple(Tensor(a) for a in result)
+            out = outs[free[0]]
+        else:
+            outs = out = Tensor(result)
         tracer = getattr(_state, "tracer", None)
         if tracer is not None:
-            tracer(fn, inputs, params, out)
+            tracer(fn, inputs, params, outs)
+        cls._record(fn, inputs, out, record)
+        return outs
+
+    @staticmethod
+    def _record(fn: Function, inputs: tuple, out: Tensor, record: bool) -> Tensor:
+        """Make `fn` the creator of `out` (when recording a graph)."""
         if out.data.base is not None:  # a view of an input: writes through either count
             for t in inputs:
                 if isinstance(t, Tensor) and np.may_share_memory(out.data, t.data):

@@ -161,3 +161,28 @@ def test_pool_bad_input():
         max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match="max_unpool2d: indices"):
         max_unpool2d(x, np.zeros((1, 3, 4, 4), np.int64) + 99, 2)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_max_pool_backward_is_max_unpool_of_the_gradient(nd):
+    # the notes' adjoint pair: routing dy to each window's argmax is unpooling dy
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 12) if nd == 1 else (2, 3, 6, 8)
+    x = Tensor(rng.standard_normal(shape), requires_grad=True)
+    pool, unpool = (max_pool1d, max_unpool1d) if nd == 1 else (max_pool2d, max_unpool2d)
+    y, idx = pool(x, 2, return_indices=True)
+    assert not idx.requires_grad and idx._ctx is None and y._ctx is not None
+    gy = rng.standard_normal(y.shape)
+    (y * Tensor(gy)).sum().backward()
+    routed = unpool(Tensor(gy), idx, 2, output_size=shape[2:]).data
+    assert np.array_equal(x.grad, routed)
+
+
+def test_indices_come_back_as_outputs_without_and_with_grad():
+    from strided import no_grad
+    x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    with no_grad():
+        y, idx = max_pool2d(x, 2, return_indices=True)
+    assert idx.data.tolist() == [[[[5, 7], [13, 15]]]]
+    y, idx = adaptive_max_pool2d(Tensor(x.data, requires_grad=True), 1, return_indices=True)
+    assert idx.data.tolist() == [[[[15]]]] and not idx.requires_grad and y.requires_grad

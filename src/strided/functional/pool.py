@@ -18,14 +18,19 @@ from .arguments import (as_tensor, check_input, check_pool_padding, check_window
 
 
 class MaxPool2d(Function):
-    """params: geo, one_d, box (a dict the wrapper reads the argmax taps from)."""
+    """params: geo, one_d, with_arg (also return the argmax of each window as h·W + w, a
+    non-differentiable output)."""
 
     def forward(self, x):
         x = lift_1d(x, self.one_d)
         y, arg = max_pool2d_forward(x, self.geo, self.with_arg or self.needs_input_grad[0])
         self.arg = arg
-        self.box["arg"] = arg
-        return drop_1d(y, self.one_d)
+        y = drop_1d(y, self.one_d)
+        if not self.with_arg:
+            return y
+        indices = drop_1d(tap_to_flat_index(arg, self.geo), self.one_d)
+        self.mark_non_differentiable(indices)
+        return y, indices
 
     def backward(self, gy):
         return drop_1d(max_pool2d_backward(lift_1d(gy, self.one_d), self.arg, self.geo),
@@ -55,13 +60,16 @@ class AdaptiveAvgPool2d(Function):
 
 
 class AdaptiveMaxPool2d(Function):
-    """params: out, box."""
+    """params: out, with_arg (also return the argmax indices, non-differentiable)."""
 
     def forward(self, x):
         self.hw = x.shape[2:]
         y, self.idx = adaptive_max_pool2d_forward(x, self.out)
-        self.box["idx"] = self.idx
-        return y
+        if not self.with_arg:
+            return y
+        indices = self.idx.copy()  # a user's in-place edit must not reach the backward
+        self.mark_non_differentiable(indices)
+        return y, indices
 
     def backward(self, gy):
         return unpool_scatter(gy, self.idx, self.hw, accumulate=True)  # windows may overlap
@@ -100,11 +108,7 @@ def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
                                                    dilation)
     hw = (1,) + tuple(x.shape[2:]) if nd == 1 else tuple(x.shape[2:])
     geo = PoolGeometry(hw, kernel, stride, padding, dilation, ceil_mode)
-    box = {}
-    y = MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), box=box, with_arg=return_indices)
-    if not return_indices:
-        return y
-    return y, Tensor(drop_1d(tap_to_flat_index(box["arg"], geo), nd == 1))
+    return MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), with_arg=bool(return_indices))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -210,9 +214,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = as_tensor(input, "adaptive_max_pool2d")
     check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
     out = _adaptive_size("adaptive_max_pool2d", output_size, tuple(x.shape[2:]))
-    box = {}
-    y = AdaptiveMaxPool2d.apply(x, out=out, box=box)
-    return (y, Tensor(box["idx"])) if return_indices else y
+    return AdaptiveMaxPool2d.apply(x, out=out, with_arg=bool(return_indices))
 
 
 def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):

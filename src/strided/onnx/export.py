@@ -243,13 +243,10 @@ def _pool_indices_for(g: _Graph, c: _Call) -> tuple[str, _Call]:
 
     strided's indices are per plane (h·W + w) and ONNX's per tensor, so the graph must take
     them from the MaxPool node itself; the pool is found by the indices' values."""
-    from ..kernels.pool import tap_to_flat_index
-
     indices = np.asarray(c.inputs[1].data if len(c.inputs) > 1 else c.params["indices"])
     for pool, name in g.pool_indices:
-        box, geo = pool.params.get("box", {}), pool.params["geo"]
-        if "arg" in box:
-            flat = tap_to_flat_index(box["arg"], geo)
+        if len(pool.outputs) > 1:  # the pool returned its indices (a non-differentiable output)
+            flat = pool.outputs[1].data
             if flat.size == indices.size and np.array_equal(flat.reshape(indices.shape),
                                                             indices):
                 return name, pool
