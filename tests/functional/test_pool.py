@@ -3,12 +3,20 @@ import numpy as np
 import pytest
 
 from strided.autograd import Tensor
-from strided.gradcheck import gradcheck
-from strided.functional.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d,
-                                     adaptive_max_pool2d, avg_pool1d, avg_pool2d,
-                                     global_avg_pool2d, max_pool1d, max_pool2d,
-                                     max_unpool1d, max_unpool2d)
+from strided.functional.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    global_avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+)
 from strided.functional.upsample import interpolate, upsample_nearest, upsample_zeros
+from strided.gradcheck import gradcheck
 
 rng = np.random.default_rng(7)
 
