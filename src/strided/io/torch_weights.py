@@ -34,12 +34,14 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
-from ..nn.module import Module
 from .atomic import atomic_write_bytes
+
+if TYPE_CHECKING:  # io sits below nn: data and nn may both save files
+    from ..nn.module import Module
 
 __all__ = ["read_state_dict", "load_torch_state_dict", "save_state_dict"]
 
@@ -70,7 +72,7 @@ def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -
     """Write a state dict as .safetensors or .npz, atomically (`strided.io`'s writer), in
     the plain form PyTorch reads (`safetensors.torch.load_file`, `np.load`)."""
     path = os.fspath(path)
-    state = (model_or_state.state_dict() if isinstance(model_or_state, Module)
+    state = (model_or_state.state_dict() if hasattr(model_or_state, "state_dict")
              else dict(model_or_state))
     # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
     arrays = {k: np.asarray(v, order="C") for k, v in state.items()}
