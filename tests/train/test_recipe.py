@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from strided.data import write_idx
+from fake_data import write_fake_fashion
 from strided.io import save_state
 from strided.models.registry import takes_in_channels
 from strided.optim import SGD, AdamW
@@ -16,22 +16,8 @@ from strided.train import recipe
 from strided.train.checkpoint import FORMAT
 
 
-def fake_fashion(root, n_train=120, n_test=40):
-    rng = np.random.default_rng(0)
-    folder = root / "fashion-mnist"
-    folder.mkdir(parents=True)
-    for split, n in (("train", n_train), ("t10k", n_test)):
-        labels = rng.integers(0, 10, n).astype(np.uint8)
-        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
-        for i, c in enumerate(labels):
-            images[i, 2 + 2 * c: 5 + 2 * c, 4:24] = 230
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
-    return root
-
-
 def test_a_run_from_python_writes_the_run_folder_and_reads_back(tmp_path):
-    data = fake_fashion(tmp_path / "data")
+    data = write_fake_fashion(tmp_path / "data", n_train=120, n_test=40)
     run = recipe.prepare_run({"epochs": 1, "batch_size": 32, "schedule": "onecycle",
                               "optimizer": "sgd", "seed": 1}, out=tmp_path / "run",
                              data_root=data, progress=False, verbose=False)
