@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = ["DatasetInfo", "DATASETS", "dataset_key", "dataset_info", "list_datasets",
            "load_dataset"]
@@ -69,7 +68,7 @@ def list_datasets() -> list[str]:
     return list(DATASETS)
 
 
-def load_dataset(name: str, train: bool, root: Union[str, os.PathLike, None] = None,
+def load_dataset(name: str, train: bool, root: str | os.PathLike | None = None,
                  download: bool = False):
     """The ``strided.data`` data set ``name``, its training or test split.
 

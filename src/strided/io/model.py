@@ -2,8 +2,9 @@
 ``strided.io.format``, and the weights of a training checkpoint read the same way."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -2,7 +2,8 @@
 lr=0.1, momentum=0.9)``."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
