@@ -16,5 +16,6 @@ from .functional import (abs, all, amax, amin, any, argmax, argmin, broadcast_to
                          mean, min, minimum, ne, permute, relu, reshape, sigmoid, sign, sin,
                          softmax, split, sqrt, squeeze, stack, std, sum, tanh, transpose,
                          unsqueeze, var, where)
+from .functional import argsort, sort, topk
 
 __version__ = "0.1.0"

@@ -104,12 +104,26 @@ def as_array(data: Any, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, np.ndarray):
-        return data if dtype is None else data.astype(dtype, copy=False)
+        return _numeric(data if dtype is None else data.astype(dtype, copy=False))
     if isinstance(data, np.generic):  # a NumPy scalar (e.g. a full reduction) has a dtype
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data, dtype=dtype)
+        return _numeric(np.asarray(data, dtype=dtype))
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except ValueError as e:  # ragged nesting, or strings that are not numbers
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
+                        f"({e})") from None
     if dtype is None and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
+    return _numeric(arr)
+
+
+def _numeric(arr: np.ndarray) -> np.ndarray:
+    """`arr`, if it holds numbers; strings, objects and dates are refused by name."""
+    if arr.dtype.kind not in "biufc":
+        example = repr(arr.reshape(-1)[0]) if arr.size else "none"
+        kind = {"U": "string", "S": "bytes", "O": "object"}.get(arr.dtype.kind, "")
+        raise TypeError(f"tensor: a tensor holds numbers (bool, int, float), not {kind} data "
+                        f"of dtype {arr.dtype} (first element: {example})")
     return arr
 
 

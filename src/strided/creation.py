@@ -28,7 +28,11 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     """
     if isinstance(data, Tensor):
         data = data.data
-    arr = np.array(data, dtype=dtype, copy=True)
+    try:
+        arr = np.array(data, dtype=dtype, copy=True)
+    except ValueError as e:  # ragged nesting, or strings that are not numbers
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
+                        f"({e})") from None
     if dtype is None and not isinstance(data, np.ndarray) and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
     return Tensor(arr, requires_grad=requires_grad)

@@ -16,9 +16,15 @@ from .dropout import dropout, dropout1d, dropout2d
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
                    squared_error_loss)
-from .norm import batch_norm, group_norm, layer_norm, local_response_norm
+from .norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from .padding import pad
-from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d,
+from .pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
+                   adaptive_max_pool2d,
                    avg_pool1d, avg_pool2d, global_avg_pool2d, max_pool1d, max_pool2d,
                    max_unpool1d, max_unpool2d)
 from .upsample import interpolate, upsample_nearest, upsample_zeros
+from .conv3d import conv3d
+from .pool3d import avg_pool3d, max_pool3d
+from .embedding import embedding
+from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .sorting import argsort, sort, topk

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, Tensor
+from ..backend import is_floating
 from .stable import stable_log_softmax, stable_sigmoid, stable_softmax, stable_softplus
 
 
@@ -223,17 +224,40 @@ def _axis_kw(axis, dim):
     return dim if dim is not None else axis
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """e^{x_i} / Σ_j e^{x_j} along `axis` (torch's `dim=` is accepted too)."""
+def _cast(name: str, x: Tensor, dtype) -> Tensor:
+    """`x` converted to `dtype` before a softmax (PyTorch's `dtype=`: guards against
+    overflow in low precision); the conversion is differentiable."""
+    if dtype is None:
+        return x
+    dt = np.dtype(dtype)
+    if not is_floating(dt):
+        raise TypeError(f"{name}: dtype must be a floating type, got {dt}")
+    return x.to(dt) if x.dtype != dt else x
+
+
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
+    """e^{x_i} / Σ_j e^{x_j} along `axis` (torch's `dim=` is accepted too).
+
+    Parameters
+    ----------
+    x : Tensor
+        The scores.
+    axis, dim : int
+        The axis to normalise over (`dim` is PyTorch's name for it).
+    dtype : numpy dtype, optional
+        Convert `x` to this floating type first, as PyTorch's `dtype=`.
+    """
+    x = _cast("softmax", x, dtype)
     axis = _check_axis("softmax", x.data, _axis_kw(axis, dim))
     if x.ndim == 0:
         return Softmax.apply(x.reshape(1), axis=0).reshape(())
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
     """log softmax along `axis`, computed as x − max − log Σ e^{x − max} (never log of a
-    softmax that underflowed to 0)."""
+    softmax that underflowed to 0); `dtype` converts `x` first, as in softmax."""
+    x = _cast("log_softmax", x, dtype)
     axis = _check_axis("log_softmax", x.data, _axis_kw(axis, dim))
     if x.ndim == 0:
         return LogSoftmax.apply(x.reshape(1), axis=0).reshape(())

@@ -33,7 +33,10 @@ def _is_int(v) -> bool:
 
 
 def ntuple(value, n: int, fn: str, name: str, minimum: int | None = None) -> tuple:
-    """`value` (an int or a length-n sequence of ints) as an n-tuple, checked ≥ minimum."""
+    """`value` (an int, or a sequence of n ints or of one to broadcast, as PyTorch) as an
+    n-tuple, checked ≥ minimum."""
+    if isinstance(value, (tuple, list)) and len(value) == 1 and n > 1:
+        value = value[0]
     if _is_int(value):
         out = (int(value),) * n
     elif isinstance(value, (tuple, list)) and len(value) == n and all(map(_is_int, value)):

@@ -15,11 +15,12 @@ from ..kernels.conv import (conv2d_backward_bias, conv2d_backward_data,
                             conv2d_backward_weight, conv2d_forward,
                             conv_transpose_output_size)
 from ..kernels.im2col import col2im, conv_output_size, im2col
+from .batching import batch_conventions
 from .arguments import (as_tensor, check_input, check_padding_mode, check_window_fits,
                         conv_pads, drop_1d, layout, lift_1d, ntuple, positive_int)
 
 
-def _check_conv(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: bool):
+def check_conv_operands(fn: str, x: Tensor, w: Tensor, b, groups, nd: int, transposed: bool):
     check_input(x, nd + 2, fn, layout(nd))
     shapes = f"input shape {tuple(x.shape)}, weight shape {tuple(w.shape)}"
     if w.ndim != nd + 2:
@@ -107,16 +108,19 @@ class ConvTranspose2d(Function):
     def backward(self, gy):
         gy = lift_1d(gy, self.one_d)
         gx = gw = gb = None
+        if self.needs_input_grad[2]:
+            gb = conv2d_backward_bias(gy)
+        # output_padding ≥ stride (allowed while < dilation) adds rows that the adjoint
+        # conv would read into an extra output row: drop what no input position reads
+        gy = gy[:, :, :self.reach[0], :self.reach[1]]
         if self.needs_input_grad[0]:
-            gx = drop_1d(conv2d_forward(gy, self.w, None, self.stride, self.pads,
+            gx = drop_1d(conv2d_forward(gy, self.w, None, self.stride, self.back_pads,
                                       self.dilation, self.groups), self.one_d)
         if self.needs_input_grad[1]:
             # the roles swap: gy plays the conv's input and x its output gradient
             gw = drop_1d(conv2d_backward_weight(gy, self.x, self.kernel, self.stride,
-                                              self.pads, self.dilation, self.groups),
+                                              self.back_pads, self.dilation, self.groups),
                        self.one_d)
-        if self.needs_input_grad[2]:
-            gb = conv2d_backward_bias(gy)
         return gx, gw, gb
 
 
@@ -171,7 +175,7 @@ class Fold(Function):
 def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups, padding_mode):
     x, w = as_tensor(input, fn), as_tensor(weight, fn, "weight")
     b = None if bias is None else as_tensor(bias, fn, "bias")
-    shapes = _check_conv(fn, x, w, b, groups, nd, transposed=False)
+    shapes = check_conv_operands(fn, x, w, b, groups, nd, transposed=False)
     stride = ntuple(stride, nd, fn, "stride", minimum=1)
     dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
     kernel = tuple(w.shape[2:])
@@ -189,6 +193,7 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups, paddin
                         groups=int(groups), one_d=(nd == 1))
 
 
+@batch_conventions(4)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
            padding_mode="zeros") -> Tensor:
     """2-D cross-correlation of `input` (N, C, H, W) with `weight` (O, C/groups, kh, kw).
@@ -201,6 +206,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                  padding_mode)
 
 
+@batch_conventions(3)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
            padding_mode="zeros") -> Tensor:
     """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d."""
@@ -208,6 +214,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                  padding_mode)
 
 
+@batch_conventions(4)
 def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
                groups=1) -> Tensor:
     """True 2-D convolution (the signal-processing convention): the kernel is rotated by
@@ -224,7 +231,7 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
                     dilation, output_size):
     x, w = as_tensor(input, fn), as_tensor(weight, fn, "weight")
     b = None if bias is None else as_tensor(bias, fn, "bias")
-    shapes = _check_conv(fn, x, w, b, groups, nd, transposed=True)
+    shapes = check_conv_operands(fn, x, w, b, groups, nd, transposed=True)
     stride = ntuple(stride, nd, fn, "stride", minimum=1)
     dilation = ntuple(dilation, nd, fn, "dilation", minimum=1)
     pad = ntuple(padding, nd, fn, "padding", minimum=0)
@@ -253,13 +260,21 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
         raise ValueError(f"{fn}: output size {out_sp} is not positive; padding {pad} is too "
                          f"large ({shapes})")
     pads = tuple((p, p) for p in pad)
+    # The adjoint conv's output row i reads output rows up to i·s − p + d·(k − 1), at most
+    # smallest − 1 + p: the rows past that are cut, and the right padding shrinks by what
+    # of it the output_padding rows already hold, so the adjoint gives exactly the input.
+    reach = tuple(m + min(op, p) for m, op, p in zip(smallest, out_pad, pad))
+    back_pads = tuple((p, p - min(op, p)) for op, p in zip(out_pad, pad))
     if nd == 1:
         stride, dilation, pads, out_sp = ((1,) + stride, (1,) + dilation, ((0, 0),) + pads,
                                           (1,) + out_sp)
+        reach, back_pads = (1,) + reach, ((0, 0),) + back_pads
     return ConvTranspose2d.apply(x, w, b, stride=stride, pads=pads, dilation=dilation,
-                                 groups=int(groups), out_hw=out_sp, one_d=(nd == 1))
+                                 groups=int(groups), out_hw=out_sp, reach=reach,
+                                 back_pads=back_pads, one_d=(nd == 1))
 
 
+@batch_conventions(4)
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1, output_size=None) -> Tensor:
     """Transposed convolution of `input` (N, C_in, H, W) with `weight`
@@ -270,6 +285,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            output_padding, groups, dilation, output_size)
 
 
+@batch_conventions(3)
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1, output_size=None) -> Tensor:
     """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k)."""
@@ -289,6 +305,7 @@ def _unfold_geometry(fn, spatial, kernel_size, dilation, padding, stride):
     return kernel, dilation, stride, pads, grid
 
 
+@batch_conventions(4)
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """im2col: every (C, kh, kw) window of `input` (N, C, H, W) as a column of an
     (N, C·kh·kw, L) tensor, L the number of window positions (as torch.nn.functional.unfold)."""
@@ -299,6 +316,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     return Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
 
 
+@batch_conventions(3)
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """col2im, the adjoint of `unfold`: columns (N, C·kh·kw, L) summed back into an
     (N, C, H, W) image of spatial size `output_size`, overlapping windows added."""

@@ -20,6 +20,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
+from . import sorting as Sorting
 
 
 def _reflected(op):
@@ -79,6 +80,8 @@ for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
 for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
               "logsumexp", "any", "all"):
     setattr(Tensor, _name, getattr(R, _name))
+for _name in ("sort", "argsort", "topk"):
+    setattr(Tensor, _name, getattr(Sorting, _name))
 
 # -- shapes ------------------------------------------------------------------------------
 Tensor.reshape = S.reshape

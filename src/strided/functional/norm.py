@@ -22,7 +22,7 @@ from ..autograd import Function, Tensor
 from ..backend import is_floating
 from ..kernels.im2col import is_channels_first
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
 
 def _arr(v, dtype):
@@ -48,7 +48,7 @@ def _channel_view(a: np.ndarray):
         t = a.swapaxes(0, 1)
         return t.reshape(1, C, -1), lambda v: v.reshape(t.shape).swapaxes(0, 1)
     a = np.ascontiguousarray(a)
-    return a.reshape(N, C, -1), lambda v: v.reshape(a.shape)
+    return a.reshape(N, C, int(np.prod(a.shape[2:]))), lambda v: v.reshape(a.shape)
 
 
 def _like(g: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -141,6 +141,9 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     use_batch = training or running_mean is None or running_var is None
     axes = (0,) + tuple(range(2, x.ndim))
     n = x.data.size // max(C, 1)
+    if x.data.size == 0 and C:  # as PyTorch: an empty batch gives an empty output and
+        use_batch, training = False, False  # leaves the running statistics alone
+        running_mean, running_var = np.zeros(C, x.dtype), np.ones(C, x.dtype)
     if use_batch and n <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input "
@@ -228,7 +231,7 @@ class GroupNorm(Function):
     def forward(self, x, weight, bias):
         N, C = x.shape[:2]
         G = self.num_groups
-        xg = x.reshape(N, G, -1)
+        xg = x.reshape(N, G, C // G * int(np.prod(x.shape[2:])))
         mean = xg.mean(axis=2, keepdims=True)
         xc = xg - mean
         var = (xc * xc).mean(axis=2, keepdims=True)
@@ -247,7 +250,8 @@ class GroupNorm(Function):
         gx = gw = gb = None
         if self.needs_input_grad[0]:
             gxhat = g if self.weight is None else g * self.weight.reshape(self.cshape)
-            gx = _standardise_backward(gxhat.reshape(N, G, -1), self.xhat.reshape(N, G, -1),
+            grouped = (N, G, g.shape[1] // G * int(np.prod(g.shape[2:])))
+            gx = _standardise_backward(gxhat.reshape(grouped), self.xhat.reshape(grouped),
                                        self.invstd, 2).reshape(g.shape)
         if self.needs_input_grad[1]:
             gw = (g * self.xhat).sum(axis=axes)
@@ -271,6 +275,55 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         if v is not None and tuple(v.shape) != (C,):
             raise ValueError(f"group_norm: {nm} must have shape ({C},), got {tuple(v.shape)}")
     return GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalisation (Ulyanov et al. 2016) of (N, C, ...): each sample's channel
+    standardised over its own spatial positions, then scaled and shifted per channel.
+
+    Parameters
+    ----------
+    input : Tensor
+        (N, C, ...) with at least one spatial axis.
+    running_mean, running_var : array or Tensor (C,), optional
+        Updated in place with the mean over the batch of the instance statistics (unbiased
+        variance) when `use_input_stats`; used instead of them otherwise.
+    weight, bias : Tensor (C,), optional
+        The affine map.
+    use_input_stats : bool
+        Normalise with each instance's statistics (True, the usual case) or with the
+        running ones.
+    momentum, eps : float
+        running ← (1 − momentum)·running + momentum·batch; ε added to the variance.
+    """
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: input must be (N, C, ...) with spatial axes, got "
+                         f"shape {tuple(x.shape)}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
+                             "running_var")
+        return batch_norm(x, running_mean, running_var, weight, bias, training=False,
+                          eps=eps)
+    spatial = int(np.prod(x.shape[2:]))
+    if spatial <= 1 and x.data.size:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element per channel "
+                         f"when using input statistics, got input shape {tuple(x.shape)}")
+    C = x.shape[1]
+    out = group_norm(x, C, weight, bias, eps) if C else x
+    if running_mean is not None and running_var is not None and x.data.size:
+        v = x.data.reshape(x.shape[0], C, spatial)
+        for buf, new in ((running_mean, v.mean(axis=2).mean(axis=0)),
+                         (running_var, v.var(axis=2, ddof=1).mean(axis=0))):
+            a = buf.data if isinstance(buf, Tensor) else buf
+            a *= 1 - momentum
+            a += momentum * new.astype(a.dtype, copy=False)
+            if isinstance(buf, Tensor):
+                buf._version += 1
+    return out
 
 
 def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:

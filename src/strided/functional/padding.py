@@ -22,9 +22,20 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the trailing axes of `input`, PyTorch's convention: `pad` = (left, right) for the
     last axis, then (top, bottom) for the one before, and so on.
 
-    mode 'constant' fills with `value` (negative widths crop); 'reflect' mirrors without
-    repeating the edge (widths < the axis length); 'replicate' repeats the edge; 'circular'
-    wraps around (widths ≤ the axis length).
+    mode 'constant' fills with `value`; 'reflect' mirrors without repeating the edge
+    (widths < the axis length); 'replicate' repeats the edge; 'circular' wraps around
+    (widths ≤ the length left after cropping). Negative widths crop, in every mode.
+
+    Parameters
+    ----------
+    input : Tensor
+        The tensor to pad.
+    pad : tuple of int
+        An even number of widths, last axis first.
+    mode : str
+        'constant', 'reflect', 'replicate' or 'circular'.
+    value : float
+        The fill of mode 'constant'.
     """
     x = input if isinstance(input, Tensor) else Tensor(input)
     if mode not in MODES:
@@ -41,16 +52,15 @@ def pad(input, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     first = x.ndim - len(pairs)
     for k, (lo, hi) in enumerate(pairs):
         n = x.shape[first + k]
+        kept = n - max(-lo, 0) - max(-hi, 0)  # what cropping leaves of the axis
+        # reflect and replicate pad first and crop after, so only the result must be > 0
+        if (n + lo + hi <= 0 and (lo or hi)) if mode in ("reflect", "replicate") else kept < 0:
+            raise ValueError(f"pad: padding {(lo, hi)} crops more than axis {first + k} of "
+                             f"length {n} holds (input shape {tuple(x.shape)})")
         if mode == "constant":
-            if n + lo + hi < 0:
-                raise ValueError(f"pad: cropping {(lo, hi)} exceeds axis {first + k} of "
-                                 f"length {n} (input shape {tuple(x.shape)})")
             continue
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: negative padding {(lo, hi)} is only for mode='constant'")
-        limit = n - 1 if mode == "reflect" else n
-        if mode == "replicate":
-            limit = None if n > 0 else 0
+        limit = {"reflect": n - 1, "replicate": None if n > 0 else 0,
+                 "circular": kept}[mode]
         if limit is not None and max(lo, hi) > limit:
             raise ValueError(
                 f"pad: {mode} padding {(lo, hi)} is too large for axis {first + k} of length"

@@ -13,6 +13,7 @@ from ..kernels.pool import (PoolGeometry, adaptive_avg_matrix, adaptive_max_pool
                             avg_divisor, avg_pool2d_backward, avg_pool2d_forward,
                             max_pool2d_backward, max_pool2d_forward, tap_to_flat_index,
                             unpool_gather, unpool_scatter)
+from .batching import batch_conventions
 from .arguments import (as_tensor, check_input, check_pool_padding, check_window_fits, drop_1d,
                         layout, lift_1d, ntuple)
 
@@ -111,6 +112,7 @@ def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
     return MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), with_arg=bool(return_indices))
 
 
+@batch_conventions(4)
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Maximum over each (dilated) kernel window of `input` (N, C, H, W); stride defaults to
@@ -120,6 +122,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      ceil_mode, return_indices)
 
 
+@batch_conventions(3)
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """max_pool2d for (N, C, L) inputs; indices index L."""
@@ -141,6 +144,7 @@ def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     return AvgPool2d.apply(x, geo=geo, divisor=divisor, one_d=(nd == 1))
 
 
+@batch_conventions(4)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over each kernel window of `input` (N, C, H, W). The divisor is the window size,
@@ -150,6 +154,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      count_include_pad, divisor_override)
 
 
+@batch_conventions(3)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """avg_pool2d for (N, C, L) inputs."""
@@ -192,22 +197,26 @@ class AdaptiveAvgPool1d(Function):
         return gy @ self.aw
 
 
+@batch_conventions(4)
 def adaptive_avg_pool2d(input, output_size):
     """Average over adaptive windows so the output is `output_size` (an int, a pair, with
     None keeping that input size): window i covers [⌊i·H/Ho⌋, ⌈(i+1)·H/Ho⌉)."""
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
+@batch_conventions(3)
 def adaptive_avg_pool1d(input, output_size):
     """adaptive_avg_pool2d for (N, C, L) inputs."""
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
+@batch_conventions(4)
 def global_avg_pool2d(input):
     """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
     return _adaptive_avg("global_avg_pool2d", 2, input, 1)
 
 
+@batch_conventions(4)
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Maximum over adaptive windows (see adaptive_avg_pool2d); with `return_indices`, the
     argmax of each window as h·W + w."""
@@ -215,6 +224,18 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
     out = _adaptive_size("adaptive_max_pool2d", output_size, tuple(x.shape[2:]))
     return AdaptiveMaxPool2d.apply(x, out=out, with_arg=bool(return_indices))
+
+
+@batch_conventions(3)
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """adaptive_max_pool2d for (N, C, L) inputs; indices index L."""
+    x = as_tensor(input, "adaptive_max_pool1d")
+    check_input(x, 3, "adaptive_max_pool1d", "(N, C, L)")
+    out = _adaptive_size("adaptive_max_pool1d", output_size, tuple(x.shape[2:]))
+    box = {}
+    lifted = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
+    y = _Squeeze1d.apply(AdaptiveMaxPool2d.apply(lifted, out=(1,) + out, box=box))
+    return (y, Tensor(box["idx"][:, :, 0, :])) if return_indices else y
 
 
 def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):
@@ -253,6 +274,7 @@ class _Squeeze1d(Function):
         return g[:, :, None, :]
 
 
+@batch_conventions(4, extra=("indices",))
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool2d: each value put back at its index (h·W + w) in a
     zero image of size `output_size` (default (H−1)·s − 2p + k); the gradient gathers."""
@@ -260,6 +282,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                        output_size)
 
 
+@batch_conventions(3, extra=("indices",))
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """max_unpool2d for (N, C, L) inputs."""
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
@@ -267,5 +290,6 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool2d", "global_avg_pool2d",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+           "global_avg_pool2d",
            "max_unpool1d", "max_unpool2d"]

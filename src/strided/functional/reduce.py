@@ -174,23 +174,56 @@ class Min(_Extremum):
     reduce = staticmethod(np.min)
 
 
-def max(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
-    """Largest value over `axis` (values only; use `argmax` for positions). Ties share
-    the gradient evenly."""
-    axes, keep = resolve("max", x, axis, keepdims, dim, keepdim)
+def amax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
+         keepdim: bool = False) -> Tensor:
+    """Largest value over `axis` (an int, a tuple, or None for all); values only. Ties
+    share the gradient evenly."""
+    axes, keep = resolve("amax", x, axis, keepdims, dim, keepdim)
     return Max.apply(x, axes=axes, keepdims=keep)
 
 
-def min(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
-    """Smallest value over `axis` (values only; use `argmin` for positions). Ties share
-    the gradient evenly."""
-    axes, keep = resolve("min", x, axis, keepdims, dim, keepdim)
+def amin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
+         keepdim: bool = False) -> Tensor:
+    """Smallest value over `axis` (an int, a tuple, or None for all); values only. Ties
+    share the gradient evenly."""
+    axes, keep = resolve("amin", x, axis, keepdims, dim, keepdim)
     return Min.apply(x, axes=axes, keepdims=keep)
 
 
-amax, amin = max, min
+def _extremum(name: str, x: Tensor, dim, keepdim, axis, keepdims):
+    """PyTorch's overloads of max / min: whole tensor, (values, indices) along one int
+    `dim`, or elementwise against another tensor; NumPy's `axis=` gives values."""
+    from . import elementwise, sorting
+    if isinstance(dim, Tensor):
+        return (elementwise.maximum if name == "max" else elementwise.minimum)(x, dim)
+    if axis is None and isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+        return sorting.extremum(name, x, dim, bool(keepdim or keepdims))
+    reduce = amax if name == "max" else amin
+    return reduce(x, axis if axis is not None else dim, keepdims or keepdim)
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
+        keepdims: bool = False):
+    """As torch.max: `max(x)` the largest value; `max(x, dim)` with an int dim the named
+    tuple (values, indices) of the first maximum along it, its gradient going to that
+    element; `max(x, other)` the elementwise maximum. NumPy's `axis=` (an int or a tuple)
+    gives values only, as `amax`.
+
+    Parameters
+    ----------
+    x : Tensor
+    dim : int, Tensor, optional
+    keepdim, keepdims : bool
+        Keep the reduced axis with size 1.
+    axis : int or tuple of int, optional
+    """
+    return _extremum("max", x, dim, keepdim, axis, keepdims)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
+        keepdims: bool = False):
+    """As `max`, for the smallest value: (values, indices) along an int `dim`."""
+    return _extremum("min", x, dim, keepdim, axis, keepdims)
 
 
 class LogSumExp(Function):

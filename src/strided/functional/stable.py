@@ -23,6 +23,8 @@ def stable_softplus(x: np.ndarray) -> np.ndarray:
 
 def stable_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^{x − max} / Σ e^{x − max} along `axis` (exponents ≤ 0: no overflow)."""
+    if x.size == 0:  # an empty axis has no maximum; an empty result needs none
+        return x.copy()
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -30,5 +32,7 @@ def stable_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def stable_log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """log p = x − max − log Σ exp(x − max): exact, and finite for any finite logits."""
+    if x.size == 0:
+        return x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

@@ -15,14 +15,19 @@ MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
-    """Source index of each output position along one axis (not for 'constant')."""
+    """Source index of each output position along one axis (not for 'constant').
+
+    Negative widths crop, as in PyTorch: reflect and replicate pad the whole axis and then
+    crop; circular crops first and wraps around what is left.
+    """
+    if mode == "circular":
+        start, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        return start + np.arange(-max(lo, 0), m + max(hi, 0)) % m
     j = np.arange(-lo, n + hi)
     if mode == "reflect":
         j = np.abs(j)
         return np.where(j >= n, 2 * (n - 1) - j, j)
-    if mode == "replicate":
-        return np.clip(j, 0, n - 1)
-    return j % n  # circular
+    return np.clip(j, 0, n - 1)  # replicate
 
 
 def _slices(n: int, lo: int, hi: int):
@@ -66,6 +71,11 @@ def pad_backward(g: np.ndarray, pads: tuple, mode: str, in_shape: tuple) -> np.n
         n = in_shape[axis]
         src = source_index(n, lo, hi, mode)
         g = np.moveaxis(g, axis, 0)
+        if lo < 0 or hi < 0 or mode == "circular" and len(src) and n == 0:
+            gx = np.zeros((n,) + g.shape[1:], dtype=g.dtype)
+            np.add.at(gx, src, g)  # cropping: the interior is no longer at offset lo
+            g = np.moveaxis(gx, 0, axis)
+            continue
         gx = g[lo:lo + n].copy()  # the interior maps to itself
         for p in list(range(lo)) + list(range(lo + n, lo + n + hi)):
             gx[src[p]] += g[p]  # the border: a handful of rows, each added where it came from

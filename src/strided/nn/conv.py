@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,11 @@ import math
 import numpy as np
 
 from ..backend import Generator, get_default_dtype
-from ..functional.arguments import (as_tensor, check_conv_padding, check_padding_mode, layout,
-                                    ntuple, positive_int)
+from ..functional.arguments import (as_tensor, check_conv_padding, check_padding_mode, ntuple,
+                                    positive_int)
 from ..functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..functional.batching import layouts
+from ..functional.conv3d import conv3d
 from . import init
 from .module import Module, Parameter
 
@@ -63,11 +65,13 @@ class _ConvNd(Module):
 
     def _check(self, x):
         x = as_tensor(x, type(self).__name__)
-        if x.ndim != self.nd + 2:
-            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D input "
-                             f"{layout(self.nd)}, got shape {tuple(x.shape)}")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"{self._describe()}: input has {x.shape[1]} channels, expected "
+        if x.ndim not in (self.nd + 1, self.nd + 2):  # unbatched (C, ...) or (N, C, ...)
+            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D or "
+                             f"{self.nd + 1}-D input {layouts(self.nd + 2)}, "
+                             f"got shape {tuple(x.shape)}")
+        channels = x.shape[-self.nd - 1]
+        if channels != self.in_channels:
+            raise ValueError(f"{self._describe()}: input has {channels} channels, expected "
                              f"{self.in_channels} (input shape {tuple(x.shape)})")
         return x
 
@@ -112,6 +116,18 @@ class Conv1d(_ConvNd):
                       self.groups, self.padding_mode)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution layer (cross-correlation) over (N, C_in, D, H, W) or (C_in, D, H, W)
+    inputs; weight (out_channels, in_channels/groups, kd, kh, kw), as torch.nn.Conv3d."""
+
+    nd = 3
+
+    def forward(self, input):
+        x = self._check(input)
+        return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, self.padding_mode)
+
+
 class ConvTranspose2d(_ConvNd):
     """2-D transposed convolution, the adjoint of Conv2d; weight (in_channels,
     out_channels/groups, kh, kw). Output size (i−1)·s − 2p + d·(k−1) + output_padding + 1;
@@ -138,4 +154,4 @@ class ConvTranspose1d(_ConvNd):
                                 self.output_padding, self.groups, self.dilation, output_size)
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]

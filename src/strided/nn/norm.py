@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm, LocalResponseNorm."""
+"""Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm,
+LocalResponseNorm."""
 from __future__ import annotations
 
 import numbers
@@ -8,6 +9,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_default_dtype
 from ..functional import norm as FN
+from ..functional.batching import layouts
 from .module import Module, Parameter
 
 
@@ -107,6 +109,53 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalisation of (N, C, D, H, W) inputs."""
 
     _ranks = (5,)
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared body of InstanceNorm1d/2d/3d: each sample's channel standardised over its own
+    spatial positions (Ulyanov et al. 2016). PyTorch's defaults: no affine map and no
+    running statistics; with `track_running_stats` they are kept (means over the batch of
+    the instance statistics) and used in eval. Takes unbatched inputs as well."""
+
+    nd = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+
+    def forward(self, x):
+        name = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in (self.nd + 1, self.nd + 2):
+            raise ValueError(f"{name}: expected a {self.nd + 2}-D or {self.nd + 1}-D input "
+                             f"{layouts(self.nd + 2)}, got shape {tuple(x.shape)}")
+        if x.ndim == self.nd + 1:
+            return self.forward(x.reshape((1,) + tuple(x.shape))).reshape(tuple(x.shape))
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input has {x.shape[1]} channels, expected "
+                             f"{self.num_features} (input shape {tuple(x.shape)})")
+        use_input = self.training or not self.track_running_stats
+        return FN.instance_norm(x, self.running_mean, self.running_var, self.weight,
+                                self.bias, use_input_stats=use_input,
+                                momentum=self.momentum if self.momentum is not None else 0.1,
+                                eps=self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L) inputs."""
+
+    nd = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) inputs."""
+
+    nd = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    nd = 3
 
 
 class LayerNorm(Module):

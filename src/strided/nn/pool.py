@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..functional import pool as P
+from ..functional.pool3d import avg_pool3d, max_pool3d
 from ..functional.upsample import interpolate
 from .module import Module
 
@@ -44,6 +45,14 @@ class MaxPool1d(MaxPool2d):
                             self.ceil_mode, self.return_indices)
 
 
+class MaxPool3d(MaxPool2d):
+    """Max pooling over (N, C, D, H, W) or (C, D, H, W)."""
+
+    def forward(self, input):
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)
+
+
 class AvgPool2d(_Pool):
     """Average pooling over (N, C, H, W)."""
 
@@ -59,6 +68,14 @@ class AvgPool2d(_Pool):
     def forward(self, input):
         return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
+
+
+class AvgPool3d(AvgPool2d):
+    """Average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+
+    def forward(self, input):
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
 
 
 class AvgPool1d(_Pool):
@@ -108,6 +125,13 @@ class AdaptiveMaxPool2d(_Pool):
         return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Maximum over adaptive windows of (N, C, L) or (C, L)."""
+
+    def forward(self, input):
+        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
 class GlobalAvgPool2d(_Pool):
     """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
 
@@ -138,17 +162,36 @@ class MaxUnpool1d(MaxUnpool2d):
 
 
 class Upsample(_Pool):
-    """Upsampling by `size` or `scale_factor`; mode 'nearest' or 'zeros' (bed of nails)."""
+    """Resizing by `size` or `scale_factor` with `interpolate`'s modes ('nearest',
+    'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'zeros')."""
 
-    _args = ("size", "scale_factor", "mode")
+    _args = ("size", "scale_factor", "mode", "align_corners")
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest"):
-        super().__init__(size=size, scale_factor=scale_factor, mode=mode)
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__(size=size, scale_factor=scale_factor, mode=mode,
+                         align_corners=align_corners,
+                         recompute_scale_factor=recompute_scale_factor)
 
     def forward(self, input):
-        return interpolate(input, self.size, self.scale_factor, self.mode)
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                           self.recompute_scale_factor)
 
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "GlobalAvgPool2d", "MaxUnpool1d",
-           "MaxUnpool2d", "Upsample"]
+class UpsamplingNearest2d(Upsample):
+    """Upsample with mode 'nearest' (as torch.nn.UpsamplingNearest2d)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Upsample with mode 'bilinear' and align_corners=True (as torch's)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           "GlobalAvgPool2d", "MaxUnpool1d", "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]

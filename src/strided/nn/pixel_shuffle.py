@@ -1,0 +1,36 @@
+"""PixelShuffle and PixelUnshuffle layers (sub-pixel convolution's rearrangement)."""
+from __future__ import annotations
+
+from ..functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .module import Module
+
+
+class PixelShuffle(Module):
+    """(*, C·r², H, W) → (*, C, H·r, W·r); see `strided.functional.pixel_shuffle`."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of PixelShuffle."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+__all__ = ["PixelShuffle", "PixelUnshuffle"]
