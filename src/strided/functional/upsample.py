@@ -42,7 +42,7 @@ class Resample(Function):
         return g
 
 
-class Gather(Function):
+class UpsampleNearest(Function):
     """Nearest neighbour: y[..., i, j] = x[..., src_h[i], src_w[j]]; params src (one index
     array per spatial axis)."""
 
@@ -56,7 +56,7 @@ class Gather(Function):
         return g
 
 
-class BedOfNails(Function):
+class UpsampleZeros(Function):
     """y[..., s·i, s·j] = x[..., i, j], zero elsewhere; params scale (per spatial axis)."""
 
     def forward(self, x):
@@ -194,7 +194,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     out, scale = _sizes(fn, spatial, size, scale_factor, bool(recompute_scale_factor))
     if mode in ("nearest", "nearest-exact"):
         src = [_nearest_source(mode, i, o, s) for i, o, s in zip(spatial, out, scale)]
-        return Gather.apply(x, src=src)
+        return UpsampleNearest.apply(x, src=src)
     mats = [None if (i == o and mode != "bicubic" and (s == 1 or mode == "area"))
             else _matrix(mode, i, o, s, bool(align_corners), x.dtype)
             for i, o, s in zip(spatial, out, scale)]
@@ -218,7 +218,7 @@ def upsample_zeros(input, scale_factor=2) -> Tensor:
         raise ValueError(f"upsample_zeros: scale_factor must be an int or a tuple of ints, "
                          f"got {scale_factor!r}")
     scale = ntuple(scale_factor, x.ndim - 2, "upsample_zeros", "scale_factor", minimum=1)
-    return BedOfNails.apply(x, scale=scale)
+    return UpsampleZeros.apply(x, scale=scale)
 
 
 __all__ = ["upsample_nearest", "upsample_zeros", "interpolate"]

@@ -380,15 +380,20 @@ def _pad(g: _Graph, c: _Call) -> str:
 
 def _upsample_nearest(g: _Graph, c: _Call) -> str:
     x = _input(g, c, 0)
-    size = [len(c.params["ih"]), len(c.params["iw"])]
+    src = c.params["src"]
+    size = [len(s) for s in src]
     # y[i] = x[⌊i·H/Ho⌋]: ONNX's asymmetric coordinates with floor rounding
+    if any(not np.array_equal(s, (np.arange(o) * n) // o)
+           for s, o, n in zip(src, size, c.inputs[0].shape[2:])):
+        raise ExportError("onnx.export: only interpolate(mode='nearest') by a size, or by a "
+                          "scale that gives in·scale outputs, maps to ONNX Resize")
     return g.node("Resize", [x, "", "", g.shape_with(x, size)], mode="nearest",
                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
 
 def _upsample_zeros(g: _Graph, c: _Call) -> str:
     x = c.inputs[0]
-    sh, sw = int(c.params["sh"]), int(c.params["sw"])
+    sh, sw = (int(s) for s in c.params["scale"])
     C = x.shape[1]
     # bed of nails = a depthwise transposed convolution with a 1×1 kernel of ones
     ones = g.const(np.ones((C, 1, 1, 1), x.dtype), "nails")
@@ -483,7 +488,7 @@ CONVERTERS: dict[str, Callable[[_Graph, _Call], Any]] = {
     "Clone": _simple("Identity"), "Clip": _clip, "Cast": _cast,
     "Cat": _cat, "Stack": _stack, "Reshape": _reshape, "Permute": _permute,
     "BroadcastTo": _broadcast, "GetItem": _get_item, "Pad": _pad,
-    "UpsampleNearest2d": _upsample_nearest, "UpsampleZeros2d": _upsample_zeros,
+    "UpsampleNearest": _upsample_nearest, "UpsampleZeros": _upsample_zeros,
     "Sum": _reduce("ReduceSum"), "Mean": _reduce("ReduceMean"),
     "Max": _reduce("ReduceMax"), "Min": _reduce("ReduceMin"),
 }
