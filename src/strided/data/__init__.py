@@ -14,6 +14,8 @@ from .cifar import load_cifar_batch, load_cifar_meta, safe_unpickle
 from .datasets import CIFAR10, CIFAR100, KMNIST, MNIST, FashionMNIST
 from .download import cache_dir, candidate_dirs, download_url, extract_archive, file_hash, find_dir
 from .idx import read_idx, write_idx
+from .image_files import read_image, read_npy
+from .imagefolder import ImageFolder
 from .loader import ArrayDataset, DataLoader, Subset, TensorDataset, random_split, train_val_split
 
 __all__ = [
@@ -23,6 +25,9 @@ __all__ = [
     "KMNIST",
     "CIFAR10",
     "CIFAR100",
+    "ImageFolder",
+    "read_image",
+    "read_npy",
     "ArrayDataset",
     "TensorDataset",
     "Subset",

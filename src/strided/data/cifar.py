@@ -97,7 +97,19 @@ def safe_unpickle(data: bytes) -> Any:
 
 def _load_dict(path: PathLike) -> dict:
     with open(path, "rb") as f:
-        obj = safe_unpickle(f.read())
+        raw = f.read()
+    try:
+        obj = safe_unpickle(raw)
+    except pickle.UnpicklingError as exc:
+        if str(exc).startswith("safe_unpickle"):  # a global we do not allow: refused, not run
+            raise ValueError(f"load_cifar_batch: {path} was refused: {exc} — it is not a "
+                             f"CIFAR batch, and may be malicious; nothing in it was "
+                             f"executed") from None
+        raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or "
+                         f"truncated: {exc})") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or "
+                         f"truncated: {type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict):
         raise ValueError(f"load_cifar_batch: {path} holds a {type(obj).__name__}, expected a dict")
     # Keys are bytes in the official (Python 2) files and str in re-pickled ones.

@@ -11,6 +11,7 @@ not by the file name, because mirrors and distributions do not agree on names.
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -45,7 +46,12 @@ def _read_bytes(source: PathLike | BinaryIO) -> bytes:
         with open(source, "rb") as f:
             raw = f.read()
     if raw[:2] == _GZIP_MAGIC:
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:  # a cut-short or damaged download
+            name = getattr(source, "name", source)
+            raise ValueError(f"read_idx: {name!s} is a damaged or truncated gzip file "
+                             f"({exc}); delete it and download it again") from None
     return raw
 
 

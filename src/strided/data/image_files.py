@@ -1,0 +1,133 @@
+"""Reading a user's files safely: `.npy` arrays and picture files (PNG, JPEG, ... through
+Pillow). A file that is damaged, empty, not what its name says, or built to exhaust memory
+(a header promising terabytes, a decompression bomb) gives a ValueError that names it —
+never a traceback from deep inside NumPy or Pillow, and never pickled code run.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+__all__ = ["read_npy", "read_image", "image_info", "IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS"]
+
+PathLike = Union[str, os.PathLike]
+
+#: The picture files `read_image` (and so ImageFolder) takes, as torchvision's ImageFolder.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+#: Pillow's own limit (about 89 megapixels): a larger image is refused before decoding.
+MAX_IMAGE_PIXELS = 89_478_485
+
+
+def read_npy(path: PathLike) -> np.ndarray:
+    """The array in a `.npy` file, checked before anything is allocated.
+
+    The header must be a NumPy header (format 1.0-3.0, no pickled objects), and the file
+    must hold every byte the header's shape and dtype promise; otherwise a ValueError
+    names the file and says what is wrong.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if size == 0:
+                raise ValueError(f"{path}: the file is empty, not a .npy array")
+            try:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(f)
+            except (ValueError, EOFError, OSError, SyntaxError) as exc:
+                raise ValueError(f"{path}: not a .npy array (its header cannot be read: "
+                                 f"{' '.join(str(exc).split())})") from None
+            if dtype.hasobject:
+                raise ValueError(f"{path}: holds Python objects (a pickle), which strided "
+                                 "never loads; save plain numbers instead")
+            need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            have = size - f.tell()
+            if need > have:
+                raise ValueError(f"{path}: the header promises a {dtype} array of shape "
+                                 f"{shape} ({need:,} bytes) but the file holds {have:,}; it is "
+                                 "truncated or damaged")
+            data = np.fromfile(f, dtype=dtype, count=int(np.prod(shape)))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path}") from None
+    return data.reshape(shape, order="F" if fortran else "C")
+
+
+def _pillow(path: Path):
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(f"{path}: reading picture files needs Pillow: "
+                          "pip install 'strided[images]'") from None
+    # strided refuses large images itself, with the file's name, instead of a warning
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    return Image
+
+
+def _grey(mode: str) -> bool:
+    return mode in ("1", "L", "I", "I;16", "F", "LA")
+
+
+def image_info(path: PathLike) -> tuple[int, tuple[int, int]]:
+    """(channels, (height, width)) of a picture file, from its header alone: 1 for a grey
+    image, 3 for anything else (as `read_image` converts it)."""
+    path = Path(path)
+    Image = _pillow(path)
+    try:
+        with Image.open(path) as img:
+            return (1 if _grey(img.mode) else 3), (img.size[1], img.size[0])
+    except Image.DecompressionBombError:
+        raise ValueError(f"{path}: the image is too large to decode (it may be a "
+                         "decompression bomb)") from None
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") \
+            from None
+
+
+def read_image(path: PathLike, channels: int | None = None,
+               size: tuple[int, int] | None = None) -> np.ndarray:
+    """A picture file as a `uint8` (C, H, W) array, through Pillow.
+
+    Parameters
+    ----------
+    path : path
+        A PNG, JPEG, BMP, TIFF, WebP, ... file.
+    channels : int, optional
+        1 (grey) or 3 (RGB) to convert to; None keeps grey images grey and makes the
+        rest RGB.
+    size : (height, width), optional
+        Resize to this (bilinear).
+    """
+    path = Path(path)
+    Image = _pillow(path)
+    if channels not in (None, 1, 3):
+        raise ValueError(f"read_image: channels must be 1, 3 or None, got {channels!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"no such image: {path}")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_IMAGE_PIXELS:  # checked before decoding: a bomb stays unexploded
+                raise ValueError(f"{path}: the image is {w}×{h} = {w * h:,} pixels, more than "
+                                 f"the {MAX_IMAGE_PIXELS:,} strided decodes (it may be a "
+                                 "decompression bomb)")
+            mode = {1: "L", 3: "RGB"}.get(channels or 0, "L" if _grey(img.mode) else "RGB")
+            img = img.convert(mode)
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            a = np.asarray(img, dtype=np.uint8)
+    except ValueError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own check, at twice its pixel limit
+        raise ValueError(f"{path}: the image is too large to decode (it may be a "
+                         "decompression bomb)") from None
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") \
+            from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy()
