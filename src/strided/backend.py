@@ -5,6 +5,8 @@ later CuPy backend or a change of default precision happens in one place.
 """
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 import numpy as np
 
 xp = np
@@ -70,3 +72,47 @@ def manual_seed(seed: int) -> Generator:
 def rng_of(generator: Generator | None) -> np.random.Generator:
     """The NumPy generator behind `generator`, or behind the default one."""
     return (generator or _default_generator).rng
+
+
+def find_generators(obj: Any, prefix: str = "", _seen: set | None = None,
+                    _depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """``(path, generator)`` for every ``strided.Generator`` or ``numpy.random.Generator``
+    reachable from ``obj`` through attributes, lists, tuples and dicts (not through
+    arrays), each once."""
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or _depth > 6 or obj is None:
+        return
+    if isinstance(obj, (Generator, np.random.Generator)):
+        seen.add(id(obj))
+        yield prefix, obj
+        return
+    if isinstance(obj, (np.ndarray, str, bytes, int, float, bool, type)) or callable(obj) \
+            and not hasattr(obj, "__dict__"):
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        items = [(str(k), v) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        if len(obj) > 64:  # long lists hold data, not transforms
+            return
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    elif hasattr(obj, "__dict__"):
+        items = [(k, v) for k, v in vars(obj).items()]
+    else:
+        return
+    for name, value in items:
+        path = f"{prefix}.{name}" if prefix else name
+        yield from find_generators(value, path, seen, _depth + 1)
+
+
+def generator_state(gen: Any) -> dict:
+    """The state of a `Generator` or `numpy.random.Generator`, a JSON-friendly dict."""
+    return gen.get_state() if isinstance(gen, Generator) else gen.bit_generator.state
+
+
+def set_generator_state(gen: Any, state: dict) -> None:
+    """Put back what `generator_state` returned."""
+    if isinstance(gen, Generator):
+        gen.set_state(state)
+    else:
+        gen.bit_generator.state = state

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..backend import find_generators, generator_state
 from .transforms import as_generator
 
 __all__ = [
@@ -237,6 +238,12 @@ class DataLoader:
         self.transform = transform
         self.prefetch = int(prefetch)
         self.epoch = 0
+        self._start = 0  # the batch the next iteration starts at (resuming mid-epoch)
+        # where the consumer stands in the current epoch: batches taken, and the state of
+        # the augmentation generators right after the last of them was made (the prefetch
+        # thread may have run ahead since)
+        self.batches_done = 0
+        self._taken_states: dict | None = None
         # Without seed or generator, shuffling still works, from fresh OS entropy.
         self._generator = generator if generator is not None else (np.random.default_rng() if seed is None else None)
 
@@ -244,9 +251,34 @@ class DataLoader:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Make the next ``__iter__`` use the order of ``epoch`` (with ``seed`` only)."""
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Make the next ``__iter__`` use the order of ``epoch`` (with ``seed`` only),
+        starting at its batch ``start`` (the earlier ones are skipped, not loaded)."""
+        if start and self.seed is None:
+            raise ValueError("DataLoader.set_epoch: starting inside an epoch needs the "
+                             "loader's order to be a function of its epoch: give seed=")
         self.epoch = int(epoch)
+        self._start = int(start)
+
+    def generators(self) -> Iterator[tuple[str, Any]]:
+        """(path, generator) of every source of randomness of this loader: its own order
+        generator (without a seed) and those of its transform and data set."""
+        seen: set = set()
+        if self._generator is not None and self.seed is None:
+            seen.add(id(self._generator))
+            yield "order", self._generator
+        yield from find_generators(self.transform, "transform", seen)
+        yield from find_generators(self.dataset, "dataset", seen)
+
+    def generator_states(self) -> dict:
+        """The states of `generators()` as the consumer sees them: right after the last
+        batch it took (batches prefetched beyond it drew from them too)."""
+        if self._taken_states is not None:
+            return self._taken_states
+        return {p: generator_state(g) for p, g in self.generators()}
+
+    def _augmentation_states(self) -> dict:
+        return {p: generator_state(g) for p, g in self.generators() if p != "order"}
 
     def _order(self) -> np.ndarray:
         n = len(self.dataset)
@@ -271,19 +303,31 @@ class DataLoader:
             batch = (self.transform(batch[0]),) + tuple(batch[1:])
         return batch
 
-    def _batches(self, order: np.ndarray) -> Iterator[tuple]:
-        stop = len(self) * self.batch_size
-        for start in range(0, min(stop, len(order)), self.batch_size):
-            yield self._fetch(order[start : start + self.batch_size])
+    def _batches(self, order: np.ndarray, first: int) -> Iterator[tuple]:
+        """(batch, generator states after making it), from batch `first` on."""
+        stop = min(len(self) * self.batch_size, len(order))
+        for start in range(first * self.batch_size, stop, self.batch_size):
+            batch = self._fetch(order[start : start + self.batch_size])
+            yield batch, self._augmentation_states()
 
     def __iter__(self) -> Iterator[tuple]:
         order = self._order()
+        first, self._start = self._start, 0
         self.epoch += 1
-        if self.prefetch == 0:
-            return self._batches(order)
-        return self._prefetched(order)
+        self.batches_done, self._taken_states = first, None
+        items = self._batches(order, first) if self.prefetch == 0 else \
+            self._prefetched(order, first)
+        return self._taken(items)
 
-    def _prefetched(self, order: np.ndarray) -> Iterator[tuple]:
+    def _taken(self, items: Iterator[tuple]) -> Iterator[tuple]:
+        """The batches, noting as each is taken where the consumer stands."""
+        order_state = {p: generator_state(g) for p, g in self.generators() if p == "order"}
+        for batch, states in items:
+            self.batches_done += 1
+            self._taken_states = {**order_state, **states}
+            yield batch
+
+    def _prefetched(self, order: np.ndarray, first: int) -> Iterator[tuple]:
         q: queue.Queue = queue.Queue(maxsize=self.prefetch)
         done = threading.Event()
         end = object()
@@ -300,7 +344,7 @@ class DataLoader:
 
         def work() -> None:
             try:
-                for batch in self._batches(order):
+                for batch in self._batches(order, first):
                     if not put(batch):
                         return
                 put(end)

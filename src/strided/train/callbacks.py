@@ -152,6 +152,8 @@ class Checkpoint(Callback):
     (and after the last one), atomically: model, optimiser, scheduler, epoch, step,
     history, callback states and every random generator the run uses.
 
+    ``every_steps=N`` also writes it every N optimiser steps, inside epochs: a run killed
+    mid-epoch then resumes from its last step and still ends as an uninterrupted run would.
     ``keep_all=True`` also keeps ``epoch-NNN.safetensors`` for every epoch. ``monitor``
     (e.g. "val_accuracy") additionally writes the best epoch's model weights to
     ``best.safetensors`` (readable with ``strided.io.load_model``).
@@ -161,9 +163,14 @@ class Checkpoint(Callback):
 
     def __init__(self, directory: str | os.PathLike, filename: str = "checkpoint.safetensors",
                  every: int = 1, keep_all: bool = False, monitor: str | None = None,
-                 mode: str = "auto"):
+                 mode: str = "auto", every_steps: int | None = None):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"Checkpoint: every must be a positive int, got {every!r}")
+        if every_steps is not None and (isinstance(every_steps, bool) or
+                                        not isinstance(every_steps, int) or every_steps < 1):
+            raise ValueError(f"Checkpoint: every_steps must be a positive int, "
+                             f"got {every_steps!r}")
+        self.every_steps = every_steps
         self.directory = Path(directory)
         self.filename, self.every, self.keep_all = filename, every, keep_all
         self.monitor = monitor
@@ -175,6 +182,11 @@ class Checkpoint(Callback):
     @property
     def path(self) -> Path:
         return self.directory / self.filename
+
+    def on_batch_end(self, trainer: "Trainer", logs: dict) -> None:
+        # inside an epoch too, so that a run killed there loses at most every_steps steps
+        if self.every_steps and trainer.global_step % self.every_steps == 0:
+            trainer.save_checkpoint(self.path)
 
     def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
         epoch = int(logs["epoch"])

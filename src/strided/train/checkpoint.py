@@ -32,55 +32,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..backend import Generator, default_generator
+from ..backend import (Generator, default_generator, find_generators,
+                       generator_state as _get, set_generator_state as _set)
 from ..io import CheckpointError, load_state, save_state
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state",
            "find_generators"]
 
 FORMAT = "strided-checkpoint/1"
-
-
-def find_generators(obj: Any, prefix: str = "", _seen: set | None = None,
-                    _depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """``(path, generator)`` for every ``strided.Generator`` or ``numpy.random.Generator``
-    reachable from ``obj`` through attributes, lists, tuples and dicts (not through
-    arrays), each once."""
-    seen = set() if _seen is None else _seen
-    if id(obj) in seen or _depth > 6 or obj is None:
-        return
-    if isinstance(obj, (Generator, np.random.Generator)):
-        seen.add(id(obj))
-        yield prefix, obj
-        return
-    if isinstance(obj, (np.ndarray, str, bytes, int, float, bool, type)) or callable(obj) \
-            and not hasattr(obj, "__dict__"):
-        return
-    seen.add(id(obj))
-    if isinstance(obj, dict):
-        items = [(str(k), v) for k, v in obj.items()]
-    elif isinstance(obj, (list, tuple)):
-        if len(obj) > 64:  # long lists hold data, not transforms
-            return
-        items = [(str(i), v) for i, v in enumerate(obj)]
-    elif hasattr(obj, "__dict__"):
-        items = [(k, v) for k, v in vars(obj).items()]
-    else:
-        return
-    for name, value in items:
-        path = f"{prefix}.{name}" if prefix else name
-        yield from find_generators(value, path, seen, _depth + 1)
-
-
-def _get(gen: Any) -> dict:
-    return gen.get_state() if isinstance(gen, Generator) else gen.bit_generator.state
-
-
-def _set(gen: Any, state: dict) -> None:
-    if isinstance(gen, Generator):
-        gen.set_state(state)
-    else:
-        gen.bit_generator.state = state
 
 
 def _module_generators(model: Any) -> Iterator[tuple[str, Any]]:
@@ -93,12 +52,20 @@ def _module_generators(model: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _loader_generators(loader: Any) -> Iterator[tuple[str, Any]]:
+    if hasattr(loader, "generators"):  # a DataLoader knows its own
+        yield from loader.generators()
+        return
     seen: set = set()
-    if getattr(loader, "_generator", None) is not None and getattr(loader, "seed", None) is None:
-        seen.add(id(loader._generator))
-        yield "order", loader._generator
     yield from find_generators(getattr(loader, "transform", None), "transform", seen)
     yield from find_generators(getattr(loader, "dataset", None), "dataset", seen)
+
+
+def _loader_states(loader: Any) -> dict:
+    """The loader's generator states where its consumer stands (mid-epoch: after the last
+    batch taken, not after those prefetched beyond it)."""
+    if hasattr(loader, "generator_states"):
+        return loader.generator_states()
+    return {p: _get(g) for p, g in _loader_generators(loader)}
 
 
 def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
@@ -117,7 +84,7 @@ def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
         state["loaders"][name] = {
             "epoch": int(getattr(loader, "epoch", 0)),
             "seed": getattr(loader, "seed", None),
-            "generators": {p: _get(g) for p, g in _loader_generators(loader)},
+            "generators": _loader_states(loader),
         }
     return state
 

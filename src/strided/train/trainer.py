@@ -105,6 +105,8 @@ class Trainer:
         self.history = History()
         self.epoch = 0            # completed epochs
         self.global_step = 0      # optimiser steps
+        self.batch_in_epoch = 0   # batches of the current epoch done (mid-epoch checkpoints)
+        self._epoch_metrics: RunningMetrics | None = None  # that epoch's sums so far
         self.total_epochs = 0
         self.stop_training = False
         self.train_loader: Any = None
@@ -129,12 +131,18 @@ class Trainer:
         from tqdm import tqdm
 
         epoch = self.epoch if epoch is None else epoch
+        first = self.batch_in_epoch  # > 0 when resuming from a checkpoint inside the epoch
         if hasattr(loader, "set_epoch"):
             # the shuffling order of an epoch depends on (seed, epoch) only, which is what
             # lets a resumed run draw the same batches
-            loader.set_epoch(epoch)
+            loader.set_epoch(epoch, first) if first else loader.set_epoch(epoch)
+        elif first:
+            raise ValueError("Trainer: resuming inside an epoch needs a DataLoader (one that "
+                             "can start at a batch)")
         self.model.train()
-        metrics = RunningMetrics(self.top_k)
+        metrics = self._epoch_metrics if first and self._epoch_metrics is not None \
+            else RunningMetrics(self.top_k)
+        self._epoch_metrics = metrics
         total = len(loader) if hasattr(loader, "__len__") else None
         desc = f"epoch {epoch + 1}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch + 1}"
         options = dict(total=total, desc=desc, unit="batch", disable=not self.progress,
@@ -167,6 +175,7 @@ class Trainer:
                 if self.scheduler is not None and self.scheduler_interval == "batch":
                     self.scheduler.step()
                 self.global_step += 1
+                self.batch_in_epoch += 1
                 n = len(y)
                 seen += n
                 metrics.update(loss_value, output.data if self.classification else
@@ -183,6 +192,7 @@ class Trainer:
                                                      "loss": loss_value, "batch_size": n})
         finally:
             bar.close()
+        self.batch_in_epoch, self._epoch_metrics = 0, None
         seconds = time.perf_counter() - start
         out = {"loss": metrics.loss, "seconds": seconds,
                "images_per_s": seen / seconds if seconds > 0 else float("nan")}
@@ -309,6 +319,8 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "global_step": self.global_step,
+            "batch_in_epoch": self.batch_in_epoch,
+            "epoch_metrics": _metric_sums(self._epoch_metrics) if self.batch_in_epoch else None,
             "stop_training": self.stop_training,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -337,6 +349,15 @@ class Trainer:
                 cb.load_state_dict(saved_cbs[key])
         self.epoch = int(state["epoch"])
         self.global_step = int(state.get("global_step", 0))
+        self.batch_in_epoch = int(state.get("batch_in_epoch") or 0)
+        self._epoch_metrics = None
+        if self.batch_in_epoch and state.get("epoch_metrics"):
+            self._epoch_metrics = RunningMetrics(self.top_k)
+            sums = state["epoch_metrics"]
+            m = self._epoch_metrics
+            m.count, m.loss_sum, m.correct = int(sums["count"]), float(sums["loss_sum"]), \
+                int(sums["correct"])
+            m.correct_k = {int(k): int(v) for k, v in sums["correct_k"].items()}
         self.stop_training = bool(state.get("stop_training", False))
         if "rng" in state:
             self._pending_rng = state["rng"]
@@ -356,6 +377,14 @@ class Trainer:
         except (ValueError, KeyError) as exc:
             raise ValueError(f"resuming from {path}: {exc}") from None
         return state
+
+
+def _metric_sums(m: RunningMetrics | None) -> dict | None:
+    """An epoch's running sums, for a checkpoint taken inside it."""
+    if m is None:
+        return None
+    return {"count": m.count, "loss_sum": m.loss_sum, "correct": m.correct,
+            "correct_k": {str(k): v for k, v in m.correct_k.items()}}
 
 
 def fit(model: Any, train_loader: Iterable, optimizer: Any = None, epochs: int = 1,
