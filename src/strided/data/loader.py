@@ -254,7 +254,9 @@ class DataLoader:
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         """Make the next ``__iter__`` use the order of ``epoch`` (with ``seed`` only),
         starting at its batch ``start`` (the earlier ones are skipped, not loaded)."""
-        if start and self.seed is None:
+        ordered = self.seed is not None or (
+            hasattr(self.sampler, "set_epoch") if self.sampler is not None else not self.shuffle)
+        if start and not ordered:
             raise ValueError("DataLoader.set_epoch: starting inside an epoch needs the "
                              "loader's order to be a function of its epoch: give seed=")
         self.epoch = int(epoch)
