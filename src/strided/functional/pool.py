@@ -232,10 +232,12 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     x = as_tensor(input, "adaptive_max_pool1d")
     check_input(x, 3, "adaptive_max_pool1d", "(N, C, L)")
     out = _adaptive_size("adaptive_max_pool1d", output_size, tuple(x.shape[2:]))
-    box = {}
     lifted = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
-    y = _Squeeze1d.apply(AdaptiveMaxPool2d.apply(lifted, out=(1,) + out, box=box))
-    return (y, Tensor(box["idx"][:, :, 0, :])) if return_indices else y
+    result = AdaptiveMaxPool2d.apply(lifted, out=(1,) + out, with_arg=bool(return_indices))
+    if not return_indices:
+        return _Squeeze1d.apply(result)
+    y, indices = result
+    return _Squeeze1d.apply(y), Tensor(indices.data[:, :, 0, :])
 
 
 def _max_unpool(fn, nd, input, indices, kernel_size, stride, padding, output_size):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function
 from ..backend import is_floating
 from ..kernels.pool3d import (Pool3dGeometry, avg_divisor, avg_pool3d_backward,
                               avg_pool3d_forward, max_pool3d_backward, max_pool3d_forward)
@@ -14,12 +14,15 @@ from .batching import batch_conventions
 
 
 class MaxPool3d(Function):
-    """params geo, box (receives the argmax indices)."""
+    """params geo, with_arg (also return the argmax indices, non-differentiable)."""
 
     def forward(self, x):
         y, self.index = max_pool3d_forward(x, self.geo)
-        self.box["index"] = self.index
-        return y
+        if not self.with_arg:
+            return y
+        indices = self.index.copy()  # a user's in-place edit must not reach the backward
+        self.mark_non_differentiable(indices)
+        return y, indices
 
     def backward(self, gy):
         return max_pool3d_backward(gy, self.index, self.geo.spatial)
@@ -67,9 +70,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     x = as_tensor(input, "max_pool3d")
     geo = _geometry("max_pool3d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    box = {}
-    y = MaxPool3d.apply(x, geo=geo, box=box)
-    return (y, Tensor(box["index"])) if return_indices else y
+    return MaxPool3d.apply(x, geo=geo, with_arg=bool(return_indices))
 
 
 @batch_conventions(5)
