@@ -66,7 +66,8 @@ def test_zoo_model_runs_in_onnx_runtime_and_loads_back(name, tmp_path):
         ours = _ours(model, x)
         assert np.ptp(ours) > 0 and not np.allclose(ours[0], ours[1])  # a signal to compare
         _close(ours, _runtime(path, x))
-        _close(ours, _ours(back, x))
+        if batch == 3:  # the loaded module at the other batch size (once: it is slow)
+            _close(ours, _ours(back, x))
 
 
 def test_export_names_weights_after_the_state_dict(tmp_path):
