@@ -192,6 +192,8 @@ class DataLoader:
         gather and the transforms release the GIL in NumPy, so they overlap with
         training). Batches and their order are identical with or without prefetch.
 
+    Notes
+    -----
     Each batch is a tuple of arrays, ``(images, labels)`` for the image data sets.
     """
 

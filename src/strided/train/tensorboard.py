@@ -134,6 +134,8 @@ class SummaryWriter:
     flush_secs : float
         Events reach the file at least this often (and on ``flush``/``close``).
 
+    Notes
+    -----
     Events are written synchronously to a buffered file; ``flush`` hands them to the
     operating system, so they survive the process being killed afterwards.
     """

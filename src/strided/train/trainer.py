@@ -72,6 +72,8 @@ class Trainer:
     classification : the outputs are class scores, so accuracy is measured; set False for
         other tasks (regression, autoencoders): then only the loss is reported.
 
+    Notes
+    -----
     ``fit`` returns the ``History``; ``trainer.epoch`` counts completed epochs and
     ``trainer.global_step`` optimiser steps.
     """
