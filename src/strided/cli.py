@@ -50,11 +50,17 @@ def _say(args, message: str = "") -> None:
 # -- train --------------------------------------------------------------------------------
 
 def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
+    placement = None
+    if args.distributed:
+        from .distributed import MPIPlacement
+        placement = MPIPlacement(sync_batchnorm=args.sync_batchnorm)
+        if not placement.is_writer:  # rank 0 speaks for the job
+            args.quiet = True
     quiet = args.quiet
     run = recipe.prepare_run(vars(args), out=args.out, resume=args.resume,
                              data_root=args.data_root, download=args.download,
                              progress=not (quiet or args.no_progress), verbose=not quiet,
-                             extra_callbacks=extra_callbacks)
+                             extra_callbacks=extra_callbacks, placement=placement)
     cfg = run.cfg
     what = "resuming" if run.resume else "training"
     _say(args, f"{what} {cfg['model']} ({run.model.num_parameters():,} parameters) on "
@@ -65,6 +71,8 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
     run.trainer.fit(run.train_loader, run.val_loader, epochs=int(cfg["epochs"]),
                     resume=run.resume)
     results = recipe.finish_run(run)
+    if not run.placement.is_writer:
+        return 0
     print(f"test accuracy {results['test_accuracy']:.4f} (loss {results['test_loss']:.4f}) on "
           f"{results['test_images']} images after {results['epochs']} epochs; saved "
           f"{run.folder.model}", flush=True)
@@ -207,6 +215,18 @@ def cmd_predict(args) -> int:
 
 # -- the parser ---------------------------------------------------------------------------
 
+# -- export -------------------------------------------------------------------------------
+
+def cmd_export(args) -> int:
+    from .onnx import export_run
+    done = export_run(args.run, args.output, opset=args.opset)
+    shape = "×".join(str(n) for n in done.input_shape)
+    print(f"wrote {done.path}: {done.model}, ONNX opset {args.opset}, input 'input' float32 "
+          f"(N, {shape}) = pixels/255 normalised with mean {list(done.mean)} and std "
+          f"{list(done.std)}; output 'output' (N, {len(done.classes)}) class scores")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -269,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
                    help="also log for TensorBoard (scalars, histograms, images, hparams) to DIR "
                    "(default: the run's tb folder); view with `tensorboard --logdir DIR`")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the processes of `mpirun -n N strided "
+                   "train --distributed` (needs the [mpi] extra); --batch-size is the global "
+                   "batch, split evenly; rank 0 writes the run")
+    t.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --distributed: BatchNorm statistics over all processes "
+                   "(default: yes)")
     t.add_argument("--prefetch", type=int, help="batches prepared ahead in a thread (default 2)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
@@ -303,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("images", nargs="+", metavar="IMAGE")
     r.add_argument("--top", type=_positive_int, default=3, help="classes to show (default 3)")
     r.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    x = sub.add_parser("export", help="write a trained model as ONNX (for ONNX Runtime)",
+                       description="Export a trained run's model to an ONNX file that ONNX "
+                       "Runtime runs without strided (needs the [onnx] extra).")
+    x.add_argument("run", metavar="RUN", help="a run folder or its model.safetensors")
+    x.add_argument("output", metavar="OUTPUT.onnx", help="the file to write")
+    x.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default 17)")
     return p
 
 
@@ -326,6 +360,8 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
             return cmd_evaluate(args)
         if args.command == "summary":
             return cmd_summary(args)
+        if args.command == "export":
+            return cmd_export(args)
         return cmd_predict(args)
     except BrokenPipeError:
         # the reader went away (`strided evaluate ... | head`): not an error of ours;

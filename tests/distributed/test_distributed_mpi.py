@@ -93,3 +93,35 @@ def test_resume_after_the_whole_job_is_killed_matches_an_uninterrupted_run(tmp_p
     for k in p1:
         np.testing.assert_array_equal(p2[k], p1[k], err_msg=k)
     assert [r["epoch"] for r in h2] == [1, 2, 3]
+
+
+def _cli(args: list, ranks: int | None, timeout: float = 400) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "strided"] + [str(a) for a in args]
+    if ranks is not None:
+        command = [_mpirun(), "--allow-run-as-root", "--oversubscribe", "-n", str(ranks)] + command
+    return subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def test_strided_train_distributed_matches_one_process_and_resumes(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from fake_data import write_fake_fashion
+    root = write_fake_fashion(tmp_path / "data", n_train=160, n_test=40)
+    common = ["train", "--data-root", root / "fashion-mnist", "--no-download", "--batch-size", 16,
+              "--val-split", 0.2, "--schedule", "none", "--no-progress", "--prefetch", 0]
+    one = _cli(common + ["--epochs", 2, "--out", tmp_path / "one"], None)
+    assert one.returncode == 0, one.stderr
+    two = _cli(common + ["--epochs", 1, "--out", tmp_path / "two", "--distributed"], 2)
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("test accuracy") == 1           # rank 0 speaks for the job
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["world_size"] == 2
+    wrong = _cli(common + ["--epochs", 2, "--out", tmp_path / "two", "--resume"], None)
+    assert wrong.returncode != 0 and "resume it on as many" in wrong.stderr
+    again = _cli(common + ["--epochs", 2, "--out", tmp_path / "two", "--resume",
+                           "--distributed"], 2)
+    assert again.returncode == 0, again.stderr
+    from strided.io import read_model_file
+    a, _ = read_model_file(tmp_path / "one" / "model.safetensors")
+    b, _ = read_model_file(tmp_path / "two" / "model.safetensors")
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-3, atol=1e-4, err_msg=k)

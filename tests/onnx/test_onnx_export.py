@@ -216,3 +216,23 @@ def test_pytorch_exported_model_loads_and_matches_pytorch(tmp_path):
     for batch in (2, 4):
         xb = torch.randn(batch, 1, 28, 28)
         _close(net(xb).detach().numpy(), _ours(model, xb.numpy()))
+
+
+def test_strided_export_command_writes_a_model_onnx_runtime_runs(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from strided.cli import main
+    from strided.train.recipe import load_trained
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from fake_data import write_fake_fashion
+    root = write_fake_fashion(tmp_path / "data", n_train=64, n_test=32)
+    run = tmp_path / "run"
+    assert main(["train", "--data-root", str(root / "fashion-mnist"), "--no-download",
+                 "--epochs", "1", "--batch-size", "32", "--out", str(run), "--quiet"]) == 0
+    out = tmp_path / "lenet.onnx"
+    assert main(["export", str(run), str(out)]) == 0
+    model, _, _, _ = load_trained(run)
+    x = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    _close(_ours(model, x), _runtime(out, x))
+    assert main(["export", str(tmp_path / "nothing"), str(out)]) != 0

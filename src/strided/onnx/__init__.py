@@ -14,5 +14,6 @@ except ImportError as error:  # pragma: no cover - the extra is installed in the
 
 from .export import DEFAULT_OPSET, export
 from .load import OnnxModule, load
+from .run import ExportedRun, export_run
 
-__all__ = ["export", "load", "OnnxModule", "DEFAULT_OPSET"]
+__all__ = ["export", "load", "OnnxModule", "DEFAULT_OPSET", "export_run", "ExportedRun"]

@@ -265,6 +265,8 @@ def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
                           f"{cfg['epochs']} epochs; resume it with --epochs {cfg['epochs']} "
                           "(or start a new run)")
     cfg.update({k: v for k, v in given.items() if k in RESUMABLE})
+    if "world_size" in saved:  # a data-parallel run resumes on as many processes
+        cfg["world_size"] = saved["world_size"]
     return cfg
 
 
@@ -280,6 +282,35 @@ def default_out(cfg: Mapping[str, Any]) -> Path:
 
 
 # -- a whole run --------------------------------------------------------------------------
+
+class Placement:
+    """Where a run's work happens: one process here. A data-parallel run passes
+    `strided.distributed.MPIPlacement`, which overrides each step."""
+
+    world_size = 1
+    is_writer = True  # writes the run folder, checkpoints and curves, and prints
+
+    def agree(self, path: Path) -> Path:
+        """The run folder every process uses (here: the one chosen)."""
+        return path
+
+    def wrap(self, model: Any) -> Any:
+        """The model as trained (here: itself)."""
+        return model
+
+    def loader(self, dataset: Any, batch_size: int, shuffle: bool, seed: int,
+               transform: Any, prefetch: int) -> Any:
+        """This process's loader over `dataset`; `batch_size` is the global batch."""
+        from ..data import DataLoader
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
+                          seed=seed if shuffle else None, transform=transform,
+                          prefetch=prefetch)
+
+    def trainer(self, *args: Any, **kwargs: Any) -> Any:
+        """The Trainer of the run."""
+        from .trainer import Trainer
+        return Trainer(*args, **kwargs)
+
 
 @dataclass
 class Run:
@@ -298,6 +329,7 @@ class Run:
     test_set: Any
     tensorboard: Any = None
     started: float = field(default_factory=time.perf_counter)
+    placement: Placement = field(default_factory=Placement)
 
     @property
     def num_train(self) -> int:
@@ -318,7 +350,7 @@ def _write_json(path: Path, obj: Any) -> None:
 def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                 resume: str | None = None, data_root: PathLike | None = None,
                 download: bool = True, progress: bool = True, verbose: bool = True,
-                extra_callbacks: Sequence = ()) -> Run:
+                extra_callbacks: Sequence = (), placement: Placement | None = None) -> Run:
     """Build a training run from ``options`` (keys of ``DEFAULTS``; missing ones take the
     defaults) and write its ``config.json``.
 
@@ -336,12 +368,16 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         The Trainer's progress bar and per-epoch lines.
     extra_callbacks : sequence
         More callbacks for the Trainer, after the run's own.
+    placement : Placement, optional
+        Where the work happens (default: this process alone; see
+        ``strided.distributed.MPIPlacement`` for data-parallel runs).
     """
     from .. import manual_seed
-    from ..data import DataLoader, train_val_split
+    from ..data import train_val_split
     from ..models.registry import input_shape_of
     from .callbacks import Checkpoint, EarlyStopping, LearningCurves
-    from .trainer import Trainer
+
+    place = placement or Placement()
 
     checkpoint = resume_checkpoint(resume, out)
     cfg = resume_config(options, checkpoint)
@@ -356,6 +392,16 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         folder = RunFolder(checkpoint.parent)
     else:
         folder = RunFolder(default_out(cfg))
+    folder = RunFolder(place.agree(folder.path))
+    if checkpoint is not None and int(cfg.get("world_size", 1)) != place.world_size:
+        raise ConfigError(f"{checkpoint} was trained on {cfg.get('world_size', 1)} "
+                          f"process(es); resume it on as many (this run has "
+                          f"{place.world_size})")
+    if place.world_size > 1:
+        if int(cfg["batch_size"]) % place.world_size:
+            raise ConfigError(f"--batch-size {cfg['batch_size']} (the global batch) must be a "
+                              f"multiple of the {place.world_size} processes")
+        cfg["world_size"] = place.world_size
     if checkpoint is None and folder.checkpoint.exists():
         raise ConfigError(f"{folder.path} already holds a training run; continue it with "
                           "--resume, or choose another --out")
@@ -377,23 +423,24 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
 
     # the model's initial weights, and dropout without its own generator, come from here
     manual_seed(seed)
-    model = build_model(cfg, len(classes), in_channels)
+    model = place.wrap(build_model(cfg, len(classes), in_channels))
     optimizer = build_optimizer(cfg, model.parameters())
     prefetch = int(cfg["prefetch"])
-    train_loader = DataLoader(train_ds, batch_size=int(cfg["batch_size"]), shuffle=True,
-                              seed=seed, transform=train_transform(cfg, image_size),
-                              prefetch=prefetch)
-    val_loader = (DataLoader(val_ds, batch_size=512, transform=eval_transform(cfg),
-                             prefetch=prefetch) if val_ds is not None else None)
+    train_loader = place.loader(train_ds, int(cfg["batch_size"]), True, seed,
+                                train_transform(cfg, image_size), prefetch)
+    val_loader = (place.loader(val_ds, 512, False, seed, eval_transform(cfg), prefetch)
+                  if val_ds is not None else None)
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
 
     callbacks: list = []
     if cfg["patience"]:
         callbacks.append(EarlyStopping("val_loss" if val_loader else "train_loss",
                                        patience=int(cfg["patience"])))
-    callbacks += [LearningCurves(folder.path), Checkpoint(folder.path), *extra_callbacks]
+    if place.is_writer:
+        callbacks += [LearningCurves(folder.path), Checkpoint(folder.path)]
+    callbacks += list(extra_callbacks)
     tensorboard = None
-    if cfg["tensorboard"] is not None:
+    if cfg["tensorboard"] is not None and place.is_writer:
         from ..train import TensorBoard
         cfg["tensorboard"] = str(Path(cfg["tensorboard"] or folder.path / "tb"))
         tensorboard = TensorBoard(cfg["tensorboard"], class_names=classes,
@@ -403,23 +450,24 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                                       "lr": optimizer.param_groups[0]["lr"]})
         callbacks.append(tensorboard)
     top_k = (int(cfg["top_k"]),) if cfg["top_k"] and 1 < int(cfg["top_k"]) < len(classes) else ()
-    trainer = Trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks, top_k=top_k,
-                      grad_clip=cfg["grad_clip"], progress=progress, verbose=verbose,
-                      config=cfg)
+    trainer = place.trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks,
+                            top_k=top_k, grad_clip=cfg["grad_clip"], progress=progress,
+                            verbose=verbose, config=cfg)
 
-    folder.path.mkdir(parents=True, exist_ok=True)
-    _write_json(folder.config, cfg)
+    if place.is_writer:
+        folder.path.mkdir(parents=True, exist_ok=True)
+        _write_json(folder.config, cfg)
     return Run(cfg, folder, checkpoint, classes, model, optimizer, scheduler, trainer,
-               train_loader, val_loader, test_ds, tensorboard)
+               train_loader, val_loader, test_ds, tensorboard, placement=place)
 
 
 def finish_run(run: Run) -> dict:
     """Test the trained model once; write ``model.safetensors`` (weights, config and test
     results) and ``results.json``; return the results."""
-    from ..data import DataLoader
     from ..io import save_model
-    trainer, classes = run.trainer, run.classes
-    test_loader = DataLoader(run.test_set, batch_size=512, transform=eval_transform(run.cfg))
+    trainer, classes, place = run.trainer, run.classes, run.placement
+    test_loader = place.loader(run.test_set, 512, False, int(run.cfg["seed"]),
+                               eval_transform(run.cfg), 0)
     test = trainer.evaluate(test_loader, confusion=True, num_classes=len(classes))
     results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
                **{f"test_{k}": v for k, v in test.items() if k.startswith("top")},
@@ -433,9 +481,10 @@ def finish_run(run: Run) -> dict:
         run.tensorboard.add_results({k: v for k, v in results.items() if k.startswith("test_")
                                      and k != "test_images"})
         run.tensorboard.close()
-    save_model(run.folder.model, run.model, {"config": run.cfg, "results": {
-        k: v for k, v in results.items() if k not in ("confusion_matrix", "final")}})
-    _write_json(run.folder.results, results)
+    if place.is_writer:
+        save_model(run.folder.model, run.model, {"config": run.cfg, "results": {
+            k: v for k, v in results.items() if k not in ("confusion_matrix", "final")}})
+        _write_json(run.folder.results, results)
     return results
 
 
