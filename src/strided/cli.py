@@ -62,11 +62,16 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
                              progress=not (quiet or args.no_progress), verbose=not quiet,
                              extra_callbacks=extra_callbacks, placement=placement)
     cfg = run.cfg
+    args.run_folder = run.folder.path  # for the resume command if interrupted
+    for note in run.notes:
+        _say(args, note)
     what = "resuming" if run.resume else "training"
+    data = Path(cfg["data"]).name if cfg.get("data") else cfg["dataset"]
     _say(args, f"{what} {cfg['model']} ({run.model.num_parameters():,} parameters) on "
-               f"{cfg['dataset']}: {run.num_train} training, {run.num_val} validation images; "
-               f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} lr "
-               f"{run.optimizer.param_groups[0]['lr']:g}; output in {run.folder.path}")
+               f"{data}: {run.num_train} training, {run.num_val} validation images; "
+               f"{recipe.plural(int(cfg['epochs']), 'epoch')}, batch {cfg['batch_size']}, "
+               f"{cfg['optimizer']} lr {run.optimizer.param_groups[0]['lr']:g}; output in "
+               f"{run.folder.path}")
     run.started = time.perf_counter()
     run.trainer.fit(run.train_loader, run.val_loader, epochs=int(cfg["epochs"]),
                     resume=run.resume)
@@ -74,9 +79,18 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
     if not run.placement.is_writer:
         return 0
     print(f"test accuracy {results['test_accuracy']:.4f} (loss {results['test_loss']:.4f}) on "
-          f"{results['test_images']} images after {results['epochs']} epochs; saved "
-          f"{run.folder.model}", flush=True)
+          f"{results['test_images']} images after {recipe.plural(results['epochs'], 'epoch')}; "
+          f"saved {run.folder.model}", flush=True)
     return 0
+
+
+def _resume_command(args) -> str:
+    """The command that continues an interrupted ``strided train``."""
+    import shlex
+    words = ["strided", "train", "--resume", str(args.run_folder)]
+    if args.data_root:
+        words += ["--data-root", args.data_root]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 # -- evaluate -----------------------------------------------------------------------------
@@ -87,8 +101,7 @@ def cmd_evaluate(args) -> int:
     from .train.metrics import format_confusion
 
     model, cfg, classes, file = recipe.load_trained(args.checkpoint)
-    test = recipe.subset(recipe.load_dataset(cfg["dataset"], False, args.data_root,
-                                             args.download),
+    test = recipe.subset(recipe.test_set(cfg, args.data_root, args.download),
                          args.limit, int(cfg.get("seed", 0)))
     loader = DataLoader(test, batch_size=args.batch_size, transform=recipe.eval_transform(cfg))
     top_k = (5,) if len(classes) > 5 else ()
@@ -103,7 +116,8 @@ def cmd_evaluate(args) -> int:
                                                  for c, a in zip(classes, per_class.tolist())},
                           "confusion_matrix": r["confusion_matrix"].tolist()}, indent=1))
         return 0
-    print(f"{cfg['model']} from {file} on the {cfg['dataset']} test set ({len(test)} images)")
+    data = Path(cfg["data"]).name if cfg.get("data") else cfg["dataset"]
+    print(f"{cfg['model']} from {file} on the {data} test set ({len(test)} images)")
     line = f"test accuracy {r['accuracy']:.4f}   loss {r['loss']:.4f}"
     for k in top_k:
         line += f"   top-{k} {r[f'top{k}']:.4f}"
@@ -113,7 +127,7 @@ def cmd_evaluate(args) -> int:
     for i, (c, a) in enumerate(zip(classes, per_class)):
         n = int(r["confusion_matrix"][i].sum())
         print(f"  {i:>2} {c.ljust(width)}  " + ("   -  " if math.isnan(a) else f"{a:.4f}")
-              + f"  ({n} images)")
+              + f"  ({recipe.plural(n, 'image')})")
     print("\nconfusion matrix (rows: true class, columns: predicted)")
     print(format_confusion(r["confusion_matrix"], classes))
     return 0
@@ -141,58 +155,25 @@ def cmd_summary(args) -> int:
 # -- predict ------------------------------------------------------------------------------
 
 def _read_image(path: Path, in_channels: int, size: int) -> np.ndarray:
-    """``(N, C, H, W)`` images from a ``.npy`` file (one image or a batch) or a picture
-    file (via Pillow)."""
+    """``(N, C, H, W)`` images from a ``.npy`` file (one image or a batch, in any layout
+    that fits the model) or a picture file (via Pillow)."""
+    from .data.image_files import as_image_batch, read_image, read_npy
     if not path.exists():
         raise FileNotFoundError(f"no such image: {path}")
     if path.suffix.lower() == ".npy":
-        a = np.load(path, allow_pickle=False)
-        if a.ndim == 2:
-            a = a[None, None]
-        elif a.ndim == 3:
-            if a.shape[0] == in_channels:
-                a = a[None]
-            elif a.shape[-1] == in_channels and in_channels > 1:
-                a = a.transpose(2, 0, 1)[None]
-            elif in_channels == 1:
-                a = a[:, None]  # a batch of grey images (N, H, W)
-            else:
-                raise ValueError(f"{path}: cannot read shape {a.shape} as images with "
-                                 f"{in_channels} channels")
-        elif a.ndim != 4:
-            raise ValueError(f"{path}: expected an image (H, W), (C, H, W) or a batch "
-                             f"(N, C, H, W), got shape {a.shape}")
-        if a.dtype.kind not in "uif":
-            raise ValueError(f"{path}: expected numeric pixels, got dtype {a.dtype}")
-        if a.shape[1] != in_channels or a.shape[-2:] != (size, size):
-            raise ValueError(f"{path}: images of shape {a.shape[1:]} do not fit the model's "
-                             f"input ({in_channels}, {size}, {size})")
-        # floats are taken as already scaled to [0, 1], as ToFloat leaves them
-        return a
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ValueError(f"{path}: reading {path.suffix or 'this'} files needs Pillow "
-                         "(pip install pillow); .npy files always work") from None
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if in_channels == 1 else "RGB")
-            if img.size != (size, size):
-                img = img.resize((size, size))
-            a = np.asarray(img, dtype=np.uint8)
-    except OSError as exc:
-        raise ValueError(f"{path}: not a readable image ({exc})") from None
-    return a[None, None] if a.ndim == 2 else a.transpose(2, 0, 1)[None]
+        return as_image_batch(read_npy(path), in_channels, (size, size), str(path))
+    return read_image(path, in_channels, (size, size))[None]
 
 
 def cmd_predict(args) -> int:
     from .autograd import Tensor, no_grad
-    from .data.registry import dataset_info
     model, cfg, classes, file = recipe.load_trained(args.checkpoint)
     transform = recipe.eval_transform(cfg)
     in_channels = int(cfg.get("in_channels", 1))
-    size = dataset_info(cfg["dataset"]).image_size
-    k = max(1, min(args.top, len(classes)))
+    size = recipe.input_size(cfg)
+    if args.top > len(classes):
+        raise CLIError(f"--top {args.top} is more than the model's {len(classes)} classes")
+    k = args.top
     results = []
     for name in args.images:
         x = _read_image(Path(name), in_channels, size)
@@ -253,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "weights go to --out. Defaults: LeNet-5 (modern) on Fashion-MNIST, "
                        "Adam lr 1e-3, batch 128, 10 epochs.")
     t.add_argument("--model", help="a registered model (see `strided summary --list`); default lenet5")
+    t.add_argument("--data", metavar="FOLDER",
+                   help="train on your own images: FOLDER holds one sub-folder of PNG/JPEG "
+                   "images per class; --test-split of each class is held out, images are "
+                   "resized to --image-size and normalised with the training images' mean "
+                   "and std")
+    t.add_argument("--image-size", type=_positive_int, metavar="PIXELS",
+                   help="with --data: resize the images to PIXELS×PIXELS (default: their "
+                   "most common size)")
+    t.add_argument("--test-split", type=float, help="with --data: the fraction of each "
+                   "class held out for testing (default 0.2)")
     t.add_argument("--dataset",
                    help=f"one of {', '.join(list_datasets())}; default fashion-mnist")
     t.add_argument("--data-root", help="folder with the data set files (also searched: "
@@ -261,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fetch the data set from its official mirror when it is not found "
                    "on disk (default: yes)")
     t.add_argument("--epochs", type=int, help="total epochs (default 10); with --resume, "
-                   "training continues up to this many")
+                   "training continues up to this many — except a run with a schedule "
+                   "planned over its length (step, cosine, onecycle), which cannot be "
+                   "extended: start a new run for more epochs")
     t.add_argument("--batch-size", type=_positive_int, help="default 128")
     t.add_argument("--optimizer", choices=list(recipe.DEFAULT_LR), help="default adam")
     t.add_argument("--lr", type=float, help="learning rate (default: adam/adamw/rmsprop 1e-3, "
@@ -285,7 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="output folder (default runs/<model>-<dataset>, numbered if taken)")
     t.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
                    help="continue an interrupted run from its checkpoint (a file or run folder; "
-                   "without PATH, the one in --out)")
+                   "without PATH, the one in --out, or without --out the latest unfinished "
+                   "run in runs/); a finished run is not resumed")
+    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                   help="also checkpoint every N steps inside an epoch, so that an "
+                   "interrupted run loses at most N steps (and still ends as if never "
+                   "interrupted)")
     t.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
                    help="also log for TensorBoard (scalars, histograms, images, hparams) to DIR "
                    "(default: the run's tb folder); view with `tensorboard --logdir DIR`")
@@ -351,7 +349,10 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
     """Run the command line; returns the exit status. ``extra_callbacks`` are added to a
     ``train`` run (for programs that embed the command line)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, whose --help lists what it takes
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     debug = os.environ.get("STRIDED_DEBUG", "") not in ("", "0")
     try:
         if args.command == "train":
@@ -372,7 +373,13 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
     except KeyboardInterrupt:
         if debug:
             raise
-        print(f"strided {args.command}: interrupted", file=sys.stderr)
+        again = ""
+        folder = getattr(args, "run_folder", None)
+        if args.command == "train" and folder is not None:
+            again = (f"; continue with: {_resume_command(args)}"
+                     if recipe.RunFolder(folder).checkpoint.exists() else
+                     "; no checkpoint was written yet, so there is nothing to resume")
+        print(f"strided {args.command}: interrupted{again}", file=sys.stderr)
         return 130
     except CLIError as exc:
         if debug:

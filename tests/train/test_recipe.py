@@ -37,7 +37,8 @@ def test_a_run_from_python_writes_the_run_folder_and_reads_back(tmp_path):
         recipe.prepare_run({}, out=tmp_path / "run", data_root=data)
 
 
-def test_resume_keeps_the_options_the_run_started_with(tmp_path):
+def test_resume_keeps_the_options_the_run_started_with(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ckpt = tmp_path / "checkpoint.safetensors"
     saved = {"format": FORMAT, "model": {}, "optimizer": {}, "epoch": 4}
     save_state(ckpt, {**saved, "config": {**recipe.DEFAULTS, "epochs": 4,
@@ -50,8 +51,8 @@ def test_resume_keeps_the_options_the_run_started_with(tmp_path):
     with pytest.raises(recipe.ConfigError, match="planned for 4 epochs"):
         recipe.resume_config({"epochs": 6}, ckpt)
     assert recipe.resume_checkpoint(str(tmp_path), None) == ckpt
-    with pytest.raises(recipe.ConfigError, match="--resume needs the run to continue"):
-        recipe.resume_checkpoint("auto", None)
+    with pytest.raises(recipe.ConfigError, match="no unfinished run in runs/"):
+        recipe.resume_checkpoint("auto", None)  # cwd is tmp_path: no runs/ at all
 
 
 def test_default_out_numbers_past_taken_folders(tmp_path, monkeypatch):

@@ -12,7 +12,8 @@ from typing import Union
 
 import numpy as np
 
-__all__ = ["read_npy", "read_image", "image_info", "IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS"]
+__all__ = ["read_npy", "read_image", "image_info", "as_image_batch", "IMAGE_EXTENSIONS",
+           "MAX_IMAGE_PIXELS"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -131,3 +132,48 @@ def read_image(path: PathLike, channels: int | None = None,
         raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") \
             from None
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy()
+
+
+def as_image_batch(a: np.ndarray, channels: int, size: tuple[int, int],
+                   name: str = "array") -> np.ndarray:
+    """An array of pixels as an (N, C, H, W) batch for a model taking `channels` × `size`
+    images: one image (H, W), (C, H, W) or (H, W, C), or a batch (N, H, W) of grey images,
+    (N, C, H, W) or (N, H, W, C) — whichever layout fits the model's shape.
+
+    Pixels are uint8 (0-255) or floats in [0, 1]; NaN, ±∞ and values outside the range are
+    refused, naming `name`, as are layouts that fit no way or more than one.
+    """
+    if a.dtype.kind not in "uif":
+        raise ValueError(f"{name}: expected numeric pixels, got dtype {a.dtype}")
+    C, (H, W) = channels, size
+    fits = {
+        2: [("HW", (H, W), lambda a: a[None, None])] if C == 1 else [],
+        3: [("CHW", (C, H, W), lambda a: a[None]),
+            ("HWC", (H, W, C), lambda a: a.transpose(2, 0, 1)[None])]
+           + ([("NHW", (None, H, W), lambda a: a[:, None])] if C == 1 else []),
+        4: [("NCHW", (None, C, H, W), lambda a: a),
+            ("NHWC", (None, H, W, C), lambda a: a.transpose(0, 3, 1, 2))],
+    }.get(a.ndim)
+    if fits is None:
+        raise ValueError(f"{name}: expected an image (H, W), (C, H, W), (H, W, C) or a batch "
+                         f"(N, C, H, W), (N, H, W, C), got shape {a.shape}")
+    match = [(lay, f) for lay, shape, f in fits
+             if all(s is None or s == d for s, d in zip(shape, a.shape))]
+    layouts = {lay for lay, _ in match}
+    if not match:
+        raise ValueError(f"{name}: images of shape {a.shape} do not fit the model's input "
+                         f"({C}, {H}, {W}) in any layout")
+    if len(layouts) > 1 and not (layouts == {"CHW", "HWC"} and C == H == W):
+        raise ValueError(f"{name}: shape {a.shape} could be read as "
+                         f"{' or '.join(sorted(layouts))}; save it as (N, C, H, W)")
+    batch = match[0][1](a)
+    if a.dtype.kind == "f":
+        if not np.isfinite(batch).all():
+            raise ValueError(f"{name}: has NaN or infinite pixels")
+        if batch.size and (batch.min() < 0 or batch.max() > 1):
+            raise ValueError(f"{name}: float pixels must lie in [0, 1], got values from "
+                             f"{batch.min():g} to {batch.max():g} (uint8 pixels go up to 255)")
+    elif batch.size and (batch.min() < 0 or batch.max() > 255):
+        raise ValueError(f"{name}: integer pixels must lie in [0, 255], got values from "
+                         f"{batch.min()} to {batch.max()}")
+    return np.ascontiguousarray(batch)

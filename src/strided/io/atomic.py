@@ -31,6 +31,13 @@ def _fsync_folder(folder: Path) -> None:
         os.close(dir_fd)
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it; it is put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_open(dest: PathLike) -> Iterator[BinaryIO]:
     """Open a temporary file next to ``dest`` for binary writing; flush it to disk and
@@ -44,6 +51,9 @@ def atomic_open(dest: PathLike) -> Iterator[BinaryIO]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
+        # mkstemp makes 0600 files; a saved file gets the permissions the user's umask
+        # gives any new file, as open() would
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .text import plural
+
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
 
@@ -125,7 +127,7 @@ class EarlyStopping(Callback):
                 self.stopped_epoch = int(logs["epoch"])
                 trainer.stop_training = True
                 trainer.log(f"early stopping: {self.monitor} has not improved for "
-                            f"{self.patience} epochs (best {self.best:.4f} at epoch "
+                            f"{plural(self.patience, 'epoch')} (best {self.best:.4f} at epoch "
                             f"{self.best_epoch})")
 
     def on_train_end(self, trainer: "Trainer") -> None:
@@ -225,8 +227,11 @@ class LearningCurves(Callback):
         h = trainer.history
         h.to_csv(self.directory / "history.csv")
         h.to_json(self.directory / "history.json")
-        if self.plot and len(h):
-            h.plot(self.directory / "curves.png")
+        if self.plot and len(h) and h.plot(self.directory / "curves.png") is None:
+            self.plot = False  # said once, not every epoch
+            trainer.log("curves.png skipped: drawing it needs matplotlib "
+                        "(pip install 'strided[plot]'); history.csv and history.json are "
+                        "written")
 
     def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
         self.write(trainer)

@@ -34,11 +34,14 @@ from typing import Any, Union
 
 import numpy as np
 
+from .text import plural
+
 __all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS",
            "RESUMABLE", "PLANNED", "RunFolder", "Run", "dataset_key", "load_dataset",
            "subset", "eval_transform", "train_transform", "build_model", "build_optimizer",
            "build_scheduler", "resume_checkpoint", "resume_config", "default_out",
-           "prepare_run", "finish_run", "find_weights", "load_trained"]
+           "prepare_run", "finish_run", "find_weights", "load_trained", "check_config",
+           "latest_unfinished_run", "folder_data", "test_set", "input_size", "plural"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -53,11 +56,12 @@ DEFAULTS: dict[str, Any] = {
     "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
     "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
     "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None, "tensorboard": None,
+    "checkpoint_every": None, "data": None, "image_size": None, "test_split": 0.2,
 }
 
 # Options a resumed run may change; every other option comes from the checkpoint.
 RESUMABLE = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
-             "limit_test", "tensorboard"}
+             "limit_test", "tensorboard", "checkpoint_every"}
 
 # Schedules laid out over the whole run: its length cannot change on resume.
 PLANNED = {"step", "cosine", "onecycle"}
@@ -66,6 +70,42 @@ PLANNED = {"step", "cosine", "onecycle"}
 class ConfigError(ValueError):
     """A config that asks for something unknown or inconsistent (the command line reports
     it as a usage error, exit status 2)."""
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+# (key, test, what it must be): every option is checked before anything is loaded or run
+_CHECKS = [
+    ("epochs", lambda v: v >= 1, "a positive number of epochs"),
+    ("batch_size", lambda v: v >= 1, "a positive int"),
+    ("lr", lambda v: v > 0, "positive"),
+    ("momentum", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("weight_decay", lambda v: v >= 0, "non-negative"),
+    ("seed", lambda v: v >= 0, "a non-negative int"),
+    ("val_split", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("test_split", lambda v: 0 < v < 1, "in (0, 1)"),
+    ("patience", lambda v: v >= 1, "a positive int"),
+    ("top_k", lambda v: v >= 1, "a positive int"),
+    ("prefetch", lambda v: v >= 0, "a non-negative int"),
+    ("grad_clip", lambda v: v > 0 and v != float("inf"), "a positive, finite norm"),
+    ("checkpoint_every", lambda v: v >= 1, "a positive number of steps"),
+    ("image_size", lambda v: v >= 1, "a positive number of pixels"),
+    ("limit_train", lambda v: v >= 1, "a positive int"),
+    ("limit_test", lambda v: v >= 1, "a positive int"),
+]
+
+
+def check_config(cfg: Mapping[str, Any]) -> None:
+    """Every numeric option in range, or a ``ConfigError`` naming its flag (NaN fails
+    every test, so it is refused too)."""
+    for key, ok, what in _CHECKS:
+        v = cfg.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not ok(v):
+            raise ConfigError(f"{_flag(key)} must be {what}, got {v}")
 
 
 @dataclass(frozen=True)
@@ -108,9 +148,17 @@ def dataset_key(name: str) -> str:
 
 def load_dataset(name: str, train: bool, root: PathLike | None = None,
                  download: bool = False):
-    """The ``strided.data`` data set ``name`` (see ``strided.data.registry``)."""
+    """The ``strided.data`` data set ``name`` (see ``strided.data.registry``); when it is
+    not on disk the message says how to get it in ``strided train``'s own flags."""
     from ..data.registry import load_dataset as load
-    return load(dataset_key(name), train, root, download)
+    try:
+        return load(dataset_key(name), train, root, download)
+    except FileNotFoundError as exc:
+        text = str(exc).replace(
+            "pass download=True (needs internet; saves to root/<name> or the user cache)",
+            "run with --download (needs internet; saves to --data-root/<name> or the user "
+            "cache)").replace("pass root=...", "pass --data-root FOLDER")
+        raise FileNotFoundError(text) from None
 
 
 def subset(ds, limit: int | None, seed: int):
@@ -145,9 +193,13 @@ def _model_input_rank(model_name: str) -> int:
 def eval_transform(cfg: Mapping[str, Any]):
     """uint8 images → float32, normalised with the data set's statistics."""
     from ..data import transforms as T
-    from ..data.registry import dataset_info
-    info = dataset_info(dataset_key(cfg["dataset"]))
-    steps = [T.ToFloat(), T.Normalize(info.mean, info.std)]
+    if cfg.get("data"):  # your own images: statistics of their training part, kept in cfg
+        mean, std = cfg["mean"], cfg["std"]
+    else:
+        from ..data.registry import dataset_info
+        info = dataset_info(dataset_key(cfg["dataset"]))
+        mean, std = info.mean, info.std
+    steps = [T.ToFloat(), T.Normalize(mean, std)]
     if _model_input_rank(cfg["model"]) == 1:
         steps.append(_Flatten())
     return T.Compose(steps)
@@ -231,10 +283,7 @@ def resume_checkpoint(resume: str | None, out: PathLike | None) -> Path | None:
     if resume is None:
         return None
     if resume == "auto":
-        if out is None:
-            raise ConfigError("--resume needs the run to continue: give --resume PATH or "
-                              "--out FOLDER")
-        p = Path(out)
+        p = Path(out) if out is not None else latest_unfinished_run()
     else:
         p = Path(resume)
     if p.is_dir():
@@ -244,6 +293,17 @@ def resume_checkpoint(resume: str | None, out: PathLike | None) -> Path | None:
     return p
 
 
+def latest_unfinished_run(runs: PathLike = "runs") -> Path:
+    """The run folder under ``runs`` whose checkpoint was written last among those that
+    have not finished (no ``model.safetensors`` yet)."""
+    found = [f for f in Path(runs).glob("*/checkpoint.safetensors")
+             if not (f.parent / "model.safetensors").exists()] if Path(runs).is_dir() else []
+    if not found:
+        raise ConfigError(f"--resume: no unfinished run in {runs}/ to continue; give "
+                          "--resume PATH (a run folder or checkpoint) or --out FOLDER")
+    return max(found, key=lambda f: f.stat().st_mtime).parent
+
+
 def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
     """The options of a run: ``DEFAULTS`` (or, resuming, the checkpoint's) with the
     ``given`` ones on top; a resumed run may change only the ``RESUMABLE`` options."""
@@ -251,7 +311,8 @@ def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
     if resume is None:
         return {**DEFAULTS, **given}
     from .checkpoint import load_checkpoint
-    saved = load_checkpoint(resume).get("config") or {}
+    state = load_checkpoint(resume)
+    saved = state.get("config") or {}
     if "model" not in saved:
         raise ConfigError(f"--resume: {resume} was not written by `strided train`")
     cfg = {k: saved.get(k, v) for k, v in DEFAULTS.items()}
@@ -267,13 +328,25 @@ def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
     cfg.update({k: v for k, v in given.items() if k in RESUMABLE})
     if "world_size" in saved:  # a data-parallel run resumes on as many processes
         cfg["world_size"] = saved["world_size"]
+    for k in ("mean", "std", "classes", "num_classes", "in_channels"):
+        if k in saved:  # what the first run learnt from its data (your own images' stats)
+            cfg[k] = saved[k]
+    done = int(state.get("epoch", 0))
+    if (done >= int(cfg["epochs"]) and not state.get("batch_in_epoch")) or \
+            state.get("stop_training"):
+        why = "early stopping ended it" if state.get("stop_training") else \
+            f"it has trained all its {plural(done, 'epoch')}"
+        more = "" if cfg["schedule"] in PLANNED else "; to train longer, give --epochs N"
+        raise ConfigError(f"{resume.parent} has already finished ({why}): nothing to "
+                          f"resume{more}")
     return cfg
 
 
 def default_out(cfg: Mapping[str, Any]) -> Path:
     """``runs/<model>-<dataset>``, numbered (``-2``, ``-3``, ...) past folders that already
     hold a run."""
-    base = Path("runs") / f"{cfg['model']}-{dataset_key(cfg['dataset'])}"
+    name = Path(cfg["data"]).name if cfg.get("data") else dataset_key(cfg["dataset"])
+    base = Path("runs") / f"{cfg['model']}-{name}"
     out, n = base, 1
     while RunFolder(out).checkpoint.exists():
         n += 1
@@ -328,6 +401,7 @@ class Run:
     val_loader: Any
     test_set: Any
     tensorboard: Any = None
+    notes: list = field(default_factory=list)  # things the user should hear about
     started: float = field(default_factory=time.perf_counter)
     placement: Placement = field(default_factory=Placement)
 
@@ -379,13 +453,14 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
 
     place = placement or Placement()
 
+    if out is not None and not str(out).strip():
+        raise ConfigError("--out must name a folder, got ''")
     checkpoint = resume_checkpoint(resume, out)
     cfg = resume_config(options, checkpoint)
-    for key in ("epochs", "batch_size"):
-        if int(cfg[key]) < (0 if key == "epochs" else 1):
-            raise ConfigError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
-    if not 0.0 <= float(cfg["val_split"]) < 1.0:
-        raise ConfigError(f"--val-split must be in [0, 1), got {cfg['val_split']}")
+    check_config(cfg)
+    if cfg.get("data") and not Path(cfg["data"]).is_dir():
+        raise ConfigError(f"--data: {cfg['data']} is not a folder (expected one sub-folder of "
+                          "images per class)")
     if out is not None:
         folder = RunFolder(Path(out))
     elif checkpoint is not None:
@@ -407,13 +482,34 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                           "--resume, or choose another --out")
 
     seed = int(cfg["seed"])
-    key = dataset_key(cfg["dataset"])
     input_shape_of(cfg["model"])  # an unknown model fails here, before the data is read
-    train_full = load_dataset(key, True, data_root, download)
-    test_full = load_dataset(key, False, data_root, download)
-    classes = list(train_full.classes)
-    in_channels, image_size = train_full.images.shape[1], train_full.images.shape[-1]
-    cfg.update(dataset=key, classes=classes, num_classes=len(classes), in_channels=in_channels)
+    notes: list[str] = []
+    if cfg.get("data"):
+        train_full, test_full = folder_data(cfg)
+        classes = list(train_full.classes)
+        mean, std = _folder_stats(cfg, train_full)
+        cfg.update(dataset="folder", data=str(Path(cfg["data"]).resolve()), mean=mean, std=std,
+                   image_size=int(train_full.arrays[0].shape[-1]))
+        notes.append(f"data: {len(classes)} classes from {cfg['data']}, {len(train_full)} "
+                     f"training and {len(test_full)} test images of "
+                     f"{tuple(train_full.arrays[0].shape[1:])}, normalised with mean "
+                     f"{_rounded(mean)} and std {_rounded(std)} of the training images")
+    else:
+        key = dataset_key(cfg["dataset"])
+        train_full = load_dataset(key, True, data_root, download)
+        test_full = load_dataset(key, False, data_root, download)
+        classes = list(train_full.classes)
+        cfg["dataset"] = key
+        source = Path(getattr(train_full, "source", "") or ".")
+        if data_root is not None and Path(data_root).resolve() not in \
+                (source.resolve(), *source.resolve().parents):
+            notes.append(f"note: --data-root {data_root} holds no {key} files; using the ones "
+                         f"found in {source}")
+    in_channels, image_size = train_full.arrays[0].shape[1], train_full.arrays[0].shape[-1]
+    cfg.update(classes=classes, num_classes=len(classes), in_channels=in_channels)
+    if options.get("top_k") is not None and int(cfg["top_k"]) > len(classes):
+        raise ConfigError(f"--top-k {cfg['top_k']} is more than the {len(classes)} classes "
+                          f"of {cfg['dataset']}")
 
     train_ds = subset(train_full, cfg["limit_train"], seed)
     val_ds = None
@@ -437,7 +533,8 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         callbacks.append(EarlyStopping("val_loss" if val_loader else "train_loss",
                                        patience=int(cfg["patience"])))
     if place.is_writer:
-        callbacks += [LearningCurves(folder.path), Checkpoint(folder.path)]
+        callbacks += [LearningCurves(folder.path),
+                      Checkpoint(folder.path, every_steps=cfg["checkpoint_every"])]
     callbacks += list(extra_callbacks)
     tensorboard = None
     if cfg["tensorboard"] is not None and place.is_writer:
@@ -458,7 +555,52 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         folder.path.mkdir(parents=True, exist_ok=True)
         _write_json(folder.config, cfg)
     return Run(cfg, folder, checkpoint, classes, model, optimizer, scheduler, trainer,
-               train_loader, val_loader, test_ds, tensorboard, placement=place)
+               train_loader, val_loader, test_ds, tensorboard, notes,
+               placement=place)
+
+
+def _rounded(values) -> tuple:
+    return tuple(round(float(v), 4) for v in values)
+
+
+def folder_data(cfg: Mapping[str, Any]):
+    """(train, test) of your own images (``cfg["data"]``, one sub-folder per class): an
+    ``ImageFolder`` resized to ``cfg["image_size"]`` (default: its most common size), with
+    ``cfg["test_split"]`` of each class held out for testing (the same for the same seed)."""
+    from ..data import ImageFolder
+    size = cfg.get("image_size")
+    ds = ImageFolder(cfg["data"], size=int(size) if size else None,
+                     channels=cfg.get("in_channels"))
+    if len(ds.classes) < 2:
+        raise ConfigError(f"--data: {cfg['data']} has {len(ds.classes)} class folder; a "
+                          "classifier needs at least two")
+    train, test = ds.split(float(cfg["test_split"]), seed=int(cfg["seed"]))
+    return train, test
+
+
+def _folder_stats(cfg: Mapping[str, Any], train) -> tuple:
+    """The per-channel mean and std of the training images (kept from the first run when
+    resuming, so the normalisation never changes under a model)."""
+    from ..data import ImageFolder
+    if cfg.get("mean") and cfg.get("std"):
+        return tuple(cfg["mean"]), tuple(cfg["std"])
+    return ImageFolder.channel_stats(train.arrays[0])
+
+
+def test_set(cfg: Mapping[str, Any], data_root: PathLike | None = None, download: bool = False):
+    """The test split a trained run is evaluated on (a registered data set's, or the part
+    of your own images it held out)."""
+    if cfg.get("data"):
+        return folder_data(cfg)[1]
+    return load_dataset(cfg["dataset"], False, data_root, download)
+
+
+def input_size(cfg: Mapping[str, Any]) -> int:
+    """The height (= width) of the images a trained run takes."""
+    if cfg.get("data"):
+        return int(cfg["image_size"])
+    from ..data.registry import dataset_info
+    return dataset_info(dataset_key(cfg["dataset"])).image_size
 
 
 def finish_run(run: Run) -> dict:
