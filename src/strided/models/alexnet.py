@@ -48,7 +48,21 @@ def _classifier(in_features: int, num_classes: int, dropout: float) -> Sequentia
 
 
 class AlexNet(Module):
-    """AlexNet: `features`, (torchvision only) `avgpool`, `classifier`."""
+    """AlexNet: `features`, (torchvision only) `avgpool`, `classifier`.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    variant : str
+        Which published form of the network to build (see above).
+    groups : int
+        Channel groups of the grouped convolutions (2 for the paper's two GPUs).
+    dropout : float
+        Dropout probability before the fully connected layers.
+    """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3,
                  variant: str = "torchvision", groups: int = 1, dropout: float = 0.5):
@@ -92,5 +106,15 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, variant: str = "torch
             groups: int = 1, dropout: float = 0.5) -> AlexNet:
     """AlexNet, torchvision's (61,100,840 parameters) or the notes' original table
     (`variant="original"`, 227×227 input, LRN; 62,378,344 parameters, 60,965,224 with
-    the paper's two-GPU `groups=2`)."""
+    the paper's two-GPU `groups=2`).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    dropout : float
+        Dropout probability before the fully connected layers.
+    """
     return AlexNet(num_classes, in_channels, variant, groups, dropout)

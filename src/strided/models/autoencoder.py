@@ -52,6 +52,14 @@ def fc_autoencoder(sizes: Sequence[int] = (784, 256, 64), activation: str = "rel
     """Fully connected: encoder `sizes` (input → ... → code), decoder the reverse.
 
     Sigmoid outputs suit pixel intensities in [0, 1] (MNIST); the code layer is linear.
+
+    Parameters
+    ----------
+    activation : str
+        Activation between the hidden layers ('relu', 'tanh', 'sigmoid', ...).
+    output_activation : str or None
+        Activation of the reconstruction ('sigmoid' for pixels in [0, 1], None for a linear
+        output).
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -64,7 +72,18 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
                      output_activation: str | None = "sigmoid") -> Autoencoder:
     """Convolutional: each encoder stage a 3×3 conv at stride 2 (halving H, W), each
     decoder stage a 3×3 transposed conv at stride 2 with output_padding 1 (doubling them
-    back exactly, 28 → 14 → 7 → 14 → 28)."""
+    back exactly, 28 → 14 → 7 → 14 → 28).
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    channels : sequence of int
+        Channels of the encoder's stages, from the input side; the decoder mirrors them.
+    output_activation : str or None
+        Activation of the reconstruction ('sigmoid' for pixels in [0, 1], None for a linear
+        output).
+    """
     enc: list[Module] = []
     c = in_channels
     for w in channels:
@@ -90,6 +109,16 @@ class UnpoolAutoencoder(Module):
 
     `encode(x)` returns `(code, indices)` with one indices array per pooling stage, the
     deepest last; `decode(code, indices)` consumes them in reverse.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    channels : sequence of int
+        Channels of the encoder's stages, from the input side; the decoder mirrors them.
+    output_activation : str or None
+        Activation of the reconstruction ('sigmoid' for pixels in [0, 1], None for a linear
+        output).
     """
 
     def __init__(self, in_channels: int = 1, channels: Sequence[int] = (16, 32),
@@ -130,13 +159,34 @@ class UnpoolAutoencoder(Module):
 
 def unpool_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
                        output_activation: str | None = "sigmoid") -> UnpoolAutoencoder:
-    """Max-pooling encoder, max-unpooling decoder that reuses the encoder's indices."""
+    """Max-pooling encoder, max-unpooling decoder that reuses the encoder's indices.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    channels : sequence of int
+        Channels of the encoder's stages, from the input side; the decoder mirrors them.
+    output_activation : str or None
+        Activation of the reconstruction ('sigmoid' for pixels in [0, 1], None for a linear
+        output).
+    """
     return UnpoolAutoencoder(in_channels, channels, output_activation)
 
 
 def linear_autoencoder(in_features: int, code_size: int, bias: bool = True) -> Autoencoder:
     """x → W₂(W₁x + b₁) + b₂ with W₁ (k, d), W₂ (d, k): a rank-k linear map, the model
-    whose optimum is PCA's subspace."""
+    whose optimum is PCA's subspace.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the input vectors.
+    code_size : int
+        Size of the code (the bottleneck), at most in_features.
+    bias : bool
+        Give the two linear maps a bias.
+    """
     if not 0 < code_size <= in_features:
         raise ValueError(f"linear_autoencoder: code_size must be in 1..in_features="
                          f"{in_features}, got {code_size}")

@@ -36,7 +36,17 @@ class DenseLayer(Module):
     """BN-ReLU-conv1×1(bn_size·k) → BN-ReLU-conv3×3(k): the k new channels of one layer.
     The 1×1 bottleneck caps the 3×3 conv's input at bn_size·k channels however many
     earlier maps are concatenated; `bn_size=0` leaves it out (BN-ReLU-conv3×3 only, the
-    original DenseNet's layer)."""
+    original DenseNet's layer).
+
+    Parameters
+    ----------
+    num_input_features : int
+        Channels coming into the block or layer.
+    growth_rate : int
+        k: the channels every dense layer adds.
+    drop_rate : float
+        Dropout probability after each dense layer.
+    """
 
     def __init__(self, num_input_features: int, growth_rate: int, bn_size: int = 4,
                  drop_rate: float = 0.0):
@@ -62,7 +72,19 @@ class DenseLayer(Module):
 
 
 class DenseBlock(Module):
-    """`num_layers` DenseLayers (`denselayer1`, ...), each fed all earlier outputs."""
+    """`num_layers` DenseLayers (`denselayer1`, ...), each fed all earlier outputs.
+
+    Parameters
+    ----------
+    num_input_features : int
+        Channels coming into the block or layer.
+    growth_rate : int
+        k: the channels every dense layer adds.
+    bn_size : int
+        Width of the 1×1 bottleneck as a multiple of the growth rate (DenseNet-B).
+    drop_rate : float
+        Dropout probability after each dense layer.
+    """
 
     def __init__(self, num_layers: int, num_input_features: int, growth_rate: int,
                  bn_size: int = 4, drop_rate: float = 0.0):
@@ -81,7 +103,15 @@ class DenseBlock(Module):
 
 
 class Transition(Module):
-    """BN-ReLU-conv1×1 (compressing channels) → 2×2 average pool, between dense blocks."""
+    """BN-ReLU-conv1×1 (compressing channels) → 2×2 average pool, between dense blocks.
+
+    Parameters
+    ----------
+    num_input_features : int
+        Channels coming into the block or layer.
+    num_output_features : int
+        Channels leaving the transition layer.
+    """
 
     def __init__(self, num_input_features: int, num_output_features: int):
         super().__init__()
@@ -99,6 +129,25 @@ class DenseNet(Module):
 
     `stem="imagenet"`: 7×7/2 conv, BN, ReLU, 3×3/2 max pool (torchvision); `stem="cifar"`:
     one 3×3 conv (the paper's CIFAR networks).
+
+    Parameters
+    ----------
+    growth_rate : int
+        k: the channels every dense layer adds.
+    block_config : sequence of int
+        Dense layers in each dense block.
+    num_init_features : int
+        Channels of the stem convolution.
+    bn_size : int
+        Width of the 1×1 bottleneck as a multiple of the growth rate (DenseNet-B).
+    drop_rate : float
+        Dropout probability after each dense layer.
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    compression : float
+        θ: the fraction of channels a transition layer keeps.
     """
 
     def __init__(self, growth_rate: int = 32, block_config: Sequence[int] = (6, 12, 24, 16),
@@ -140,7 +189,15 @@ class DenseNet(Module):
 
 
 def densenet121(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> DenseNet:
-    """DenseNet-121 (k=32, blocks 6-12-24-16, 64 stem channels): 7,978,856 parameters."""
+    """DenseNet-121 (k=32, blocks 6-12-24-16, 64 stem channels): 7,978,856 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    """
     return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes,
                     in_channels=in_channels, **kwargs)
 
@@ -153,6 +210,17 @@ def densenet_cifar(depth: int = 100, growth_rate: int = 12, num_classes: int = 1
     With `bottleneck=True` (DenseNet-B, and -BC when `compression < 1`) each layer is two
     convs, so depth L = 6n+4 and the stem has 2k channels; without it, L = 3n+4 and a
     16-channel stem. L=100, k=12, BC: 0.8M parameters (Table 2).
+
+    Parameters
+    ----------
+    growth_rate : int
+        k: the channels every dense layer adds.
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    drop_rate : float
+        Dropout probability after each dense layer.
     """
     per_layer = 2 if bottleneck else 1
     if (depth - 4) % (3 * per_layer) != 0 or depth <= 4:

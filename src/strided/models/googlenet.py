@@ -61,7 +61,17 @@ INCEPTION_TABLE: dict[str, tuple[int, ...]] = {
 
 
 class BasicConv2d(Module):
-    """conv (no bias) → BatchNorm(eps=1e-3) → ReLU; torchvision's building unit."""
+    """conv (no bias) → BatchNorm(eps=1e-3) → ReLU; torchvision's building unit.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    out_channels : int
+        Output channels.
+    kernel_size : int
+        Side of the square convolution kernel.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, **kwargs):
         super().__init__()
@@ -74,7 +84,19 @@ class BasicConv2d(Module):
 
 
 class Inception(Module):
-    """The four-branch block; output channels ch1x1 + ch3x3 + ch5x5 + pool_proj."""
+    """The four-branch block; output channels ch1x1 + ch3x3 + ch5x5 + pool_proj.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    ch3x3red : int
+        Channels of the 1×1 reduction before the 3×3 branch.
+    ch5x5red : int
+        Channels of the 1×1 reduction before the 5×5 branch.
+    kernel5 : int
+        Kernel of the '5×5' branch (3 in torchvision's variant, 5 in the paper).
+    """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int,
                  ch5x5red: int, ch5x5: int, pool_proj: int, kernel5: int = 5):
@@ -95,7 +117,15 @@ class Inception(Module):
 
 class InceptionAux(Module):
     """Auxiliary head: 5×5/3 average pool (→ 4×4 on the 14×14 map), 1×1 conv 128, FC 1024,
-    dropout 0.7, FC classes. Pooling is adaptive to 4×4 as in torchvision."""
+    dropout 0.7, FC classes. Pooling is adaptive to 4×4 as in torchvision.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    num_classes : int
+        Size of the output layer (the number of classes).
+    """
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7):
         super().__init__()
@@ -114,7 +144,23 @@ class InceptionAux(Module):
 
 class GoogLeNet(Module):
     """GoogLeNet. In training mode with `aux_logits=True` forward returns
-    `GoogLeNetOutputs(logits, aux_logits2, aux_logits1)`; otherwise the logits."""
+    `GoogLeNetOutputs(logits, aux_logits2, aux_logits1)`; otherwise the logits.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    variant : str
+        Which published form of the network to build (see above).
+    dropout : float
+        Dropout probability before the fully connected layers.
+    dropout_aux : float
+        Dropout probability in the auxiliary heads.
+    transform_input : bool
+        Map ImageNet-normalised inputs to [-1, 1], as torchvision's pretrained weights expect.
+    """
 
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True, in_channels: int = 3,
                  variant: str = "paper", dropout: float | None = None,
@@ -185,7 +231,15 @@ class GoogLeNet(Module):
 def googlenet_loss(outputs, target, aux_weight: float = 0.3):
     """The paper's training loss: cross-entropy of the main head plus `aux_weight` (0.3)
     times each auxiliary head's; a plain tensor of logits (evaluation) gives the main
-    loss alone."""
+    loss alone.
+
+    Parameters
+    ----------
+    outputs : GoogLeNetOutputs or Tensor
+        The model's outputs: the three heads in training, the logits alone in evaluation.
+    target : Tensor
+        Class indices (N,).
+    """
     from ..functional.loss import cross_entropy
     if isinstance(outputs, GoogLeNetOutputs):
         loss = cross_entropy(outputs.logits, target)
@@ -198,5 +252,15 @@ def googlenet_loss(outputs, target, aux_weight: float = 0.3):
 
 def googlenet(num_classes: int = 1000, aux_logits: bool = True, in_channels: int = 3,
               variant: str = "paper", **kwargs) -> GoogLeNet:
-    """GoogLeNet (Inception v1). `variant="torchvision"` for torchvision's weights."""
+    """GoogLeNet (Inception v1). `variant="torchvision"` for torchvision's weights.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    aux_logits : bool
+        Build the two auxiliary classifier heads used in training.
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    """
     return GoogLeNet(num_classes, aux_logits, in_channels, variant, **kwargs)

@@ -24,7 +24,17 @@ __all__ = ["LeNet5", "lenet5"]
 
 
 class LeNet5(Module):
-    """LeNet-5; `features` (convolutions and pooling) then `classifier` (fully connected)."""
+    """LeNet-5; `features` (convolutions and pooling) then `classifier` (fully connected).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    variant : str
+        Which published form of the network to build (see above).
+    """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, variant: str = "modern"):
         super().__init__()
@@ -63,5 +73,13 @@ class LeNet5(Module):
 
 def lenet5(num_classes: int = 10, in_channels: int = 1, variant: str = "modern") -> LeNet5:
     """LeNet-5, `variant="classic"` (tanh, average pooling, 32×32) or "modern" (ReLU, max
-    pooling, 28×28 with padding 2); 61,706 parameters with 10 classes."""
+    pooling, 28×28 with padding 2); 61,706 parameters with 10 classes.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    """
     return LeNet5(num_classes=num_classes, in_channels=in_channels, variant=variant)

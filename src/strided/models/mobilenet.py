@@ -25,7 +25,21 @@ __all__ = ["ConvBNReLU", "DepthwiseSeparableConv", "MobileNetV1", "mobilenet_v1"
 
 class ConvBNReLU(Sequential):
     """conv (no bias) → BatchNorm → ReLU, keys "0", "1" as torchvision's
-    Conv2dNormActivation."""
+    Conv2dNormActivation.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    out_channels : int
+        Output channels.
+    kernel_size : int
+        Side of the square convolution kernel.
+    stride : int
+        Stride of the convolution.
+    groups : int
+        Channel groups of the grouped convolutions (2 for the paper's two GPUs).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
                  stride: int = 1, groups: int = 1):
@@ -37,7 +51,13 @@ class ConvBNReLU(Sequential):
 
 class DepthwiseSeparableConv(Module):
     """depthwise 3×3 (groups = in_channels, carries the stride) → pointwise 1×1, each with
-    BatchNorm and ReLU (Fig. 3 of the paper)."""
+    BatchNorm and ReLU (Fig. 3 of the paper).
+
+    Parameters
+    ----------
+    out_channels : int
+        Output channels.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
         super().__init__()
@@ -55,7 +75,21 @@ MOBILENET_V1 = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
 
 class MobileNetV1(Module):
     """MobileNet v1: `features` (3×3/2 conv, 13 separable blocks), `avgpool`,
-    `classifier` (dropout, FC)."""
+    `classifier` (dropout, FC).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    width_mult : float
+        α: every layer's channels are multiplied by it.
+    cfg : sequence
+        The (channels, stride) of each depthwise-separable block (Table 1 by default).
+    stem_stride : int
+        Stride of the first convolution (2 for 224×224 inputs, 1 for small images).
+    """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3,
                  width_mult: float = 1.0, dropout: float = 0.0, cfg=MOBILENET_V1,
@@ -84,5 +118,15 @@ class MobileNetV1(Module):
 
 def mobilenet_v1(num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0,
                  **kwargs) -> MobileNetV1:
-    """MobileNet v1 (Table 1): 4,231,976 parameters at α = 1 with 1000 classes."""
+    """MobileNet v1 (Table 1): 4,231,976 parameters at α = 1 with 1000 classes.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    width_mult : float
+        α: every layer's channels are multiplied by it.
+    """
     return MobileNetV1(num_classes, in_channels, width_mult, **kwargs)

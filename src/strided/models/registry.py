@@ -45,7 +45,15 @@ def register_model(name: str, build: Callable, input_shape: tuple, description: 
                    overwrite: bool = False, in_channels: bool | None = None) -> None:
     """Add `build` under `name` (lower case); a duplicate name is an error unless
     `overwrite`. `in_channels` says whether `build` accepts that argument (default: whether
-    its signature names it)."""
+    its signature names it).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        One example's shape (C, H, W) as the notes use it.
+    description : str
+        A one-line description for `strided summary --list`.
+    """
     key = name.lower()
     if key in _REGISTRY and not overwrite:
         raise ValueError(f"register_model: {name!r} is already registered")
@@ -76,7 +84,13 @@ def list_models() -> list[str]:
 
 
 def input_shape_of(name: str) -> tuple:
-    """The (C, H, W) input the notes use for this model (e.g. (3, 224, 224) for VGG-16)."""
+    """The (C, H, W) input the notes use for this model (e.g. (3, 224, 224) for VGG-16).
+
+    Parameters
+    ----------
+    name : str
+        A registered model name.
+    """
     return _entry(name).input_shape
 
 

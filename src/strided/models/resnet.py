@@ -63,6 +63,13 @@ class BasicBlock(_ResidualBlock):
     `downsample` maps x to the output's shape when stride or width change (a 1×1 conv + BN,
     torchvision's option B, or `PadShortcut`, the paper's option A); `plain=True` drops the
     shortcut altogether.
+
+    Parameters
+    ----------
+    inplanes : int
+        Channels coming into the block.
+    planes : int
+        Channels of the block's convolutions (times the expansion at its output).
     """
 
     expansion = 1
@@ -85,7 +92,24 @@ class BasicBlock(_ResidualBlock):
 class Bottleneck(_ResidualBlock):
     """1×1 reduce → 3×3 → 1×1 expand (×4), for ResNet-50 and deeper: at 256 channels it
     costs 1×1·256·64 + 3×3·64·64 + 1×1·64·256 ≈ 70K weights where two 3×3 convs at 256
-    would cost 1.2M. The stride sits on the 3×3 conv, as in torchvision ("ResNet v1.5")."""
+    would cost 1.2M. The stride sits on the 3×3 conv, as in torchvision ("ResNet v1.5").
+
+    Parameters
+    ----------
+    inplanes : int
+        Channels coming into the block.
+    planes : int
+        Channels of the block's convolutions (times the expansion at its output).
+    downsample : Module or None
+        The projection of the shortcut when the shape changes.
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    groups : int
+        Groups of the 3×3 convolution (ResNeXt's cardinality; 1 for ResNet).
+    base_width : int
+        Width per group of the bottleneck (64: the plain ResNet).
+    """
 
     expansion = 4
 
@@ -113,6 +137,11 @@ class PadShortcut(Module):
     """The paper's option A shortcut: subsample by `stride`, zero-pad the extra channels.
 
     No parameters, which is why the CIFAR ResNets of Table 6 have exactly 0.27M (n=3).
+
+    Parameters
+    ----------
+    planes_out : int
+        Channels after the shortcut (the extra ones are zeros).
     """
 
     def __init__(self, planes_out: int, stride: int = 2):
@@ -185,7 +214,25 @@ class _ResNetBase(Module):
 
 class ResNet(_ResNetBase):
     """torchvision's ImageNet ResNet: 7×7/2 conv, 3×3/2 max pool, four stages of 64, 128,
-    256, 512 (×expansion) channels, global average pooling, FC."""
+    256, 512 (×expansion) channels, global average pooling, FC.
+
+    Parameters
+    ----------
+    block : type
+        BasicBlock or Bottleneck.
+    layers : sequence of int
+        Blocks in each of the four stages.
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    zero_init_residual : bool
+        Start each residual block's last BatchNorm at zero, so every block begins as the
+        identity.
+    """
 
     def __init__(self, block, layers: Sequence[int], num_classes: int = 1000,
                  in_channels: int = 3, plain: bool = False, zero_init_residual: bool = False):
@@ -207,6 +254,21 @@ class CifarResNet(_ResNetBase):
     """The CIFAR-10 ResNet of Section 4.2: 6n+2 layers, widths 16/32/64 on 32/16/8 maps.
 
     `shortcut="A"` (paper, zero padding, no parameters) or "B" (1×1 conv + BN projection).
+
+    Parameters
+    ----------
+    depth : int
+        Layers of the CIFAR ResNet: 6n + 2 (20, 32, 44, 56, 110).
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    zero_init_residual : bool
+        Start each residual block's last BatchNorm at zero, so every block begins as the
+        identity.
     """
 
     def __init__(self, depth: int, num_classes: int = 10, in_channels: int = 3,
@@ -231,59 +293,169 @@ class CifarResNet(_ResNetBase):
 
 def resnet18(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
              **kwargs) -> ResNet:
-    """ResNet-18 (basic blocks 2-2-2-2): 11,689,512 parameters."""
+    """ResNet-18 (basic blocks 2-2-2-2): 11,689,512 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, plain, **kwargs)
 
 
 def resnet34(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
              **kwargs) -> ResNet:
-    """ResNet-34 (basic blocks 3-4-6-3): 21,797,672 parameters."""
+    """ResNet-34 (basic blocks 3-4-6-3): 21,797,672 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
 
 
 def resnet50(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
              **kwargs) -> ResNet:
-    """ResNet-50 (bottlenecks 3-4-6-3): 25,557,032 parameters."""
+    """ResNet-50 (bottlenecks 3-4-6-3): 25,557,032 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
 
 
 def resnet101(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
               **kwargs) -> ResNet:
-    """ResNet-101 (bottlenecks 3-4-23-3): 44,549,160 parameters."""
+    """ResNet-101 (bottlenecks 3-4-23-3): 44,549,160 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, plain, **kwargs)
 
 
 def resnet152(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
               **kwargs) -> ResNet:
-    """ResNet-152 (bottlenecks 3-8-36-3): 60,192,808 parameters."""
+    """ResNet-152 (bottlenecks 3-8-36-3): 60,192,808 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, plain, **kwargs)
 
 
 def resnet20(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
              **kwargs) -> CifarResNet:
-    """CIFAR ResNet-20 (n=3): 269,722 parameters (paper: 0.27M)."""
+    """CIFAR ResNet-20 (n=3): 269,722 parameters (paper: 0.27M).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return CifarResNet(20, num_classes, in_channels, plain, **kwargs)
 
 
 def resnet32(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
              **kwargs) -> CifarResNet:
-    """CIFAR ResNet-32 (n=5): 464,154 parameters (paper: 0.46M)."""
+    """CIFAR ResNet-32 (n=5): 464,154 parameters (paper: 0.46M).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return CifarResNet(32, num_classes, in_channels, plain, **kwargs)
 
 
 def resnet44(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
              **kwargs) -> CifarResNet:
-    """CIFAR ResNet-44 (n=7): 658,586 parameters (paper: 0.66M)."""
+    """CIFAR ResNet-44 (n=7): 658,586 parameters (paper: 0.66M).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return CifarResNet(44, num_classes, in_channels, plain, **kwargs)
 
 
 def resnet56(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
              **kwargs) -> CifarResNet:
-    """CIFAR ResNet-56 (n=9): 853,018 parameters (paper: 0.85M)."""
+    """CIFAR ResNet-56 (n=9): 853,018 parameters (paper: 0.85M).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return CifarResNet(56, num_classes, in_channels, plain, **kwargs)
 
 
 def resnet110(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
               **kwargs) -> CifarResNet:
-    """CIFAR ResNet-110 (n=18): 1,727,962 parameters (paper: 1.7M)."""
+    """CIFAR ResNet-110 (n=18): 1,727,962 parameters (paper: 1.7M).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    plain : bool
+        Leave out the shortcut connections: the 'plain' network of He et al. that shows the
+        degradation problem.
+    """
     return CifarResNet(110, num_classes, in_channels, plain, **kwargs)

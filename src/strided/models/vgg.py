@@ -57,6 +57,19 @@ class VGG(Module):
     `cfg` is a key of CONFIGS or a list in that format; `hidden` and `pool_size` shrink the
     head for small inputs (e.g. `hidden=512, pool_size=1` for CIFAR), defaults are the
     paper's 7×7×512 → 4096 → 4096 → classes.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    batch_norm : bool
+        Put a BatchNorm layer after every convolution (the '_bn' variants).
+    dropout : float
+        Dropout probability before the fully connected layers.
+    init_weights : bool
+        Initialise as torchvision does (He-normal convolutions, N(0, 0.01) linear layers).
     """
 
     def __init__(self, cfg: str | Sequence = "D", num_classes: int = 1000,
@@ -88,23 +101,63 @@ class VGG(Module):
 
 def vgg11(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
           **kwargs) -> VGG:
-    """VGG-11, configuration A (8 conv + 3 FC): 132,863,336 parameters."""
+    """VGG-11, configuration A (8 conv + 3 FC): 132,863,336 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    batch_norm : bool
+        Put a BatchNorm layer after every convolution (the '_bn' variants).
+    """
     return VGG("A", num_classes, in_channels, batch_norm, **kwargs)
 
 
 def vgg13(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
           **kwargs) -> VGG:
-    """VGG-13, configuration B (10 conv + 3 FC): 133,047,848 parameters."""
+    """VGG-13, configuration B (10 conv + 3 FC): 133,047,848 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    batch_norm : bool
+        Put a BatchNorm layer after every convolution (the '_bn' variants).
+    """
     return VGG("B", num_classes, in_channels, batch_norm, **kwargs)
 
 
 def vgg16(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
           **kwargs) -> VGG:
-    """VGG-16, configuration D (13 conv + 3 FC): 138,357,544 parameters."""
+    """VGG-16, configuration D (13 conv + 3 FC): 138,357,544 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    batch_norm : bool
+        Put a BatchNorm layer after every convolution (the '_bn' variants).
+    """
     return VGG("D", num_classes, in_channels, batch_norm, **kwargs)
 
 
 def vgg19(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
           **kwargs) -> VGG:
-    """VGG-19, configuration E (16 conv + 3 FC): 143,667,240 parameters."""
+    """VGG-19, configuration E (16 conv + 3 FC): 143,667,240 parameters.
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the output layer (the number of classes).
+    in_channels : int
+        Channels of the input images (1 for grey, 3 for RGB).
+    batch_norm : bool
+        Put a BatchNorm layer after every convolution (the '_bn' variants).
+    """
     return VGG("E", num_classes, in_channels, batch_norm, **kwargs)
