@@ -13,6 +13,7 @@ Then `NeuralNetClassifier` around LeNet-5 in a 3-fold GridSearchCV over two lear
 end to end, on the first --gridsearch-samples training images (a subset, to keep it short),
 scored on the full test set. Speed and accuracy only; correctness lives in tests/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,15 @@ from strided.data import FashionMNIST  # noqa: E402
 from strided.models import lenet5  # noqa: E402
 from strided.sklearn import MLPClassifier, NeuralNetClassifier  # noqa: E402
 
-NOTES = dict(hidden_layer_sizes=(50,), max_iter=10, alpha=1e-4, solver="sgd", verbose=10,
-             random_state=1, learning_rate_init=.1)
+NOTES = dict(
+    hidden_layer_sizes=(50,),
+    max_iter=10,
+    alpha=1e-4,
+    solver="sgd",
+    verbose=10,
+    random_state=1,
+    learning_rate_init=0.1,
+)
 
 
 def load() -> tuple[np.ndarray, ...]:
@@ -59,10 +67,12 @@ def timed_fit(est, X, y) -> tuple[float, str]:
 
 def one_blas_thread(est):
     """scikit-learn's estimator with its BLAS held to one thread, as ours runs its batches."""
+
     class OneThread:
         def fit(self, X, y):
             with threadpool_limits(1, user_api="blas"):
                 return est.fit(X, y)
+
     return OneThread()
 
 
@@ -88,39 +98,53 @@ def mlp_table(rounds: int) -> None:
     print()
     for name in ("scikit-learn", "strided"):
         print(f"{name} verbose output:\n{fitted[name][1]}")
-    print(f"{'':30s} {'fit (s)':>8s} {'ratio':>6s} {'train acc':>10s} {'test acc':>9s} "
-          f"{'final loss':>11s}")
+    print(
+        f"{'':30s} {'fit (s)':>8s} {'ratio':>6s} {'train acc':>10s} {'test acc':>9s} "
+        f"{'final loss':>11s}"
+    )
     for name, (est, _) in fitted.items():
-        print(f"{name:30s} {best[name]:8.2f} {best[name] / best['strided']:5.2f}× "
-              f"{100 * est.score(X_train, y_train):9.2f}% "
-              f"{100 * est.score(X_test, y_test):8.2f}% {est.loss_:11.6f}")
+        print(
+            f"{name:30s} {best[name]:8.2f} {best[name] / best['strided']:5.2f}× "
+            f"{100 * est.score(X_train, y_train):9.2f}% "
+            f"{100 * est.score(X_test, y_test):8.2f}% {est.loss_:11.6f}"
+        )
     sk, ours = fitted["scikit-learn"][0], fitted["strided"][0]
-    print(f"ratio = fit time / strided's (goal: scikit-learn ≥ 2×); test accuracy difference "
-          f"strided − scikit-learn: "
-          f"{100 * (ours.score(X_test, y_test) - sk.score(X_test, y_test)):+.2f} points "
-          "(goal within ±0.5)")
+    print(
+        f"ratio = fit time / strided's (goal: scikit-learn ≥ 2×); test accuracy difference "
+        f"strided − scikit-learn: "
+        f"{100 * (ours.score(X_test, y_test) - sk.score(X_test, y_test)):+.2f} points "
+        "(goal within ±0.5)"
+    )
 
 
 def lenet_gridsearch(n: int) -> None:
     train, test = FashionMNIST(train=True), FashionMNIST(train=False)
     X = train.images[:n].astype(np.float32) / 255
     y = train.targets[:n]
-    net = NeuralNetClassifier(lenet5, optimizer="sgd", optimizer__momentum=0.9,
-                              batch_size=64, epochs=3, random_state=0)
+    net = NeuralNetClassifier(
+        lenet5, optimizer="sgd", optimizer__momentum=0.9, batch_size=64, epochs=3, random_state=0
+    )
     search = GridSearchCV(net, {"lr": [0.01, 0.05]}, cv=3)
     t0 = time.perf_counter()
     search.fit(X, y)
     seconds = time.perf_counter() - t0
-    print(f"\nGridSearchCV(NeuralNetClassifier(lenet5), lr ∈ {{0.01, 0.05}}, cv=3) on the "
-          f"first {n} training images, 3 epochs each: {seconds:.1f} s end to end "
-          "(6 fits + the refit)")
-    for lr, mean, std in zip(search.cv_results_["param_lr"],
-                             search.cv_results_["mean_test_score"],
-                             search.cv_results_["std_test_score"]):
+    print(
+        f"\nGridSearchCV(NeuralNetClassifier(lenet5), lr ∈ {{0.01, 0.05}}, cv=3) on the "
+        f"first {n} training images, 3 epochs each: {seconds:.1f} s end to end "
+        "(6 fits + the refit)"
+    )
+    for lr, mean, std in zip(
+        search.cv_results_["param_lr"],
+        search.cv_results_["mean_test_score"],
+        search.cv_results_["std_test_score"],
+        strict=False,
+    ):
         print(f"  lr={lr}: cross-validated accuracy {100 * mean:.2f}% ± {100 * std:.2f}")
     X_test = test.images.astype(np.float32) / 255
-    print(f"  best {search.best_params_}: test accuracy (10,000 images) "
-          f"{100 * search.score(X_test, test.targets):.2f}%")
+    print(
+        f"  best {search.best_params_}: test accuracy (10,000 images) "
+        f"{100 * search.score(X_test, test.targets):.2f}%"
+    )
 
 
 def main() -> None:

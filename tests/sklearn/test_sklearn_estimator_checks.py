@@ -6,6 +6,7 @@ Of the checks `parametrize_with_checks` yields, two kinds are skipped in this pr
 for the classifiers, the decision_function checks (no estimator here has one, as
 scikit-learn's MLPClassifier has none).
 """
+
 import os
 import subprocess
 import sys
@@ -19,8 +20,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from strided.nn import Linear, ReLU, Sequential  # noqa: E402
-from strided.sklearn import (MLPClassifier, MLPRegressor, NeuralNetClassifier,  # noqa: E402
-                             NeuralNetRegressor)
+from strided.sklearn import (
+    MLPClassifier,
+    MLPRegressor,
+    NeuralNetClassifier,  # noqa: E402
+    NeuralNetRegressor,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -36,8 +41,9 @@ ESTIMATORS = [
     MLPClassifier(solver="sgd", max_iter=100),
     MLPClassifier(solver="lbfgs", max_iter=100),
     NeuralNetClassifier(small_mlp, lr=0.1, epochs=20, batch_size=32),
-    NeuralNetRegressor(small_mlp, module__width=32, optimizer="adam", lr=0.01, epochs=40,
-                       batch_size=32),
+    NeuralNetRegressor(
+        small_mlp, module__width=32, optimizer="adam", lr=0.01, epochs=40, batch_size=32
+    ),
 ]
 
 
@@ -67,7 +73,11 @@ def test_array_api_dispatch_with_numpy_inputs():
             print("passed", type(est).__name__)
     """)
     env = dict(os.environ, SCIPY_ARRAY_API="1")
-    out = subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, os.path.dirname(__file__)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.count("passed") == len(ESTIMATORS)

@@ -1,4 +1,5 @@
 """MLPClassifier / MLPRegressor against scikit-learn's own: same numbers, same behaviour."""
+
 import subprocess
 import sys
 import warnings
@@ -8,12 +9,15 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn import neural_network as skl  # noqa: E402
 from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import make_classification, make_multilabel_classification  # noqa: E402
-from sklearn.datasets import make_regression  # noqa: E402
+from sklearn.datasets import (  # noqa: E402
+    make_classification,
+    make_multilabel_classification,
+    make_regression,  # noqa: E402
+)
 from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 
+from sklearn import neural_network as skl  # noqa: E402
 from strided.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 
@@ -33,26 +37,40 @@ def fit_quietly(est, X, y):
 @pytest.mark.parametrize("activation", ["relu", "logistic", "tanh", "identity"])
 def test_classifier_matches_sklearn_in_float64(three_classes, solver, activation):
     X, y = three_classes
-    kw = dict(hidden_layer_sizes=(10, 7), activation=activation, solver=solver,
-              max_iter=15, random_state=3)
+    kw = dict(
+        hidden_layer_sizes=(10, 7),
+        activation=activation,
+        solver=solver,
+        max_iter=15,
+        random_state=3,
+    )
     ours = fit_quietly(MLPClassifier(dtype="float64", **kw), X, y)
     ref = fit_quietly(skl.MLPClassifier(**kw), X, y)
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(ours.loss_, ref.loss_, rtol=1e-9)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-9)
     if solver != "lbfgs":
         np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-9)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(solver="sgd", learning_rate="invscaling", nesterovs_momentum=False),
-    dict(solver="sgd", learning_rate="adaptive", momentum=0.0, max_iter=40, tol=0.5,
-         n_iter_no_change=2),
-    dict(solver="adam", early_stopping=True, n_iter_no_change=3, max_iter=40),
-    dict(solver="sgd", shuffle=False, batch_size=64, alpha=0.1),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(solver="sgd", learning_rate="invscaling", nesterovs_momentum=False),
+        dict(
+            solver="sgd",
+            learning_rate="adaptive",
+            momentum=0.0,
+            max_iter=40,
+            tol=0.5,
+            n_iter_no_change=2,
+        ),
+        dict(solver="adam", early_stopping=True, n_iter_no_change=3, max_iter=40),
+        dict(solver="sgd", shuffle=False, batch_size=64, alpha=0.1),
+    ],
+)
 def test_schedules_and_early_stopping_match_sklearn(three_classes, kw):
     X, y = three_classes
     kw = dict(dict(hidden_layer_sizes=(8,), max_iter=12, random_state=1), **kw)
@@ -75,8 +93,14 @@ def test_regressor_matches_sklearn_in_float64(loss):
     X, y = make_regression(200, 6, n_targets=2, random_state=0)
     if loss == "poisson":
         y = np.exp(y / y.std()) // 1
-    kw = dict(loss=loss, hidden_layer_sizes=(9,), solver="sgd", max_iter=10, random_state=0,
-              learning_rate_init=1e-3)
+    kw = dict(
+        loss=loss,
+        hidden_layer_sizes=(9,),
+        solver="sgd",
+        max_iter=10,
+        random_state=0,
+        learning_rate_init=1e-3,
+    )
     ours = fit_quietly(MLPRegressor(dtype="float64", **kw), X, y)
     ref = fit_quietly(skl.MLPRegressor(**kw), X, y)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-8)
@@ -113,11 +137,13 @@ def test_fitted_attributes(three_classes):
 
 def test_verbose_prints_the_iteration_lines(three_classes, capsys):
     X, y = three_classes
-    clf = fit_quietly(MLPClassifier((6,), solver="sgd", max_iter=3, verbose=10,
-                                    random_state=0), X, y)
+    clf = fit_quietly(
+        MLPClassifier((6,), solver="sgd", max_iter=3, verbose=10, random_state=0), X, y
+    )
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["Iteration %d, loss = %.8f" % (i + 1, loss)
-                     for i, loss in enumerate(clf.loss_curve_)]
+    assert lines == [
+        f"Iteration {i + 1}, loss = {loss:.8f}" for i, loss in enumerate(clf.loss_curve_)
+    ]
 
 
 def test_convergence_warning_when_max_iter_stops_it(three_classes):
@@ -165,8 +191,9 @@ def test_partial_fit_needs_classes_then_continues(three_classes):
 
 def test_warm_start_continues_from_the_fitted_weights(three_classes):
     X, y = three_classes
-    clf = fit_quietly(MLPClassifier((6,), solver="sgd", max_iter=2, warm_start=True,
-                                    random_state=0), X, y)
+    clf = fit_quietly(
+        MLPClassifier((6,), solver="sgd", max_iter=2, warm_start=True, random_state=0), X, y
+    )
     before = [W.copy() for W in clf.coefs_]
     fit_quietly(clf, X, y)
     cold = fit_quietly(MLPClassifier((6,), solver="sgd", max_iter=2, random_state=0), X, y)
@@ -177,19 +204,30 @@ def test_warm_start_continues_from_the_fitted_weights(three_classes):
 
 
 def test_clone_and_params_round_trip():
-    clf = MLPClassifier((50,), solver="sgd", learning_rate_init=.1, random_state=1)
+    clf = MLPClassifier((50,), solver="sgd", learning_rate_init=0.1, random_state=1)
     params = clone(clf).get_params()
-    assert params["hidden_layer_sizes"] == (50,) and params["learning_rate_init"] == .1
+    assert params["hidden_layer_sizes"] == (50,) and params["learning_rate_init"] == 0.1
     assert params["dtype"] == "float32"
     with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
         clf.set_params(nope=1)
 
 
-@pytest.mark.parametrize("param, value", [
-    ("alpha", -1.0), ("solver", "newton"), ("activation", "softmax"), ("batch_size", 0),
-    ("momentum", 1.5), ("hidden_layer_sizes", (10, 0)), ("learning_rate_init", 0.0),
-    ("max_iter", 0), ("validation_fraction", 1.0), ("shuffle", "yes"), ("dtype", "int8"),
-])
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("alpha", -1.0),
+        ("solver", "newton"),
+        ("activation", "softmax"),
+        ("batch_size", 0),
+        ("momentum", 1.5),
+        ("hidden_layer_sizes", (10, 0)),
+        ("learning_rate_init", 0.0),
+        ("max_iter", 0),
+        ("validation_fraction", 1.0),
+        ("shuffle", "yes"),
+        ("dtype", "int8"),
+    ],
+)
 def test_bad_parameters_are_refused_at_fit(three_classes, param, value):
     X, y = three_classes
     with pytest.raises(ValueError, match=param if param != "hidden_layer_sizes" else "> 0"):
@@ -220,8 +258,7 @@ def test_sparse_input_gives_the_dense_result(three_classes):
     sparse = pytest.importorskip("scipy.sparse")
     X, y = three_classes
     X = np.where(np.abs(X) < 1, 0, X)
-    kw = dict(hidden_layer_sizes=(6,), solver="sgd", max_iter=4, random_state=0,
-              dtype="float64")
+    kw = dict(hidden_layer_sizes=(6,), solver="sgd", max_iter=4, random_state=0, dtype="float64")
     dense = fit_quietly(MLPClassifier(**kw), X, y)
     csr = fit_quietly(MLPClassifier(**kw), sparse.csr_matrix(X), y)
     np.testing.assert_allclose(csr.coefs_[0], dense.coefs_[0], rtol=1e-10, atol=1e-12)
@@ -242,9 +279,11 @@ def test_import_strided_does_not_import_sklearn():
 
 
 def test_missing_sklearn_names_the_extra():
-    code = ("import sys; sys.modules['sklearn'] = None\n"
-            "try:\n    import strided.sklearn\n"
-            "except ImportError as e:\n    print(e)")
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import strided.sklearn\n"
+        "except ImportError as e:\n    print(e)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "pip install 'strided[sklearn]'" in out.stdout

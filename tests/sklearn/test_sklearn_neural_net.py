@@ -1,4 +1,5 @@
 """NeuralNetClassifier / NeuralNetRegressor: strided modules in scikit-learn's machinery."""
+
 import pickle
 
 import numpy as np
@@ -65,8 +66,9 @@ def test_pipeline_cross_val_score_and_grid_search(table):
 
 
 def test_routed_parameters_survive_clone_and_set_params():
-    net = NeuralNetClassifier(mlp_builder, module__width=8, optimizer="sgd",
-                              optimizer__momentum=0.9)
+    net = NeuralNetClassifier(
+        mlp_builder, module__width=8, optimizer="sgd", optimizer__momentum=0.9
+    )
     copy = clone(net)
     assert copy.get_params()["module__width"] == 8
     assert copy.get_params()["optimizer__momentum"] == 0.9
@@ -79,9 +81,16 @@ def test_routed_parameters_survive_clone_and_set_params():
 
 def test_optimizer_class_options_and_custom_criterion(table):
     X, y = table
-    net = NeuralNetClassifier(mlp_builder, optimizer=optim.Adam, lr=0.01, epochs=2,
-                              optimizer__betas=(0.8, 0.9), criterion=cross_entropy,
-                              criterion__label_smoothing=0.1, random_state=0).fit(X, y)
+    net = NeuralNetClassifier(
+        mlp_builder,
+        optimizer=optim.Adam,
+        lr=0.01,
+        epochs=2,
+        optimizer__betas=(0.8, 0.9),
+        criterion=cross_entropy,
+        criterion__label_smoothing=0.1,
+        random_state=0,
+    ).fit(X, y)
     assert isinstance(net.optimizer_, optim.Adam)
     assert net.optimizer_.param_groups[0]["betas"] == (0.8, 0.9)
     assert pickle.loads(pickle.dumps(net)).predict(X).tolist() == net.predict(X).tolist()
@@ -92,8 +101,9 @@ def test_images_with_lenet5_filled_in_from_the_data():
     X = rng.random((96, 1, 28, 28), dtype=np.float32) * 0.2
     y = np.arange(96) % 2
     X[y == 1, :, :, :14] += 0.8  # class 1: a bright left half
-    net = NeuralNetClassifier(lenet5, lr=0.05, optimizer__momentum=0.9, epochs=4,
-                              batch_size=16, random_state=0).fit(X, y)
+    net = NeuralNetClassifier(
+        lenet5, lr=0.05, optimizer__momentum=0.9, epochs=4, batch_size=16, random_state=0
+    ).fit(X, y)
     assert isinstance(net.module_, LeNet5) and net.n_features_in_ == 1
     assert net.module_.classifier[-1].out_features == 2
     assert net.score(X, y) == 1.0
@@ -114,8 +124,15 @@ def test_a_module_instance_is_copied_not_trained(table):
 def test_regressor_one_and_two_targets():
     X, y = make_regression(300, 5, n_targets=2, noise=1.0, random_state=0)
     y = y / y.std()
-    net = NeuralNetRegressor(mlp_builder, module__width=32, optimizer="adam", lr=0.01,
-                             epochs=60, batch_size=32, random_state=0)
+    net = NeuralNetRegressor(
+        mlp_builder,
+        module__width=32,
+        optimizer="adam",
+        lr=0.01,
+        epochs=60,
+        batch_size=32,
+        random_state=0,
+    )
     assert net.fit(X, y).predict(X).shape == (300, 2) and net.score(X, y) > 0.9
     assert clone(net).fit(X, y[:, 0]).predict(X).shape == (300,)
 
@@ -124,7 +141,8 @@ def test_verbose_prints_epoch_losses(table, capsys):
     X, y = table
     net = NeuralNetClassifier(mlp_builder, epochs=2, verbose=1, random_state=0).fit(X, y)
     assert capsys.readouterr().out.splitlines() == [
-        "Epoch %d, loss = %.8f" % (i + 1, loss) for i, loss in enumerate(net.loss_curve_)]
+        f"Epoch {i + 1}, loss = {loss:.8f}" for i, loss in enumerate(net.loss_curve_)
+    ]
 
 
 def test_bad_configurations_say_what_is_wrong(table):

@@ -13,6 +13,7 @@ The notes' example::
     clf.fit(X_train / 255, y_train)   # Iteration 1, loss = 0.3...
     clf.score(X_test / 255, y_test)
 """
+
 from __future__ import annotations
 
 import warnings
@@ -47,7 +48,7 @@ def _packed(arrays) -> np.ndarray:
 def _unpack_into(vector: np.ndarray, arrays) -> None:
     start = 0
     for a in arrays:
-        a[...] = vector[start:start + a.size].reshape(a.shape)
+        a[...] = vector[start : start + a.size].reshape(a.shape)
         start += a.size
 
 
@@ -61,8 +62,10 @@ def _store_parameters(est, arguments: dict) -> None:
 
 def _can_partial_fit(est) -> bool:
     if est.solver not in _STOCHASTIC:
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                             f"{est.solver} is not stochastic.")
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{est.solver} is not stochastic."
+        )
     return True
 
 
@@ -82,11 +85,11 @@ class _BaseMLP(BaseEstimator):
             check_number(name, "hidden_layer_sizes", s, integer=True)
         if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        check_options(name, "activation", self.activation,
-                      ("identity", "logistic", "tanh", "relu"))
+        check_options(name, "activation", self.activation, ("identity", "logistic", "tanh", "relu"))
         check_options(name, "solver", self.solver, ("lbfgs", "sgd", "adam"))
-        check_options(name, "learning_rate", self.learning_rate,
-                      ("constant", "invscaling", "adaptive"))
+        check_options(
+            name, "learning_rate", self.learning_rate, ("constant", "invscaling", "adaptive")
+        )
         check_options(name, "loss", self.loss, self._loss_options)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             check_number(name, "batch_size", self.batch_size, 1, integer=True)
@@ -100,16 +103,19 @@ class _BaseMLP(BaseEstimator):
         check_number(name, "beta_1", self.beta_1, 0, 1)
         check_number(name, "beta_2", self.beta_2, 0, 1)
         check_number(name, "epsilon", self.epsilon, 0, closed="neither")
-        check_number(name, "n_iter_no_change", self.n_iter_no_change, 1, integer=True,
-                     allow_inf=True)
+        check_number(
+            name, "n_iter_no_change", self.n_iter_no_change, 1, integer=True, allow_inf=True
+        )
         check_number(name, "max_fun", self.max_fun, 1, integer=True)
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_number(name, "verbose", self.verbose, 0, integer=True)
         for flag in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             check_bool(name, flag, getattr(self, flag))
         if self.dtype is not None and np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"The 'dtype' parameter of {name} must be 'float32', 'float64' "
-                             f"or None. Got {self.dtype!r} instead.")
+            raise ValueError(
+                f"The 'dtype' parameter of {name} must be 'float32', 'float64' "
+                f"or None. Got {self.dtype!r} instead."
+            )
         return sizes
 
     def _compute_dtype(self, X) -> np.dtype:
@@ -121,7 +127,7 @@ class _BaseMLP(BaseEstimator):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._out_activation()
         self.coefs_, self.intercepts_ = [], []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=False):
             bound = glorot_bound(fan_in, fan_out, self.activation)
             # drawn in float64 in this order, so a random_state gives scikit-learn's weights
             W = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
@@ -165,7 +171,8 @@ class _BaseMLP(BaseEstimator):
                 f"{type(self).__name__}: the fitted network has layer sizes "
                 f"{[W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]}, but "
                 f"this data and hidden_layer_sizes need {layer_units}; refit with "
-                "warm_start=False")
+                "warm_start=False"
+            )
         coef_grads = [np.empty_like(W) for W in self.coefs_]
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
         # A mini-batch's products (200×784 by 784×50) are too small to share among BLAS
@@ -176,22 +183,38 @@ class _BaseMLP(BaseEstimator):
             else:
                 self._fit_lbfgs(X, Y, coef_grads, intercept_grads)
         if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.")
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data "
+                "may contain large values and need to be preprocessed."
+            )
         return self
 
     def _loss_and_gradients(self, X, Y, coef_grads, intercept_grads) -> float:
-        return loss_and_gradients(X, Y, self.coefs_, self.intercepts_, self.activation,
-                                  self.out_activation_, self._loss_name(), self.alpha,
-                                  coef_grads, intercept_grads)
+        return loss_and_gradients(
+            X,
+            Y,
+            self.coefs_,
+            self.intercepts_,
+            self.activation,
+            self.out_activation_,
+            self._loss_name(),
+            self.alpha,
+            coef_grads,
+            intercept_grads,
+        )
 
     def _make_solver(self):
         params = self.coefs_ + self.intercepts_
         if self.solver == "sgd":
-            return SGDSolver(params, self.learning_rate_init, self.learning_rate,
-                             self.momentum, self.nesterovs_momentum, self.power_t)
-        return AdamSolver(params, self.learning_rate_init, self.beta_1, self.beta_2,
-                          self.epsilon)
+            return SGDSolver(
+                params,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return AdamSolver(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
     def _fit_stochastic(self, X, Y, coef_grads, intercept_grads, incremental: bool) -> None:
         if not incremental or not hasattr(self, "_optimizer"):
@@ -203,19 +226,28 @@ class _BaseMLP(BaseEstimator):
             # stratified only for one output column (binary), as scikit-learn does
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
             X, X_val, Y, Y_val = train_test_split(
-                X, Y, random_state=self._random_state, test_size=self.validation_fraction,
-                stratify=stratify)
+                X,
+                Y,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
             if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
+                raise ValueError(
+                    "The validation set is too small. Increase "
+                    "'validation_fraction' or the size of your dataset."
+                )
             y_val = self._targets_for_score(Y_val)
         n_samples = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped")
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. "
+                    "It is going to be clipped",
+                    stacklevel=2,
+                )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         params = self.coefs_ + self.intercepts_
         grads = coef_grads + intercept_grads
@@ -230,10 +262,10 @@ class _BaseMLP(BaseEstimator):
                 total = 0.0
                 for start in range(0, n_samples, batch_size):
                     if self.shuffle:
-                        idx = sample_idx[start:start + batch_size]
+                        idx = sample_idx[start : start + batch_size]
                         Xb, Yb = X[idx], Y[idx]
                     else:
-                        Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
+                        Xb, Yb = X[start : start + batch_size], Y[start : start + batch_size]
                     batch_loss = self._loss_and_gradients(Xb, Yb, coef_grads, intercept_grads)
                     total += batch_loss * Xb.shape[0]
                     self._optimizer.update_params(params, grads)
@@ -242,13 +274,15 @@ class _BaseMLP(BaseEstimator):
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 self._update_no_improvement_count(X_val, y_val)
                 self._optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
-                    what = ("Validation score" if self.early_stopping else "Training loss")
-                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
-                           f"{self.n_iter_no_change} consecutive epochs.")
+                    what = "Validation score" if self.early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
                     if self._optimizer.trigger_stopping(msg, self.verbose):
                         break
                     self._no_improvement_count = 0
@@ -256,11 +290,13 @@ class _BaseMLP(BaseEstimator):
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                        "optimization hasn't converged yet." % self.max_iter,
-                        ConvergenceWarning)
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=2)
         if self.early_stopping:
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
 
@@ -269,7 +305,7 @@ class _BaseMLP(BaseEstimator):
             score = self._score(X_val, y_val)
             self.validation_scores_.append(score)
             if self.verbose:
-                print("Validation score: %f" % score)
+                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -291,8 +327,10 @@ class _BaseMLP(BaseEstimator):
         try:
             from scipy.optimize import minimize
         except ImportError:  # pragma: no cover - scikit-learn itself requires SciPy
-            raise ImportError(f"{type(self).__name__}(solver='lbfgs') needs SciPy's L-BFGS-B: "
-                              "pip install scipy (or use solver='sgd' or 'adam')") from None
+            raise ImportError(
+                f"{type(self).__name__}(solver='lbfgs') needs SciPy's L-BFGS-B: "
+                "pip install scipy (or use solver='sgd' or 'adam')"
+            ) from None
         params = self.coefs_ + self.intercepts_
         grads = coef_grads + intercept_grads
         latest = [np.nan]
@@ -306,19 +344,27 @@ class _BaseMLP(BaseEstimator):
 
         def report(_):
             iteration[0] += 1
-            print("Iteration %d, loss = %.8f" % (iteration[0], latest[0]))
+            print(f"Iteration {iteration[0]}, loss = {latest[0]:.8f}")
 
-        result = minimize(loss_and_gradient, _packed(params), method="L-BFGS-B", jac=True,
-                          callback=report if self.verbose else None,
-                          options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                                   "gtol": self.tol})
+        result = minimize(
+            loss_and_gradient,
+            _packed(params),
+            method="L-BFGS-B",
+            jac=True,
+            callback=report if self.verbose else None,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
         if result.status != 0:
             message = result.message
             message = message.decode() if isinstance(message, bytes) else message
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
-                          f"(status={result.status}):\n{message}\n\nIncrease the number of "
-                          "iterations to improve the convergence (max_iter="
-                          f"{self.max_iter}).", ConvergenceWarning)
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}):\n{message}\n\nIncrease the number of "
+                "iterations to improve the convergence (max_iter="
+                f"{self.max_iter}).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
         _unpack_into(result.x, params)
@@ -327,13 +373,15 @@ class _BaseMLP(BaseEstimator):
         """The network's output for X, computed in X's floating dtype when that is wider
         than the weights' (float64 data gets float64 predictions, as in scikit-learn)."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"],
-                              dtype=(np.float64, np.float32), reset=False)
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+            )
         dt = np.result_type(X.dtype, self.coefs_[0].dtype)
         coefs = [W.astype(dt, copy=False) for W in self.coefs_]
         intercepts = [b.astype(dt, copy=False) for b in self.intercepts_]
-        return forward(X.astype(dt, copy=False), coefs, intercepts, self.activation,
-                       self.out_activation_)[-1]
+        return forward(
+            X.astype(dt, copy=False), coefs, intercepts, self.activation, self.out_activation_
+        )[-1]
 
     def _score(self, X, y) -> float:
         """The validation score of early stopping (accuracy or R²), without input checks."""
@@ -462,25 +510,40 @@ _DOC_ATTRIBUTES = """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    __doc__ = ("""A multilayer perceptron classifier trained on the log loss (softmax
-    outputs for several classes, logistic for two classes or multi-label targets); a
-    drop-in for `sklearn.neural_network.MLPClassifier`.
-""" + _DOC_PARAMS + _DOC_ATTRIBUTES + """    classes_ : ndarray or list of ndarray
-        The class labels.
-""")
+    """A multilayer perceptron classifier trained on the log loss (softmax outputs for
+    several classes, logistic for two classes or multi-label targets); a drop-in for
+    `sklearn.neural_network.MLPClassifier`. Parameters and attributes below."""
 
     _loss_options = ("log_loss",)
 
-    def __init__(self, hidden_layer_sizes=(100,), activation: str = "relu", *,
-                 solver: str = "adam", alpha: float = 0.0001, batch_size="auto",
-                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
-                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
-                 random_state=None, tol: float = 1e-4, verbose=False,
-                 warm_start: bool = False, momentum: float = 0.9,
-                 nesterovs_momentum: bool = True, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change=10,
-                 max_fun: int = 15000, dtype: Any = "float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size="auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state=None,
+        tol: float = 1e-4,
+        verbose=False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change=10,
+        max_fun: int = 15000,
+        dtype: Any = "float32",
+    ):
         _store_parameters(self, locals())
 
     loss = "log_loss"  # the only loss; a class attribute, as it is no parameter
@@ -489,8 +552,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -504,10 +574,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in "
                         f"the previous call to fit. Previously got {self.classes_}, `y` has "
-                        f"{classes}")
+                        f"{classes}"
+                    )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
-                                 f"has {self.classes_}. 'y' has {classes}.")
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` "
+                    f"has {self.classes_}. 'y' has {classes}."
+                )
         return X, self._label_binarizer.transform(y).astype(bool)
 
     def _targets_for_score(self, Y):
@@ -573,10 +646,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         first = getattr(self, "classes_", None) is None
         if classes is None and first:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        if classes is not None and not first and not np.array_equal(
-                self.classes_, unique_labels(classes)):
-            raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
-                             f"partial_fit, was: {self.classes_!r}")
+        if (
+            classes is not None
+            and not first
+            and not np.array_equal(self.classes_, unique_labels(classes))
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to "
+                f"partial_fit, was: {self.classes_!r}"
+            )
         if first:
             self._label_binarizer = LabelBinarizer()
             multilabel = type_of_target(y).startswith("multilabel")
@@ -591,40 +669,63 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    __doc__ = ("""A multilayer perceptron regressor trained on the squared error (or the
-    Poisson deviance with an exponential output); a drop-in for
-    `sklearn.neural_network.MLPRegressor`.
-
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        Half the squared error with an identity output, or half the Poisson deviance
-        with an exp output (for counts; y ≥ 0).
-""" + _DOC_PARAMS + _DOC_ATTRIBUTES)
+    """A multilayer perceptron regressor trained on the squared error (or the Poisson
+    deviance with an exponential output); a drop-in for
+    `sklearn.neural_network.MLPRegressor`. Parameters and attributes below."""
 
     _loss_options = ("squared_error", "poisson")
 
-    def __init__(self, loss: str = "squared_error", hidden_layer_sizes=(100,),
-                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
-                 batch_size="auto", learning_rate: str = "constant",
-                 learning_rate_init: float = 0.001, power_t: float = 0.5,
-                 max_iter: int = 200, shuffle: bool = True, random_state=None,
-                 tol: float = 1e-4, verbose=False, warm_start: bool = False,
-                 momentum: float = 0.9, nesterovs_momentum: bool = True,
-                 early_stopping: bool = False, validation_fraction: float = 0.1,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 n_iter_no_change=10, max_fun: int = 15000, dtype: Any = "float32"):
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes=(100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size="auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state=None,
+        tol: float = 1e-4,
+        verbose=False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change=10,
+        max_fun: int = 15000,
+        dtype: Any = "float32",
+    ):
         _store_parameters(self, locals())
 
     def _out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError("MLPRegressor(loss='poisson'): y must be non-negative "
-                             f"(smallest value {y.min()})")
+            raise ValueError(
+                f"MLPRegressor(loss='poisson'): y must be non-negative (smallest value {y.min()})"
+            )
         return X, y
 
     def _targets_for_score(self, Y):
@@ -650,3 +751,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self
         """
         return self._fit(X, y, incremental=True)
+
+
+MLPClassifier.__doc__ = (
+    f"{MLPClassifier.__doc__}\n{_DOC_PARAMS}{_DOC_ATTRIBUTES}"
+    "    classes_ : ndarray or list of ndarray\n        The class labels.\n"
+)
+MLPRegressor.__doc__ = (
+    f"{MLPRegressor.__doc__}\n"
+    "    loss : {'squared_error', 'poisson'}, default='squared_error'\n"
+    "        Half the squared error with an identity output, or half the Poisson deviance\n"
+    "        with an exp output (for counts; y >= 0).\n"
+    f"{_DOC_PARAMS}{_DOC_ATTRIBUTES}"
+)

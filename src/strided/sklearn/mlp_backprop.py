@@ -9,14 +9,21 @@ Conventions are scikit-learn's: ``coefs[i]`` is (fan_in, fan_out), so a layer is
 ``a[i+1] = f(a[i] @ coefs[i] + intercepts[i])``, and the loss is the mean data loss plus
 ``alpha / (2 n) · Σ‖W‖²`` (biases are not penalised).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "forward", "loss_and_gradients",
-           "data_loss", "glorot_bound"]
+__all__ = [
+    "HIDDEN_ACTIVATIONS",
+    "OUTPUT_ACTIVATIONS",
+    "forward",
+    "loss_and_gradients",
+    "data_loss",
+    "glorot_bound",
+]
 
 
 def _identity(z: np.ndarray) -> None:
@@ -53,9 +60,16 @@ def _exp(z: np.ndarray) -> None:
 
 # in-place activations, applied to a layer's pre-activation z
 HIDDEN_ACTIVATIONS: dict[str, Callable[[np.ndarray], None]] = {
-    "identity": _identity, "logistic": _logistic, "tanh": _tanh, "relu": _relu}
+    "identity": _identity,
+    "logistic": _logistic,
+    "tanh": _tanh,
+    "relu": _relu,
+}
 OUTPUT_ACTIVATIONS: dict[str, Callable[[np.ndarray], None]] = {
-    **HIDDEN_ACTIVATIONS, "softmax": _softmax, "exp": _exp}
+    **HIDDEN_ACTIVATIONS,
+    "softmax": _softmax,
+    "exp": _exp,
+}
 
 
 def _times_derivative(activation: str, a: np.ndarray, delta: np.ndarray) -> None:
@@ -76,12 +90,17 @@ def glorot_bound(fan_in: int, fan_out: int, activation: str) -> float:
     return float(np.sqrt(factor / (fan_in + fan_out)))
 
 
-def forward(X, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray],
-            activation: str, out_activation: str) -> list[np.ndarray]:
+def forward(
+    X,
+    coefs: Sequence[np.ndarray],
+    intercepts: Sequence[np.ndarray],
+    activation: str,
+    out_activation: str,
+) -> list[np.ndarray]:
     """The activations of every layer, the input first and the network's output last."""
     acts = [X]
     last = len(coefs) - 1
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         z = acts[-1] @ W  # X may be a SciPy sparse matrix: `@`, not np.dot
         z += b
         (OUTPUT_ACTIVATIONS[out_activation] if i == last else HIDDEN_ACTIVATIONS[activation])(z)
@@ -117,11 +136,18 @@ def data_loss(loss: str, Y: np.ndarray, P: np.ndarray) -> float:
     raise ValueError(f"mlp: unknown loss {loss!r}")
 
 
-def loss_and_gradients(X, Y: np.ndarray, coefs: Sequence[np.ndarray],
-                       intercepts: Sequence[np.ndarray], activation: str,
-                       out_activation: str, loss: str, alpha: float,
-                       coef_grads: list[np.ndarray], intercept_grads: list[np.ndarray]
-                       ) -> float:
+def loss_and_gradients(
+    X,
+    Y: np.ndarray,
+    coefs: Sequence[np.ndarray],
+    intercepts: Sequence[np.ndarray],
+    activation: str,
+    out_activation: str,
+    loss: str,
+    alpha: float,
+    coef_grads: list[np.ndarray],
+    intercept_grads: list[np.ndarray],
+) -> float:
     """Backpropagation: the regularised loss, with its gradients written into coef_grads
     and intercept_grads.
 

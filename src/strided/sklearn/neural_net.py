@@ -10,13 +10,15 @@ columns of a table), ``in_channels`` (the C of (N, C, H, W) images), and ``num_c
 targets). So ``NeuralNetClassifier(strided.models.lenet5)`` fits Fashion-MNIST images and
 ``GridSearchCV(net, {"module__width": [16, 64], "lr": [0.01, 0.1]})`` tunes both.
 """
+
 from __future__ import annotations
 
 import contextlib
 import copy
 import functools
 import inspect
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -35,11 +37,15 @@ from .params import check_bool, check_number
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
 ROUTES = ("module__", "optimizer__", "criterion__")
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
-              "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
+OPTIMIZERS = {
+    "sgd": optim.SGD,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "rmsprop": optim.RMSprop,
+    "adagrad": optim.Adagrad,
+}
 FEATURE_ARGS = ("in_features", "n_features", "input_dim", "in_dim", "n_inputs")
-OUTPUT_ARGS = ("num_classes", "n_classes", "out_features", "n_outputs", "output_dim",
-               "out_dim")
+OUTPUT_ARGS = ("num_classes", "n_classes", "out_features", "n_outputs", "output_dim", "out_dim")
 
 
 @contextlib.contextmanager
@@ -67,11 +73,21 @@ class _NeuralNet(BaseEstimator):
     """What the classifier and the regressor share: routed hyper-parameters, building the
     module, the training loop and batched inference."""
 
-    def __init__(self, module: Module | Callable[..., Module], *,
-                 criterion: Callable | None = None, optimizer: str | type = "sgd",
-                 lr: float = 0.01, batch_size: int = 128, epochs: int = 10,
-                 shuffle: bool = True, random_state=None, verbose=0,
-                 dtype: Any = "float32", **kwargs):
+    def __init__(
+        self,
+        module: Module | Callable[..., Module],
+        *,
+        criterion: Callable | None = None,
+        optimizer: str | type = "sgd",
+        lr: float = 0.01,
+        batch_size: int = 128,
+        epochs: int = 10,
+        shuffle: bool = True,
+        random_state=None,
+        verbose=0,
+        dtype: Any = "float32",
+        **kwargs,
+    ):
         self.module = module
         self.criterion = criterion
         self.optimizer = optimizer
@@ -119,7 +135,7 @@ class _NeuralNet(BaseEstimator):
         return super().set_params(**rest) if rest else self
 
     def _prefixed(self, prefix: str) -> dict:
-        return {k[len(prefix):]: v for k, v in self._routed.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self._routed.items() if k.startswith(prefix)}
 
     def _check_params(self) -> None:
         name = type(self).__name__
@@ -128,7 +144,8 @@ class _NeuralNet(BaseEstimator):
                 raise TypeError(
                     f"{name} got an unexpected keyword argument {key!r}; the module's, "
                     "optimizer's and criterion's own hyper-parameters are passed as "
-                    "module__name, optimizer__name and criterion__name")
+                    "module__name, optimizer__name and criterion__name"
+                )
         check_number(name, "lr", self.lr, 0, closed="neither")
         check_number(name, "batch_size", self.batch_size, 1, integer=True)
         check_number(name, "epochs", self.epochs, 1, integer=True)
@@ -136,42 +153,60 @@ class _NeuralNet(BaseEstimator):
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_number(name, "verbose", self.verbose, 0, integer=True)
         if self.dtype is None or np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"The 'dtype' parameter of {name} must be 'float32' or "
-                             f"'float64'. Got {self.dtype!r} instead.")
+            raise ValueError(
+                f"The 'dtype' parameter of {name} must be 'float32' or "
+                f"'float64'. Got {self.dtype!r} instead."
+            )
         if isinstance(self.optimizer, str) and self.optimizer.lower() not in OPTIMIZERS:
-            raise ValueError(f"The 'optimizer' parameter of {name} must be one of "
-                             f"{sorted(OPTIMIZERS)} or an optimizer class. "
-                             f"Got {self.optimizer!r} instead.")
+            raise ValueError(
+                f"The 'optimizer' parameter of {name} must be one of "
+                f"{sorted(OPTIMIZERS)} or an optimizer class. "
+                f"Got {self.optimizer!r} instead."
+            )
         if not isinstance(self.module, Module) and not callable(self.module):
-            raise TypeError(f"{name}: module must be a strided Module or a callable that "
-                            f"builds one, got {type(self.module).__name__}")
+            raise TypeError(
+                f"{name}: module must be a strided Module or a callable that "
+                f"builds one, got {type(self.module).__name__}"
+            )
 
     # -- building ------------------------------------------------------------------------
     def _build_module(self, X: np.ndarray, n_outputs: int) -> Module:
         name = type(self).__name__
         if isinstance(self.module, Module):
             if self._prefixed("module__"):
-                raise ValueError(f"{name}: module__* parameters need a callable module (a "
-                                 "class or builder function), not a built Module instance")
+                raise ValueError(
+                    f"{name}: module__* parameters need a callable module (a "
+                    "class or builder function), not a built Module instance"
+                )
             module = copy.deepcopy(self.module)
         else:
             kwargs = self._prefixed("module__")
             wanted = _arguments(self.module)
-            derived = {**dict.fromkeys(OUTPUT_ARGS, n_outputs),
-                       **(dict.fromkeys(FEATURE_ARGS, X.shape[1]) if X.ndim == 2
-                          else {"in_channels": X.shape[1]})}
+            derived = {
+                **dict.fromkeys(OUTPUT_ARGS, n_outputs),
+                **(
+                    dict.fromkeys(FEATURE_ARGS, X.shape[1])
+                    if X.ndim == 2
+                    else {"in_channels": X.shape[1]}
+                ),
+            }
             for arg, value in derived.items():
                 if arg in wanted and arg not in kwargs:
                     kwargs[arg] = value
             module = self.module(**kwargs)
             if not isinstance(module, Module):
-                raise TypeError(f"{name}: the module builder {self.module!r} returned "
-                                f"{type(module).__name__}, not a strided Module")
+                raise TypeError(
+                    f"{name}: the module builder {self.module!r} returned "
+                    f"{type(module).__name__}, not a strided Module"
+                )
         return module.to(np.dtype(self.dtype))
 
     def _build_optimizer(self, module: Module):
-        cls = (OPTIMIZERS[self.optimizer.lower()] if isinstance(self.optimizer, str)
-               else self.optimizer)
+        cls = (
+            OPTIMIZERS[self.optimizer.lower()]
+            if isinstance(self.optimizer, str)
+            else self.optimizer
+        )
         return cls(module.parameters(), lr=self.lr, **self._prefixed("optimizer__"))
 
     def _build_criterion(self) -> Callable:
@@ -185,13 +220,15 @@ class _NeuralNet(BaseEstimator):
     def _validate_X(self, X, y=None, reset: bool = False):
         kwargs = dict(allow_nd=True, dtype=(np.float32, np.float64), reset=reset)
         if y is None and reset:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
-                             "y is None")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         if y is None:
             return validate_data(self, X, **kwargs).astype(np.dtype(self.dtype), copy=False)
         # regression targets may have several columns, and must be numbers
-        X, y = validate_data(self, X, y, multi_output=self._regression,
-                             y_numeric=self._regression, **kwargs)
+        X, y = validate_data(
+            self, X, y, multi_output=self._regression, y_numeric=self._regression, **kwargs
+        )
         return X.astype(np.dtype(self.dtype), copy=False), y
 
     def _train(self, X: np.ndarray, targets: np.ndarray, n_outputs: int) -> None:
@@ -208,7 +245,7 @@ class _NeuralNet(BaseEstimator):
                 order = rng.permutation(n) if self.shuffle else np.arange(n)
                 total = 0.0
                 for start in range(0, n, self.batch_size):
-                    idx = order[start:start + self.batch_size]
+                    idx = order[start : start + self.batch_size]
                     out = self.module_(Tensor(X[idx]))
                     self._check_output(out, len(idx), n_outputs)
                     loss = self.criterion_(out, Tensor(targets[idx]))
@@ -218,13 +255,15 @@ class _NeuralNet(BaseEstimator):
                     total += float(loss.data) * len(idx)
                 self.loss_curve_.append(total / n)
                 if self.verbose:
-                    print("Epoch %d, loss = %.8f" % (epoch + 1, self.loss_curve_[-1]))
+                    print(f"Epoch {epoch + 1}, loss = {self.loss_curve_[-1]:.8f}")
         self.module_.eval()
         self.n_iter_ = self.epochs
         self.loss_ = self.loss_curve_[-1]
         if not np.isfinite(self.loss_):
-            raise ValueError(f"{type(self).__name__}: the training loss became {self.loss_} "
-                             f"(lr={self.lr} may be too large, or the inputs need scaling)")
+            raise ValueError(
+                f"{type(self).__name__}: the training loss became {self.loss_} "
+                f"(lr={self.lr} may be too large, or the inputs need scaling)"
+            )
 
     def _check_output(self, out, n: int, n_outputs: int) -> None:
         if tuple(out.shape) != (n, n_outputs):
@@ -232,7 +271,8 @@ class _NeuralNet(BaseEstimator):
                 f"{type(self).__name__}: the module returned shape {tuple(out.shape)} for a "
                 f"batch of {n}; expected ({n}, {n_outputs}) "
                 f"({self._outputs_are}); does the module take its output width from "
-                f"one of {list(OUTPUT_ARGS)}?")
+                f"one of {list(OUTPUT_ARGS)}?"
+            )
 
     def _outputs(self, X) -> np.ndarray:
         """The module's raw output for X, in batches, without gradients."""
@@ -240,8 +280,10 @@ class _NeuralNet(BaseEstimator):
         X = self._validate_X(X)
         self.module_.eval()
         with no_grad():
-            parts = [self.module_(Tensor(X[i:i + self.batch_size])).data
-                     for i in range(0, X.shape[0], self.batch_size)]
+            parts = [
+                self.module_(Tensor(X[i : i + self.batch_size])).data
+                for i in range(0, X.shape[0], self.batch_size)
+            ]
         return np.concatenate(parts).astype(np.float64, copy=False)
 
     def __sklearn_tags__(self):
@@ -295,12 +337,8 @@ _DOC = """
 
 
 class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
-    __doc__ = ("""A strided network as a scikit-learn classifier, trained on the
-    cross-entropy of its logits (one output per class).
-""" + _DOC.format(default="None is the cross-entropy of the logits against the "
-                  "class indices") + """    classes_ : ndarray
-        The class labels, in the order of the output units.
-""")
+    """A strided network as a scikit-learn classifier, trained on the cross-entropy of
+    its logits (one output per class). Parameters and attributes below."""
 
     _regression = False
     _outputs_are = "one logit per class"
@@ -326,8 +364,10 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__}: y has 1 class ({self.classes_[0]!r}); "
-                             "a classifier needs at least 2 classes")
+            raise ValueError(
+                f"{type(self).__name__}: y has 1 class ({self.classes_[0]!r}); "
+                "a classifier needs at least 2 classes"
+            )
         self._train(X, encoder.transform(y).astype(np.int64), len(self.classes_))
         return self
 
@@ -364,8 +404,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
 
 class NeuralNetRegressor(RegressorMixin, _NeuralNet):
-    __doc__ = ("""A strided network as a scikit-learn regressor (one output per target).
-""" + _DOC.format(default="None is the mean squared error"))
+    """A strided network as a scikit-learn regressor (one output per target). Parameters
+    and attributes below."""
 
     _regression = True
     _outputs_are = "one output per target"
@@ -406,3 +446,13 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         """
         out = self._outputs(X)
         return out.ravel() if self._y_ndim == 1 else out
+
+
+NeuralNetClassifier.__doc__ = (
+    f"{NeuralNetClassifier.__doc__}\n"
+    + _DOC.format(default="None is the cross-entropy of the logits against the class indices")
+    + "    classes_ : ndarray\n        The class labels, in the order of the output units.\n"
+)
+NeuralNetRegressor.__doc__ = f"{NeuralNetRegressor.__doc__}\n" + _DOC.format(
+    default="None is the mean squared error"
+)

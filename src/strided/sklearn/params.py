@@ -3,10 +3,12 @@
 scikit-learn validates an estimator's parameters when `fit` is called, not in `__init__`
 (so that `set_params` and `clone` never fail); these helpers do the same for ours.
 """
+
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +16,9 @@ __all__ = ["check_options", "check_number", "check_bool"]
 
 
 def _fail(owner: str, name: str, expected: str, value: Any) -> None:
-    raise ValueError(f"The {name!r} parameter of {owner} must be {expected}. "
-                     f"Got {value!r} instead.")
+    raise ValueError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
 
 
 def check_options(owner: str, name: str, value: Any, options: Iterable[str]) -> None:
@@ -25,9 +28,16 @@ def check_options(owner: str, name: str, value: Any, options: Iterable[str]) -> 
         _fail(owner, name, "a str among " + ", ".join(repr(o) for o in options), value)
 
 
-def check_number(owner: str, name: str, value: Any, low: float | None = None,
-                 high: float | None = None, closed: str = "left",
-                 integer: bool = False, allow_inf: bool = False) -> None:
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "left",
+    integer: bool = False,
+    allow_inf: bool = False,
+) -> None:
     """ValueError unless `value` is a real (an int if `integer`) in the interval from
     low to high, `closed` on the "left", "right", "both" or "neither" side(s).
     `allow_inf` also accepts +inf where an int is asked for (n_iter_no_change)."""
