@@ -9,7 +9,7 @@ compute in the input's own floating dtype as scikit-learn does.
 The notes' example::
 
     clf = MLPClassifier(hidden_layer_sizes=(50,), max_iter=10, alpha=1e-4, solver="sgd",
-                        verbose=10, random_state=1, learning_rate_init=.1)
+                        verbose: Any = 10, random_state=1, learning_rate_init=.1)
     clf.fit(X_train / 255, y_train)   # Iteration 1, loss = 0.3...
     clf.score(X_test / 255, y_test)
 """
@@ -29,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .mlp_backprop import forward, glorot_bound, loss_and_gradients
 from .mlp_solvers import AdamSolver, SGDSolver
@@ -40,19 +40,30 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _STOCHASTIC = ("sgd", "adam")
 
 
-def _packed(arrays) -> np.ndarray:
+def _packed(arrays: list[np.ndarray]) -> np.ndarray:
     """One float64 vector holding every array, in order (what L-BFGS-B optimises)."""
     return np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays])
 
 
-def _unpack_into(vector: np.ndarray, arrays) -> None:
+def _unpack_into(vector: np.ndarray, arrays: list[np.ndarray]) -> None:
     start = 0
     for a in arrays:
         a[...] = vector[start : start + a.size].reshape(a.shape)
         start += a.size
 
 
-def _store_parameters(est, arguments: dict) -> None:
+_controller: list[ThreadpoolController] = []
+
+
+def _blas_threads(limit: int | None) -> Any:
+    """A context holding BLAS to `limit` threads (None: unchanged). The controller, which
+    scans every loaded library (~0.1 s), is made once per process."""
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=limit, user_api="blas")
+
+
+def _store_parameters(est: Any, arguments: dict) -> None:
     """Every constructor argument becomes the attribute of its name, unchanged (scikit-learn
     validates and converts them at fit time)."""
     for name, value in arguments.items():
@@ -60,7 +71,7 @@ def _store_parameters(est, arguments: dict) -> None:
             setattr(est, name, value)
 
 
-def _can_partial_fit(est) -> bool:
+def _can_partial_fit(est: Any) -> bool:
     if est.solver not in _STOCHASTIC:
         raise AttributeError(
             f"partial_fit is only available for stochastic optimizers. "
@@ -118,7 +129,7 @@ class _BaseMLP(BaseEstimator):
             )
         return sizes
 
-    def _compute_dtype(self, X) -> np.dtype:
+    def _compute_dtype(self, X: Any) -> np.dtype:
         return np.dtype(X.dtype if self.dtype is None else self.dtype)
 
     def _initialize(self, layer_units: list[int], dtype: np.dtype) -> None:
@@ -137,12 +148,13 @@ class _BaseMLP(BaseEstimator):
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
         if self.solver in _STOCHASTIC:
-            self.loss_curve_ = []
+            self.loss_curve_: list[float] = []
             self._no_improvement_count = 0
             if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
+                # None where they do not apply, as in scikit-learn
+                self.validation_scores_: Any = []
+                self.best_validation_score_: Any = -np.inf
+                self.best_loss_: Any = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
@@ -153,7 +165,7 @@ class _BaseMLP(BaseEstimator):
             return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
         return self.loss
 
-    def _fit(self, X, y, incremental: bool = False):
+    def _fit(self, X: Any, y: Any, incremental: bool = False) -> Any:
         sizes = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -177,7 +189,7 @@ class _BaseMLP(BaseEstimator):
         intercept_grads = [np.empty_like(b) for b in self.intercepts_]
         # A mini-batch's products (200×784 by 784×50) are too small to share among BLAS
         # threads: the hand-offs cost more than they save, 10× more on a busy machine.
-        with threadpool_limits(1 if self.solver in _STOCHASTIC else None, user_api="blas"):
+        with _blas_threads(1 if self.solver in _STOCHASTIC else None):
             if self.solver in _STOCHASTIC:
                 self._fit_stochastic(X, Y, coef_grads, intercept_grads, incremental)
             else:
@@ -189,7 +201,9 @@ class _BaseMLP(BaseEstimator):
             )
         return self
 
-    def _loss_and_gradients(self, X, Y, coef_grads, intercept_grads) -> float:
+    def _loss_and_gradients(
+        self, X: Any, Y: np.ndarray, coef_grads: list, intercept_grads: list
+    ) -> float:
         return loss_and_gradients(
             X,
             Y,
@@ -216,7 +230,9 @@ class _BaseMLP(BaseEstimator):
             )
         return AdamSolver(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
-    def _fit_stochastic(self, X, Y, coef_grads, intercept_grads, incremental: bool) -> None:
+    def _fit_stochastic(
+        self, X: Any, Y: np.ndarray, coef_grads: list, intercept_grads: list, incremental: bool
+    ) -> None:
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_solver()
         if self.early_stopping and incremental:
@@ -300,7 +316,7 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
 
-    def _update_no_improvement_count(self, X_val, y_val) -> None:
+    def _update_no_improvement_count(self, X_val: Any, y_val: Any) -> None:
         if self.early_stopping:
             score = self._score(X_val, y_val)
             self.validation_scores_.append(score)
@@ -323,7 +339,7 @@ class _BaseMLP(BaseEstimator):
             if last < self.best_loss_:
                 self.best_loss_ = last
 
-    def _fit_lbfgs(self, X, Y, coef_grads, intercept_grads) -> None:
+    def _fit_lbfgs(self, X: Any, Y: np.ndarray, coef_grads: list, intercept_grads: list) -> None:
         try:
             from scipy.optimize import minimize
         except ImportError:  # pragma: no cover - scikit-learn itself requires SciPy
@@ -369,7 +385,7 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = float(result.fun)
         _unpack_into(result.x, params)
 
-    def _forward_output(self, X, check_input: bool = True) -> np.ndarray:
+    def _forward_output(self, X: Any, check_input: bool = True) -> np.ndarray:
         """The network's output for X, computed in X's floating dtype when that is wider
         than the weights' (float64 data gets float64 predictions, as in scikit-learn)."""
         if check_input:
@@ -383,14 +399,14 @@ class _BaseMLP(BaseEstimator):
             X.astype(dt, copy=False), coefs, intercepts, self.activation, self.out_activation_
         )[-1]
 
-    def _score(self, X, y) -> float:
+    def _score(self, X: Any, y: Any) -> float:
         """The validation score of early stopping (accuracy or R²), without input checks."""
         y_pred = self._predict(X, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return self._score_function(y, y_pred)
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted classes (an indicator row per sample for multi-label targets) or
         regression targets.
 
@@ -405,7 +421,7 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self)
         return self._predict(X)
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> Any:
         """Fit the network to data X (n_samples, n_features) and targets y.
 
         Parameters
@@ -518,20 +534,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes: Any = (100,),
         activation: str = "relu",
         *,
         solver: str = "adam",
         alpha: float = 0.0001,
-        batch_size="auto",
+        batch_size: Any = "auto",
         learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
         power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
-        random_state=None,
+        random_state: Any = None,
         tol: float = 1e-4,
-        verbose=False,
+        verbose: Any = False,
         warm_start: bool = False,
         momentum: float = 0.9,
         nesterovs_momentum: bool = True,
@@ -540,7 +556,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change: Any = 10,
         max_fun: int = 15000,
         dtype: Any = "float32",
     ):
@@ -551,7 +567,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _out_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _validate_input(self, X, y, incremental: bool, reset: bool):
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> Any:
         X, y = validate_data(
             self,
             X,
@@ -586,7 +602,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _targets_for_score(self, Y):
         return self._label_binarizer.inverse_transform(Y)
 
-    def _predict(self, X, check_input: bool = True):
+    def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
         y_pred = self._forward_output(X, check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -594,7 +610,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _score_function = staticmethod(accuracy_score)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of `classes_`.
 
         Parameters
@@ -612,7 +628,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return p
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         """The logarithm of `predict_proba(X)`.
 
         Parameters
@@ -628,7 +644,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.log(p, out=p)
 
     @available_if(_can_partial_fit)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:
         """One epoch over (X, y), continuing from the current weights.
 
         Parameters
@@ -678,20 +694,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def __init__(
         self,
         loss: str = "squared_error",
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes: Any = (100,),
         activation: str = "relu",
         *,
         solver: str = "adam",
         alpha: float = 0.0001,
-        batch_size="auto",
+        batch_size: Any = "auto",
         learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
         power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
-        random_state=None,
+        random_state: Any = None,
         tol: float = 1e-4,
-        verbose=False,
+        verbose: Any = False,
         warm_start: bool = False,
         momentum: float = 0.9,
         nesterovs_momentum: bool = True,
@@ -700,7 +716,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change: Any = 10,
         max_fun: int = 15000,
         dtype: Any = "float32",
     ):
@@ -709,7 +725,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _validate_input(self, X, y, incremental: bool, reset: bool):
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> Any:
         X, y = validate_data(
             self,
             X,
@@ -731,14 +747,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _targets_for_score(self, Y):
         return Y
 
-    def _predict(self, X, check_input: bool = True):
+    def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
         y_pred = self._forward_output(X, check_input)
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     _score_function = staticmethod(r2_score)
 
     @available_if(_can_partial_fit)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: Any, y: Any) -> Any:
         """One epoch over (X, y), continuing from the current weights.
 
         Parameters

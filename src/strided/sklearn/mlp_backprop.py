@@ -13,6 +13,7 @@ Conventions are scikit-learn's: ``coefs[i]`` is (fan_in, fan_out), so a layer is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def glorot_bound(fan_in: int, fan_out: int, activation: str) -> float:
 
 
 def forward(
-    X,
+    X: Any,
     coefs: Sequence[np.ndarray],
     intercepts: Sequence[np.ndarray],
     activation: str,
@@ -137,7 +138,7 @@ def data_loss(loss: str, Y: np.ndarray, P: np.ndarray) -> float:
 
 
 def loss_and_gradients(
-    X,
+    X: Any,
     Y: np.ndarray,
     coefs: Sequence[np.ndarray],
     intercepts: Sequence[np.ndarray],

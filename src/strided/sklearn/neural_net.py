@@ -83,11 +83,11 @@ class _NeuralNet(BaseEstimator):
         batch_size: int = 128,
         epochs: int = 10,
         shuffle: bool = True,
-        random_state=None,
-        verbose=0,
+        random_state: Any = None,
+        verbose: int = 0,
         dtype: Any = "float32",
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         self.module = module
         self.criterion = criterion
         self.optimizer = optimizer
@@ -116,7 +116,7 @@ class _NeuralNet(BaseEstimator):
         """
         return {**super().get_params(deep=deep), **self._routed}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Any:
         """Set parameters, the routed ``module__*`` / ``optimizer__*`` / ``criterion__*``
         ones included (used at the next fit).
 
@@ -201,7 +201,7 @@ class _NeuralNet(BaseEstimator):
                 )
         return module.to(np.dtype(self.dtype))
 
-    def _build_optimizer(self, module: Module):
+    def _build_optimizer(self, module: Module) -> optim.Optimizer:
         cls = (
             OPTIMIZERS[self.optimizer.lower()]
             if isinstance(self.optimizer, str)
@@ -217,7 +217,7 @@ class _NeuralNet(BaseEstimator):
         return functools.partial(self.criterion or self._default_criterion, **kwargs)
 
     # -- training and inference ----------------------------------------------------------
-    def _validate_X(self, X, y=None, reset: bool = False):
+    def _validate_X(self, X: Any, y: Any = None, reset: bool = False) -> Any:
         kwargs = dict(allow_nd=True, dtype=(np.float32, np.float64), reset=reset)
         if y is None and reset:
             raise ValueError(
@@ -265,7 +265,7 @@ class _NeuralNet(BaseEstimator):
                 f"(lr={self.lr} may be too large, or the inputs need scaling)"
             )
 
-    def _check_output(self, out, n: int, n_outputs: int) -> None:
+    def _check_output(self, out: Tensor, n: int, n_outputs: int) -> None:
         if tuple(out.shape) != (n, n_outputs):
             raise ValueError(
                 f"{type(self).__name__}: the module returned shape {tuple(out.shape)} for a "
@@ -274,7 +274,7 @@ class _NeuralNet(BaseEstimator):
                 f"one of {list(OUTPUT_ARGS)}?"
             )
 
-    def _outputs(self, X) -> np.ndarray:
+    def _outputs(self, X: Any) -> np.ndarray:
         """The module's raw output for X, in batches, without gradients."""
         check_is_fitted(self)
         X = self._validate_X(X)
@@ -344,7 +344,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     _outputs_are = "one logit per class"
     _default_criterion = staticmethod(cross_entropy)
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> Any:
         """Train the network on X, (n_samples, n_features) or images (n_samples, C, H, W),
         and class labels y.
 
@@ -371,7 +371,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         self._train(X, encoder.transform(y).astype(np.int64), len(self.classes_))
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: the softmax of the logits, columns in `classes_` order.
 
         Parameters
@@ -388,7 +388,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         z /= z.sum(axis=1, keepdims=True)
         return z
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample.
 
         Parameters
@@ -411,7 +411,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
     _outputs_are = "one output per target"
     _default_criterion = staticmethod(mse_loss)
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> Any:
         """Train the network on X, (n_samples, n_features) or images (n_samples, C, H, W),
         and real targets y.
 
@@ -433,7 +433,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         self._train(X, targets, targets.shape[1])
         return self
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The predicted targets.
 
         Parameters
