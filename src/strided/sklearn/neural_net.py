@@ -32,18 +32,12 @@ from ..autograd import Tensor, no_grad
 from ..backend import default_generator
 from ..functional.loss import cross_entropy, mse_loss
 from ..nn.module import Module
+from ..optim import list_optimizers
 from .params import check_bool, check_number
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
 ROUTES = ("module__", "optimizer__", "criterion__")
-OPTIMIZERS = {
-    "sgd": optim.SGD,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-    "rmsprop": optim.RMSprop,
-    "adagrad": optim.Adagrad,
-}
 FEATURE_ARGS = ("in_features", "n_features", "input_dim", "in_dim", "n_inputs")
 OUTPUT_ARGS = ("num_classes", "n_classes", "out_features", "n_outputs", "output_dim", "out_dim")
 
@@ -157,10 +151,10 @@ class _NeuralNet(BaseEstimator):
                 f"The 'dtype' parameter of {name} must be 'float32' or "
                 f"'float64'. Got {self.dtype!r} instead."
             )
-        if isinstance(self.optimizer, str) and self.optimizer.lower() not in OPTIMIZERS:
+        if isinstance(self.optimizer, str) and self.optimizer.lower() not in list_optimizers():
             raise ValueError(
                 f"The 'optimizer' parameter of {name} must be one of "
-                f"{sorted(OPTIMIZERS)} or an optimizer class. "
+                f"{list_optimizers()} or an optimizer class. "
                 f"Got {self.optimizer!r} instead."
             )
         if not isinstance(self.module, Module) and not callable(self.module):
@@ -202,12 +196,10 @@ class _NeuralNet(BaseEstimator):
         return module.to(np.dtype(self.dtype))
 
     def _build_optimizer(self, module: Module) -> optim.Optimizer:
-        cls = (
-            OPTIMIZERS[self.optimizer.lower()]
-            if isinstance(self.optimizer, str)
-            else self.optimizer
-        )
-        return cls(module.parameters(), lr=self.lr, **self._prefixed("optimizer__"))
+        kwargs = {"lr": self.lr, **self._prefixed("optimizer__")}
+        if isinstance(self.optimizer, str):
+            return optim.create(self.optimizer, module.parameters(), **kwargs)
+        return self.optimizer(module.parameters(), **kwargs)
 
     def _build_criterion(self) -> Callable:
         kwargs = self._prefixed("criterion__")
@@ -301,7 +293,7 @@ _DOC = """
         (see the module docstring of strided.sklearn.neural_net).
     criterion : callable or loss Module class, default=None
         ``criterion(output, target) -> scalar Tensor``; {default}.
-    optimizer : {{'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}} or Optimizer class, default='sgd'
+    optimizer : str (a name optim.create knows) or Optimizer class, default='sgd'
         Built as ``optimizer(module.parameters(), lr=lr, **optimizer__*)``.
     lr : float, default=0.01
         Learning rate.
