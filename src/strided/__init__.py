@@ -5,6 +5,7 @@ from .backend import Generator, get_default_dtype, manual_seed, set_default_dtyp
 from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn,
                        randn_like, tensor, zeros, zeros_like)
 from .kernels.compiled import kernels_in_use, use_kernels
+from .kernels.threads import get_num_threads, set_num_threads
 from .gradcheck import GradcheckError, gradcheck
 from . import data, functional, io, models, nn, optim, train
 from .io import load_torch_state_dict
