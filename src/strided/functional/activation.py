@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import is_floating
+from ..kernels.activation import relu_backward, relu_forward
 from .stable import stable_log_softmax, stable_sigmoid, stable_softmax, stable_softplus
 
 
@@ -28,12 +29,12 @@ def _as_float(x: np.ndarray, name: str) -> np.ndarray:
 
 class ReLU(Function):
     def forward(self, x):
-        if self.needs_input_grad[0]:  # the mask only when a backward can come
-            self.mask = x > 0
-        return np.maximum(x, 0)
+        # the mask only when a backward can come
+        y, self.mask = relu_forward(x, with_mask=self.needs_input_grad[0])
+        return y
 
     def backward(self, g):  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
-        return g * self.mask
+        return relu_backward(g, self.mask)
 
 
 def relu(x: Tensor) -> Tensor:

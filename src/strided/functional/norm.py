@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import is_floating
 from ..kernels.im2col import is_channels_first
+from ..kernels.norm import batch_norm_backward, batch_norm_forward
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
@@ -58,14 +59,6 @@ def _like(g: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(g).reshape(v.shape)
 
 
-def _per_channel_dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Σ u·v over axes 0 and 2 of two (A, C, B) arrays: one BLAS dot per channel when each
-    channel is one run (A = 1), else a pairwise sum of the product."""
-    if u.shape[0] == 1:
-        return np.matmul(u[0][:, None, :], v[0][:, :, None]).reshape(-1)
-    return (u * v).sum(axis=(0, 2))
-
-
 class BatchNorm(Function):
     """Batch normalisation over every axis but 1 (channels). In training the batch's
     statistics are used (and the running ones updated by the caller); in eval the given
@@ -79,46 +72,20 @@ class BatchNorm(Function):
 
     def forward(self, x, weight, bias):
         v, self.back = _channel_view(x)
-        C, m = v.shape[1], v.shape[0] * v.shape[2]
-        col = (1, C, 1)
+        rm, rv = (None, None) if self.use_batch_stats else (self.running_mean,
+                                                              self.running_var)
+        out, self.xc, self.invstd, mean, var = batch_norm_forward(v, weight, bias, rm, rv,
+                                                                  self.eps)
         if self.use_batch_stats:
-            mean = v.sum(axis=(0, 2)) / m
-            xc = v - mean.reshape(col)
-            var = _per_channel_dot(xc, xc) / m  # biased, for normalising
             self.batch_mean, self.batch_var = mean, var
-        else:
-            xc = v - self.running_mean.reshape(col)
-            var = self.running_var
-        self.invstd = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False)
-        self.xc, self.weight, self.m = xc, weight, m
-        scale = self.invstd if weight is None else self.invstd * weight
-        out = xc * scale.reshape(col).astype(x.dtype, copy=False)
-        if bias is not None:
-            out += bias.reshape(col).astype(x.dtype, copy=False)
+        self.weight = weight
         return self.back(out)
 
     def backward(self, g):
-        # x̂ = x_c·invstd:  dγ = Σ g·x̂ = invstd·Σ g·x_c,  dβ = Σ g,
-        # dx = a·(g − Σg/m − x_c·invstd²·Σ g·x_c/m),  a = γ·invstd  (eval: dx = a·g)
-        xc, invstd = self.xc, self.invstd
-        gv = _like(g, xc)
-        col = (1, -1, 1)
-        sum_g = gv.sum(axis=(0, 2))
-        sum_gxc = _per_channel_dot(gv, xc)
-        gx = gw = gb = None
-        if self.needs_input_grad[0]:
-            a = invstd if self.weight is None else invstd * self.weight
-            gx = gv * a.reshape(col)
-            if self.use_batch_stats:
-                k = a * invstd * invstd * sum_gxc / self.m
-                gx -= xc * k.reshape(col).astype(gx.dtype, copy=False)
-                gx -= (a * sum_g / self.m).reshape(col).astype(gx.dtype, copy=False)
-            gx = self.back(gx)
-        if self.needs_input_grad[1]:
-            gw = sum_gxc * invstd
-        if self.needs_input_grad[2]:
-            gb = sum_g
-        return gx, gw, gb
+        gx, gw, gb = batch_norm_backward(_like(g, self.xc), self.xc, self.invstd,
+                                         self.weight, self.use_batch_stats,
+                                         self.needs_input_grad)
+        return (None if gx is None else self.back(gx)), gw, gb
 
 
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
