@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.updates import adagrad_update
 from .optimizer import Optimizer, check_range, for_blocks
 
 
@@ -33,6 +34,8 @@ class Adagrad(Optimizer):
             state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        if adagrad_update(p.data, g, state["sum"], clr, eps, wd, maximize):
+            return
 
         def update(p, g, s):
             if maximize:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.updates import adam_update
 from .optimizer import Optimizer, check_range, for_blocks
 
 
@@ -50,6 +51,10 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         bc1, bc2_sqrt = 1 - b1 ** t, (1 - b2 ** t) ** 0.5
+        vmax = state.get("max_exp_avg_sq") if amsgrad else None
+        if adam_update(p.data, g, state["exp_avg"], state["exp_avg_sq"], vmax, lr, (b1, b2),
+                       eps, wd, bc1, bc2_sqrt, maximize, decoupled):
+            return
 
         def update(p, g, m, v, vmax):
             if maximize:
@@ -75,8 +80,7 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= lr / bc1
             p -= tmp
-        for_blocks(update, p.data, g, state["exp_avg"], state["exp_avg_sq"],
-                   state.get("max_exp_avg_sq") if amsgrad else None)
+        for_blocks(update, p.data, g, state["exp_avg"], state["exp_avg_sq"], vmax)
 
 
 class AdamW(Adam):

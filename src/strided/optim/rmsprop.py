@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.updates import rmsprop_update
 from .optimizer import Optimizer, check_range, for_blocks
 
 
@@ -38,6 +39,10 @@ class RMSprop(Optimizer):
         if mu > 0 and "momentum_buffer" not in state:  # also when switched on later
             state["momentum_buffer"] = np.zeros_like(p.data)
         state["step"] += 1
+        buffers = (state["square_avg"], state.get("grad_avg") if centered else None,
+                   state["momentum_buffer"] if mu > 0 else None)
+        if rmsprop_update(p.data, g, *buffers, lr, a, eps, wd, mu, maximize):
+            return
 
         def update(p, g, s, ga, buf):
             if maximize:
@@ -66,5 +71,4 @@ class RMSprop(Optimizer):
             else:
                 tmp *= lr
             p -= tmp
-        for_blocks(update, p.data, g, state["square_avg"], state.get("grad_avg"),
-                   state["momentum_buffer"] if mu > 0 else None)
+        for_blocks(update, p.data, g, *buffers)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.updates import sgd_update
 from .optimizer import Optimizer, check_range, for_blocks, required
 
 
@@ -41,6 +42,9 @@ class SGD(Optimizer):
         first = mu and buf is None
         if first:
             buf = state["momentum_buffer"] = np.empty_like(p.data)
+        if sgd_update(p.data, g, buf, first, lr, mu, group["dampening"], wd, nesterov,
+                      maximize):
+            return
 
         def update(p, g, buf):
             if maximize:
