@@ -1,4 +1,5 @@
-"""Pooling kernels: max (with the argmax tap), average, adaptive windows, unpooling.
+"""The NumPy reference of the pooling kernels: max (with the argmax tap), average, adaptive
+windows, unpooling.
 
 Every window op here is a loop over the kh·kw kernel taps, each tap one slice of the
 padded input, so the Python loop runs k·k times, never per pixel:
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, is_channels_first,
+from ..im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, is_channels_first,
                      tap_slices, to_cnhw)
 
 
@@ -168,7 +169,7 @@ class PoolArgmax:
         self.shape, self.channels_first = shape, channels_first
 
 
-def _tiles(geo: PoolGeometry) -> bool:
+def tiles(geo: PoolGeometry) -> bool:
     """Windows that tile the input (2×2 / stride 2, no padding): each tap is read in
     place, one strided view of x; splitting x into phase grids first cost more than it
     saved there (64ch @32: 15 vs 12 ms forward)."""
@@ -212,7 +213,7 @@ def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
     """
     channels_first = is_channels_first(x)
     src = to_cnhw(x) if channels_first else x
-    if _tiles(geo):
+    if tiles(geo):
         win, views = None, [src[:, :, hs, ws] for _, (hs, ws) in geo.taps()]
     else:
         win = FlatWindows(geo, src.shape)
