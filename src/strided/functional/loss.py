@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import is_floating
+from ..kernels import loss as compiled_ce
 from .shape import reshape
 from .stable import stable_log_softmax, stable_sigmoid, stable_softplus
 
@@ -162,8 +163,14 @@ class CrossEntropyIndex(Function):
 
     def forward(self, x, target, weight):
         C = x.shape[1]
-        logp = stable_log_softmax(x, axis=1)
         tgt = np.where(self.valid, target, 0)
+        if compiled_ce.applies(x):
+            self.logp, loss, self.wy = compiled_ce.cross_entropy_forward(
+                x, tgt, self.valid, weight, self.label_smoothing)
+            self.tgt, self.w, self.compiled = tgt, weight, True
+            return self._reduce(loss, x.dtype)
+        self.compiled = False
+        logp = stable_log_softmax(x, axis=1)
         eps = self.label_smoothing
         w = None if weight is None else weight.reshape(_weight_shape(x.ndim))
         # the nll part: (1−ε)·w[y]·(−log p[y])
@@ -175,18 +182,27 @@ class CrossEntropyIndex(Function):
             smooth = -(logp if w is None else logp * w).sum(axis=1)
             loss = loss + (eps / C) * smooth * self.valid
         self.logp, self.tgt, self.wy, self.w = logp, tgt, wy, w
+        return self._reduce(loss, x.dtype)
+
+    def _reduce(self, loss, dtype):
         red = self.reduction
         if red == "none":
-            return loss.astype(x.dtype, copy=False)
+            return loss.astype(dtype, copy=False)
         total = loss.sum()
         if red == "mean":
-            self.denom = wy.sum()
+            self.denom = self.wy.sum()
             total = total / self.denom  # 0/0 = nan when every target is ignored, as torch
-        return np.asarray(total, dtype=x.dtype)
+        return np.asarray(total, dtype=dtype)
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None, None, None
+        if self.compiled:
+            scale = g / self.denom if self.reduction == "mean" else g
+            return (compiled_ce.cross_entropy_backward(self.logp, self.tgt, self.valid,
+                                                       self.wy, self.w,
+                                                       self.label_smoothing, scale),
+                    None, None)
         logp, tgt, eps = self.logp, self.tgt, self.label_smoothing
         C = logp.shape[1]
         valid = self.valid
