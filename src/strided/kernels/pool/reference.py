@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, is_channels_first,
-                     tap_slices, to_cnhw)
+                      tap_slices, to_cnhw)
 
 
 class PoolGeometry:
