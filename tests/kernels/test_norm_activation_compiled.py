@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import strided as st
-from strided.kernels import compiled
+from strided.kernels import compiled, flat
 from strided.kernels.activation import relu_backward, relu_forward
 from strided.kernels.norm import batch_norm_backward, batch_norm_forward
 
@@ -35,7 +35,8 @@ def layouts(a):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(6))
-def test_relu_matches_the_reference(dtype, seed):
+def test_relu_matches_the_reference(dtype, seed, monkeypatch):
+    monkeypatch.setattr(flat, "PARALLEL_MIN", 100_000)
     rng = np.random.default_rng(seed)
     shape = tuple(rng.integers(1, 9, size=rng.integers(1, 5)))
     shape = shape if seed % 2 else (64, 16, 16, 17)  # big enough to run in parallel
@@ -60,7 +61,7 @@ def test_relu_without_mask_returns_none():
 
 
 def _bn_case(rng, dtype, big):
-    A, C, B = (1, 16, 70000) if big else tuple(int(v) for v in rng.integers(1, 9, 3)) 
+    A, C, B = (1, 16, 70000) if big else tuple(int(v) for v in rng.integers(1, 9, 3))
     B = max(B, 2)
     v = (rng.standard_normal((A, C, B)) * 3 + 1).astype(dtype)
     w = rng.standard_normal(C).astype(dtype) if rng.random() < 0.7 else None
@@ -94,7 +95,8 @@ def test_batch_norm_matches_the_reference(dtype, seed, training):
                                        atol=TOL[dtype]["atol"] * 10 * scale)
 
 
-def test_compiled_kernels_are_deterministic_across_calls_and_thread_counts():
+def test_compiled_kernels_are_deterministic_across_calls_and_thread_counts(monkeypatch):
+    monkeypatch.setattr(flat, "PARALLEL_MIN", 100_000)
     rng = np.random.default_rng(0)
     v, w, b = _bn_case(rng, np.float32, big=True)
     g = rng.standard_normal(v.shape).astype(np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import strided as st
-from strided.kernels import compiled
+from strided.kernels import compiled, flat
 from strided.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 pytestmark = pytest.mark.skipif(not compiled.numba_available(), reason="needs Numba")
@@ -48,7 +48,8 @@ def _train(kernels, cls, options, dtype, sizes, steps=4, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cls, options", CONFIGS, ids=lambda c: getattr(c, "__name__", ""))
-def test_compiled_update_matches_the_reference(cls, options, dtype):
+def test_compiled_update_matches_the_reference(cls, options, dtype, monkeypatch):
+    monkeypatch.setattr(flat, "PARALLEL_MIN", 100_000)
     sizes = [7, 1000, 140_001]  # the last one is split over threads
     fast, fast_state = _train("numba", cls, options, dtype, sizes)
     slow, slow_state = _train("numpy", cls, options, dtype, sizes)
@@ -64,7 +65,8 @@ def test_compiled_update_matches_the_reference(cls, options, dtype):
 
 
 @pytest.mark.parametrize("cls, options", CONFIGS[1::3], ids=lambda c: getattr(c, "__name__", ""))
-def test_compiled_update_is_deterministic(cls, options):
+def test_compiled_update_is_deterministic(cls, options, monkeypatch):
+    monkeypatch.setattr(flat, "PARALLEL_MIN", 100_000)
     runs = [_train("numba", cls, options, np.float32, [140_001]) for _ in range(2)]
     assert runs[0][0][0].tobytes() == runs[1][0][0].tobytes()
 
