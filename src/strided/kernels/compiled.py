@@ -85,7 +85,10 @@ def jit(*, parallel: bool = False, **options: Any) -> Callable[[Callable], Calla
     def decorate(function: Callable) -> Callable:
         if numba is None:
             return function
-        settings = dict(cache=True, nogil=True, fastmath=set(FASTMATH), parallel=parallel)
+        # error_model="numpy": x/0 gives inf/NaN as in NumPy instead of raising, so no
+        # per-division check blocks vectorising (Adam's update over 4M floats: 32 → 1.9 ms)
+        settings = dict(cache=True, nogil=True, fastmath=set(FASTMATH), parallel=parallel,
+                        error_model="numpy")
         settings.update(options)
         return numba.njit(**settings)(function)
     return decorate

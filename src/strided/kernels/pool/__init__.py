@@ -4,14 +4,14 @@ Two strategies compute each of them: `reference` (NumPy, a loop over the kernel 
 tap one slice — the code that reads like the notes and the oracle of the tests) and
 `direct` (compiled: every window read where it lies, one image plane per thread).
 `plan(x, geo)` picks one per geometry, from these measurements (ms, float32, direct /
-reference, forward + backward, 2 threads on a loaded 2-core machine):
+reference, 2 threads on a loaded 2-core machine):
 
-    windows that tile the input (2×2/2)   128×6@28: max 0.94 + 0.36 / 0.44 + 0.33,
-                                          avg 0.53 + 0.45 / 0.22 + 0.45  → reference
-    3×3/2 pad 1                           128×64@56: max 229 + 84 / 304 + 349,
-                                          avg 163 + 132 / 419 + 482      → direct
-    3×3/1 pad 1 (separable in the ref.)   128×64@32: max 221 + 63 / 119 + 290,
-                                          avg 112 + 129 / 113 + 205      → direct
+    windows that tile the input (2×2/2)   128×6@28: max fwd 0.96 / 0.45, bwd 0.37 / 0.33,
+                                          avg fwd 0.54 / 0.24, bwd 0.40 / 0.45  → reference
+    3×3/2 pad 1                           32×64@56: max fwd 62 / 66, bwd 12 / 82,
+                                          avg fwd 42 / 109, bwd 20 / 122        → direct
+    3×3/1 pad 1 (separable in the ref.)   32×64@32: max fwd 48 / 18, bwd 9 / 44,
+                                          avg fwd 40 / 15, bwd 20 / 44          → direct
 
 Tiling windows are read in place by the reference, one strided view per tap, where the
 direct kernel pays a loop setup per output row and tap. A max pool's backward follows the
