@@ -9,6 +9,7 @@ Numba holds its compiler lock summed — compiling a kernel, or loading it from 
 happens under that lock. Two processes share a fresh NUMBA_CACHE_DIR: the first compiles
 every kernel (cold), the second loads them from the cache (warm).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,21 +40,39 @@ def main(argv=None) -> int:
     p.add_argument("--limit-train", type=int, default=256)
     p.add_argument("--limit-test", type=int, default=256)
     args = p.parse_args(argv)
-    train_args = ["--model", args.model, "--dataset", args.dataset, "--limit-train",
-                  str(args.limit_train), "--limit-test", str(args.limit_test)]
+    train_args = [
+        "--model",
+        args.model,
+        "--dataset",
+        args.dataset,
+        "--limit-train",
+        str(args.limit_train),
+        "--limit-test",
+        str(args.limit_test),
+    ]
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache,
-                   PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=cache,
+            PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        )
         print(f"strided train --epochs 1 {' '.join(train_args)}")
         print(f"{'cache':>6}  {'compile/load s':>14}  {'whole run s':>11}")
         for label in ("cold", "warm"):
-            out = subprocess.run([sys.executable, "-c", CHILD, *train_args], env=env,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, *train_args],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             spent, wall = (float(v) for v in out.stdout.split()[-2:])
             print(f"{label:>6}  {spent:>14.2f}  {wall:>11.2f}")
-    print("compile/load: seconds under Numba's compiler lock — compiling the kernels (cold) "
-          "or loading them from the disk cache (warm)")
+    print(
+        "compile/load: seconds under Numba's compiler lock — compiling the kernels (cold) "
+        "or loading them from the disk cache (warm)"
+    )
     return 0
 
 

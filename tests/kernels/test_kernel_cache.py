@@ -1,6 +1,7 @@
 """Compiled kernels are cached on disk, also when the package lies somewhere read-only:
 Numba then writes its cache to the user's cache folder, and a second process loads the
 kernels from there instead of compiling them again."""
+
 import os
 import shutil
 import stat
@@ -30,8 +31,9 @@ def _read_only_copy(site: Path) -> None:
     __pycache__ is a plain file (so no folder can be made there, even by root), and the
     files and folders lose their write permission."""
     target = site / "strided"
-    shutil.copytree(Path(strided.__file__).parent, target,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(strided.__file__).parent, target, ignore=shutil.ignore_patterns("__pycache__")
+    )
     folders = [target] + [p for p in target.rglob("*") if p.is_dir()]
     for folder in folders:
         (folder / "__pycache__").write_text("not a folder")
@@ -47,8 +49,13 @@ def test_kernels_are_cached_in_the_user_folder_when_the_package_is_read_only(tmp
     env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="1")
     runs = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", RUN.format(site=str(site))], env=env,
-                             capture_output=True, text=True, cwd=tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-c", RUN.format(site=str(site))],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
         assert out.returncode == 0, out.stderr
         runs.append(tuple(int(v) for v in out.stdout.split()))
     try:

@@ -1,5 +1,6 @@
 """The compiled cross-entropy (class-index targets, (N, C) logits) against the NumPy
 reference: class weights, ignore_index, label smoothing, every reduction, float32/64."""
+
 import numpy as np
 import pytest
 
@@ -14,8 +15,13 @@ def _loss_and_grad(kernels, x, y, w, eps, reduction):
     previous = compiled.use_kernels(kernels)
     try:
         xt = st.tensor(x, requires_grad=True)
-        loss = cross_entropy(xt, y, weight=None if w is None else st.tensor(w),
-                             label_smoothing=eps, reduction=reduction)
+        loss = cross_entropy(
+            xt,
+            y,
+            weight=None if w is None else st.tensor(w),
+            label_smoothing=eps,
+            reduction=reduction,
+        )
         (loss.sum() if reduction == "none" else loss).backward()
         return loss.data, xt.grad.data
     finally:
@@ -34,8 +40,9 @@ def test_cross_entropy_matches_the_reference(dtype, seed):
     w = rng.random(C).astype(dtype) + 0.1 if seed % 2 else None
     eps = (0.0, 0.1, 1.0)[seed % 3]
     reduction = ("mean", "sum", "none")[(seed // 3) % 3]
-    (loss, grad), (loss0, grad0) = (_loss_and_grad(k, x, y, w, eps, reduction)
-                                    for k in ("numba", "numpy"))
+    (loss, grad), (loss0, grad0) = (
+        _loss_and_grad(k, x, y, w, eps, reduction) for k in ("numba", "numpy")
+    )
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     assert loss.dtype == loss0.dtype == dtype and grad.dtype == dtype
     np.testing.assert_allclose(loss, loss0, **tol)

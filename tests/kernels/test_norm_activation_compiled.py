@@ -1,5 +1,6 @@
 """Compiled ReLU and BatchNorm kernels against the NumPy reference, in float32 and float64,
 over random shapes and layouts; determinism across calls and thread counts."""
+
 import numpy as np
 import pytest
 
@@ -79,20 +80,21 @@ def test_batch_norm_matches_the_reference(dtype, seed, training):
     rm = None if training else rng.standard_normal(C).astype(dtype)
     rv = None if training else rng.random(C).astype(dtype) + 0.5
     fast, slow = both(batch_norm_forward, v, w, b, rm, rv, 1e-5)
-    for got, want in zip(fast, slow):
+    for got, want in zip(fast, slow, strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, **TOL[dtype])
     g = rng.standard_normal(v.shape).astype(dtype)
     xc, invstd = slow[1], slow[2]
     for needs in [(True, True, True), (True, False, False), (False, True, True)]:
         fast_g, slow_g = both(batch_norm_backward, g, xc, invstd, w, training, needs)
-        for got, want, need in zip(fast_g, slow_g, needs):
+        for got, want, need in zip(fast_g, slow_g, needs, strict=True):
             if not need:
                 assert got is None and want is None
                 continue
             scale = max(1.0, float(np.abs(want).max()))
-            np.testing.assert_allclose(got, want, rtol=TOL[dtype]["rtol"] * 10,
-                                       atol=TOL[dtype]["atol"] * 10 * scale)
+            np.testing.assert_allclose(
+                got, want, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10 * scale
+            )
 
 
 def test_compiled_kernels_are_deterministic_across_calls_and_thread_counts(monkeypatch):
@@ -113,5 +115,5 @@ def test_compiled_kernels_are_deterministic_across_calls_and_thread_counts(monke
     finally:
         st.set_num_threads(first)
     for other in results[1:]:
-        for a, b_ in zip(results[0], other):
+        for a, b_ in zip(results[0], other, strict=True):
             assert a.tobytes() == b_.tobytes()

@@ -1,6 +1,7 @@
 """The direct (compiled) pooling kernels against the NumPy reference over random
 geometries — kernel, stride, padding, dilation, ceil_mode, sizes, layouts — with ties,
 NaNs and windows of −∞, in float32 and float64; and the plan's choice."""
+
 import numpy as np
 import pytest
 
@@ -29,8 +30,7 @@ def _geometry(rng):
         pw = int(rng.integers(0, (dw * (kw - 1) + 1) // 2 + 1))
         H = int(rng.integers(dh * (kh - 1) + 1, 13))
         W = int(rng.integers(dw * (kw - 1) + 1, 13))
-        geo = PoolGeometry((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw),
-                           bool(rng.integers(0, 2)))
+        geo = PoolGeometry((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw), bool(rng.integers(0, 2)))
         if min(geo.out) >= 1:
             return geo
 
@@ -57,12 +57,16 @@ def test_max_pool_matches_the_reference(direct, dtype, seed):
         y0, arg0 = reference.max_pool2d_forward(x, geo, True)
         assert isinstance(arg, pool.DirectArgmax) and y.dtype == dtype
         np.testing.assert_array_equal(y, y0)  # NaNs in the same places
-        np.testing.assert_array_equal(pool.tap_to_flat_index(arg, geo),
-                                      reference.tap_to_flat_index(arg0, geo))
+        np.testing.assert_array_equal(
+            pool.tap_to_flat_index(arg, geo), reference.tap_to_flat_index(arg0, geo)
+        )
         dy = rng.standard_normal(y.shape).astype(dtype)
-        np.testing.assert_allclose(pool.max_pool2d_backward(dy, arg, geo),
-                                   reference.max_pool2d_backward(dy, arg0, geo),
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            pool.max_pool2d_backward(dy, arg, geo),
+            reference.max_pool2d_backward(dy, arg0, geo),
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -71,7 +75,7 @@ def test_avg_pool_matches_the_reference(direct, dtype, seed):
     rng = np.random.default_rng(100 + seed)
     for case in range(40):
         geo = _geometry(rng)
-        pads = tuple(min(p, k // 2) for p, k in zip(geo.padding, geo.kernel))
+        pads = tuple(min(p, k // 2) for p, k in zip(geo.padding, geo.kernel, strict=True))
         geo = PoolGeometry(geo.hw, geo.kernel, geo.stride, pads, (1, 1), bool(case % 2))
         x = rng.standard_normal((2, 3) + geo.hw).astype(dtype)
         if case % 2:
@@ -79,12 +83,16 @@ def test_avg_pool_matches_the_reference(direct, dtype, seed):
         override = 3 if case % 5 == 0 else None
         div = reference.avg_divisor(geo, bool(case % 3), override, dtype)
         y = pool.avg_pool2d_forward(x, geo, div)
-        np.testing.assert_allclose(y, reference.avg_pool2d_forward(x, geo, div),
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            y, reference.avg_pool2d_forward(x, geo, div), rtol=1e-6, atol=1e-6
+        )
         dy = rng.standard_normal(y.shape).astype(dtype)
-        np.testing.assert_allclose(pool.avg_pool2d_backward(dy, geo, div),
-                                   reference.avg_pool2d_backward(dy, geo, div),
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            pool.avg_pool2d_backward(dy, geo, div),
+            reference.avg_pool2d_backward(dy, geo, div),
+            rtol=1e-6,
+            atol=1e-6,
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -99,12 +107,13 @@ def test_adaptive_max_and_unpooling_match_the_reference(direct, dtype):
         np.testing.assert_array_equal(idx, idx0)
         g = rng.standard_normal(y.shape).astype(dtype)
         for accumulate in (True, False):
-            np.testing.assert_allclose(pool.unpool_scatter(g, idx, (H, W), accumulate),
-                                       reference.unpool_scatter(g, idx, (H, W), accumulate),
-                                       rtol=1e-6)
+            np.testing.assert_allclose(
+                pool.unpool_scatter(g, idx, (H, W), accumulate),
+                reference.unpool_scatter(g, idx, (H, W), accumulate),
+                rtol=1e-6,
+            )
         gx = rng.standard_normal(x.shape).astype(dtype)
-        np.testing.assert_array_equal(pool.unpool_gather(gx, idx),
-                                      reference.unpool_gather(gx, idx))
+        np.testing.assert_array_equal(pool.unpool_gather(gx, idx), reference.unpool_gather(gx, idx))
 
 
 def test_plan_keeps_tiling_windows_on_the_reference():

@@ -1,4 +1,5 @@
 """The library's one thread setting: Numba's pool and OpenBLAS's, sized together."""
+
 import os
 import subprocess
 import sys
@@ -12,10 +13,18 @@ from strided.kernels.compiled import numba_available
 
 
 def _run(code: str, **env) -> str:
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    out = subprocess.run([sys.executable, "-c", code], env=dict(base, **env),
-                         capture_output=True, text=True, check=True)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(base, **env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -27,6 +36,7 @@ def test_set_num_threads_sets_numba_and_openblas_and_returns_the_previous_value(
         assert st.get_num_threads() == 1
         if numba_available():
             import numba
+
             assert numba.get_num_threads() == 1
         if threads.blas_num_threads() is not None:
             assert threads.blas_num_threads() == 1
@@ -42,7 +52,7 @@ def test_openblas_of_numpy_is_found():
     assert threads.blas_num_threads() is not None
 
 
-@pytest.mark.parametrize("bad", [0, -1, 10 ** 6])
+@pytest.mark.parametrize("bad", [0, -1, 10**6])
 def test_out_of_range_thread_counts_are_refused(bad):
     with pytest.raises(ValueError, match="set_num_threads: n must be between 1 and"):
         st.set_num_threads(bad)
@@ -54,8 +64,10 @@ def test_non_integer_thread_counts_are_refused(bad):
         st.set_num_threads(bad)
 
 
-CODE = ("import strided, numba; from strided.kernels import threads; "
-        "print(strided.get_num_threads(), numba.get_num_threads(), threads.blas_num_threads())")
+CODE = (
+    "import strided, numba; from strided.kernels import threads; "
+    "print(strided.get_num_threads(), numba.get_num_threads(), threads.blas_num_threads())"
+)
 
 
 @pytest.mark.skipif(not numba_available(), reason="needs Numba")

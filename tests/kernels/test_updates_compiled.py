@@ -1,6 +1,7 @@
 """The compiled optimiser updates against the NumPy reference updates of strided.optim:
 every option of SGD, Adam/AdamW, RMSprop and Adagrad, float32 and float64, small
 parameters (one thread) and large ones (split over threads)."""
+
 import numpy as np
 import pytest
 
@@ -32,15 +33,17 @@ def _train(kernels, cls, options, dtype, sizes, steps=4, seed=0):
     previous = compiled.use_kernels(kernels)
     try:
         rng = np.random.default_rng(seed)
-        params = [st.tensor(rng.standard_normal(n).astype(dtype), requires_grad=True)
-                  for n in sizes]
+        params = [
+            st.tensor(rng.standard_normal(n).astype(dtype), requires_grad=True) for n in sizes
+        ]
         opt = cls(params, **options)
         for _ in range(steps):
             for p in params:
                 p.grad = st.tensor(rng.standard_normal(p.shape).astype(dtype))
             opt.step()
-        state = [{k: v for k, v in opt.state[p].items() if isinstance(v, np.ndarray)}
-                 for p in params]
+        state = [
+            {k: v for k, v in opt.state[p].items() if isinstance(v, np.ndarray)} for p in params
+        ]
         return [p.data.copy() for p in params], state
     finally:
         compiled.use_kernels(previous)
@@ -55,10 +58,10 @@ def test_compiled_update_matches_the_reference(cls, options, dtype, monkeypatch)
     slow, slow_state = _train("numpy", cls, options, dtype, sizes)
     # centred RMSprop's √(s − ḡ²) cancels, amplifying float32 rounding
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, **tol)
-    for sa, sb in zip(fast_state, slow_state):
+    for sa, sb in zip(fast_state, slow_state, strict=True):
         assert sa.keys() == sb.keys()
         for k in sa:
             np.testing.assert_allclose(sa[k], sb[k], **tol)

@@ -3,9 +3,11 @@ into one pass each over flat runs (NumPy's reference takes two: a compare and a 
 
     y = max(x, 0),   m = [x > 0],   dx = dy · m   (0 at the kink, as PyTorch)
 """
+
 from __future__ import annotations
 
 import numpy as np
+
 from .compiled import compiled, jit
 from .flat import CHUNK, chunks, flat, flat_like, prange
 

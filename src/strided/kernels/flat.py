@@ -5,6 +5,7 @@ A compiled elementwise kernel sees its arrays as 1-D runs, so one kernel serves 
 and every layout that is one block of memory in some axis order (C order, or the
 channels-first (C, N, H, W) buffers a convolution returns seen as NCHW).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +57,7 @@ def flat_like(a: np.ndarray, like: np.ndarray) -> np.ndarray | None:
 
 def _steps(a: np.ndarray) -> tuple:
     """Strides in elements, ignoring axes of length 1 (their stride means nothing)."""
-    return tuple(s // a.itemsize if n > 1 else 0 for s, n in zip(a.strides, a.shape))
+    return tuple(s // a.itemsize if n > 1 else 0 for s, n in zip(a.strides, a.shape, strict=True))
 
 
 def chunks(n: int) -> int:

@@ -9,6 +9,7 @@ makes a dozen array operations, which dominate at classifier sizes (128 × 10).
 Rows are independent and each is reduced by one thread in order, so results do not depend
 on the number of threads.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,9 @@ from .compiled import compiled, jit
 def applies(x: np.ndarray) -> bool:
     """Whether the compiled kernels take these logits: compiled kernels selected, (N, C)
     and C-contiguous float32/float64."""
-    return (compiled() and x.ndim == 2 and x.flags.c_contiguous
-            and x.dtype in (np.float32, np.float64))
+    return (
+        compiled() and x.ndim == 2 and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
+    )
 
 
 @jit()
@@ -58,9 +60,16 @@ def cross_entropy_forward(x, tgt, valid, weight, eps: float):
     N, C = x.shape
     logp = np.empty_like(x)
     loss, wy = np.empty(N, x.dtype), np.empty(N, x.dtype)
-    _forward(x, np.ascontiguousarray(tgt, dtype=np.int64), np.ascontiguousarray(valid),
-             np.empty(0, x.dtype) if weight is None else np.ascontiguousarray(weight, x.dtype),
-             float(eps), logp, loss, wy)
+    _forward(
+        x,
+        np.ascontiguousarray(tgt, dtype=np.int64),
+        np.ascontiguousarray(valid),
+        np.empty(0, x.dtype) if weight is None else np.ascontiguousarray(weight, x.dtype),
+        float(eps),
+        logp,
+        loss,
+        wy,
+    )
     return logp, loss, wy
 
 
@@ -88,7 +97,14 @@ def cross_entropy_backward(logp, tgt, valid, wy, weight, eps: float, scale) -> n
     by the weight sum for a mean)."""
     grad = np.empty_like(logp)
     scale = np.ascontiguousarray(np.broadcast_to(scale, logp.shape[:1]), dtype=logp.dtype)
-    _backward(logp, np.ascontiguousarray(tgt, dtype=np.int64), np.ascontiguousarray(valid),
-              wy, np.empty(0, logp.dtype) if weight is None
-              else np.ascontiguousarray(weight, logp.dtype), float(eps), scale, grad)
+    _backward(
+        logp,
+        np.ascontiguousarray(tgt, dtype=np.int64),
+        np.ascontiguousarray(valid),
+        wy,
+        np.empty(0, logp.dtype) if weight is None else np.ascontiguousarray(weight, logp.dtype),
+        float(eps),
+        scale,
+        grad,
+    )
     return grad

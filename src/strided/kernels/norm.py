@@ -9,6 +9,7 @@
 The compiled kernels take one channel per thread (prange over C) and sum each channel in
 float64 in a fixed order, so the result does not depend on the number of threads.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +70,18 @@ def batch_norm_forward(v: np.ndarray, weight, bias, running_mean, running_var, e
         mean = np.empty(C, dtype) if use_batch else np.asarray(running_mean, dtype)
         var = np.empty(C, dtype) if use_batch else np.asarray(running_var, dtype)
         out, xc, invstd = np.empty_like(v), np.empty_like(v), np.empty(C, dtype)
-        _forward(v, empty if weight is None else np.asarray(weight, dtype),
-                 empty if bias is None else np.asarray(bias, dtype), mean, var, use_batch,
-                 float(eps), out, xc, invstd)
+        _forward(
+            v,
+            empty if weight is None else np.asarray(weight, dtype),
+            empty if bias is None else np.asarray(bias, dtype),
+            mean,
+            var,
+            use_batch,
+            float(eps),
+            out,
+            xc,
+            invstd,
+        )
         return out, xc, invstd, mean, var
     m = v.shape[0] * v.shape[2]
     if use_batch:
@@ -113,20 +123,34 @@ def _backward(g, xc, invstd, weight, use_batch, want_x, gx, sum_g, sum_gxc):
                     gx[a, c, b] = g[a, c, b] * k0 - xc[a, c, b] * k1 - k2
 
 
-def batch_norm_backward(g: np.ndarray, xc: np.ndarray, invstd: np.ndarray, weight,
-                        use_batch: bool, needs: tuple):
+def batch_norm_backward(
+    g: np.ndarray, xc: np.ndarray, invstd: np.ndarray, weight, use_batch: bool, needs: tuple
+):
     """(dx, dγ, dβ) for output gradient g in x_c's (A, C, B) layout; `needs` says which
     of the three are wanted (the others come back None)."""
     col = (1, -1, 1)
     m = xc.shape[0] * xc.shape[2]
-    if (compiled() and g.flags.c_contiguous and xc.flags.c_contiguous
-            and g.dtype == xc.dtype and g.dtype in (np.float32, np.float64)):
+    if (
+        compiled()
+        and g.flags.c_contiguous
+        and xc.flags.c_contiguous
+        and g.dtype == xc.dtype
+        and g.dtype in (np.float32, np.float64)
+    ):
         C, dtype = xc.shape[1], g.dtype
         gx = np.empty_like(g) if needs[0] else np.empty((0, 0, 0), dtype)
         sum_g, sum_gxc = np.empty(C, dtype), np.empty(C, dtype)
-        _backward(g, xc, invstd.astype(dtype, copy=False),
-                  np.empty(0, dtype) if weight is None else np.asarray(weight, dtype),
-                  use_batch, needs[0], gx, sum_g, sum_gxc)
+        _backward(
+            g,
+            xc,
+            invstd.astype(dtype, copy=False),
+            np.empty(0, dtype) if weight is None else np.asarray(weight, dtype),
+            use_batch,
+            needs[0],
+            gx,
+            sum_g,
+            sum_gxc,
+        )
         gx = gx if needs[0] else None
     else:
         sum_g = g.sum(axis=(0, 2))

@@ -16,6 +16,7 @@ otherwise): between kernels they sleep instead of spinning, so they do not take 
 from OpenBLAS's threads or from other processes. On a shared 2-core machine under load a
 2-thread BatchNorm pass took 5-25 ms with spinning threads and 0.6 ms with sleeping ones.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,10 +27,18 @@ from .compiled import numba
 
 # the set-threads entry points of NumPy's bundled OpenBLAS (scipy-openblas, 64-bit ints)
 # and of a system OpenBLAS, tried in this order
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+_GETTERS = (
+    "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads64_",
+    "openblas_get_num_threads",
+)
 
 
 def _cpu_count() -> int:
@@ -42,6 +51,7 @@ def _cpu_count() -> int:
 def _loaded_openblas() -> list[str]:
     """Paths of the OpenBLAS libraries mapped into this process (NumPy's first)."""
     import numpy  # noqa: F401  (NumPy loads its OpenBLAS on import)
+
     paths: list[str] = []
     try:
         with open("/proc/self/maps") as maps:
@@ -52,8 +62,11 @@ def _loaded_openblas() -> list[str]:
     except OSError:  # no /proc: look beside NumPy
         folder = os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs")
         if os.path.isdir(folder):
-            paths = [os.path.join(folder, f) for f in sorted(os.listdir(folder))
-                     if "openblas" in f.lower()]
+            paths = [
+                os.path.join(folder, f)
+                for f in sorted(os.listdir(folder))
+                if "openblas" in f.lower()
+            ]
     return paths
 
 
@@ -125,8 +138,10 @@ def set_num_threads(n: int) -> int:
     n = int(n)
     limit = _numba_limit()
     if not 1 <= n <= limit:
-        raise ValueError(f"set_num_threads: n must be between 1 and {limit} (the size of "
-                         f"Numba's thread pool, fixed at start by NUMBA_NUM_THREADS), got {n}")
+        raise ValueError(
+            f"set_num_threads: n must be between 1 and {limit} (the size of "
+            f"Numba's thread pool, fixed at start by NUMBA_NUM_THREADS), got {n}"
+        )
     previous, _threads = _threads, n
     _apply(n)
     return previous

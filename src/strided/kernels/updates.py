@@ -16,6 +16,7 @@ Absent buffers are passed as empty arrays; the scalars in the parameter's dtype,
 float32 parameter is updated in float32 arithmetic as in the reference. Elementwise, so
 the result is the same for any number of threads.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,11 @@ def flat_runs(*arrays):
     when compiled kernels are off or some array is not C-contiguous (the NumPy reference
     then updates them)."""
     present = [a for a in arrays if a is not None]
-    if (not compiled() or present[0].dtype not in (np.float32, np.float64)
-            or any(not a.flags.c_contiguous or a.dtype != present[0].dtype for a in present)):
+    if (
+        not compiled()
+        or present[0].dtype not in (np.float32, np.float64)
+        or any(not a.flags.c_contiguous or a.dtype != present[0].dtype for a in present)
+    ):
         return None
     empty = np.empty(0, dtype=present[0].dtype)
     return [empty if a is None else a.reshape(-1) for a in arrays]
@@ -60,12 +64,25 @@ def _sgd_run(p, g, buf, first, lr, mu, damp, wd, nesterov, maximize, lo, hi):
 @jit(parallel=True)
 def _sgd(p, g, buf, first, lr, mu, damp, wd, nesterov, maximize, n_chunks, size):
     for c in prange(n_chunks):
-        _sgd_run(p, g, buf, first, lr, mu, damp, wd, nesterov, maximize, c * size,
-                 min(p.size, (c + 1) * size))
+        _sgd_run(
+            p,
+            g,
+            buf,
+            first,
+            lr,
+            mu,
+            damp,
+            wd,
+            nesterov,
+            maximize,
+            c * size,
+            min(p.size, (c + 1) * size),
+        )
 
 
-def sgd_update(p, g, buf, first: bool, lr, momentum, dampening, weight_decay, nesterov,
-               maximize) -> bool:
+def sgd_update(
+    p, g, buf, first: bool, lr, momentum, dampening, weight_decay, nesterov, maximize
+) -> bool:
     """SGD's update of p (and its momentum buffer) in place; False when the arrays cannot
     be updated by the compiled kernel (the caller then runs the reference)."""
     runs = flat_runs(p, g, buf)
@@ -74,17 +91,38 @@ def sgd_update(p, g, buf, first: bool, lr, momentum, dampening, weight_decay, ne
     t = p.dtype.type
     k, size = _split(p.size)
     if k == 1:
-        _sgd_run(*runs, bool(first), t(lr), t(momentum), t(1 - dampening), t(weight_decay),
-                 bool(nesterov), bool(maximize), 0, p.size)
+        _sgd_run(
+            *runs,
+            bool(first),
+            t(lr),
+            t(momentum),
+            t(1 - dampening),
+            t(weight_decay),
+            bool(nesterov),
+            bool(maximize),
+            0,
+            p.size,
+        )
     else:
-        _sgd(*runs, bool(first), t(lr), t(momentum), t(1 - dampening), t(weight_decay),
-             bool(nesterov), bool(maximize), k, size)
+        _sgd(
+            *runs,
+            bool(first),
+            t(lr),
+            t(momentum),
+            t(1 - dampening),
+            t(weight_decay),
+            bool(nesterov),
+            bool(maximize),
+            k,
+            size,
+        )
     return True
 
 
 @jit()
-def _adam_run(p, g, m, v, vmax, lr, b1, b2, eps, wd, step, bc2_sqrt, maximize, decoupled,
-              amsgrad, lo, hi):
+def _adam_run(
+    p, g, m, v, vmax, lr, b1, b2, eps, wd, step, bc2_sqrt, maximize, decoupled, amsgrad, lo, hi
+):
     p, g, m, v = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
     if amsgrad:
         vmax = vmax[lo:hi]
@@ -109,24 +147,80 @@ def _adam_run(p, g, m, v, vmax, lr, b1, b2, eps, wd, step, bc2_sqrt, maximize, d
 
 
 @jit(parallel=True)
-def _adam(p, g, m, v, vmax, lr, b1, b2, eps, wd, step, bc2_sqrt, maximize, decoupled,
-          amsgrad, n_chunks, size):
+def _adam(
+    p,
+    g,
+    m,
+    v,
+    vmax,
+    lr,
+    b1,
+    b2,
+    eps,
+    wd,
+    step,
+    bc2_sqrt,
+    maximize,
+    decoupled,
+    amsgrad,
+    n_chunks,
+    size,
+):
     for c in prange(n_chunks):
-        _adam_run(p, g, m, v, vmax, lr, b1, b2, eps, wd, step, bc2_sqrt, maximize,
-                  decoupled, amsgrad, c * size, min(p.size, (c + 1) * size))
+        _adam_run(
+            p,
+            g,
+            m,
+            v,
+            vmax,
+            lr,
+            b1,
+            b2,
+            eps,
+            wd,
+            step,
+            bc2_sqrt,
+            maximize,
+            decoupled,
+            amsgrad,
+            c * size,
+            min(p.size, (c + 1) * size),
+        )
 
 
-def adam_update(p, g, m, v, vmax, lr, betas, eps, weight_decay, bias_correction1,
-                bias_correction2_sqrt, maximize, decoupled) -> bool:
+def adam_update(
+    p,
+    g,
+    m,
+    v,
+    vmax,
+    lr,
+    betas,
+    eps,
+    weight_decay,
+    bias_correction1,
+    bias_correction2_sqrt,
+    maximize,
+    decoupled,
+) -> bool:
     """Adam's (AdamW's with `decoupled`) update of p, m, v (and vmax for AMSGrad, else
     None) in place; False when the compiled kernel cannot take the arrays."""
     runs = flat_runs(p, g, m, v, vmax)
     if runs is None:
         return False
     t = p.dtype.type
-    args = (t(lr), t(betas[0]), t(betas[1]), t(eps), t(weight_decay),
-            t(lr / bias_correction1), t(bias_correction2_sqrt), bool(maximize),
-            bool(decoupled), vmax is not None)
+    args = (
+        t(lr),
+        t(betas[0]),
+        t(betas[1]),
+        t(eps),
+        t(weight_decay),
+        t(lr / bias_correction1),
+        t(bias_correction2_sqrt),
+        bool(maximize),
+        bool(decoupled),
+        vmax is not None,
+    )
     k, size = _split(p.size)
     if k == 1:
         _adam_run(*runs, *args, 0, p.size)
@@ -162,20 +256,42 @@ def _rmsprop_run(p, g, s, ga, buf, lr, alpha, eps, wd, mu, centered, maximize, l
 @jit(parallel=True)
 def _rmsprop(p, g, s, ga, buf, lr, alpha, eps, wd, mu, centered, maximize, n_chunks, size):
     for c in prange(n_chunks):
-        _rmsprop_run(p, g, s, ga, buf, lr, alpha, eps, wd, mu, centered, maximize,
-                     c * size, min(p.size, (c + 1) * size))
+        _rmsprop_run(
+            p,
+            g,
+            s,
+            ga,
+            buf,
+            lr,
+            alpha,
+            eps,
+            wd,
+            mu,
+            centered,
+            maximize,
+            c * size,
+            min(p.size, (c + 1) * size),
+        )
 
 
-def rmsprop_update(p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
-                   weight_decay, momentum, maximize) -> bool:
+def rmsprop_update(
+    p, g, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, maximize
+) -> bool:
     """RMSprop's update in place (grad_avg None unless centred, momentum_buffer None
     without momentum); False when the compiled kernel cannot take the arrays."""
     runs = flat_runs(p, g, square_avg, grad_avg, momentum_buffer)
     if runs is None:
         return False
     t = p.dtype.type
-    args = (t(lr), t(alpha), t(eps), t(weight_decay), t(momentum), grad_avg is not None,
-            bool(maximize))
+    args = (
+        t(lr),
+        t(alpha),
+        t(eps),
+        t(weight_decay),
+        t(momentum),
+        grad_avg is not None,
+        bool(maximize),
+    )
     k, size = _split(p.size)
     if k == 1:
         _rmsprop_run(*runs, *args, 0, p.size)

@@ -17,6 +17,7 @@ Tiling windows are read in place by the reference, one strided view per tap, whe
 direct kernel pays a loop setup per output row and tap. A max pool's backward follows the
 strategy of its forward (the argmax it saved).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,22 @@ from ..im2col import from_cnhw, is_channels_first, to_cnhw
 from . import direct, reference
 from .reference import PoolArgmax, PoolGeometry, adaptive_avg_matrix, avg_divisor
 
-__all__ = ["PoolGeometry", "PoolArgmax", "DirectArgmax", "plan", "max_pool2d_forward",
-           "max_pool2d_backward", "tap_to_flat_index", "avg_divisor", "avg_pool2d_forward",
-           "avg_pool2d_backward", "adaptive_avg_matrix", "adaptive_max_pool2d_forward",
-           "unpool_scatter", "unpool_gather"]
+__all__ = [
+    "PoolGeometry",
+    "PoolArgmax",
+    "DirectArgmax",
+    "plan",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "tap_to_flat_index",
+    "avg_divisor",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "adaptive_avg_matrix",
+    "adaptive_max_pool2d_forward",
+    "unpool_scatter",
+    "unpool_gather",
+]
 
 
 def plan(x: np.ndarray, geo: PoolGeometry | None = None) -> str:
@@ -117,8 +130,7 @@ def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) ->
     planes = Planes(x)
     y = np.empty((planes.data.shape[0],) + geo.out, dtype=x.dtype)
     kh, kw, sh, sw, ph, pw, _, _ = _geometry(geo)
-    direct.avg_forward(planes.data, y, _divisor(divisor, geo, x.dtype), kh, kw, sh, sw, ph,
-                       pw)
+    direct.avg_forward(planes.data, y, _divisor(divisor, geo, x.dtype), kh, kw, sh, sw, ph, pw)
     return planes.back(y)
 
 
@@ -129,8 +141,7 @@ def avg_pool2d_backward(dy: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) 
     planes = Planes(dy)
     dx = np.empty((planes.data.shape[0],) + geo.hw, dtype=dy.dtype)
     kh, kw, sh, sw, ph, pw, _, _ = _geometry(geo)
-    direct.avg_backward(planes.data, dx, _divisor(divisor, geo, dy.dtype), kh, kw, sh, sw,
-                        ph, pw)
+    direct.avg_backward(planes.data, dx, _divisor(divisor, geo, dy.dtype), kh, kw, sh, sw, ph, pw)
     return planes.back(dx)
 
 
@@ -156,9 +167,12 @@ def unpool_scatter(values: np.ndarray, indices: np.ndarray, hw, accumulate: bool
         return reference.unpool_scatter(values, indices, hw, accumulate)
     N, C = values.shape[:2]
     out = np.empty((N * C, hw[0] * hw[1]), dtype=values.dtype)
-    direct.unpool_scatter(np.ascontiguousarray(values).reshape(N * C, -1),
-                          np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, -1),
-                          out, bool(accumulate))
+    direct.unpool_scatter(
+        np.ascontiguousarray(values).reshape(N * C, -1),
+        np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, -1),
+        out,
+        bool(accumulate),
+    )
     return out.reshape(N, C, *hw)
 
 
@@ -168,6 +182,9 @@ def unpool_gather(g: np.ndarray, indices: np.ndarray) -> np.ndarray:
         return reference.unpool_gather(g, indices)
     N, C = g.shape[:2]
     out = np.empty((N * C, indices[0, 0].size if indices.size else 0), dtype=g.dtype)
-    direct.unpool_gather(np.ascontiguousarray(g).reshape(N * C, -1),
-                         np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, -1), out)
+    direct.unpool_gather(
+        np.ascontiguousarray(g).reshape(N * C, -1),
+        np.ascontiguousarray(indices, dtype=np.int64).reshape(N * C, -1),
+        out,
+    )
     return out.reshape(indices.shape)

@@ -17,6 +17,7 @@ input row that LLVM vectorises.
 Each plane is summed by one thread in a fixed order, so results do not depend on the
 number of threads.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,6 +36,7 @@ def _columns(ow_count, off, sw, W):
 
 @jit(parallel=True)
 def max_forward(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
+    """y, arg (P, Ho, Wo) ← the maximum of each window of x (P, H, W) and its tap."""
     P, H, W = x.shape
     Ho, Wo = y.shape[1], y.shape[2]
     for p in prange(P):
@@ -52,7 +54,7 @@ def max_forward(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
                     lo, hi = _columns(Wo, off, sw, W)
                     if hi <= lo:
                         continue
-                    xs = xr[lo * sw + off:(hi - 1) * sw + off + 1:sw]
+                    xs = xr[lo * sw + off : (hi - 1) * sw + off + 1 : sw]
                     ys, As = yr[lo:hi], ar[lo:hi]
                     t = i * kw + j
                     for k in range(hi - lo):
@@ -64,6 +66,7 @@ def max_forward(x, y, arg, kh, kw, sh, sw, ph, pw, dh, dw):
 
 @jit(parallel=True)
 def max_backward(dy, arg, dx, kw, sh, sw, ph, pw, dh, dw):
+    """dx (P, H, W) ← each dy added at its window's argmax tap (unpooling)."""
     P, H, W = dx.shape
     Ho, Wo = dy.shape[1], dy.shape[2]
     for p in prange(P):
@@ -79,6 +82,7 @@ def max_backward(dy, arg, dx, kw, sh, sw, ph, pw, dh, dw):
 
 @jit(parallel=True)
 def avg_forward(x, y, divisor, kh, kw, sh, sw, ph, pw):
+    """y (P, Ho, Wo) ← the sum of each window of x divided by divisor (Ho, Wo)."""
     P, H, W = x.shape
     Ho, Wo = y.shape[1], y.shape[2]
     for p in prange(P):
@@ -94,7 +98,7 @@ def avg_forward(x, y, divisor, kh, kw, sh, sw, ph, pw):
                     lo, hi = _columns(Wo, j - pw, sw, W)
                     if hi <= lo:
                         continue
-                    xs = xr[lo * sw + j - pw:(hi - 1) * sw + j - pw + 1:sw]
+                    xs = xr[lo * sw + j - pw : (hi - 1) * sw + j - pw + 1 : sw]
                     ys = yr[lo:hi]
                     for k in range(hi - lo):
                         ys[k] += xs[k]
@@ -105,6 +109,7 @@ def avg_forward(x, y, divisor, kh, kw, sh, sw, ph, pw):
 
 @jit(parallel=True)
 def avg_backward(dy, dx, divisor, kh, kw, sh, sw, ph, pw):
+    """dx (P, H, W) ← dy / divisor added over each window."""
     P, H, W = dx.shape
     Ho, Wo = dy.shape[1], dy.shape[2]
     for p in prange(P):
@@ -123,7 +128,7 @@ def avg_backward(dy, dx, divisor, kh, kw, sh, sw, ph, pw):
                     lo, hi = _columns(Wo, j - pw, sw, W)
                     if hi <= lo:
                         continue
-                    xs = xr[lo * sw + j - pw:(hi - 1) * sw + j - pw + 1:sw]
+                    xs = xr[lo * sw + j - pw : (hi - 1) * sw + j - pw + 1 : sw]
                     ss = share[lo:hi]
                     for k in range(hi - lo):
                         xs[k] += ss[k]
@@ -131,6 +136,7 @@ def avg_backward(dy, dx, divisor, kh, kw, sh, sw, ph, pw):
 
 @jit(parallel=True)
 def adaptive_max_forward(x, y, idx):
+    """y, idx (P, Ho, Wo) ← the maximum of each adaptive window and its h·W + w."""
     P, H, W = x.shape
     Ho, Wo = y.shape[1], y.shape[2]
     for p in prange(P):
@@ -170,6 +176,7 @@ def unpool_scatter(values, indices, out, accumulate):
 
 @jit(parallel=True)
 def unpool_gather(g, indices, out):
+    """out[p, k] ← g[p, indices[p, k]] (0 outside the plane)."""
     P, K = indices.shape
     HW = g.shape[1]
     for p in prange(P):
