@@ -15,6 +15,9 @@ Numba's OpenMP threads are started with a passive wait policy (unless OMP_WAIT_P
 otherwise): between kernels they sleep instead of spinning, so they do not take the cores
 from OpenBLAS's threads or from other processes. On a shared 2-core machine under load a
 2-thread BatchNorm pass took 5-25 ms with spinning threads and 0.6 ms with sleeping ones.
+OpenMP reads the policy once per process, so another library that later loads the same
+libgomp (PyTorch's CPU wheel does) sleeps between its parallel regions too; set
+OMP_WAIT_POLICY yourself to choose otherwise.
 """
 
 from __future__ import annotations
