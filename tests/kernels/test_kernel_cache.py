@@ -46,7 +46,12 @@ def test_kernels_are_cached_in_the_user_folder_when_the_package_is_read_only(tmp
     site.mkdir()
     _read_only_copy(site)
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
-    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        PYTHONPATH=str(site),
+        XDG_CACHE_HOME=str(cache),
+        PYTHONDONTWRITEBYTECODE="1",
+        STRIDED_KERNELS="numba",
+    )
     runs = []
     for _ in range(2):
         out = subprocess.run(
