@@ -17,6 +17,8 @@ Counting conventions:
   and 64 biases, 1,792 here).
 - Mult-adds: conv Cout·Ho·Wo·(Cin/groups)·kh·kw, transposed conv Cin·Hi·Wi·(Cout/groups)·
   kh·kw, linear in·out, each times the batch; other layers count 0 (as the notes do).
+- Receptive field (rf), jump (effective stride) and start, in input pixels, for inputs
+  with spatial axes; see `receptive_field.py`. Layers after a flatten see "all".
 - With `compact=True` (default) parameter-free elementwise layers (ReLU, Dropout, ...)
   that read the previous row's output are folded into that row: they can run in place,
   so the notes neither list them nor count their memory. BatchNorm, having parameters,
@@ -32,6 +34,7 @@ import numpy as np
 
 from ..autograd import Tensor, no_grad
 from .module import Module
+from .receptive_field import ReceptiveField, ReceptiveFieldTracer
 
 __all__ = ["LayerRow", "Summary", "summary"]
 
@@ -45,7 +48,9 @@ _INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh",
 class LayerRow:
     """One layer call: dotted module name, class, the notes' label (CONV3-64, POOL2,
     FC-4096), output shape (with batch), parameters, activation memory (number of output
-    values) and multiply-adds. `folded` lists in-place layers merged into this row."""
+    values) and multiply-adds. `folded` lists in-place layers merged into this row.
+    `receptive_field` is a `ReceptiveField` (size, jump, start per spatial axis), `GLOBAL`
+    after a flatten, or None (no spatial input, or an operation it cannot follow)."""
 
     name: str
     kind: str
@@ -55,6 +60,7 @@ class LayerRow:
     memory: int
     mult_adds: int
     folded: list = field(default_factory=list)
+    receptive_field: Any = None
 
 
 @dataclass
@@ -172,8 +178,11 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
     shape = (1,) + input_shape if len(input_shape) in (1, 2, 3) else input_shape
     dtype = np.dtype(dtype or get_default_dtype())
 
-    rows: list[LayerRow] = [LayerRow("input", "Input", "INPUT", shape, 0,
-                                     int(np.prod(shape)), 0)]
+    spatial = len(shape) >= 3
+    rows: list[LayerRow] = [LayerRow("input", "Input", "INPUT", shape, 0, int(np.prod(shape)),
+                                     0, receptive_field=ReceptiveField.identity(len(shape) - 2)
+                                     if spatial else None)]
+    tracer = ReceptiveFieldTracer()
     seen: set[int] = set()
     last_output: list = [None]  # the tensor the latest row (or folded layer) produced
     names = {id(m): n for n, m in model.named_modules()}
@@ -197,7 +206,8 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
             rows[-1].folded.append(kind)
         else:
             rows.append(LayerRow(names.get(id(m), kind), kind, _label(m), tuple(t.shape),
-                                 params, int(t.data.size), _mult_adds(m, inputs, t)))
+                                 params, int(t.data.size), _mult_adds(m, inputs, t),
+                                 receptive_field=tracer.field_of(t)))
         last_output[0] = t
         return None
 
@@ -208,8 +218,9 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
-        with no_grad():
-            model(Tensor(np.zeros(shape, dtype=dtype)))
+        x = Tensor(np.zeros(shape, dtype=dtype))
+        with no_grad(), tracer.watch(x):
+            model(x)
     finally:
         for h in handles:
             h.remove()
@@ -226,12 +237,19 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
 
 def _format(s: Summary) -> str:
     head = ("layer", "type", "output", "params", "memory", "mult-adds")
+    with_rf = any(r.receptive_field is not None for r in s.rows)
+    if with_rf:
+        head += ("rf", "jump", "start")
     body = []
     for r in s.rows:
         label = r.label + ("+" + "+".join(k.upper() for k in r.folded) if r.folded else "")
-        body.append((r.name, label, _notes_shape(r.output_shape), f"{r.params:,}",
-                     f"{r.memory:,} ({_human(r.memory)})" if r.memory >= 1000
-                     else f"{r.memory:,}", _human(r.mult_adds) if r.mult_adds else "0"))
+        cells = (r.name, label, _notes_shape(r.output_shape), f"{r.params:,}",
+                 f"{r.memory:,} ({_human(r.memory)})" if r.memory >= 1000
+                 else f"{r.memory:,}", _human(r.mult_adds) if r.mult_adds else "0")
+        if with_rf:
+            cells += (r.receptive_field.format() if r.receptive_field is not None
+                      else ("?", "?", "?"))
+        body.append(cells)
     widths = [max(len(head[i]), *(len(b[i]) for b in body)) for i in range(len(head))]
 
     def line(cells):
