@@ -135,8 +135,8 @@ def test_strided_slicing_and_global_after_flatten():
 
     s = summary(Net(), (1, 8, 8), print_table=False)
     assert s.rows[-1].receptive_field is GLOBAL
-    from strided.nn.receptive_field import ReceptiveFieldTracer
     from strided.autograd import Tensor
+    from strided.nn.receptive_field import ReceptiveFieldTracer
     tracer = ReceptiveFieldTracer()
     x = Tensor(np.zeros((1, 1, 8, 8), np.float32))
     net = Net()

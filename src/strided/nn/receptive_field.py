@@ -49,11 +49,11 @@ class ReceptiveField:
     start: tuple
 
     @classmethod
-    def identity(cls, ndim: int) -> "ReceptiveField":
+    def identity(cls, ndim: int) -> ReceptiveField:
         """The field of the input itself: one pixel, jump 1, starting at 0."""
         return cls((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
-    def window(self, kernel, stride, pad_before, dilation) -> "ReceptiveField":
+    def window(self, kernel, stride, pad_before, dilation) -> ReceptiveField:
         """The field after a convolution or pooling window (the formulas above)."""
         size, jump, start = [], [], []
         for r, j, s, k, t, p, d in zip(self.size, self.jump, self.start, kernel, stride,
@@ -64,7 +64,7 @@ class ReceptiveField:
             start.append(s + ((keff - 1) / 2 - p) * j)
         return ReceptiveField(*map(_tidy, (size, jump, start)))
 
-    def transposed(self, kernel, stride, pad_before, dilation) -> "ReceptiveField":
+    def transposed(self, kernel, stride, pad_before, dilation) -> ReceptiveField:
         """The field after a transposed convolution. Output pixel o receives input i when
         i·t + k·d = o + p; the size adds the widest span of inputs one output pixel reads
         (over the t phases), the jump divides by the stride, and the start is the first
@@ -81,7 +81,7 @@ class ReceptiveField:
             start.append(s + (p - (keff - 1) / 2) * j / t)
         return ReceptiveField(*map(_tidy, (size, jump, start)))
 
-    def resized(self, factors) -> "ReceptiveField":
+    def resized(self, factors) -> ReceptiveField:
         """The field after upsampling by ``factors`` (out/in per axis) that copies or
         scatters each input pixel (nearest, zero insertion, max-unpooling): the size stays,
         the output pixels are ``factor`` times denser and centred inside their source."""
@@ -89,7 +89,7 @@ class ReceptiveField:
         start = [s + (1 / f - 1) / 2 * j for s, j, f in zip(self.start, self.jump, factors)]
         return ReceptiveField(self.size, *map(_tidy, (jump, start)))
 
-    def union(self, other: "ReceptiveField") -> "ReceptiveField":
+    def union(self, other: ReceptiveField) -> ReceptiveField:
         """The smallest field holding both windows (where branches are summed or
         concatenated)."""
         size, jump, start = [], [], []

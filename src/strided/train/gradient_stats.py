@@ -104,7 +104,7 @@ class GradientStats(Callback):
                         for name, m in self._layers.items()}
 
     # -- hooks ---------------------------------------------------------------------------
-    def on_train_begin(self, trainer: "Trainer") -> None:
+    def on_train_begin(self, trainer: Trainer) -> None:
         self._trainer = trainer
         saved = self.directory / "grad_stats.json" if self.directory is not None else None
         if trainer.global_step > 0 and not self.records and saved is not None and saved.is_file():
@@ -134,7 +134,7 @@ class GradientStats(Callback):
             return None
         return hook
 
-    def on_batch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
         step = trainer.global_step
         if self._records(step):
             self._record(trainer, step, int(logs.get("epoch", trainer.epoch + 1)))
@@ -142,10 +142,10 @@ class GradientStats(Callback):
         if self._records(step + 1):
             self._snapshot()
 
-    def _record(self, trainer: "Trainer", step: int, epoch: int) -> None:
+    def _record(self, trainer: Trainer, step: int, epoch: int) -> None:
         for name, m in self._layers.items():
             params = list(m.parameters(recurse=False))
-            grads = [p.grad for p in params if p.grad is not None]
+            grads = [getattr(p.grad, "data", p.grad) for p in params if p.grad is not None]
             weights = [p.data for p in params]
             w_norm = _norm(weights)
             before = self._before.get(name)
@@ -161,7 +161,7 @@ class GradientStats(Callback):
                 self.records.append({"step": step, "epoch": epoch, "layer": name,
                                      "kind": type(m).__name__, **self._outputs[name]})
 
-    def _check(self, trainer: "Trainer", name: str, step: int, g: float | None) -> None:
+    def _check(self, trainer: Trainer, name: str, step: int, g: float | None) -> None:
         if g is None:
             return
         if g < self.low:
@@ -179,10 +179,10 @@ class GradientStats(Callback):
         trainer.log(message)
         warnings.warn(message, GradientWarning, stacklevel=2)
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
         self.write()
 
-    def on_train_end(self, trainer: "Trainer") -> None:
+    def on_train_end(self, trainer: Trainer) -> None:
         for h in self._handles:
             h.remove()
         self._handles = []

@@ -6,8 +6,12 @@ The computations (``activations``, ``top_k_activating``, ``saliency_map``,
 them with matplotlib (``pip install 'strided[plot]'``) on the Agg backend, return the
 Figure, and save it as PNG or SVG when given ``path=``.
 """
-from .autoencoder import (decoder_samples, plot_decoder_samples, plot_reconstructions,
-                          reconstructions)
+from .autoencoder import (
+                          decoder_samples,
+                          plot_decoder_samples,
+                          plot_reconstructions,
+                          reconstructions,
+)
 from .confusion import plot_confusion_matrix
 from .feature_maps import feature_maps, plot_feature_maps
 from .figure import pyplot, save_figure, tile
