@@ -7,6 +7,7 @@
     strided evaluate runs/lenet5-fashion-mnist            # test accuracy, per class, confusion
     strided summary vgg16                                 # per-layer shapes, params, mult-adds
     strided predict runs/lenet5-fashion-mnist shoe.png x.npy
+    strided visualize runs/lenet5-fashion-mnist           # filters, feature maps, saliency...
 
 A training run writes into its output folder (``--out``, default ``runs/<model>-<dataset>``):
 ``config.json`` (the options), ``checkpoint.safetensors`` (the whole training state,
@@ -78,6 +79,9 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
     results = recipe.finish_run(run)
     if not run.placement.is_writer:
         return 0
+    if run.grad_stats is not None:
+        _say(args, "gradient statistics: " + ", ".join(
+            map(str, _write_grad_stats(run.grad_stats, run.folder.path))))
     print(f"test accuracy {results['test_accuracy']:.4f} (loss {results['test_loss']:.4f}) on "
           f"{results['test_images']} images after {recipe.plural(results['epochs'], 'epoch')}; "
           f"saved {run.folder.model}", flush=True)
@@ -91,6 +95,17 @@ def _resume_command(args) -> str:
     if args.data_root:
         words += ["--data-root", args.data_root]
     return " ".join(shlex.quote(w) for w in words)
+
+
+def _write_grad_stats(stats, out: Path) -> list[Path]:
+    paths = stats.write(out)
+    try:
+        from .viz import plot_gradient_flow, pyplot
+        pyplot().close(plot_gradient_flow(stats, path=out / "grad-flow.png"))
+        paths.append(out / "grad-flow.png")
+    except (ImportError, ValueError):
+        pass  # without matplotlib (or with nothing recorded) the CSV/JSON stand alone
+    return paths
 
 
 # -- evaluate -----------------------------------------------------------------------------
@@ -194,6 +209,20 @@ def cmd_predict(args) -> int:
     return 0
 
 
+# -- visualize ----------------------------------------------------------------------------
+
+def cmd_visualize(args) -> int:
+    from .viz.run_report import visualize_run
+    paths = visualize_run(args.run, args.out, layers=args.layer, images=args.images,
+                          channel=args.channel, k=args.top, pool_size=args.pool,
+                          data_root=args.data_root, download=args.download, fmt=args.format)
+    out = paths[0].parent if paths else args.out
+    print(f"wrote {len(paths)} pictures to {out}:")
+    for p in paths:
+        print(f"  {p}")
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------------------
 
 # -- export -------------------------------------------------------------------------------
@@ -294,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="with --distributed: BatchNorm statistics over all processes "
                    "(default: yes)")
+    t.add_argument("--grad-stats", nargs="?", type=_positive_int, const=1, metavar="EVERY",
+                   help="record per-layer gradient, weight, update and activation statistics "
+                   "every EVERY steps (default 1) to grad_stats.csv/.json and grad-flow.png")
     t.add_argument("--prefetch", type=int, help="batches prepared ahead in a thread (default 2)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
@@ -335,6 +367,26 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("run", metavar="RUN", help="a run folder or its model.safetensors")
     x.add_argument("output", metavar="OUTPUT.onnx", help="the file to write")
     x.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default 17)")
+    v = sub.add_parser("visualize", help="pictures of a trained run: filters, feature maps, "
+                       "top images per channel, saliency, confusion matrix, gradient flow",
+                       description="Draw what a trained run learned, into RUN/viz by default "
+                       "(needs matplotlib: pip install 'strided[plot]').")
+    v.add_argument("run", metavar="RUN", help="a run folder (or its model.safetensors)")
+    v.add_argument("--layer", action="append", metavar="NAME",
+                   help="a layer to draw (repeatable; default: every conv layer)")
+    v.add_argument("--images", nargs="+", default=["0"], metavar="IMAGE",
+                   help="test-set indices or .npy images for the feature and saliency maps "
+                   "(default: test image 0)")
+    v.add_argument("--channel", type=int, default=0,
+                   help="the channel of the last --layer whose top images to show (default 0)")
+    v.add_argument("--top", type=_positive_int, default=9, help="how many top images (default 9)")
+    v.add_argument("--pool", type=_positive_int, default=1000,
+                   help="test images searched for the top images (default 1000)")
+    v.add_argument("--out", help="output folder (default RUN/viz)")
+    v.add_argument("--format", choices=("png", "svg"), default="png")
+    v.add_argument("--data-root", help="folder with the data set files")
+    v.add_argument("--download", action=argparse.BooleanOptionalAction, default=False,
+                   help="fetch the test set from its official mirror when it is not on disk")
     return p
 
 
@@ -363,6 +415,8 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
             return cmd_summary(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "visualize":
+            return cmd_visualize(args)
         return cmd_predict(args)
     except BrokenPipeError:
         # the reader went away (`strided evaluate ... | head`): not an error of ours;

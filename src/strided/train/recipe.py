@@ -57,11 +57,13 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
     "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None, "tensorboard": None,
     "checkpoint_every": None, "data": None, "image_size": None, "test_split": 0.2,
+    "grad_stats": None,
 }
 
 # Options a resumed run may change; every other option comes from the checkpoint.
 RESUMABLE = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
-             "limit_test", "tensorboard", "checkpoint_every"}
+             "limit_test", "tensorboard", "checkpoint_every",
+             "grad_stats"}
 
 # Schedules laid out over the whole run: its length cannot change on resume.
 PLANNED = {"step", "cosine", "onecycle"}
@@ -402,6 +404,7 @@ class Run:
     test_set: Any
     tensorboard: Any = None
     notes: list = field(default_factory=list)  # things the user should hear about
+    grad_stats: Any = None
     started: float = field(default_factory=time.perf_counter)
     placement: Placement = field(default_factory=Placement)
 
@@ -546,6 +549,11 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                                          if k not in ("tensorboard", "classes", "prefetch")},
                                       "lr": optimizer.param_groups[0]["lr"]})
         callbacks.append(tensorboard)
+    grad_stats = None
+    if cfg["grad_stats"] and place.is_writer:  # rank 0's gradients are the averaged ones
+        from .gradient_stats import GradientStats
+        grad_stats = GradientStats(folder.path, every=int(cfg["grad_stats"]))
+        callbacks.append(grad_stats)
     top_k = (int(cfg["top_k"]),) if cfg["top_k"] and 1 < int(cfg["top_k"]) < len(classes) else ()
     trainer = place.trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks,
                             top_k=top_k, grad_clip=cfg["grad_clip"], progress=progress,
@@ -556,7 +564,7 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         _write_json(folder.config, cfg)
     return Run(cfg, folder, checkpoint, classes, model, optimizer, scheduler, trainer,
                train_loader, val_loader, test_ds, tensorboard, notes,
-               placement=place)
+               grad_stats=grad_stats, placement=place)
 
 
 def _rounded(values) -> tuple:
