@@ -89,3 +89,14 @@ def test_visualize_folder_without_weights_says_what_is_missing(tmp_path, capsys)
     assert main(["visualize", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "neither model.safetensors nor checkpoint.safetensors" in err
+
+
+def test_visualize_a_run_without_results_measures_the_confusion_matrix(run, tmp_path):
+    import shutil
+
+    out, root = run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("results.json", "viz"))
+    assert main(["visualize", str(copy), "--data-root", str(root), "--layer", "features.0",
+                 "--pool", "40"]) == 0
+    assert (copy / "viz" / "confusion.png").is_file()

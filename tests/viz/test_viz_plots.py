@@ -35,6 +35,11 @@ def test_plot_filters_draws_one_row_per_filter_and_saves_png_and_svg(tmp_path):
         save_figure(fig, tmp_path / "f.bmp")
 
 
+def test_plot_filters_of_a_grey_input_layer_in_a_square_grid():
+    (grid,) = _drawn(plot_filters(lenet5()))
+    assert grid.shape == (2 * 6 - 1, 3 * 6 - 1)  # six 5×5 filters, 3 per row
+
+
 def test_plot_filters_in_colour_for_rgb_inputs():
     fig = plot_filters(lenet5(in_channels=3))
     (grid,) = _drawn(fig)

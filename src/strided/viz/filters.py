@@ -73,13 +73,16 @@ def plot_filters(model: Any, layer: str | None = None, *, mode: str = "auto",
         ax.imshow(grid, interpolation="nearest")
     else:
         n_out, n_in = images.shape[:2]
-        # one row per filter, one column per input channel
-        grid = tile(images.reshape(n_out * n_in, *images.shape[2:]), ncols=n_in, pad=1)
-        fig, ax = plt.subplots(figsize=(min(12, 1 + 0.5 * n_in), min(16, 1 + 0.5 * n_out)))
+        if n_in == 1:  # grey input: the filters in a square grid
+            grid = tile(images[:, 0], pad=1)
+            fig, ax = plt.subplots(figsize=(5, 4.5))
+        else:  # one row per filter, one column per input channel
+            grid = tile(images.reshape(n_out * n_in, *images.shape[2:]), ncols=n_in, pad=1)
+            fig, ax = plt.subplots(figsize=(min(12, 1 + 0.5 * n_in), min(16, 1 + 0.5 * n_out)))
+            ax.set_xlabel("input channel")
+            ax.set_ylabel("filter")
         im = ax.imshow(grid, cmap="bwr", vmin=-1, vmax=1, interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.03, label="w / max|w|")
-        ax.set_xlabel("input channel")
-        ax.set_ylabel("filter")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{type(model).__name__} {layer}: filters {tuple(weight.shape)}")

@@ -3,8 +3,7 @@
 ``visualize_run("runs/lenet5-fashion-mnist")`` writes into ``RUN/viz/``: the filters of
 the conv layers, the feature maps of chosen test images, the test images that most excite
 a channel, saliency maps, the confusion matrix, the gradient flow (when the run was
-trained with ``--grad-stats``) and, for autoencoders, reconstructions and decoder samples.
-It returns the paths it wrote.
+trained with ``--grad-stats``). It returns the paths it wrote.
 """
 from __future__ import annotations
 
@@ -70,7 +69,6 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
     """
     from ..train.recipe import eval_transform, load_dataset, load_trained
     from ..train.metrics import confusion_matrix
-    from .autoencoder import plot_decoder_samples, plot_reconstructions
     from .confusion import plot_confusion_matrix
     from .feature_maps import plot_feature_maps
     from .figure import pyplot, save_figure
@@ -115,36 +113,24 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
 
     n_pool = min(pool_size, len(test_set()))
     pool = transform(test_set().images[:n_pool]).astype(np.float32, copy=False)
-    labels = np.asarray(test_set().targets[:n_pool]) if hasattr(test_set(), "targets") else None
-    is_autoencoder = hasattr(model, "encode") and hasattr(model, "decode")
+    labels = np.asarray(test_set().targets[:n_pool])
     if layers:
         target = layers[-1]
         save(plot_top_k(model, pool, target, channel, k, labels=labels, classes=classes),
              f"top{k}-{_safe(target)}-channel{channel}")
-    if is_autoencoder:
-        save(plot_reconstructions(model, pool[:8]), "reconstructions")
-        try:
-            save(plot_decoder_samples(model, pool, 16), "decoder-samples")
-        except ValueError:
-            pass  # a decoder that needs the encoder's pooling indices has no samples
-    else:
-        if x.ndim == 4:
-            save(plot_saliency(model, x, classes=classes), "saliency")
-        results = folder / "results.json"
-        if results.is_file() and "confusion_matrix" in json.loads(results.read_text()):
-            cm = np.asarray(json.loads(results.read_text())["confusion_matrix"])
-        else:
-            from ..autograd import no_grad
-            with no_grad():
-                pred = np.concatenate([model(_tensor(pool[i:i + 256])).data.argmax(1)
-                                       for i in range(0, len(pool), 256)])
-            cm = confusion_matrix(pred, labels, len(classes))
-        save(plot_confusion_matrix(cm, classes), "confusion")
+    if x.ndim == 4:
+        save(plot_saliency(model, x, classes=classes), "saliency")
+    results = folder / "results.json"
+    if results.is_file() and "confusion_matrix" in json.loads(results.read_text()):
+        cm = np.asarray(json.loads(results.read_text())["confusion_matrix"])
+    else:  # a run stopped before its test: measure on the searched test images
+        from ..autograd import Tensor, no_grad
+        with no_grad():
+            pred = np.concatenate([model(Tensor(pool[i:i + 256])).data.argmax(1)
+                                   for i in range(0, len(pool), 256)])
+        cm = confusion_matrix(pred, labels, len(classes))
+    save(plot_confusion_matrix(cm, classes), "confusion")
     if (folder / "grad_stats.json").is_file():
         save(plot_gradient_flow(folder), "grad-flow")
     return written
 
-
-def _tensor(a: np.ndarray):
-    from ..autograd import Tensor
-    return Tensor(a)
