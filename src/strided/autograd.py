@@ -549,9 +549,6 @@ class Function:
                 if isinstance(t, Tensor) and np.may_share_memory(out.data, t.data):
                     out._version_box = t._version_box
                     break
-        tracer = getattr(_state, "tracer", None)
-        if tracer is not None:
-            tracer(fn, inputs, out)
         if record:
             fn.inputs = tuple(inputs)
             fn.input_versions = tuple(t._version if isinstance(t, Tensor) else 0 for t in inputs)
@@ -577,19 +574,6 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
-
-
-@contextlib.contextmanager
-def trace_functions(callback):
-    """Call ``callback(fn, inputs, output)`` after every Function applied in this thread,
-    recorded or not: a way to read the graph of a forward pass run under ``no_grad``
-    (``summary`` derives receptive fields from it). Tracers nest; the inner one wins."""
-    previous = getattr(_state, "tracer", None)
-    _state.tracer = callback
-    try:
-        yield
-    finally:
-        _state.tracer = previous
 
 
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ is k' = d·(k − 1) + 1, maps them as (Araujo et al., "Computing receptive fiel
 The notes' examples follow: three stacked 3×3 convolutions see 3, 5, 7 pixels; dilation
 rates 1, 2, 4 see 3, 7, 15; VGG-16's pool5 sees 212.
 
-The fields are computed from the graph of one forward pass (``trace``), so branches are
+The fields are computed from the operations of one forward pass (``autograd.tracing``), so branches are
 handled where they meet: a sum (a residual block) or a concatenation (Inception, DenseNet)
 sees the union of its inputs' windows — the larger path's field when they are centred
 alike. Layers after a flatten see the whole input (``GLOBAL``).
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor, trace_functions
+from ..autograd import Tensor, tracing
 from ..functional import conv as _conv
 from ..functional import padding as _padding
 from ..functional import pool as _pool
@@ -243,7 +243,7 @@ class ReceptiveFieldTracer:
     def _set(self, t: Tensor, field: Any) -> None:
         self._fields[id(t)] = (weakref.ref(t), field)
 
-    def _on_function(self, fn: Any, inputs: tuple, out: Tensor) -> None:
+    def _on_function(self, fn: Any, inputs: tuple, params: dict, out: Tensor) -> None:
         fields = [self.field_of(t) for t in inputs]
         field = propagate(fn, inputs, out, fields)
         if field is not None:
@@ -257,5 +257,5 @@ class ReceptiveFieldTracer:
         self._fields.clear()
         if x.ndim >= 3:
             self._set(x, ReceptiveField.identity(x.ndim - 2))
-        return trace_functions(self._on_function)
+        return tracing(self._on_function)
 
