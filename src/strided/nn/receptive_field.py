@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -53,7 +53,8 @@ class ReceptiveField:
         """The field of the input itself: one pixel, jump 1, starting at 0."""
         return cls((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
-    def window(self, kernel, stride, pad_before, dilation) -> ReceptiveField:
+    def window(self, kernel: Sequence[int], stride: Sequence[int], pad_before: Sequence[float],
+               dilation: Sequence[int]) -> ReceptiveField:
         """The field after a convolution or pooling window (the formulas above)."""
         size, jump, start = [], [], []
         for r, j, s, k, t, p, d in zip(self.size, self.jump, self.start, kernel, stride,
@@ -64,7 +65,8 @@ class ReceptiveField:
             start.append(s + ((keff - 1) / 2 - p) * j)
         return ReceptiveField(*map(_tidy, (size, jump, start)))
 
-    def transposed(self, kernel, stride, pad_before, dilation) -> ReceptiveField:
+    def transposed(self, kernel: Sequence[int], stride: Sequence[int],
+                   pad_before: Sequence[float], dilation: Sequence[int]) -> ReceptiveField:
         """The field after a transposed convolution. Output pixel o receives input i when
         i·t + k·d = o + p; the size adds the widest span of inputs one output pixel reads
         (over the t phases), the jump divides by the stride, and the start is the first
@@ -81,7 +83,7 @@ class ReceptiveField:
             start.append(s + (p - (keff - 1) / 2) * j / t)
         return ReceptiveField(*map(_tidy, (size, jump, start)))
 
-    def resized(self, factors) -> ReceptiveField:
+    def resized(self, factors: Sequence[float]) -> ReceptiveField:
         """The field after upsampling by ``factors`` (out/in per axis) that copies or
         scatters each input pixel (nearest, zero insertion, max-unpooling): the size stays,
         the output pixels are ``factor`` times denser and centred inside their source."""
@@ -105,7 +107,7 @@ class ReceptiveField:
     def format(self) -> tuple[str, str, str]:
         """(size, jump, start) as short strings: one number when the axes agree, else
         "7x3"."""
-        return tuple(_fmt(v) for v in (self.size, self.jump, self.start))
+        return _fmt(self.size), _fmt(self.jump), _fmt(self.start)
 
 
 class _Global:
@@ -121,7 +123,7 @@ class _Global:
 GLOBAL = _Global()
 
 
-def _tidy(values) -> tuple:
+def _tidy(values: Any) -> tuple:
     # whole numbers as ints, so that sizes print and compare as the notes write them
     return tuple(int(round(v)) if abs(v - round(v)) < 1e-9 else float(v) for v in values)
 
@@ -131,28 +133,32 @@ def _fmt(values: tuple) -> str:
     return parts[0] if len(set(parts)) == 1 else "x".join(parts)
 
 
-def _spatial(fn_tuple, ndim: int) -> tuple:
+def _spatial(fn_tuple: Sequence, ndim: int) -> tuple:
     # the conv and pooling Functions keep 2-D parameters (a 1-D layer is lifted to 2-D)
     return tuple(fn_tuple)[-ndim:]
 
 
-def _window_field(fn: Any, inputs: tuple, rf: ReceptiveField) -> ReceptiveField | None:
+def _window_field(fn: Any, inputs: tuple, params: dict,
+                  rf: ReceptiveField) -> ReceptiveField | None:
     n = len(rf.size)
     if isinstance(fn, _conv.Conv2d):
         kernel = _spatial(inputs[1].shape[2:], n)
-        return rf.window(kernel, _spatial(fn.stride, n), [p[0] for p in _spatial(fn.pads, n)],
-                         _spatial(fn.dilation, n))
+        return rf.window(kernel, _spatial(params["stride"], n),
+                         [p[0] for p in _spatial(params["pads"], n)],
+                         _spatial(params["dilation"], n))
     if isinstance(fn, _conv.ConvTranspose2d):
         kernel = _spatial(inputs[1].shape[2:], n)
-        return rf.transposed(kernel, _spatial(fn.stride, n),
-                             [p[0] for p in _spatial(fn.pads, n)], _spatial(fn.dilation, n))
+        return rf.transposed(kernel, _spatial(params["stride"], n),
+                             [p[0] for p in _spatial(params["pads"], n)],
+                             _spatial(params["dilation"], n))
     if isinstance(fn, (_pool.MaxPool2d, _pool.AvgPool2d)):
-        g = fn.geo
+        g = params["geo"]
         return rf.window(_spatial(g.kernel, n), _spatial(g.stride, n), _spatial(g.padding, n),
                          _spatial(g.dilation, n))
-    if isinstance(fn, _shape.GetItem) and _is_slicing(fn.index, inputs[0].ndim):
+    index = params.get("index", ())
+    if isinstance(fn, _shape.GetItem) and _is_slicing(index, inputs[0].ndim):
         # x[..., a::t] picks every t-th pixel from a: a 1-wide window, stride t, padding −a
-        index = tuple(fn.index) + (slice(None),) * (inputs[0].ndim - len(fn.index))
+        index = tuple(index) + (slice(None),) * (inputs[0].ndim - len(index))
         ranges = [sl.indices(size) for sl, size in zip(index[2:], inputs[0].shape[2:])]
         return rf.window((1,) * n, [r[2] for r in ranges], [-r[0] for r in ranges], (1,) * n)
     return None
@@ -177,8 +183,8 @@ def _adaptive_field(rf: ReceptiveField, in_hw: tuple, out_hw: tuple) -> Receptiv
     return ReceptiveField(*map(_tidy, (size, jump, start)))
 
 
-def propagate(fn: Any, inputs: tuple, out: Tensor, fields: list) -> Any:
-    """The field of ``out = fn(*inputs)`` given the fields of its inputs (``None`` for
+def propagate(fn: Any, inputs: tuple, params: dict, out: Tensor, fields: list) -> Any:
+    """The field of ``out = fn(*inputs, **params)`` given the fields of its inputs (``None`` for
     inputs that do not come from the image, e.g. weights). Returns a ``ReceptiveField``,
     ``GLOBAL``, or ``None`` when the output does not depend on the image or its field is
     not known (an unfamiliar operation that changes the spatial size)."""
@@ -193,7 +199,7 @@ def propagate(fn: Any, inputs: tuple, out: Tensor, fields: list) -> Any:
     in_hw, out_hw = tuple(x.shape[2:]), tuple(out.shape[2:])
     if len(rf.size) != len(out_hw):
         return None
-    windowed = _window_field(fn, inputs, rf)
+    windowed = _window_field(fn, inputs, params, rf)
     if windowed is not None:
         return windowed
     if isinstance(fn, (_pool.AdaptiveAvgPool2d, _pool.AdaptiveMaxPool2d)):
@@ -202,7 +208,7 @@ def propagate(fn: Any, inputs: tuple, out: Tensor, fields: list) -> Any:
                        _upsample.UpsampleZeros2d)):
         return rf.resized([o / i for o, i in zip(out_hw, in_hw)])
     if isinstance(fn, _padding.Pad):
-        before = [lo for lo, _ in fn.pads][-len(rf.size):]
+        before = [lo for lo, _ in params["pads"]][-len(rf.size):]
         before = [0] * (len(rf.size) - len(before)) + list(before)
         return ReceptiveField(rf.size, rf.jump, _tidy(
             s - p * j for s, p, j in zip(rf.start, before, rf.jump)))
@@ -245,7 +251,7 @@ class ReceptiveFieldTracer:
 
     def _on_function(self, fn: Any, inputs: tuple, params: dict, out: Tensor) -> None:
         fields = [self.field_of(t) for t in inputs]
-        field = propagate(fn, inputs, out, fields)
+        field = propagate(fn, inputs, params, out, fields)
         if field is not None:
             self._set(out, field)
         else:

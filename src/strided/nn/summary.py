@@ -236,14 +236,14 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
 
 
 def _format(s: Summary) -> str:
-    head = ("layer", "type", "output", "params", "memory", "mult-adds")
+    head: tuple[str, ...] = ("layer", "type", "output", "params", "memory", "mult-adds")
     with_rf = any(r.receptive_field is not None for r in s.rows)
     if with_rf:
         head += ("rf", "jump", "start")
     body = []
     for r in s.rows:
         label = r.label + ("+" + "+".join(k.upper() for k in r.folded) if r.folded else "")
-        cells = (r.name, label, _notes_shape(r.output_shape), f"{r.params:,}",
+        cells: tuple[str, ...] = (r.name, label, _notes_shape(r.output_shape), f"{r.params:,}",
                  f"{r.memory:,} ({_human(r.memory)})" if r.memory >= 1000
                  else f"{r.memory:,}", _human(r.mult_adds) if r.mult_adds else "0")
         if with_rf:

@@ -44,7 +44,7 @@ class GradientWarning(RuntimeWarning):
     """A layer's gradient norm left the bounds set on ``GradientStats``."""
 
 
-def _norm(arrays) -> float:
+def _norm(arrays: Any) -> float:
     return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays))
 
 
@@ -124,7 +124,7 @@ class GradientStats(Callback):
         if self._records(trainer.global_step + 1):
             self._snapshot()
 
-    def _hook(self, name: str):
+    def _hook(self, name: str) -> Any:
         def hook(module, inputs, output):
             trainer = self._trainer
             if trainer is None or not module.training or not self._records(trainer.global_step + 1):

@@ -16,7 +16,7 @@ __all__ = ["reconstructions", "decoder_samples", "plot_reconstructions",
            "plot_decoder_samples"]
 
 
-def _in_eval(model: Any, fn):
+def _in_eval(model: Any, fn: Any) -> Any:
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()

@@ -81,7 +81,9 @@ def plot_filters(model: Any, layer: str | None = None, *, mode: str = "auto",
             fig, ax = plt.subplots(figsize=(min(12, 1 + 0.5 * n_in), min(16, 1 + 0.5 * n_out)))
             ax.set_xlabel("input channel")
             ax.set_ylabel("filter")
-        im = ax.imshow(grid, cmap="bwr", vmin=-1, vmax=1, interpolation="nearest")
+        cmap = plt.get_cmap("bwr").copy()
+        cmap.set_bad("0.6")  # the gaps between filters, grey so that they differ from w = 0
+        im = ax.imshow(grid, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.03, label="w / max|w|")
     ax.set_xticks([])
     ax.set_yticks([])

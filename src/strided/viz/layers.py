@@ -71,7 +71,7 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
     modules = {name: get_layer(model, name) for name in names}
     captured: dict[str, np.ndarray] = {}
 
-    def hook_for(name: str):
+    def hook_for(name: str) -> Any:
         def hook(module, inputs, output):
             out = output[0] if isinstance(output, (tuple, list)) else output
             captured[name] = np.array(out.data, copy=True)  # in-place layers may follow

@@ -21,8 +21,7 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
 
     The model runs in eval mode; its parameters' gradients are left as they were.
     """
-    x = as_batch(images).data
-    x = Tensor(np.array(x, copy=True), requires_grad=True)
+    x = Tensor(np.array(as_batch(images).data, copy=True), requires_grad=True)
     params = list(model.parameters())
     flags = [p.requires_grad for p in params]
     modes = [(m, m.training) for m in model.modules()]
