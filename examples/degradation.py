@@ -58,7 +58,8 @@ for depth in (20, 56):
         strided.manual_seed(0)
         model = CifarResNet(depth, num_classes=10, in_channels=1, plain=plain, widths=WIDTHS)
         losses: list[float] = []
-        record = LambdaCallback(on_batch_end=lambda t, logs: losses.append(logs["loss"]))
+        record = LambdaCallback(on_batch_end=lambda t, logs, losses=losses: losses.append(
+            logs["loss"]))
         loader = DataLoader(subset, batch_size=args.batch_size, shuffle=True, seed=0,
                             transform=to_input)
         trainer = Trainer(model, SGD(model.parameters(), lr=0.05, momentum=0.9,

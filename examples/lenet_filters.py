@@ -15,8 +15,7 @@ import numpy as np
 
 from strided.cli import main
 from strided.train.recipe import eval_transform, load_dataset, load_trained
-from strided.viz import (pyplot, plot_feature_maps, plot_filters, plot_top_k,
-                         top_k_activating)
+from strided.viz import plot_feature_maps, plot_filters, plot_top_k, pyplot, top_k_activating
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--run", help="a run folder of `strided train` (default: train one)")

@@ -10,10 +10,22 @@ from strided.nn.containers import Sequential
 from strided.nn.conv import Conv2d
 from strided.nn.linear import Linear
 from strided.nn.module import Module
-from strided.viz import (activations, channel_scores, check_images, conv_layer_names,
-                         conv_weight, decoder_samples, feature_maps, filter_images, get_layer,
-                         input_gradient, reconstructions, saliency_map, tile,
-                         top_k_activating)
+from strided.viz import (
+    activations,
+    channel_scores,
+    check_images,
+    conv_layer_names,
+    conv_weight,
+    decoder_samples,
+    feature_maps,
+    filter_images,
+    get_layer,
+    input_gradient,
+    reconstructions,
+    saliency_map,
+    tile,
+    top_k_activating,
+)
 
 
 @pytest.fixture

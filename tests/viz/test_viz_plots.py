@@ -6,9 +6,17 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from strided.models import conv_autoencoder, lenet5  # noqa: E402
-from strided.viz import (plot_confusion_matrix, plot_decoder_samples,  # noqa: E402
-                         plot_feature_maps, plot_filters, plot_gradient_flow,
-                         plot_reconstructions, plot_saliency, plot_top_k, save_figure)
+from strided.viz import (  # noqa: E402
+    plot_confusion_matrix,
+    plot_decoder_samples,
+    plot_feature_maps,
+    plot_filters,
+    plot_gradient_flow,
+    plot_reconstructions,
+    plot_saliency,
+    plot_top_k,
+    save_figure,
+)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ is k' = d·(k − 1) + 1, maps them as (Araujo et al., "Computing receptive fiel
 The notes' examples follow: three stacked 3×3 convolutions see 3, 5, 7 pixels; dilation
 rates 1, 2, 4 see 3, 7, 15; VGG-16's pool5 sees 212.
 
-The fields are computed from the operations of one forward pass (``autograd.tracing``), so branches are
+The fields are computed from the operations of one forward pass (``autograd.tracing``), so
+branches are
 handled where they meet: a sum (a residual block) or a concatenation (Inception, DenseNet)
 sees the union of its inputs' windows — the larger path's field when they are centred
 alike. Layers after a flatten see the whole input (``GLOBAL``).
@@ -24,8 +25,9 @@ alike. Layers after a flatten see the whole input (``GLOBAL``).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

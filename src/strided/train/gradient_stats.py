@@ -105,6 +105,7 @@ class GradientStats(Callback):
 
     # -- hooks ---------------------------------------------------------------------------
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Find the layers, hook them, and (on resume) pick up the table written so far."""
         self._trainer = trainer
         saved = self.directory / "grad_stats.json" if self.directory is not None else None
         if trainer.global_step > 0 and not self.records and saved is not None and saved.is_file():
@@ -135,6 +136,7 @@ class GradientStats(Callback):
         return hook
 
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
+        """Record the step just taken when it is one to record."""
         step = trainer.global_step
         if self._records(step):
             self._record(trainer, step, int(logs.get("epoch", trainer.epoch + 1)))
@@ -180,9 +182,11 @@ class GradientStats(Callback):
         warnings.warn(message, GradientWarning, stacklevel=2)
 
     def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
+        """Write the table so far."""
         self.write()
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Remove the hooks and write the table."""
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -206,6 +210,7 @@ class GradientStats(Callback):
                 np.array([r[column] for r in rows], dtype=np.float64))
 
     def to_dict(self) -> dict:
+        """The bounds, the layers, the warnings and every record, as JSON-able data."""
         return {"every": self.every, "low": self.low, "high": self.high,
                 "layers": self.layer_names(), "warnings": self.warnings,
                 "records": self.records}

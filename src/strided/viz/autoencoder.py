@@ -3,7 +3,8 @@ images decoded from codes drawn around those the encoder produces."""
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -6,7 +6,8 @@ arrays; the model's mode is restored and the hooks removed, whatever happens.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
