@@ -550,7 +550,7 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                                       "lr": optimizer.param_groups[0]["lr"]})
         callbacks.append(tensorboard)
     grad_stats = None
-    if cfg["grad_stats"] and place.is_writer:  # rank 0's gradients are the averaged ones
+    if cfg["grad_stats"] and place.is_writer:  # every rank holds the averaged gradients
         from .gradient_stats import GradientStats
         grad_stats = GradientStats(folder.path, every=int(cfg["grad_stats"]))
         callbacks.append(grad_stats)
