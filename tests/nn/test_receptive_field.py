@@ -85,6 +85,27 @@ def test_transposed_convolution_grows_the_field_by_its_widest_span():
     assert fields(model, (1, 8, 8))["1"] == ReceptiveField((3, 3), (1, 1), (-0.5, -0.5))
 
 
+def test_bilinear_upsampling_reads_two_neighbours():
+    class Up(Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = Conv2d(1, 1, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            return F.interpolate(self.conv(x), scale_factor=2, mode="bilinear")
+
+    from strided.autograd import Tensor
+    from strided.nn.receptive_field import ReceptiveFieldTracer
+
+    tracer = ReceptiveFieldTracer()
+    x = Tensor(np.zeros((1, 1, 8, 8), np.float32))
+    with tracer.watch(x):
+        y = Up()(x)
+    # conv: r 3, j 2. Bilinear ×2 mixes two neighbouring inputs (2 pixels apart): r 3 + 2,
+    # jump 2/2; the first output pixel clamps to input 0 (half-pixel rule): start 0
+    assert tracer.field_of(y) == ReceptiveField((5, 5), (1, 1), (0, 0))
+
+
 class _Residual(Module):
     def __init__(self):
         super().__init__()

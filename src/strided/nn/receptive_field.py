@@ -185,6 +185,21 @@ def _adaptive_field(rf: ReceptiveField, in_hw: tuple, out_hw: tuple) -> Receptiv
     return ReceptiveField(*map(_tidy, (size, jump, start)))
 
 
+def _matrix_field(rf: ReceptiveField, mats: Sequence) -> ReceptiveField:
+    # y = M·x along each axis: output i reads the inputs where row i of M is non-zero
+    size, jump, start = [], [], []
+    for r, j, s, m in zip(rf.size, rf.jump, rf.start, mats):
+        if m is None:
+            size.append(r), jump.append(j), start.append(s)
+            continue
+        nz = np.asarray(m) != 0
+        first, last = nz.argmax(axis=1), nz.shape[1] - 1 - nz[:, ::-1].argmax(axis=1)
+        size.append(r + int((last - first).max()) * j)
+        jump.append(j * nz.shape[1] / nz.shape[0])
+        start.append(s + (first[0] + last[0]) / 2 * j)
+    return ReceptiveField(*map(_tidy, (size, jump, start)))
+
+
 def propagate(fn: Any, inputs: tuple, params: dict, out: Tensor, fields: list) -> Any:
     """The field of ``out = fn(*inputs, **params)`` given the fields of its inputs (``None`` for
     inputs that do not come from the image, e.g. weights). Returns a ``ReceptiveField``,
@@ -206,8 +221,9 @@ def propagate(fn: Any, inputs: tuple, params: dict, out: Tensor, fields: list) -
         return windowed
     if isinstance(fn, (_pool.AdaptiveAvgPool2d, _pool.AdaptiveMaxPool2d)):
         return _adaptive_field(rf, in_hw, out_hw)
-    if isinstance(fn, (_pool.MaxUnpool2d, _upsample.UpsampleNearest2d,
-                       _upsample.UpsampleZeros2d)):
+    if isinstance(fn, _upsample.Resample):  # linear, cubic and area interpolation
+        return _matrix_field(rf, params["mats"])
+    if isinstance(fn, (_pool.MaxUnpool2d, _upsample.UpsampleNearest, _upsample.UpsampleZeros)):
         return rf.resized([o / i for o, i in zip(out_hw, in_hw)])
     if isinstance(fn, _padding.Pad):
         before = [lo for lo, _ in params["pads"]][-len(rf.size):]
