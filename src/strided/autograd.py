@@ -132,6 +132,12 @@ class Tensor:
 
     `data` is the ndarray; `grad` is filled by `backward()` for leaves with
     `requires_grad=True` (and for any tensor that called `retain_grad()`).
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype to convert the data to; when None Python floats become the default dtype and
+        arrays keep theirs.
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
@@ -341,7 +347,13 @@ def _topological_order(root: Tensor) -> list["Function"]:
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
+    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape to reduce the gradient to (the broadcast input's shape).
+    """
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
@@ -402,7 +414,13 @@ class _LeafHooks:
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     """The chain rule over the graph below `root`, seeded with dL/droot = grad; then the
-    callbacks queued during the pass (`queue_callback`)."""
+    callbacks queued during the pass (`queue_callback`).
+
+    Parameters
+    ----------
+    retain_graph : bool
+        Keep the graph's saved tensors so backward can run through it again.
+    """
     outer = getattr(_state, "backward_callbacks", None)
     _state.backward_callbacks = []
     try:

@@ -29,7 +29,13 @@ def set_default_dtype(dtype) -> None:
 
 
 def is_floating(dtype) -> bool:
-    """True for the floating dtypes, the only ones that may carry gradients."""
+    """True for the floating dtypes, the only ones that may carry gradients.
+
+    Parameters
+    ----------
+    dtype : dtype
+        The NumPy dtype to test.
+    """
     return np.issubdtype(np.dtype(dtype), np.floating)
 
 
@@ -39,6 +45,11 @@ class Generator:
     Pass one to any random function (`randn`, initialisers, dropout, shuffling) to make a
     run repeatable; `get_state`/`set_state` round-trip through JSON-friendly dicts so that
     checkpoints can restore the exact stream.
+
+    Parameters
+    ----------
+    seed : int or None
+        Initial seed; drawn from the operating system when None.
     """
 
     def __init__(self, seed: int | None = None):
@@ -65,7 +76,13 @@ def default_generator() -> Generator:
 
 
 def manual_seed(seed: int) -> Generator:
-    """Reseed the default generator, as `torch.manual_seed` does; returns it."""
+    """Reseed the default generator, as `torch.manual_seed` does; returns it.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the global random stream.
+    """
     return _default_generator.manual_seed(seed)
 
 

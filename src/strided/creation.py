@@ -25,6 +25,11 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays or a Tensor).
 
     Python floats become the default dtype (float32); an ndarray keeps its dtype.
+
+    Parameters
+    ----------
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -39,23 +44,55 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return Tensor(np.zeros(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones."""
+    """A tensor of ones.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return Tensor(np.ones(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of `size` filled with `fill_value`."""
+    """A tensor of `size` filled with `fill_value`.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return Tensor(np.full(_shape((size,)), fill_value, _dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Values from `start` to `end` (exclusive) by `step`; integers stay int64."""
+    """Values from `start` to `end` (exclusive) by `step`; integers stay int64.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result; when None, int64 for integer arguments, else the default dtype.
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     if end is None:
         start, end = 0, start
     if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
@@ -65,14 +102,30 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 def randn(*size, dtype=None, generator: Generator | None = None,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples, drawn from `generator` (or the default one)."""
+    """Standard normal samples, drawn from `generator` (or the default one).
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     data = rng_of(generator).standard_normal(_shape(size)).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, generator: Generator | None = None,
          requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1), drawn from `generator` (or the default one)."""
+    """Uniform samples on [0, 1), drawn from `generator` (or the default one).
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     data = rng_of(generator).random(_shape(size)).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
@@ -82,7 +135,11 @@ def _like(fill):
         d = t.dtype if dtype is None else dtype
         return fill(*t.shape, dtype=d, requires_grad=requires_grad)
     like.__name__ = fill.__name__ + "_like"
-    like.__doc__ = f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`."
+    like.__doc__ = (f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`.\n\n"
+                    "Parameters\n----------\nt : Tensor\n    The tensor whose shape is taken.\n"
+                    "dtype : dtype or None\n    dtype of the result (that of `t` when None).\n"
+                    "requires_grad : bool\n    Record operations on the result for autograd "
+                    "(default False).")
     return like
 
 
@@ -91,20 +148,44 @@ ones_like = _like(ones)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """`full` with the shape (and dtype, unless given) of `t`."""
+    """`full` with the shape (and dtype, unless given) of `t`.
+
+    Parameters
+    ----------
+    fill_value : scalar
+        Value every element is set to.
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, generator: Generator | None = None,
                requires_grad: bool = False) -> Tensor:
-    """`randn` with the shape (and dtype, unless given) of `t`."""
+    """`randn` with the shape (and dtype, unless given) of `t`.
+
+    Parameters
+    ----------
+    generator : Generator or None
+        Random stream to draw from (the global one when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
                  requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None, generator: Generator | None = None,
               requires_grad: bool = False) -> Tensor:
-    """`rand` with the shape (and dtype, unless given) of `t`."""
+    """`rand` with the shape (and dtype, unless given) of `t`.
+
+    Parameters
+    ----------
+    generator : Generator or None
+        Random stream to draw from (the global one when None).
+    requires_grad : bool
+        Record operations on the result for autograd (default False).
+    """
     return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
                 requires_grad=requires_grad)

@@ -30,6 +30,15 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
     dL/dx_i ≈ (L(x + eps·e_i) − L(x − eps·e_i)) / (2·eps).
     Returns True, or raises `GradcheckError` naming the input, the worst element and both
     values. NaN or inf anywhere is an error, not a pass.
+
+    Parameters
+    ----------
+    atol : float
+        Absolute tolerance of the comparison.
+    rtol : float
+        Relative tolerance of the comparison.
+    seed : int
+        Seed of the random weights that sum the outputs into a scalar for backward.
     """
     inputs = list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]

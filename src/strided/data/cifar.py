@@ -121,6 +121,11 @@ def load_cifar_batch(path: PathLike, label_key: str = "labels") -> tuple[np.ndar
 
     ``label_key`` is ``'labels'`` for CIFAR-10, ``'fine_labels'`` or
     ``'coarse_labels'`` for CIFAR-100.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A CIFAR batch file of the python version (data_batch_1, test_batch, train, ...).
     """
     d = _load_dict(path)
     for key in ("data", label_key):
@@ -143,7 +148,13 @@ def load_cifar_batch(path: PathLike, label_key: str = "labels") -> tuple[np.ndar
 
 def load_cifar_meta(path: PathLike, key: str) -> list[str]:
     """Class names from ``batches.meta`` (``key='label_names'``) or CIFAR-100's ``meta``
-    (``'fine_label_names'`` / ``'coarse_label_names'``)."""
+    (``'fine_label_names'`` / ``'coarse_label_names'``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The CIFAR meta file (batches.meta or meta).
+    """
     d = _load_dict(path)
     if key not in d:
         raise ValueError(f"load_cifar_meta: {path} has no {key!r} entry (keys: {sorted(d)})")

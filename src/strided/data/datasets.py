@@ -177,6 +177,15 @@ class CIFAR10(_ImageDataset):
     Reads the official "python version" (``cifar-10-batches-py/data_batch_1`` … ``5``,
     ``test_batch``, ``batches.meta``) with a restricted unpickler that refuses any code.
     Arguments as ``MNIST``.
+
+    Parameters
+    ----------
+    root : str or PathLike or None
+        Folder holding the data set (the default data folder when None).
+    train : bool
+        Load the training set (True) or the test set (False).
+    download : bool
+        Download the archive into root when it is missing.
     """
 
     name = "cifar-10"
@@ -225,6 +234,15 @@ class CIFAR100(CIFAR10):
     """CIFAR-100: 50000/10000 colour 32×32 images in 100 classes (20 superclasses).
 
     ``label_mode='fine'`` (default) gives the 100 classes, ``'coarse'`` the 20 superclasses.
+
+    Parameters
+    ----------
+    root : str or PathLike or None
+        Folder holding the data set (the default data folder when None).
+    train : bool
+        Load the training set (True) or the test set (False).
+    download : bool
+        Download the archive into root when it is missing.
     """
 
     name = "cifar-100"

@@ -48,7 +48,13 @@ _CHUNK = 1 << 20
 
 
 def cache_dir(name: str | None = None) -> Path:
-    """The user cache folder of strided (``$XDG_CACHE_HOME/strided`` or ``~/.cache/strided``)."""
+    """The user cache folder of strided (``$XDG_CACHE_HOME/strided`` or ``~/.cache/strided``).
+
+    Parameters
+    ----------
+    name : str or None
+        Subfolder to return (the cache root when None).
+    """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = Path(base) / "strided"
     return path / name if name else path
@@ -96,6 +102,13 @@ def find_dir(
     A name matches with or without a ``.gz`` suffix (Debian ships gzipped IDX files,
     other sources unpack them). Returns ``{filename: path}`` from the first folder
     holding every file, or ``None``.
+
+    Parameters
+    ----------
+    root : str or PathLike or None
+        Folder to look in first (the default places when None).
+    root_subdirs : sequence of str
+        Subfolders of root that may hold the files as well.
     """
     filenames = list(filenames)
     for folder in candidate_dirs(name, root, root_subdirs):
@@ -122,7 +135,15 @@ def not_found_message(
 
 
 def file_hash(path: PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in chunks so that large archives fit in memory."""
+    """Hex digest of a file, read in chunks so that large archives fit in memory.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file to hash.
+    algorithm : str
+        Name of a hashlib algorithm ('sha256' by default, 'md5', ...).
+    """
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
@@ -148,6 +169,11 @@ def download_url(
 
     ``opener(url)`` must return a readable binary file object (a context manager); it
     defaults to ``urllib.request.urlopen``, which also serves ``file://`` URLs.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds to wait for the server before giving up (default 60).
     """
     dest = Path(dest)
     hashes = {}

@@ -30,6 +30,11 @@ def read_npy(path: PathLike) -> np.ndarray:
     The header must be a NumPy header (format 1.0-3.0, no pickled objects), and the file
     must hold every byte the header's shape and dtype promise; otherwise a ValueError
     names the file and says what is wrong.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The .npy file to read.
     """
     path = Path(path)
     try:

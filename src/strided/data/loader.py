@@ -138,7 +138,15 @@ def random_split(dataset: Any, lengths: Sequence[float], seed: int | np.random.G
 
 
 def train_val_split(dataset: Any, val_fraction: float = 0.1, seed: int | np.random.Generator | None = None) -> tuple[Subset, Subset]:
-    """``(train, validation)`` subsets, ``val_fraction`` of the samples (rounded) in validation."""
+    """``(train, validation)`` subsets, ``val_fraction`` of the samples (rounded) in validation.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Any indexable data set with a length.
+    seed : int or numpy.random.Generator or None
+        Seed or generator of the shuffle (fresh randomness when None).
+    """
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"train_val_split: val_fraction must be in [0, 1], got {val_fraction}")
     n = len(dataset)

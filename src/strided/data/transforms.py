@@ -132,6 +132,11 @@ class RandomCrop(Transform):
 
     With ``padding=4`` on 32×32 CIFAR images and ``size=32`` this is the usual random
     translation by up to 4 pixels.
+
+    Parameters
+    ----------
+    rng : int or numpy.random.Generator or None
+        Seed or generator of the random choices (a fresh unseeded one when None).
     """
 
     def __init__(self, size: int | Sequence[int], padding: int = 0, fill: float = 0, rng: int | np.random.Generator | None = None):
@@ -166,7 +171,13 @@ class RandomCrop(Transform):
 
 
 class RandomHorizontalFlip(Transform):
-    """Mirror each image left–right with probability ``p``."""
+    """Mirror each image left–right with probability ``p``.
+
+    Parameters
+    ----------
+    rng : int or numpy.random.Generator or None
+        Seed or generator of the random choices (a fresh unseeded one when None).
+    """
 
     def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None):
         if not 0.0 <= p <= 1.0:

@@ -74,5 +74,11 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
-    """``atomic_write_bytes`` for UTF-8 text (JSON, CSV)."""
+    """``atomic_write_bytes`` for UTF-8 text (JSON, CSV).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        File to (re)place.
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))

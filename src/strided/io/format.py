@@ -57,7 +57,13 @@ class CheckpointError(ValueError):
 # -- JSON helpers -------------------------------------------------------------------------
 
 def to_jsonable(obj: Any) -> Any:
-    """NumPy scalars and small arrays as plain Python values (for JSON files people read)."""
+    """NumPy scalars and small arrays as plain Python values (for JSON files people read).
+
+    Parameters
+    ----------
+    obj : Any
+        The value to convert (NumPy scalars and arrays, tuples, paths, ...).
+    """
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -161,7 +167,15 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
 # -- nested level -------------------------------------------------------------------------
 
 def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
-    """Replace the arrays in ``obj`` by ``{"__array__": key}`` and collect them in ``arrays``."""
+    """Replace the arrays in ``obj`` by ``{"__array__": key}`` and collect them in ``arrays``.
+
+    Parameters
+    ----------
+    path : str
+        Key prefix of this node's arrays in the flat array table.
+    where : str
+        Name of the caller (e.g. 'save_state'), used in error messages.
+    """
     if isinstance(obj, np.ndarray) or type(obj).__name__ in ("Tensor", "Parameter"):
         key = path or "."
         arrays[key] = _as_array(key, obj, where)
@@ -194,7 +208,15 @@ def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
 
 
 def decode_tree(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
-    """The inverse of ``encode_tree``: the nest, with the arrays put back from ``arrays``."""
+    """The inverse of ``encode_tree``: the nest, with the arrays put back from ``arrays``.
+
+    Parameters
+    ----------
+    obj : Any
+        The JSON structure written by encode_tree.
+    where : str
+        Name of the caller (e.g. 'load_state'), used in error messages.
+    """
     if isinstance(obj, list):
         return [decode_tree(v, arrays, where) for v in obj]
     if not isinstance(obj, dict):
@@ -220,6 +242,11 @@ def save_state(path: PathLike, tree: Any) -> Path:
     The arrays go to the safetensors section under their dotted path
     (``"optimizer.state.0.exp_avg"``), the rest to JSON; ``load_state`` rebuilds the same
     nest, with tuples, integer dict keys and NumPy scalar dtypes preserved.
+
+    Parameters
+    ----------
+    tree : nested dict/list/tuple
+        The state: containers of arrays, tensors, numbers, strings and None.
     """
     arrays: dict[str, np.ndarray] = {}
     skeleton = encode_tree(tree, "", arrays, f"save_state({str(path)!r})")
@@ -227,7 +254,13 @@ def save_state(path: PathLike, tree: Any) -> Path:
 
 
 def load_state(path: PathLike) -> Any:
-    """Read what ``save_state`` wrote (errors as ``load``)."""
+    """Read what ``save_state`` wrote (errors as ``load``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A file written by save_state.
+    """
     arrays, meta = load(path)
     if "tree" not in meta:
         raise CheckpointError(f"load_state: {path} was written by save(), not save_state() "

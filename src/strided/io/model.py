@@ -14,7 +14,13 @@ __all__ = ["save_model", "load_model", "read_model_file"]
 
 
 def save_model(path: PathLike, model: Any, meta: Mapping[str, Any] | None = None) -> Path:
-    """Write ``model.state_dict()`` (parameters and persistent buffers) and ``meta``."""
+    """Write ``model.state_dict()`` (parameters and persistent buffers) and ``meta``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        File to write (atomically).
+    """
     if not hasattr(model, "state_dict"):
         raise TypeError(f"save_model: expected a Module, got {type(model).__name__}")
     return save(path, model.state_dict(), meta)
@@ -25,6 +31,11 @@ def load_model(path: PathLike, model: Any, strict: bool = True) -> dict:
 
     Reads files written by ``save_model`` and the ``"model"`` part of a training
     checkpoint (``strided.train.save_checkpoint``).
+
+    Parameters
+    ----------
+    strict : bool
+        Require the file's keys to match the model's exactly (default True).
     """
     if not hasattr(model, "load_state_dict"):
         raise TypeError(f"load_model: expected a Module, got {type(model).__name__}")
@@ -39,7 +50,13 @@ def load_model(path: PathLike, model: Any, strict: bool = True) -> dict:
 def read_model_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """``(state, meta)``: the model weights (name → array) in a file written by
     ``save_model`` or in a training checkpoint (``strided.train.save_checkpoint``), and
-    the rest of what the file records (for a checkpoint: everything but the weights)."""
+    the rest of what the file records (for a checkpoint: everything but the weights).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A file written by save_model.
+    """
     arrays, meta = load(path)
     if "tree" not in meta:
         return arrays, meta

@@ -51,7 +51,13 @@ _DENSENET_OLD = re.compile(
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Name → array from a .safetensors or .npz file; never unpickles anything."""
+    """Name → array from a .safetensors or .npz file; never unpickles anything.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A .safetensors or .npz file.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"read_state_dict: no such file {path!r}")
@@ -70,7 +76,15 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -> None:
     """Write a state dict as .safetensors or .npz, atomically (`strided.io`'s writer), in
-    the plain form PyTorch reads (`safetensors.torch.load_file`, `np.load`)."""
+    the plain form PyTorch reads (`safetensors.torch.load_file`, `np.load`).
+
+    Parameters
+    ----------
+    model_or_state : Module or Mapping
+        A model (its state_dict is saved) or a state dict of arrays/tensors.
+    path : str or PathLike
+        The .safetensors file to write (atomically).
+    """
     path = os.fspath(path)
     state = (model_or_state.state_dict() if hasattr(model_or_state, "state_dict")
              else dict(model_or_state))
@@ -108,6 +122,14 @@ def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
 
     Returns `(missing_keys, unexpected_keys)` (both empty when strict). Raises ValueError
     listing every missing, unexpected and mis-shaped key when they do not match.
+
+    Parameters
+    ----------
+    path_or_state : str or PathLike or Mapping
+        A file saved by PyTorch (.pt/.pth/.safetensors) or an already loaded state dict.
+    key_map : Mapping or callable or None
+        Renames PyTorch keys to ours: a dict, or a function returning the new key (None to drop
+        it).
     """
     if isinstance(path_or_state, (str, os.PathLike)):
         source = os.fspath(path_or_state)

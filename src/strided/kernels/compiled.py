@@ -63,7 +63,13 @@ def kernels_in_use() -> str:
 
 def use_kernels(name: str) -> str:
     """Select the kernels for the rest of the process: 'numba' (compiled) or 'numpy' (the
-    reference). Returns the previous choice, so that a caller can restore it."""
+    reference). Returns the previous choice, so that a caller can restore it.
+
+    Parameters
+    ----------
+    name : str
+        'numba' (the compiled kernels) or 'numpy' (the reference).
+    """
     global _active
     name = _checked(name, "use_kernels")
     if name == "numba" and numba is None:

@@ -20,7 +20,13 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """x for x ≥ 0, negative_slope·x otherwise (keeps a gradient for negative inputs)."""
+    """x for x ≥ 0, negative_slope·x otherwise (keeps a gradient for negative inputs).
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
@@ -48,7 +54,15 @@ class Tanh(Module):
 
 
 class ELU(Module):
-    """x for x > 0, α(eˣ − 1) otherwise (Clevert et al. 2015)."""
+    """x for x > 0, α(eˣ − 1) otherwise (Clevert et al. 2015).
+
+    Parameters
+    ----------
+    alpha : float
+        α: the value the negative side approaches (default 1.0).
+    inplace : bool
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
@@ -78,7 +92,13 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    """(1/β)·log(1 + e^{βx}), linear above `threshold` (for stability)."""
+    """(1/β)·log(1 + e^{βx}), linear above `threshold` (for stability).
+
+    Parameters
+    ----------
+    beta : float
+        β of softplus(x) = log(1 + exp(βx)) / β (default 1).
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()

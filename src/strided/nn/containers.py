@@ -126,7 +126,13 @@ class ModuleList(_ModuleSequence):
 
 
 class ModuleDict(Module):
-    """An ordered dict of name → module whose parameters are registered."""
+    """An ordered dict of name → module whose parameters are registered.
+
+    Parameters
+    ----------
+    modules : Mapping or iterable of (str, Module) or None
+        The initial named modules, in order.
+    """
 
     def __init__(self, modules: Mapping[str, Module] | Iterable | None = None):
         super().__init__()

@@ -16,6 +16,40 @@ from .module import Module, Parameter
 
 
 class _ConvNd(Module):
+    """Shared body of the convolution layers (Conv1d/2d/3d, ConvTranspose1d/2d): PyTorch's
+    constructor arguments, with ints or tuples per spatial dimension.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output (the number of filters).
+    kernel_size : int or tuple
+        Size of the convolution kernel.
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    padding : int, tuple or str
+        Padding added on both sides of each spatial dimension, or 'same'/'valid' (default 0);
+        for transposed convolutions, dilation·(kernel_size − 1) − padding zeros are added.
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
+    groups : int
+        Blocked connections from input to output channels; both must be divisible by it (default
+        1).
+    bias : bool
+        Learn an additive bias per output channel (default True).
+    padding_mode : str
+        'zeros' (default), 'reflect', 'replicate' or 'circular'.
+    output_padding : int or tuple
+        Transposed convolutions only: extra size added to one side of the output, to pick among
+        the input sizes a strided convolution maps to the same size (default 0).
+    dtype : dtype or None
+        dtype of the weight and bias (the default dtype when None).
+    generator : Generator or None
+        Random stream of the initial weights (the global one when None).
+    """
+
     nd = 2
     transposed = False
 

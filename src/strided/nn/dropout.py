@@ -7,6 +7,19 @@ from .module import Module
 
 
 class _DropoutNd(Module):
+    """Shared body of Dropout, Dropout1d and Dropout2d.
+
+    Parameters
+    ----------
+    p : float
+        Probability that an element (or, for Dropout1d/2d, a whole channel) is zeroed (default
+        0.5).
+    inplace : bool
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    generator : Generator or None
+        Random stream of the masks (the global one when None).
+    """
+
     _fn = staticmethod(dropout)
 
     def __init__(self, p: float = 0.5, inplace: bool = False,

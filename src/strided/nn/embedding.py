@@ -21,6 +21,14 @@ class Embedding(Module):
         A row initialised to zero whose gradient stays zero.
     max_norm, norm_type, scale_grad_by_freq, sparse
         As `strided.functional.embedding`.
+    _weight : Tensor or array or None
+        Initial weight (num_embeddings, embedding_dim) instead of N(0, 1) draws.
+    _freeze : bool
+        Do not train the weight (requires_grad False).
+    dtype : dtype or None
+        dtype of the parameters (the default dtype when None).
+    generator : Generator or None
+        Random stream of the N(0, 1) initial weights (the global one when None).
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,

@@ -16,6 +16,13 @@ class Linear(Module):
 
     Default initialisation is torch's: W ~ U(−1/√in, 1/√in) (kaiming_uniform with
     a = √5) and b ~ U(−1/√in, 1/√in). Pass `generator` for a repeatable init.
+
+    Parameters
+    ----------
+    bias : bool
+        Learn an additive bias (default True).
+    dtype : dtype or None
+        dtype of the parameters (the default dtype when None).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None,

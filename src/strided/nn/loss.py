@@ -10,6 +10,8 @@ from .module import Module
 
 
 class _Loss(Module):
+    """Shared body of the loss modules: checks and stores ``reduction``."""
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         allowed = ("none", "mean", "sum") + (("batchmean",) if isinstance(self, KLDivLoss)
@@ -25,7 +27,13 @@ class _Loss(Module):
 
 class CrossEntropyLoss(_Loss):
     """Cross-entropy from logits, with class `weight`, `ignore_index`, `label_smoothing`
-    and index or probability targets (see `functional.loss.cross_entropy`)."""
+    and index or probability targets (see `functional.loss.cross_entropy`).
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
@@ -42,7 +50,17 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities (pair with LogSoftmax)."""
+    """Negative log-likelihood of log-probabilities (pair with LogSoftmax).
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Weight of each class (C,), for unbalanced classes.
+    ignore_index : int
+        Target value that is ignored and does not contribute to the gradient (default -100).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
@@ -76,7 +94,13 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below `beta`, linear above."""
+    """Quadratic below `beta`, linear above.
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0):
         super().__init__(reduction)
@@ -87,7 +111,13 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """½d² below `delta`, δ(|d| − ½δ) above."""
+    """½d² below `delta`, δ(|d| − ½δ) above.
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -98,7 +128,15 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities (prefer BCEWithLogitsLoss)."""
+    """Binary cross-entropy of probabilities (prefer BCEWithLogitsLoss).
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Rescaling weight of each element's loss (broadcast against the input).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
@@ -109,7 +147,15 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy from logits, stable; `pos_weight` weighs positives per class."""
+    """Binary cross-entropy from logits, stable; `pos_weight` weighs positives per class.
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Rescaling weight of each element's loss (broadcast against the input).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
@@ -123,7 +169,13 @@ class BCEWithLogitsLoss(_Loss):
 
 class KLDivLoss(_Loss):
     """KL(target ‖ exp(input)) with `input` as log-probabilities; use reduction="batchmean"
-    for the mathematical KL divergence per sample."""
+    for the mathematical KL divergence per sample.
+
+    Parameters
+    ----------
+    log_target : bool
+        The target is given as log-probabilities (default False).
+    """
 
     def __init__(self, reduction: str = "mean", log_target: bool = False):
         super().__init__(reduction)

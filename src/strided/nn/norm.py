@@ -22,6 +22,17 @@ class _BatchNorm(Module):
     (`momentum=None`: a cumulative average, momentum = 1/num_batches_tracked).
     In eval: normalise with the running statistics. `track_running_stats=False` always
     uses the batch's statistics.
+
+    Parameters
+    ----------
+    num_features : int
+        C: the channels of the expected input (N, C, ...).
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    affine : bool
+        Learn a per-channel scale (weight) and shift (bias).
+    dtype : dtype or None
+        dtype of the parameters and running statistics (the default dtype when None).
     """
 
     _ranks: tuple = ()
@@ -115,7 +126,19 @@ class _InstanceNorm(_BatchNorm):
     """Shared body of InstanceNorm1d/2d/3d: each sample's channel standardised over its own
     spatial positions (Ulyanov et al. 2016). PyTorch's defaults: no affine map and no
     running statistics; with `track_running_stats` they are kept (means over the batch of
-    the instance statistics) and used in eval. Takes unbatched inputs as well."""
+    the instance statistics) and used in eval. Takes unbatched inputs as well.
+
+    Parameters
+    ----------
+    num_features : int
+        C: the channels of the expected input (N, C, ...).
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    momentum : float
+        Weight of the new statistics in the running averages (with track_running_stats).
+    dtype : dtype or None
+        dtype of the parameters and running statistics (the default dtype when None).
+    """
 
     nd = 2
 
@@ -160,7 +183,19 @@ class InstanceNorm3d(_InstanceNorm):
 
 class LayerNorm(Module):
     """Normalise each sample over its trailing `normalized_shape` dimensions, with an
-    elementwise affine γ, β of that shape (Ba et al. 2016). Same in training and eval."""
+    elementwise affine γ, β of that shape (Ba et al. 2016). Same in training and eval.
+
+    Parameters
+    ----------
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    elementwise_affine : bool
+        Learn a per-element scale (weight) and, with bias, a shift.
+    bias : bool
+        Learn the additive shift (only with elementwise_affine).
+    dtype : dtype or None
+        NumPy dtype of the data (the default dtype when None).
+    """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, dtype=None):
@@ -193,7 +228,15 @@ class LayerNorm(Module):
 
 class GroupNorm(Module):
     """Normalise each sample over groups of `num_channels / num_groups` channels
-    (Wu & He 2018), with a per-channel affine. Independent of the batch size."""
+    (Wu & He 2018), with a per-channel affine. Independent of the batch size.
+
+    Parameters
+    ----------
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    dtype : dtype or None
+        NumPy dtype of the data (the default dtype when None).
+    """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, dtype=None):

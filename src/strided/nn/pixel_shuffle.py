@@ -6,7 +6,13 @@ from .module import Module
 
 
 class PixelShuffle(Module):
-    """(*, C·r², H, W) → (*, C, H·r, W·r); see `strided.functional.pixel_shuffle`."""
+    """(*, C·r², H, W) → (*, C, H·r, W·r); see `strided.functional.pixel_shuffle`.
+
+    Parameters
+    ----------
+    upscale_factor : int
+        r: (N, C·r², H, W) becomes (N, C, H·r, W·r).
+    """
 
     def __init__(self, upscale_factor: int):
         super().__init__()
@@ -20,7 +26,13 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of PixelShuffle."""
+    """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of PixelShuffle.
+
+    Parameters
+    ----------
+    downscale_factor : int
+        r: (N, C, H·r, W·r) becomes (N, C·r², H, W).
+    """
 
     def __init__(self, downscale_factor: int):
         super().__init__()

@@ -22,7 +22,19 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
-    """Max pooling over (N, C, H, W); stride defaults to kernel_size."""
+    """Max pooling over (N, C, H, W); stride defaults to kernel_size.
+
+    Parameters
+    ----------
+    padding : int or tuple
+        Implicit padding added on both sides of each spatial dimension (default 0).
+    dilation : int or tuple
+        Spacing between the elements of the window (default 1).
+    return_indices : bool
+        Also return the flat indices of the maxima (for MaxUnpool).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    """
 
     _args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
@@ -54,7 +66,23 @@ class MaxPool3d(MaxPool2d):
 
 
 class AvgPool2d(_Pool):
-    """Average pooling over (N, C, H, W)."""
+    """Average pooling over (N, C, H, W).
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the pooling window.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding added on both sides of each spatial dimension (default 0).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    count_include_pad : bool
+        Count the zero padding in the averaging divisor (default True).
+    divisor_override : int or None
+        If given, the divisor of every window instead of its size.
+    """
 
     _args = ("kernel_size", "stride", "padding")
 
@@ -79,7 +107,21 @@ class AvgPool3d(AvgPool2d):
 
 
 class AvgPool1d(_Pool):
-    """Average pooling over (N, C, L)."""
+    """Average pooling over (N, C, L).
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the pooling window.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding added on both sides of each spatial dimension (default 0).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    count_include_pad : bool
+        Count the zero padding in the averaging divisor (default True).
+    """
 
     _args = ("kernel_size", "stride", "padding")
 
@@ -95,7 +137,13 @@ class AvgPool1d(_Pool):
 
 
 class AdaptiveAvgPool2d(_Pool):
-    """Average over adaptive windows to a fixed output size."""
+    """Average over adaptive windows to a fixed output size.
+
+    Parameters
+    ----------
+    output_size : int or tuple
+        Target spatial size of the output (None in a tuple keeps that input size).
+    """
 
     _args = ("output_size",)
 
@@ -114,7 +162,15 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
 
 class AdaptiveMaxPool2d(_Pool):
-    """Maximum over adaptive windows to a fixed output size."""
+    """Maximum over adaptive windows to a fixed output size.
+
+    Parameters
+    ----------
+    output_size : int or tuple
+        Target spatial size of the output (None in a tuple keeps that input size).
+    return_indices : bool
+        Also return the flat indices of the maxima (for MaxUnpool).
+    """
 
     _args = ("output_size",)
 
@@ -140,7 +196,17 @@ class GlobalAvgPool2d(_Pool):
 
 
 class MaxUnpool2d(_Pool):
-    """Partial inverse of MaxPool2d: `forward(x, indices, output_size=None)`."""
+    """Partial inverse of MaxPool2d: `forward(x, indices, output_size=None)`.
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the max-pooling window that is inverted.
+    stride : int or tuple or None
+        Stride of that max pooling; defaults to kernel_size.
+    padding : int or tuple
+        Padding of that max pooling (default 0).
+    """
 
     _args = ("kernel_size", "stride", "padding")
 
@@ -163,7 +229,17 @@ class MaxUnpool1d(MaxUnpool2d):
 
 class Upsample(_Pool):
     """Resizing by `size` or `scale_factor` with `interpolate`'s modes ('nearest',
-    'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'zeros')."""
+    'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'zeros').
+
+    Parameters
+    ----------
+    mode : str
+        'nearest' (default), 'linear', 'bilinear', 'bicubic' or 'trilinear'.
+    align_corners : bool or None
+        For the linear modes: align the corner pixels of input and output (PyTorch's meaning).
+    recompute_scale_factor : bool or None
+        Compute the interpolation from the output size instead of the given scale_factor.
+    """
 
     _args = ("size", "scale_factor", "mode", "align_corners")
 

@@ -64,13 +64,27 @@ def _params(parameters) -> list[Tensor]:
 
 def decay_parameters(module: Module) -> list[Parameter]:
     """The parameters that are usually regularised: weights with 2 or more dimensions
-    (linear and conv weights), not biases or normalisation scales."""
+    (linear and conv weights), not biases or normalisation scales.
+
+    Parameters
+    ----------
+    module : Module
+        The model whose parameters are sorted.
+    """
     return [p for p in module.parameters() if p.ndim >= 2]
 
 
 def elastic_net_penalty(parameters, l1: float = 0.0, l2: float = 0.0) -> Tensor:
     """λ₁·Σ|w| + (λ₂/2)·Σ‖w‖² over `parameters` (an iterable, or a Module: then its
-    `decay_parameters`). Add it to the loss before backward."""
+    `decay_parameters`). Add it to the loss before backward.
+
+    Parameters
+    ----------
+    l1 : float
+        Coefficient of the L1 term Σ|w|.
+    l2 : float
+        Coefficient of the L2 term Σw².
+    """
     if l1 < 0 or l2 < 0:
         raise ValueError(f"elastic_net_penalty: l1 and l2 must be non-negative, "
                          f"got l1={l1}, l2={l2}")
@@ -81,12 +95,26 @@ def elastic_net_penalty(parameters, l1: float = 0.0, l2: float = 0.0) -> Tensor:
 
 
 def l1_penalty(parameters, weight: float) -> Tensor:
-    """λ·Σ|w| (lasso): pushes weights to exactly zero when used with a proximal step."""
+    """λ·Σ|w| (lasso): pushes weights to exactly zero when used with a proximal step.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The weights to penalise.
+    weight : float
+        λ: the coefficient of the penalty.
+    """
     return elastic_net_penalty(parameters, l1=weight)
 
 
 def l2_penalty(parameters, weight: float) -> Tensor:
-    """(λ/2)·Σ‖w‖² (ridge / weight decay); its gradient λ·w is SGD's weight_decay=λ."""
+    """(λ/2)·Σ‖w‖² (ridge / weight decay); its gradient λ·w is SGD's weight_decay=λ.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The weights to penalise.
+    """
     return elastic_net_penalty(parameters, l2=weight)
 
 
@@ -105,7 +133,13 @@ class _ActivationL1(Function):
 
 def activation_l1_penalty(activations: Tensor, weight: float) -> Tensor:
     """λ·(1/N)·Σ_i ‖h_i‖₁ for a batch of hidden activations h (N, ...): the sparsity
-    penalty Ω(h) of sparse representations (Goodfellow et al. §7.10)."""
+    penalty Ω(h) of sparse representations (Goodfellow et al. §7.10).
+
+    Parameters
+    ----------
+    weight : float
+        λ: the coefficient of the penalty.
+    """
     if weight < 0:
         raise ValueError(f"activation_l1_penalty: weight must be non-negative, got {weight}")
     return _ActivationL1.apply(activations, weight=float(weight))

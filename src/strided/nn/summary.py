@@ -169,6 +169,17 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
     full shape with the batch first if its length is the model's input rank plus one; a
     shape without batch is run with batch 1. Nothing is trained and the model's mode is
     restored. `print_table=False` only returns the `Summary`.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        dtype of the dummy input (the default dtype when None).
+    compact : bool
+        Fold parameter-free elementwise layers (ReLU, Dropout, ...) into the row before them.
+    file : file-like or None
+        Where to print the table (sys.stdout when None).
+    name : str or None
+        Model name in the table's title (the model's class name when None).
     """
     from ..backend import get_default_dtype
     input_shape = tuple(int(s) for s in input_shape)

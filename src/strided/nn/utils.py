@@ -35,6 +35,13 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     if total > max_norm every g is multiplied by max_norm / (total + 1e-6). The direction
     of the full gradient is kept, only its length shrinks. Returns the norm *before*
     clipping (a 0-d Tensor), e.g. to log exploding gradients.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Tensors whose .grad is clipped in place.
+    error_if_nonfinite : bool
+        Raise if the total norm is NaN or infinite instead of clipping.
     """
     if not isinstance(max_norm, (int, float, np.number)) or not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be positive, got {max_norm!r}")
@@ -67,7 +74,13 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element to [−clip_value, clip_value] in place (changes the
-    gradient's direction, unlike `clip_grad_norm_`)."""
+    gradient's direction, unlike `clip_grad_norm_`).
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Tensors whose .grad is clipped in place.
+    """
     if not isinstance(clip_value, (int, float, np.number)) or not clip_value > 0:
         raise ValueError(f"clip_grad_value_: clip_value must be positive, got {clip_value!r}")
     for p in _with_grads(parameters):

@@ -12,6 +12,20 @@ class Adagrad(Optimizer):
 
     Rarely updated coordinates keep large steps; the sum only grows, so the step size
     decays for good (which RMSprop and Adam fix with running averages).
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    weight_decay : float
+        L2 penalty coefficient added to the gradient (default 0).
+    initial_accumulator_value : float
+        Starting value of the sum of squared gradients.
+    eps : float
+        Added to the root of the accumulated squares for numerical stability.
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,

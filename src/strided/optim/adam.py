@@ -18,6 +18,18 @@ class Adam(Optimizer):
 
     With coupled decay the penalty is rescaled by 1/√v̂ like the gradient, so weights with
     large gradients are barely regularised; AdamW decouples it.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    betas : tuple of float
+        (β1, β2): decay rates of the running averages of the gradient and its square.
+    eps : float
+        Added to the root of the second moment for numerical stability (default 1e-8).
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
     """
 
     _decoupled = False
@@ -85,7 +97,20 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: θ ← θ(1 − lr·λ) before the Adam step, so every
-    weight decays at the same rate regardless of its gradient history. Default λ = 0.01."""
+    weight decays at the same rate regardless of its gradient history. Default λ = 0.01.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    betas : tuple of float
+        (β1, β2): decay rates of the running averages of the gradient and its square.
+    eps : float
+        Added to the root of the second moment for numerical stability (default 1e-8).
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
+    """
 
     _decoupled = True
 

@@ -36,7 +36,15 @@ def _check_optimizer(name: str, optimizer) -> None:
 
 class LRScheduler:
     """Base class: subclasses implement `lr_at(base_lr, step) -> lr` (closed form), or
-    `lrs_at(step)` when the groups differ by more than their initial lr."""
+    `lrs_at(step)` when the groups differ by more than their initial lr.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     interval = "epoch"  # step() once per "epoch" or once per "batch"
     needs_metric = False  # step(metric) with the monitored value
@@ -104,7 +112,15 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """lr = initial_lr · lr_lambda(step) (one function, or one per group)."""
+    """lr = initial_lr · lr_lambda(step) (one function, or one per group).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, lr_lambda: Callable[[int], float] | Sequence, last_epoch=-1):
         n = len(optimizer.param_groups)
@@ -124,7 +140,17 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr = initial_lr · γ^⌊step / step_size⌋: divide by 1/γ every `step_size` epochs."""
+    """lr = initial_lr · γ^⌊step / step_size⌋: divide by 1/γ every `step_size` epochs.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    gamma : float
+        Multiplicative factor of the learning-rate decay.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if not isinstance(step_size, int) or step_size <= 0:
@@ -137,7 +163,17 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr = initial_lr · γ^(number of milestones ≤ step)."""
+    """lr = initial_lr · γ^(number of milestones ≤ step).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    gamma : float
+        Multiplicative factor of the learning-rate decay.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1):
@@ -150,7 +186,15 @@ class MultiStepLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """lr = initial_lr · factor for the first `total_iters` steps, then initial_lr."""
+    """lr = initial_lr · factor for the first `total_iters` steps, then initial_lr.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
@@ -165,7 +209,15 @@ class ConstantLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Linear warm-up: the factor goes linearly from `start_factor` to `end_factor` over
-    `total_iters` steps, then stays: lr = initial_lr·(s + (e − s)·min(t, T)/T)."""
+    `total_iters` steps, then stays: lr = initial_lr·(s + (e − s)·min(t, T)/T).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
@@ -185,7 +237,17 @@ class LinearLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr = initial_lr · γ^step."""
+    """lr = initial_lr · γ^step.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    gamma : float
+        Multiplicative factor of the learning-rate decay.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -197,7 +259,17 @@ class ExponentialLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (initial_lr − η_min)·(1 + cos(π·t/T_max))/2 (Loshchilov & Hutter 2017,
-    without restarts): from initial_lr at t = 0 down to η_min at t = T_max."""
+    without restarts): from initial_lr at t = 0 down to η_min at t = T_max.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    eta_min : float
+        Minimum learning rate (default 0).
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         if T_max <= 0:
@@ -212,7 +284,17 @@ class CosineAnnealingLR(LRScheduler):
 class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR: cosine annealing from initial_lr to η_min over T_i steps, then restart, with
     T_0 for the first period and each next one T_mult times longer. `step(epoch)` accepts
-    fractional epochs (call it per batch with epoch + i/n_batches)."""
+    fractional epochs (call it per batch with epoch + i/n_batches).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    eta_min : float
+        Minimum learning rate (default 0).
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1):
@@ -266,7 +348,29 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith 2018), stepped once per batch: lr rises from
     max_lr/div_factor to max_lr over the first pct_start of the steps, then anneals to
     max_lr/(div_factor·final_div_factor); momentum (SGD) or β₁ (Adam) moves inversely
-    between max_momentum and base_momentum. Defaults as torch's."""
+    between max_momentum and base_momentum. Defaults as torch's.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    total_steps : int or None
+        Steps in the cycle; else epochs × steps_per_epoch.
+    epochs : int or None
+        Epochs to train, with steps_per_epoch, when total_steps is not given.
+    steps_per_epoch : int or None
+        Steps per epoch, with epochs, when total_steps is not given.
+    anneal_strategy : str
+        'cos' (default) or 'linear' annealing between the phases.
+    cycle_momentum : bool
+        Cycle the momentum (or β1) inversely to the learning rate, between base_momentum and
+        max_momentum.
+    three_phase : bool
+        Add a third phase that anneals to the final rate after the symmetric warm-up and decay
+        (fast.ai's form when False).
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     interval = "batch"
 
@@ -365,7 +469,15 @@ class OneCycleLR(LRScheduler):
 
 class InverseScalingLR(LRScheduler):
     """scikit-learn's "invscaling": lr = initial_lr / (t + 1)^power_t (t = steps taken),
-    a Robbins–Monro schedule (Σ lr = ∞, Σ lr² < ∞ for ½ < power_t ≤ 1)."""
+    a Robbins–Monro schedule (Σ lr = ∞, Σ lr² < ∞ for ½ < power_t ≤ 1).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, power_t: float = 0.5, last_epoch: int = -1):
         if power_t < 0:
@@ -379,7 +491,15 @@ class InverseScalingLR(LRScheduler):
 
 class SequentialLR(LRScheduler):
     """Run `schedulers` one after another, switching at the step counts in `milestones`;
-    each restarts from its own step 0 (e.g. LinearLR warm-up, then CosineAnnealingLR)."""
+    each restarts from its own step 0 (e.g. LinearLR warm-up, then CosineAnnealingLR).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are scheduled.
+    last_epoch : int
+        Index of the last step taken; -1 (default) starts a new schedule.
+    """
 
     def __init__(self, optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
                  last_epoch: int = -1):
@@ -419,7 +539,15 @@ class ReduceLROnPlateau:
     epochs: `scheduler.step(val_loss)`. Torch's semantics: `threshold_mode` "rel" counts
     an improvement when the metric beats best·(1 ∓ threshold), "abs" when it beats
     best ∓ threshold; after a reduction, `cooldown` epochs pass before counting again;
-    the lr never goes below `min_lr`, and changes smaller than `eps` are skipped."""
+    the lr never goes below `min_lr`, and changes smaller than `eps` are skipped.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The wrapped optimizer whose learning rates are reduced.
+    mode : str
+        'min' or 'max': whether the monitored quantity should decrease or increase.
+    """
 
     interval = "epoch"
     needs_metric = True

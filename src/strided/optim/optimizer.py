@@ -59,7 +59,14 @@ def for_blocks(update: Callable, *arrays) -> None:
 
 
 class Optimizer:
-    """Base class: subclasses set `defaults`, validate them, and implement `step()`."""
+    """Base class: subclasses set `defaults`, validate them, and implement `step()`.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    """
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__

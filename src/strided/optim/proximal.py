@@ -18,7 +18,13 @@ from .sgd import SGD
 
 
 def prox_l1_(parameters: Iterable[Tensor] | Tensor, threshold: float) -> None:
-    """Soft-threshold every parameter in place: θ ← sign(θ)·max(|θ| − threshold, 0)."""
+    """Soft-threshold every parameter in place: θ ← sign(θ)·max(|θ| − threshold, 0).
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Tensors shrunk in place.
+    """
     if threshold < 0:
         raise ValueError(f"prox_l1_: threshold must be non-negative, got {threshold}")
     if isinstance(parameters, Tensor):
@@ -33,7 +39,16 @@ def prox_l1_(parameters: Iterable[Tensor] | Tensor, threshold: float) -> None:
 class ProximalSGD(SGD):
     """SGD (all of its options) followed by soft-thresholding with lr·l1 per group: the
     proximal gradient method for L1-regularised training. `l1` may differ per group
-    (e.g. 0 for biases)."""
+    (e.g. 0 for biases).
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
+    """
 
     def __init__(self, params, lr: float = 1e-3, l1: float = 0.0, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,

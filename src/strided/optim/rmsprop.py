@@ -13,6 +13,20 @@ class RMSprop(Optimizer):
         s ← αs + (1 − α)g²
         ḡ ← αḡ + (1 − α)g,  d = √(s − ḡ²) + ε   (centered)   or   d = √s + ε
         b ← μb + g/d,  θ ← θ − lr·b              (momentum μ > 0)   or   θ ← θ − lr·g/d
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    alpha : float
+        Smoothing constant of the running average of squared gradients.
+    eps : float
+        Added to the root of the running average for numerical stability (default 1e-8).
+    weight_decay : float
+        L2 penalty coefficient added to the gradient (default 0).
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,

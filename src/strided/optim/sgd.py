@@ -16,6 +16,14 @@ class SGD(Optimizer):
 
     This momentum is Sutskever et al.'s form (velocity accumulates gradients, lr applied
     after), which equals the notes' v ← μv − α·g when lr is constant.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        The parameters to optimise, or parameter groups (dicts with a 'params' key and per-group
+        options).
+    maximize : bool
+        Maximise the objective instead of minimising it (step along +grad).
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0,

@@ -55,7 +55,13 @@ class Callback:
 
 
 class LambdaCallback(Callback):
-    """A callback from functions: ``LambdaCallback(on_batch_end=lambda t, logs: ...)``."""
+    """A callback from functions: ``LambdaCallback(on_batch_end=lambda t, logs: ...)``.
+
+    Parameters
+    ----------
+    order : int
+        Position among the callbacks: lower runs earlier (default 50).
+    """
 
     def __init__(self, order: int = 50, **hooks):
         known = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
@@ -159,6 +165,12 @@ class Checkpoint(Callback):
     ``keep_all=True`` also keeps ``epoch-NNN.safetensors`` for every epoch. ``monitor``
     (e.g. "val_accuracy") additionally writes the best epoch's model weights to
     ``best.safetensors`` (readable with ``strided.io.load_model``).
+
+    Parameters
+    ----------
+    mode : str
+        'min', 'max' or 'auto' (max when monitor names an accuracy, else min): which value of
+        monitor is best.
     """
 
     order = 100

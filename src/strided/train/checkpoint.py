@@ -70,7 +70,17 @@ def _loader_states(loader: Any) -> dict:
 
 def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
               extra: dict[str, Any] | None = None) -> dict:
-    """The state of every generator of a run (see the module docstring)."""
+    """The state of every generator of a run (see the module docstring).
+
+    Parameters
+    ----------
+    model : Module or None
+        Model whose dropout/random layers' generators are captured.
+    loaders : dict of str to DataLoader or None
+        Loaders whose shuffling generators are captured, by name.
+    extra : dict of str to Generator or None
+        Further named generators to capture.
+    """
     state: dict = {
         "strided": default_generator().get_state(),
         "numpy_global": np.random.get_state(legacy=False),
@@ -91,7 +101,19 @@ def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
 
 def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None = None,
                   extra: dict[str, Any] | None = None) -> None:
-    """Put back what ``rng_state`` returned into the generators of this run."""
+    """Put back what ``rng_state`` returned into the generators of this run.
+
+    Parameters
+    ----------
+    state : dict
+        A state returned by rng_state.
+    model : Module or None
+        Model whose random layers' generators are restored.
+    loaders : dict of str to DataLoader or None
+        Loaders whose shuffling generators are restored, by name.
+    extra : dict of str to Generator or None
+        Further named generators to restore.
+    """
     missing: list[str] = []
     default_generator().set_state(state["strided"])
     np.random.set_state(state["numpy_global"])
@@ -127,7 +149,15 @@ def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write a checkpoint dict (``Trainer.state_dict()``) atomically."""
+    """Write a checkpoint dict (``Trainer.state_dict()``) atomically.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        File to write (atomically).
+    state : dict
+        The training state: nested dicts/lists of arrays, numbers and strings.
+    """
     return save_state(path, dict(state, format=FORMAT))
 
 

@@ -32,7 +32,13 @@ def _check(scores: np.ndarray, targets: np.ndarray, where: str) -> None:
 
 
 def top_k_correct(scores, targets, k: int = 1) -> int:
-    """How many rows of ``scores`` have their target among the ``k`` largest entries."""
+    """How many rows of ``scores`` have their target among the ``k`` largest entries.
+
+    Parameters
+    ----------
+    targets : array-like
+        True class indices (N,).
+    """
     where = "top_k_correct"
     scores, targets = _array(scores, "scores", where), _array(targets, "targets", where)
     _check(scores, targets, where)
@@ -50,6 +56,11 @@ def accuracy(scores, targets) -> float:
     """Fraction of rows whose arg-max is the target (0.0 for an empty batch).
 
     ``scores`` may also be predicted class indices ``(N,)``.
+
+    Parameters
+    ----------
+    targets : array-like
+        True class indices (N,).
     """
     where = "accuracy"
     s, t = _array(scores, "scores", where), _array(targets, "targets", where)
@@ -62,7 +73,13 @@ def accuracy(scores, targets) -> float:
 
 
 def top_k_accuracy(scores, targets, k: int = 5) -> float:
-    """Fraction of rows whose target is among the ``k`` highest scores."""
+    """Fraction of rows whose target is among the ``k`` highest scores.
+
+    Parameters
+    ----------
+    targets : array-like
+        True class indices (N,).
+    """
     t = _array(targets, "targets", "top_k_accuracy")
     return top_k_correct(scores, t, k) / len(t) if len(t) else 0.0
 
@@ -72,6 +89,11 @@ def confusion_matrix(predictions, targets, num_classes: int | None = None) -> np
 
     ``predictions`` are class indices ``(N,)`` or scores ``(N, C)`` (then their arg-max, and
     ``num_classes`` defaults to ``C``).
+
+    Parameters
+    ----------
+    targets : array-like
+        True class indices (N,).
     """
     where = "confusion_matrix"
     p, t = _array(predictions, "predictions", where), _array(targets, "targets", where)
@@ -95,7 +117,13 @@ def confusion_matrix(predictions, targets, num_classes: int | None = None) -> np
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
     """Recall of each class from a confusion matrix: ``M[i, i] / sum_j M[i, j]`` (NaN for a
-    class with no samples)."""
+    class with no samples).
+
+    Parameters
+    ----------
+    cm : ndarray
+        Confusion matrix (C, C): rows are true classes, columns predicted ones.
+    """
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"per_class_accuracy: expected a square confusion matrix, got {cm.shape}")
@@ -112,6 +140,11 @@ class RunningMetrics:
     >>> m.update(loss=0.7, scores=logits, targets=labels)     # doctest: +SKIP
     >>> m.compute()                                           # doctest: +SKIP
     {'loss': 0.7, 'accuracy': 0.81, 'top5': 0.99}
+
+    Parameters
+    ----------
+    num_classes : int or None
+        Number of classes for the confusion matrix (from the data when None).
     """
 
     def __init__(self, top_k: Sequence[int] = (), num_classes: int | None = None,
@@ -165,7 +198,13 @@ class RunningMetrics:
 
 
 def format_confusion(cm: np.ndarray, classes: Iterable[str] | None = None) -> str:
-    """A text table of a confusion matrix, rows true classes, columns predictions."""
+    """A text table of a confusion matrix, rows true classes, columns predictions.
+
+    Parameters
+    ----------
+    cm : ndarray
+        Confusion matrix (C, C): rows are true classes, columns predicted ones.
+    """
     cm = np.asarray(cm)
     n = cm.shape[0]
     names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(n)]

@@ -71,6 +71,8 @@ class Trainer:
     config : a JSON-able dict stored in every checkpoint (the CLI keeps its options there).
     classification : the outputs are class scores, so accuracy is measured; set False for
         other tasks (regression, autoencoders): then only the loss is reported.
+    file : file-like or None
+        Where the progress and epoch lines go (sys.stderr when None).
 
     Notes
     -----
