@@ -69,7 +69,13 @@ class ELU(Function):
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, α(eˣ − 1) otherwise."""
+    """x for x > 0, α(eˣ − 1) otherwise.
+
+    Parameters
+    ----------
+    alpha : float
+        α: the value the negative side approaches (default 1.0).
+    """
     return ELU.apply(x, alpha=float(alpha))
 
 
@@ -105,7 +111,13 @@ class Tanh(Function):
 
 
 def tanh(x: Tensor) -> Tensor:
-    """The hyperbolic tangent."""
+    """The hyperbolic tangent.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     return Tanh.apply(x)
 
 
@@ -122,7 +134,13 @@ class Softplus(Function):
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """(1/β)·log(1 + e^{βx}); reverts to x where βx > threshold (as torch)."""
+    """(1/β)·log(1 + e^{βx}); reverts to x where βx > threshold (as torch).
+
+    Parameters
+    ----------
+    beta : float
+        β of softplus(x) = log(1 + exp(βx)) / β (default 1).
+    """
     return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
 
 
@@ -257,7 +275,13 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) ->
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
     """log softmax along `axis`, computed as x − max − log Σ e^{x − max} (never log of a
-    softmax that underflowed to 0); `dtype` converts `x` first, as in softmax."""
+    softmax that underflowed to 0); `dtype` converts `x` first, as in softmax.
+
+    Parameters
+    ----------
+    dim : int or None
+        PyTorch's name for axis: the dimension the probabilities sum over.
+    """
     x = _cast("log_softmax", x, dtype)
     axis = _check_axis("log_softmax", x.data, _axis_kw(axis, dim))
     if x.ndim == 0:

@@ -201,6 +201,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     `padding` is an int, a pair, 'same' or 'valid'; `padding_mode` ('zeros', 'reflect',
     'replicate', 'circular') says what the padding holds. Output spatial size
     ⌊(W − d·(k−1) − 1 + 2P) / S⌋ + 1. Returns (N, O, Ho, Wo).
+
+    Parameters
+    ----------
+    bias : Tensor or None
+        Bias added to each output channel (C_out,).
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
                  padding_mode)
@@ -209,7 +218,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
 @batch_conventions(3)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
            padding_mode="zeros") -> Tensor:
-    """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d."""
+    """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d.
+
+    Parameters
+    ----------
+    bias : Tensor or None
+        Bias added to each output channel (C_out,).
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    padding : int or tuple
+        Zero padding on both sides of each spatial dimension (default 0).
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
+    padding_mode : str
+        'zeros' (default), 'reflect', 'replicate' or 'circular'.
+    """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups,
                  padding_mode)
 
@@ -219,7 +242,23 @@ def convolve2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
                groups=1) -> Tensor:
     """True 2-D convolution (the signal-processing convention): the kernel is rotated by
     180° before sliding, y[m, n] = Σ_{i,j} w[i, j] · x[m − i, n − j] (with the origin at the
-    kernel's far corner). Equals conv2d with `weight` flipped in both spatial axes."""
+    kernel's far corner). Equals conv2d with `weight` flipped in both spatial axes.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    bias : Tensor or None
+        Bias added to each output channel (C_out,).
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    padding : int or tuple
+        Zero padding on both sides of each spatial dimension (default 0).
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
+    groups : int
+        Blocked connections from input to output channels (default 1).
+    """
     w = as_tensor(weight, "convolve2d", "weight")
     if w.ndim != 4:
         raise ValueError(f"convolve2d: expected a 4-D weight, got shape {tuple(w.shape)}")
@@ -280,7 +319,20 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed convolution of `input` (N, C_in, H, W) with `weight`
     (C_in, C_out/groups, kh, kw): the adjoint of conv2d, <conv2d(x, w), y> = <x,
     conv_transpose2d(y, w)>. Output size (i − 1)·s − 2p + d·(k − 1) + output_padding + 1;
-    `output_size` (H, W) picks the output_padding instead."""
+    `output_size` (H, W) picks the output_padding instead.
+
+    Parameters
+    ----------
+    bias : Tensor or None
+        Bias added to each output channel (C_out,).
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    padding : int or tuple
+        dilation·(kernel_size − 1) − padding zeros are added to both sides of the input (default
+        0).
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
+    """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
                            output_padding, groups, dilation, output_size)
 
@@ -288,7 +340,29 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 @batch_conventions(3)
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1, output_size=None) -> Tensor:
-    """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k)."""
+    """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    weight : Tensor
+        Filters (C_out, C_in/groups, *kernel), or (C_in, C_out/groups, *kernel) for transposed
+        convolutions.
+    bias : Tensor or None
+        Bias added to each output channel (C_out,).
+    stride : int or tuple
+        Stride of the convolution (default 1).
+    padding : int
+        dilation·(kernel_size − 1) − padding zeros are added to both sides of the input (default
+        0).
+    output_padding : int or tuple
+        Extra size added to one side of the output (default 0).
+    dilation : int or tuple
+        Spacing between the kernel elements (default 1).
+    output_size : tuple or None
+        Exact output size, instead of output_padding, to choose among the possible sizes.
+    """
     return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
                            output_padding, groups, dilation, output_size)
 
@@ -308,7 +382,19 @@ def _unfold_geometry(fn, spatial, kernel_size, dilation, padding, stride):
 @batch_conventions(4)
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """im2col: every (C, kh, kw) window of `input` (N, C, H, W) as a column of an
-    (N, C·kh·kw, L) tensor, L the number of window positions (as torch.nn.functional.unfold)."""
+    (N, C·kh·kw, L) tensor, L the number of window positions (as torch.nn.functional.unfold).
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the sliding blocks.
+    dilation : int or tuple
+        Spacing between the elements of a block (default 1).
+    padding : int or tuple
+        Zero padding on both sides of each spatial dimension (default 0).
+    stride : int or tuple
+        Stride of the sliding blocks (default 1).
+    """
     x = as_tensor(input, "unfold")
     check_input(x, 4, "unfold", "(N, C, H, W)")
     kernel, dilation, stride, pads, _ = _unfold_geometry(
@@ -319,7 +405,21 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
 @batch_conventions(3)
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """col2im, the adjoint of `unfold`: columns (N, C·kh·kw, L) summed back into an
-    (N, C, H, W) image of spatial size `output_size`, overlapping windows added."""
+    (N, C, H, W) image of spatial size `output_size`, overlapping windows added.
+
+    Parameters
+    ----------
+    input : Tensor
+        Blocks (N, C·∏kernel_size, L), as unfold returns them.
+    kernel_size : int or tuple
+        Size of the sliding blocks.
+    dilation : int or tuple
+        Spacing between the elements of a block (default 1).
+    padding : int or tuple
+        Zero padding on both sides of each spatial dimension (default 0).
+    stride : int or tuple
+        Stride of the sliding blocks (default 1).
+    """
     cols = as_tensor(input, "fold")
     check_input(cols, 3, "fold", "(N, C·kh·kw, L)")
     out_hw = ntuple(output_size, 2, "fold", "output_size", minimum=1)

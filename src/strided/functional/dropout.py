@@ -49,7 +49,15 @@ def _apply(name: str, x, p: float, training: bool, mask_shape, generator):
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
             generator: Generator | None = None) -> Tensor:
     """Zero each element independently with probability `p` (training only), scaling the
-    rest by 1/(1 − p). `inplace` is accepted for torch compatibility and ignored."""
+    rest by 1/(1 − p). `inplace` is accepted for torch compatibility and ignored.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    generator : Generator or None
+        Random stream of the mask (the global one when None).
+    """
     return _apply("dropout", input, p, training, lambda s: s, generator)
 
 
@@ -57,7 +65,19 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
               generator: Generator | None = None) -> Tensor:
     """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability `p`:
     neighbouring pixels are correlated, so dropping single pixels regularises little
-    (Tompson et al. 2015)."""
+    (Tompson et al. 2015).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    training : bool
+        Apply dropout (True, default); in evaluation the input is returned unchanged.
+    inplace : bool
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    generator : Generator or None
+        Random stream of the mask (the global one when None).
+    """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, "
@@ -68,7 +88,19 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
               generator: Generator | None = None) -> Tensor:
-    """Zero whole channels of (N, C, L) (or unbatched (C, L)) with probability `p`."""
+    """Zero whole channels of (N, C, L) (or unbatched (C, L)) with probability `p`.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    training : bool
+        Apply dropout (True, default); in evaluation the input is returned unchanged.
+    inplace : bool
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    generator : Generator or None
+        Random stream of the mask (the global one when None).
+    """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim not in (2, 3):
         raise ValueError(f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, "

@@ -23,7 +23,13 @@ class Exp(Function):
 
 
 def exp(x: Tensor) -> Tensor:
-    """eˣ elementwise."""
+    """eˣ elementwise.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     return Exp.apply(x)
 
 
@@ -37,7 +43,13 @@ class Log(Function):
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm (−inf at 0, NaN below, as NumPy)."""
+    """Natural logarithm (−inf at 0, NaN below, as NumPy).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     return Log.apply(x)
 
 
@@ -70,7 +82,13 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - the name users expect
 
 
 def sign(x: Tensor) -> Tensor:
-    """−1, 0 or 1; piecewise constant, so it has no gradient (a constant tensor)."""
+    """−1, 0 or 1; piecewise constant, so it has no gradient (a constant tensor).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     return Tensor(np.sign(x.data))
 
 
@@ -111,7 +129,13 @@ class Clone(Function):
 
 
 def clone(x: Tensor) -> Tensor:
-    """A copy with its own memory, still connected to the graph."""
+    """A copy with its own memory, still connected to the graph.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     return Clone.apply(x)
 
 

@@ -71,6 +71,11 @@ def matmul(a, b) -> Tensor:
     1-D·1-D is the dot product, a 1-D left operand is a row vector and a 1-D right
     operand a column vector (the added dimension is removed again), and leading (batch)
     dimensions broadcast: (B, n, k) @ (k, m) → (B, n, m).
+
+    Parameters
+    ----------
+    b : Tensor
+        The right operand.
     """
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b)

@@ -288,6 +288,11 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     each class. `ignore_index`: targets equal to it contribute nothing (index targets only).
     `label_smoothing` ε ∈ [0, 1] mixes the target with the uniform distribution:
     (1−ε)·onehot + ε/C.
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
@@ -347,7 +352,17 @@ class NLLLoss(Function):
 def nll_loss(input, target, weight=None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index `target` under log-probabilities `input`
-    (N, C, ...), e.g. the output of `log_softmax`. Arguments as in `cross_entropy`."""
+    (N, C, ...), e.g. the output of `log_softmax`. Arguments as in `cross_entropy`.
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Weight of each class (C,), for unbalanced classes.
+    ignore_index : int
+        Target value that is ignored and does not contribute to the gradient (default -100).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
     name = "nll_loss"
     _check_reduction(name, reduction)
     x = _tensor(name, "input", input)
@@ -418,19 +433,43 @@ def _pair_loss(name, input, target):
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error: (input − target)², reduced."""
+    """Mean squared error: (input − target)², reduced.
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
     _check_reduction("mse_loss", reduction)
     return MSE.apply(*_pair_loss("mse_loss", input, target), reduction=reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error |input − target| (subgradient 0 where they are equal)."""
+    """Mean absolute error |input − target| (subgradient 0 where they are equal).
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
     _check_reduction("l1_loss", reduction)
     return L1.apply(*_pair_loss("l1_loss", input, target), reduction=reduction)
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """½(x−y)²/β where |x−y| < β, else |x−y| − ½β (Fast R-CNN's box loss)."""
+    """½(x−y)²/β where |x−y| < β, else |x−y| − ½β (Fast R-CNN's box loss).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    target : Tensor
+        The target, of the input's shape.
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    beta : float
+        β: where the loss turns from quadratic to linear (default 1).
+    """
     _check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -439,7 +478,19 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """½(x−y)² where |x−y| < δ, else δ(|x−y| − ½δ)."""
+    """½(x−y)² where |x−y| < δ, else δ(|x−y| − ½δ).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    target : Tensor
+        The target, of the input's shape.
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    delta : float
+        δ: where the loss turns from quadratic to linear (default 1).
+    """
     _check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -473,6 +524,11 @@ def squared_error_loss(input, target, reduction: str = "mean") -> Tensor:
     with one-hot targets; "mean" averages over samples (not over N·C like `mse_loss`).
 
     `input` is (N, C); `target` is class indices (N,) (made one-hot here) or (N, C) values.
+
+    Parameters
+    ----------
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
     name = "squared_error_loss"
     _check_reduction(name, reduction)
@@ -521,7 +577,15 @@ class BCE(_PointwiseLoss):
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities `input` ∈ [0, 1] against `target` ∈ [0, 1].
-    Prefer `binary_cross_entropy_with_logits` on raw scores: it is stable."""
+    Prefer `binary_cross_entropy_with_logits` on raw scores: it is stable.
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Rescaling weight of each element's loss (broadcast against the input).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
@@ -564,7 +628,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     """Binary cross-entropy of sigmoid(`input`) against `target`, computed from the logits
     without forming the sigmoid (stable for |x| in the thousands). `pos_weight` (broadcast
     along the last dimension, one per class) weighs the positive term, trading recall
-    against precision."""
+    against precision.
+
+    Parameters
+    ----------
+    weight : Tensor or None
+        Rescaling weight of each element's loss (broadcast against the input).
+    reduction : str
+        'mean' (default), 'sum' or 'none': how the per-element losses are combined.
+    """
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
@@ -614,6 +686,11 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
 
     reduction "batchmean" (sum / N) is the true KL divergence per sample; "mean" averages
     over every element, as torch's default does (kept for compatibility).
+
+    Parameters
+    ----------
+    log_target : bool
+        The target is given as log-probabilities (default False).
     """
     name = "kl_div"
     _check_reduction(name, reduction, _REDUCTIONS + ("batchmean",))

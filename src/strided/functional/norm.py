@@ -98,6 +98,21 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         running ← (1 − momentum)·running + momentum·batch,
     with the *unbiased* batch variance (n/(n−1)·σ²), as torch does. With `training=False`
     the running statistics are used. `momentum=None` is handled by `nn.BatchNorm*`.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    running_mean : Tensor or None
+        Running mean (C,), used in evaluation and updated in place in training.
+    running_var : Tensor or None
+        Running variance (C,), used in evaluation and updated in place in training.
+    weight : Tensor or None
+        Per-channel scale γ (C,).
+    bias : Tensor or None
+        Per-channel shift β (C,).
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
     """
     x = input
     if not isinstance(x, Tensor):
@@ -173,7 +188,19 @@ class LayerNorm(Function):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing dimensions `normalized_shape` of each sample
-    (Ba et al. 2016): same computation in training and eval."""
+    (Ba et al. 2016): same computation in training and eval.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    weight : Tensor or None
+        Elementwise scale γ of normalized_shape.
+    bias : Tensor or None
+        Elementwise shift β of normalized_shape.
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if isinstance(normalized_shape, (int, np.integer)):
         normalized_shape = (int(normalized_shape),)
@@ -230,7 +257,19 @@ class GroupNorm(Function):
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Group normalisation (Wu & He 2018) of (N, C, ...): channels split into `num_groups`
     groups, each standardised per sample. G = 1 is layer norm over (C, H, W); G = C is
-    instance norm."""
+    instance norm.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    weight : Tensor or None
+        Per-channel scale γ (C,).
+    bias : Tensor or None
+        Per-channel shift β (C,).
+    eps : float
+        Added to the variance for numerical stability (default 1e-5).
+    """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim < 2:
         raise ValueError(f"group_norm: input must be (N, C, ...), got shape {x.shape}")
@@ -327,7 +366,19 @@ class LocalResponseNorm(Function):
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """Local response normalisation across channels (Krizhevsky et al. 2012), torch's
-    definition: the sum of squares over `size` neighbouring channels is averaged (α/n)."""
+    definition: the sum of squares over `size` neighbouring channels is averaged (α/n).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    alpha : float
+        α: scale of the sum of squares (default 1e-4).
+    beta : float
+        β: exponent of the denominator (default 0.75).
+    k : float
+        k: additive constant of the denominator (default 1).
+    """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim < 3:
         raise ValueError(f"local_response_norm: input must be (N, C, ...) with at least 3 "

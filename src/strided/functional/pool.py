@@ -117,7 +117,17 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Maximum over each (dilated) kernel window of `input` (N, C, H, W); stride defaults to
     the kernel size, padding counts as −∞. With `return_indices`, also the argmax of each
-    window as h·W + w in its input plane (for `max_unpool2d`)."""
+    window as h·W + w in its input plane (for `max_unpool2d`).
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the pooling window.
+    dilation : int or tuple
+        Spacing between the elements of the window (default 1).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
 
@@ -125,7 +135,25 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 @batch_conventions(3)
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """max_pool2d for (N, C, L) inputs; indices index L."""
+    """max_pool2d for (N, C, L) inputs; indices index L.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    kernel_size : int or tuple
+        Size of the pooling window.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding on both sides of each spatial dimension (default 0).
+    dilation : int or tuple
+        Spacing between the elements of the window (default 1).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    return_indices : bool
+        Also return the flat indices of the maxima (for MaxUnpool).
+    """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
 
@@ -149,7 +177,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over each kernel window of `input` (N, C, H, W). The divisor is the window size,
     counting zero padding when `count_include_pad` (windows that ceil_mode lets run past the
-    padding never count the overrun), or `divisor_override`."""
+    padding never count the overrun), or `divisor_override`.
+
+    Parameters
+    ----------
+    kernel_size : int or tuple
+        Size of the pooling window.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    """
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
@@ -157,7 +193,23 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 @batch_conventions(3)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """avg_pool2d for (N, C, L) inputs."""
+    """avg_pool2d for (N, C, L) inputs.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    kernel_size : int or tuple
+        Size of the pooling window.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding on both sides of each spatial dimension (default 0).
+    ceil_mode : bool
+        Use ceil instead of floor to compute the output shape (default False).
+    count_include_pad : bool
+        Count the zero padding in the averaging divisor (default True).
+    """
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
@@ -206,20 +258,42 @@ def adaptive_avg_pool2d(input, output_size):
 
 @batch_conventions(3)
 def adaptive_avg_pool1d(input, output_size):
-    """adaptive_avg_pool2d for (N, C, L) inputs."""
+    """adaptive_avg_pool2d for (N, C, L) inputs.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    output_size : int
+        Target length of the output.
+    """
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
 @batch_conventions(4)
 def global_avg_pool2d(input):
-    """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
+    """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1).
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    """
     return _adaptive_avg("global_avg_pool2d", 2, input, 1)
 
 
 @batch_conventions(4)
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Maximum over adaptive windows (see adaptive_avg_pool2d); with `return_indices`, the
-    argmax of each window as h·W + w."""
+    argmax of each window as h·W + w.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    output_size : int or tuple
+        Target (H, W) of the output (None in a tuple keeps that input size).
+    """
     x = as_tensor(input, "adaptive_max_pool2d")
     check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
     out = _adaptive_size("adaptive_max_pool2d", output_size, tuple(x.shape[2:]))
@@ -228,7 +302,17 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 @batch_conventions(3)
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """adaptive_max_pool2d for (N, C, L) inputs; indices index L."""
+    """adaptive_max_pool2d for (N, C, L) inputs; indices index L.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    output_size : int
+        Target length of the output.
+    return_indices : bool
+        Also return the flat indices of the maxima (for MaxUnpool).
+    """
     x = as_tensor(input, "adaptive_max_pool1d")
     check_input(x, 3, "adaptive_max_pool1d", "(N, C, L)")
     out = _adaptive_size("adaptive_max_pool1d", output_size, tuple(x.shape[2:]))
@@ -279,14 +363,44 @@ class _Squeeze1d(Function):
 @batch_conventions(4, extra=("indices",))
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool2d: each value put back at its index (h·W + w) in a
-    zero image of size `output_size` (default (H−1)·s − 2p + k); the gradient gathers."""
+    zero image of size `output_size` (default (H−1)·s − 2p + k); the gradient gathers.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    indices : Tensor
+        Indices of the maxima, as max pooling with return_indices=True gives them.
+    kernel_size : int or tuple
+        Size of the max-pooling window that is inverted.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding on both sides of each spatial dimension (default 0).
+    """
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
                        output_size)
 
 
 @batch_conventions(3, extra=("indices",))
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """max_unpool2d for (N, C, L) inputs."""
+    """max_unpool2d for (N, C, L) inputs.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input tensor.
+    indices : Tensor
+        Indices of the maxima, as max pooling with return_indices=True gives them.
+    kernel_size : int
+        Size of the max-pooling window that is inverted.
+    stride : int or tuple or None
+        Stride of the window; defaults to kernel_size.
+    padding : int or tuple
+        Implicit padding on both sides of each spatial dimension (default 0).
+    output_size : tuple or None
+        Exact output size, to choose among the possible sizes.
+    """
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
                        output_size)
 

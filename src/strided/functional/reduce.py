@@ -64,7 +64,19 @@ class Sum(Function):
 
 def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
-    """Sum over `axis` (all axes when None)."""
+    """Sum over `axis` (all axes when None).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("sum", x, axis, keepdims, dim, keepdim)
     return Sum.apply(x, axes=axes, keepdims=keep)
 
@@ -94,7 +106,19 @@ def _floating(x: Tensor) -> Tensor:
 
 def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
          keepdim: bool = False) -> Tensor:
-    """Arithmetic mean over `axis` (all axes when None)."""
+    """Arithmetic mean over `axis` (all axes when None).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("mean", x, axis, keepdims, dim, keepdim)
     return Mean.apply(_floating(x), axes=axes, keepdims=keep)
 
@@ -125,7 +149,17 @@ def _correction(name: str, unbiased, correction) -> int:
 def var(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None = None,
         correction: int | None = None, dim=None, keepdim: bool = False) -> Tensor:
     """Variance Σ(x − mean)²/(n − correction) over `axis`; correction=1 (Bessel's, the
-    torch default) unless `correction=0` or `unbiased=False` is given."""
+    torch default) unless `correction=0` or `unbiased=False` is given.
+
+    Parameters
+    ----------
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("var", x, axis, keepdims, dim, keepdim)
     return Var.apply(_floating(x), axes=axes, keepdims=keep,
                      correction=_correction("var", unbiased, correction))
@@ -133,7 +167,25 @@ def var(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None =
 
 def std(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None = None,
         correction: int | None = None, dim=None, keepdim: bool = False) -> Tensor:
-    """Standard deviation √var, with the same arguments as `var`."""
+    """Standard deviation √var, with the same arguments as `var`.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    axis : int, tuple of int or None
+        Dimension(s) to reduce (all when None); NumPy's name for dim.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    unbiased : bool or None
+        Divide by n − 1 (True) or n (False); PyTorch's older form of correction.
+    correction : int or None
+        Divide by n − correction (default 1, Bessel's correction).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     # d std = d var / (2·std), by the chain rule through sqrt
     from .elementwise import sqrt
     return sqrt(var(x, axis, keepdims, unbiased=unbiased, correction=correction, dim=dim,
@@ -177,7 +229,19 @@ class Min(_Extremum):
 def amax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
          keepdim: bool = False) -> Tensor:
     """Largest value over `axis` (an int, a tuple, or None for all); values only. Ties
-    share the gradient evenly."""
+    share the gradient evenly.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("amax", x, axis, keepdims, dim, keepdim)
     return Max.apply(x, axes=axes, keepdims=keep)
 
@@ -185,7 +249,19 @@ def amax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
 def amin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
          keepdim: bool = False) -> Tensor:
     """Smallest value over `axis` (an int, a tuple, or None for all); values only. Ties
-    share the gradient evenly."""
+    share the gradient evenly.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("amin", x, axis, keepdims, dim, keepdim)
     return Min.apply(x, axes=axes, keepdims=keep)
 
@@ -222,7 +298,19 @@ def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
 
 def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
         keepdims: bool = False):
-    """As `max`, for the smallest value: (values, indices) along an int `dim`."""
+    """As `max`, for the smallest value: (values, indices) along an int `dim`.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdim : bool
+        Keep the reduced dimension with size 1 (default False).
+    axis : int or None
+        NumPy's name for dim.
+    keepdims : bool
+        NumPy's name for keepdim.
+    """
     return _extremum("min", x, dim, keepdim, axis, keepdims)
 
 
@@ -241,7 +329,17 @@ class LogSumExp(Function):
 
 def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
               keepdim: bool = False) -> Tensor:
-    """log Σ eˣ over `axis`, computed as m + log Σ e^{x − m} with m the maximum."""
+    """log Σ eˣ over `axis`, computed as m + log Σ e^{x − m} with m the maximum.
+
+    Parameters
+    ----------
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("logsumexp", x, axis, keepdims, dim, keepdim)
     return LogSumExp.apply(_floating(x), axes=axes, keepdims=keep)
 
@@ -262,25 +360,73 @@ def _arg(name: str, fn, x: Tensor, axis, keepdims, dim, keepdim) -> Tensor:
 def argmax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
            keepdim: bool = False) -> Tensor:
     """Index of the largest value along `axis` (into the flattened tensor when None);
-    the first one on ties. Not differentiable: returns int64."""
+    the first one on ties. Not differentiable: returns int64.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     return _arg("argmax", np.argmax, x, axis, keepdims, dim, keepdim)
 
 
 def argmin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
            keepdim: bool = False) -> Tensor:
-    """Index of the smallest value along `axis`; the first one on ties. Returns int64."""
+    """Index of the smallest value along `axis`; the first one on ties. Returns int64.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     return _arg("argmin", np.argmin, x, axis, keepdims, dim, keepdim)
 
 
 def any(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
-    """Whether any element (along `axis`) is nonzero; a bool tensor."""
+    """Whether any element (along `axis`) is nonzero; a bool tensor.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("any", x, axis, keepdims, dim, keepdim)
     return Tensor(np.any(x.data, axis=axes, keepdims=keep))
 
 
 def all(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
-    """Whether every element (along `axis`) is nonzero; a bool tensor."""
+    """Whether every element (along `axis`) is nonzero; a bool tensor.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    keepdims : bool
+        Keep the reduced dimensions with size 1 (default False).
+    dim : int, tuple of int or None
+        PyTorch's name for axis; give one of the two.
+    keepdim : bool
+        PyTorch's name for keepdims.
+    """
     axes, keep = resolve("all", x, axis, keepdims, dim, keepdim)
     return Tensor(np.all(x.data, axis=axes, keepdims=keep))

@@ -58,7 +58,13 @@ view = reshape
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge the dimensions start_dim..end_dim (inclusive) into one."""
+    """Merge the dimensions start_dim..end_dim (inclusive) into one.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     if x.ndim == 0:
         return reshape(x, (1,))
     s = _axis("flatten", start_dim, x.ndim)
@@ -83,7 +89,13 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder the axes: output axis i is input axis dims[i]."""
+    """Reorder the axes: output axis i is input axis dims[i].
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     dims = _sizes("permute", dims)
     if sorted(d % x.ndim if x.ndim else d for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the axes of "
@@ -93,7 +105,17 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
-    """Swap two axes (the last two by default)."""
+    """Swap two axes (the last two by default).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    dim0 : int
+        First dimension to swap (default -2).
+    dim1 : int
+        Second dimension to swap (default -1).
+    """
     if x.ndim < 2 and (dim0, dim1) == (-2, -1):
         return x
     dims = list(range(x.ndim))
@@ -114,7 +136,15 @@ def T(x: Tensor) -> Tensor:
 
 def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
     """Drop size-1 axes: all of them, or those in `axis` (an axis whose size is not 1 is
-    left alone, as in torch)."""
+    left alone, as in torch).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    dim : int, tuple of int or None
+        PyTorch's name for axis: the size-1 dimension(s) to remove (all when None).
+    """
     axis = dim if dim is not None else axis
     axes = normalize_axes("squeeze", axis, x.ndim)
     drop = {a for a in axes if x.shape[a] == 1}
@@ -122,7 +152,15 @@ def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, axis: int = None, *, dim=None) -> Tensor:
-    """Insert a size-1 axis at position `axis` (of the result: -1 appends)."""
+    """Insert a size-1 axis at position `axis` (of the result: -1 appends).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    dim : int or None
+        PyTorch's name for axis: where the new size-1 dimension goes.
+    """
     axis = dim if dim is not None else axis
     if axis is None:
         raise TypeError("unsqueeze: missing the axis (dim) argument")
@@ -151,7 +189,13 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
-    """torch's expand: broadcast_to where a size of -1 keeps that axis."""
+    """torch's expand: broadcast_to where a size of -1 keeps that axis.
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    """
     sizes = _sizes("expand", sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
@@ -191,7 +235,13 @@ class Cat(Function):
 
 
 def cat(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    Parameters
+    ----------
+    dim : int or None
+        PyTorch's name for axis: the dimension to join along.
+    """
     tensors = _tensors("cat", tensors)
     axis = _axis("cat", dim if dim is not None else axis, tensors[0].ndim)
     if len(tensors) == 1:
@@ -215,7 +265,13 @@ class Stack(Function):
 
 
 def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+    """Join same-shaped tensors along a new axis.
+
+    Parameters
+    ----------
+    dim : int or None
+        PyTorch's name for axis: the position of the new dimension.
+    """
     tensors = _tensors("stack", tensors)
     axis = _axis("stack", dim if dim is not None else axis, tensors[0].ndim + 1)
     return Stack.apply(*tensors, axis=axis)
@@ -224,7 +280,15 @@ def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
 def split(x: Tensor, split_size_or_sections, axis: int = 0, *, dim: int | None = None
           ) -> tuple[Tensor, ...]:
     """Cut x along `axis` into pieces: of `split_size` each (the last may be smaller), or
-    of the sizes in the list `sections` (they must add up to the axis' length)."""
+    of the sizes in the list `sections` (they must add up to the axis' length).
+
+    Parameters
+    ----------
+    split_size_or_sections : int or sequence of int
+        Size of each piece (the last may be smaller), or the list of sizes.
+    dim : int or None
+        PyTorch's name for axis: the dimension to split along.
+    """
     a = _axis("split", dim if dim is not None else axis, x.ndim)
     n = x.shape[a]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -248,7 +312,17 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0, *, dim: int | None =
 
 def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None
           ) -> tuple[Tensor, ...]:
-    """Split into `chunks` nearly equal pieces (torch.chunk: size ceil(n / chunks))."""
+    """Split into `chunks` nearly equal pieces (torch.chunk: size ceil(n / chunks)).
+
+    Parameters
+    ----------
+    x : Tensor
+        The input tensor.
+    axis : int
+        Dimension to split along (default 0).
+    dim : int or None
+        PyTorch's name for axis.
+    """
     a = _axis("chunk", dim if dim is not None else axis, x.ndim)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")

@@ -79,7 +79,15 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
 
 
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """The indices that sort `x` along `dim` (as `sort(...).indices`)."""
+    """The indices that sort `x` along `dim` (as `sort(...).indices`).
+
+    Parameters
+    ----------
+    descending : bool
+        Sort from largest to smallest (default False).
+    stable : bool
+        Keep the order of equal elements (default False).
+    """
     x = _as_tensor(x)
     if x.ndim == 0:
         return Tensor(np.zeros((), np.int64))

@@ -209,7 +209,14 @@ def upsample_nearest(input, size=None, scale_factor=None) -> Tensor:
 
 def upsample_zeros(input, scale_factor=2) -> Tensor:
     """"Bed of nails" unpooling: each input value goes to the first corner of its
-    s×s(×s) block of an otherwise zero output (N, C, s·H, s·W)."""
+    s×s(×s) block of an otherwise zero output (N, C, s·H, s·W).
+
+    Parameters
+    ----------
+    scale_factor : int
+        Spacing of the input values in the output: scale_factor − 1 zeros between neighbours
+        (default 2).
+    """
     x = as_tensor(input, "upsample_zeros")
     if x.ndim not in (3, 4, 5):
         raise ValueError(f"upsample_zeros: expected a 3-D, 4-D or 5-D input (N, C, ...), "
