@@ -55,7 +55,10 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     padding_mode : str
         What the padding holds: 'zeros', 'reflect', 'replicate' or 'circular'.
 
-    Returns (N, O, Do, Ho, Wo), each ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
+    Returns
+    -------
+    Tensor
+        (N, O, Do, Ho, Wo), each ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
     """
     fn = "conv3d"
     x, w = as_tensor(input, fn), as_tensor(weight, fn, "weight")
