@@ -147,7 +147,13 @@ def broadcast_text(text: str | None, root: int = 0, what: str = "broadcast") -> 
 
 
 def barrier(what: str = "barrier") -> None:
-    """Wait until every rank gets here (bounded by `timeout()`)."""
+    """Wait until every rank gets here (bounded by `timeout()`).
+
+    Parameters
+    ----------
+    what : str
+        What is being waited for, named in the error if another rank stops answering.
+    """
     comm = _comm()
     if comm.Get_size() > 1:
         wait(comm.Ibarrier(), what)

@@ -16,7 +16,14 @@ class MPIPlacement(Placement):
     """A run over every rank of `mpirun`: BatchNorm layers synchronised, the model wrapped
     in DistributedDataParallel, each loader holding its rank's share of the data (the
     global batch split evenly), a DistributedTrainer; rank 0 chooses the run folder and is
-    the only one to write it."""
+    the only one to write it.
+
+    Parameters
+    ----------
+    sync_batchnorm : bool
+        Replace BatchNorm layers by SyncBatchNorm, so that their statistics cover the whole
+        global batch (default True).
+    """
 
     def __init__(self, sync_batchnorm: bool = True):
         comm.init()

@@ -23,7 +23,13 @@ def _samples(loader: Iterable) -> int:
 def mean_over_ranks(metrics: dict, count: int) -> dict:
     """Metrics of every rank combined: numbers as the mean weighted by each rank's `count`
     of samples, arrays (confusion matrices) summed; `images_per_s` summed (the whole job's
-    throughput) and `seconds` the slowest rank's."""
+    throughput) and `seconds` the slowest rank's.
+
+    Parameters
+    ----------
+    metrics : dict
+        This rank's metrics (numbers, arrays, 'seconds', 'images_per_s').
+    """
     keys = sorted(k for k, v in metrics.items() if k not in ("seconds", "images_per_s")
                   and isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
     values = np.array([count] + [float(metrics[k]) * count for k in keys], dtype=np.float64)

@@ -14,7 +14,25 @@ from .export import DEFAULT_OPSET, export
 
 @dataclass
 class ExportedRun:
-    """What `export_run` wrote, and what the ONNX model's input must be."""
+    """What `export_run` wrote, and what the ONNX model's input must be.
+
+    Parameters
+    ----------
+    path : str
+        The ONNX file written.
+    model : str
+        Name of the exported architecture.
+    input_shape : tuple
+        Shape of one example after preprocessing (without the batch dimension).
+    mean : tuple
+        Per-channel mean subtracted from the pixels before the model.
+    std : tuple
+        Per-channel standard deviation the pixels are divided by.
+    classes : list
+        Class names, in the order of the model's outputs.
+    proto : onnx.ModelProto
+        The exported model.
+    """
 
     path: str
     model: str
@@ -32,6 +50,11 @@ def export_run(run: str | os.PathLike, path: str | os.PathLike,
     The graph takes what the strided model takes: float32 images (batch first) scaled to
     [0, 1] and normalised with the data set's per-channel mean and std (returned), and
     returns the class scores (logits).
+
+    Parameters
+    ----------
+    opset : int
+        ONNX opset version to write (default 17).
     """
     model, cfg, classes, _ = load_trained(run)
     info = dataset_info(cfg["dataset"])

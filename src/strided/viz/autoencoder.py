@@ -54,7 +54,15 @@ def decoder_samples(model: Any, images: Any, n: int = 16,
                     seed: int | np.random.Generator | None = 0) -> np.ndarray:
     """``n`` images decoded from codes z ~ N(μ, diag σ²), with μ and σ the mean and
     standard deviation of the codes of ``images``: what the decoder makes of the region
-    of code space the data occupies (a plain autoencoder has no prior to sample from)."""
+    of code space the data occupies (a plain autoencoder has no prior to sample from).
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    seed : int or numpy.random.Generator or None
+        Seed or generator of the random codes (default 0, repeatable).
+    """
     if n < 1:
         raise ValueError(f"decoder_samples: n must be positive, got {n}")
     x = as_batch(images)
@@ -84,7 +92,19 @@ def _as_images(a: np.ndarray, image_shape: Sequence[int] | None) -> np.ndarray:
 def plot_reconstructions(model: Any, images: Any, *, image_shape: Sequence[int] | None = None,
                          path: str | os.PathLike | None = None) -> Any:
     """Inputs (top row) above their reconstructions (bottom row), with each one's mean
-    squared error."""
+    squared error.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    images : array-like
+        Input images (N, C, H, W), as the model expects them.
+    image_shape : sequence of int or None
+        (C, H, W) to reshape flat outputs to for display (square grey images when None).
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     plt = pyplot()
     x = np.asarray(getattr(images, "data", images))
     y = reconstructions(model, x)
@@ -108,7 +128,23 @@ def plot_reconstructions(model: Any, images: Any, *, image_shape: Sequence[int] 
 def plot_decoder_samples(model: Any, images: Any, n: int = 16, *, seed: int = 0,
                          image_shape: Sequence[int] | None = None,
                          path: str | os.PathLike | None = None) -> Any:
-    """A grid of ``decoder_samples``."""
+    """A grid of ``decoder_samples``.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    images : array-like
+        Input images (N, C, H, W), as the model expects them.
+    n : int
+        How many samples to draw (default 16).
+    seed : int
+        Seed of the random codes (default 0, repeatable).
+    image_shape : sequence of int or None
+        (C, H, W) to reshape flat outputs to for display (square grey images when None).
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     from .figure import grid_axes
     samples = _as_images(decoder_samples(model, images, n, seed), image_shape)
     fig, axes = grid_axes(len(samples))

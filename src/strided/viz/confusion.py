@@ -16,7 +16,15 @@ def plot_confusion_matrix(cm: Any, classes: Sequence[str] | None = None, *,
                           normalize: bool = True, path: str | os.PathLike | None = None) -> Any:
     """Draw the (K, K) counts ``cm`` (``strided.train.confusion_matrix``), each row divided
     by its total when ``normalize`` (so the diagonal is the per-class accuracy), with the
-    numbers written in the cells."""
+    numbers written in the cells.
+
+    Parameters
+    ----------
+    classes : sequence of str or None
+        Class names for the titles (indices when None).
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     plt = pyplot()
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:

@@ -15,7 +15,13 @@ __all__ = ["feature_maps", "plot_feature_maps"]
 
 def feature_maps(model: Any, image: Any, layer: str) -> np.ndarray:
     """The output of ``layer`` for one ``image`` (C, H, W) or a batch of one: (C, H', W')
-    for a conv layer, (F,) for a linear one."""
+    for a conv layer, (F,) for a linear one.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    """
     x = np.asarray(getattr(image, "data", image))
     if x.ndim == 3:
         x = x[None]
@@ -28,7 +34,15 @@ def feature_maps(model: Any, image: Any, layer: str) -> np.ndarray:
 def plot_feature_maps(model: Any, image: Any, layer: str, *, max_channels: int = 64,
                       path: str | os.PathLike | None = None) -> Any:
     """The input image and the first ``max_channels`` feature maps of ``layer`` for it,
-    each on its own colour scale. A linear layer's output is drawn as a bar chart."""
+    each on its own colour scale. A linear layer's output is drawn as a bar chart.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     maps = feature_maps(model, image, layer)
     x = np.asarray(getattr(image, "data", image))
     x = x[0] if x.ndim == 4 else x

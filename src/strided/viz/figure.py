@@ -27,7 +27,13 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Write ``fig`` to ``path`` (PNG, SVG or PDF, from the suffix) atomically."""
+    """Write ``fig`` to ``path`` (PNG, SVG or PDF, from the suffix) atomically.
+
+    Parameters
+    ----------
+    dpi : int
+        Resolution of raster files, in dots per inch (default 100).
+    """
     from ..io import atomic_write_bytes
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -60,7 +66,15 @@ def normalize01(a: np.ndarray, axis: tuple | None = None) -> np.ndarray:
 def tile(images: np.ndarray, ncols: int | None = None, pad: int = 1,
          fill: float = np.nan) -> np.ndarray:
     """Images (n, h, w) or (n, h, w, 3) laid out row by row in one (H, W[, 3]) array,
-    ``pad`` pixels of ``fill`` between them (NaN shows as the background in ``imshow``)."""
+    ``pad`` pixels of ``fill`` between them (NaN shows as the background in ``imshow``).
+
+    Parameters
+    ----------
+    images : ndarray
+        Images (N, H, W) or (N, H, W, 3) to lay out in a grid.
+    ncols : int or None
+        Images per row (about √N when None).
+    """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim not in (3, 4) or len(images) == 0:
         raise ValueError(f"tile: expected images (n, h, w) or (n, h, w, 3), got shape "

@@ -14,7 +14,13 @@ __all__ = ["conv_weight", "filter_images", "plot_filters"]
 
 
 def conv_weight(model: Any, layer: str | None = None) -> np.ndarray:
-    """The weight (out, in, kh, kw) of the conv layer ``layer`` (default: the first)."""
+    """The weight (out, in, kh, kw) of the conv layer ``layer`` (default: the first).
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    """
     if layer is None:
         names = conv_layer_names(model)
         if not names:
@@ -62,7 +68,20 @@ def plot_filters(model: Any, layer: str | None = None, *, mode: str = "auto",
                  path: str | os.PathLike | None = None) -> Any:
     """A grid of the filters of conv layer ``layer`` (default: the first): in colour for
     RGB inputs, else one row per filter and one column per input channel (blue negative,
-    red positive). Saved to ``path`` (.png/.svg) when given; returns the Figure."""
+    red positive). Saved to ``path`` (.png/.svg) when given; returns the Figure.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    mode : str
+        'rgb' (filters with 3 input channels as colour images), 'channels' (every input channel
+        as a grey image) or 'auto' (rgb when the layer has 3 input channels).
+    max_filters : int
+        At most this many filters (output channels) are shown (default 64).
+    max_channels : int
+        At most this many input channels per filter are shown with mode 'channels' (default 16).
+    """
     plt = pyplot()
     weight = conv_weight(model, layer)
     layer = layer if layer is not None else conv_layer_names(model)[0]

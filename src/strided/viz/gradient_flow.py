@@ -16,7 +16,14 @@ __all__ = ["gradient_table", "plot_gradient_flow"]
 
 def gradient_table(stats: Any) -> dict:
     """``{"layers": [...], "records": [...], ...}`` from a ``GradientStats``, its
-    ``to_dict()``, a ``grad_stats.json`` file or a run folder holding one."""
+    ``to_dict()``, a ``grad_stats.json`` file or a run folder holding one.
+
+    Parameters
+    ----------
+    stats : GradientStats, dict, str or PathLike
+        A ``GradientStats``, its ``to_dict()``, a ``grad_stats.json`` file or a run folder
+        holding one.
+    """
     if hasattr(stats, "to_dict"):
         return stats.to_dict()
     if isinstance(stats, dict):
@@ -34,7 +41,16 @@ def _series(records: list, layer: str, column: str) -> tuple[np.ndarray, np.ndar
 def plot_gradient_flow(stats: Any, *, path: str | os.PathLike | None = None) -> Any:
     """Four panels: gradient norm per layer against step (log scale, colour by depth); the
     mean gradient norm of each layer (first layer left); the update/weight ratio against
-    step; the fraction of dead ReLUs or saturated sigmoids per activation layer."""
+    step; the fraction of dead ReLUs or saturated sigmoids per activation layer.
+
+    Parameters
+    ----------
+    stats : GradientStats, dict, str or PathLike
+        A ``GradientStats``, its ``to_dict()``, a ``grad_stats.json`` file or a run folder
+        holding one.
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     plt = pyplot()
     table = gradient_table(stats)
     records = table["records"]

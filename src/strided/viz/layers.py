@@ -23,7 +23,13 @@ def layer_names(model: Any) -> list[str]:
 
 
 def conv_layer_names(model: Any) -> list[str]:
-    """The names of the convolution layers (those with a 4-D ``weight``), in order."""
+    """The names of the convolution layers (those with a 4-D ``weight``), in order.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    """
     return [name for name, m in model.named_modules()
             if name and getattr(getattr(m, "weight", None), "ndim", 0) == 4
             and type(m).__name__.startswith("Conv")]
@@ -31,7 +37,13 @@ def conv_layer_names(model: Any) -> list[str]:
 
 def get_layer(model: Any, name: str) -> Any:
     """The submodule called ``name``; an unknown name raises a ValueError listing the
-    valid ones."""
+    valid ones.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    """
     modules = dict(model.named_modules())
     if not name or name not in modules:
         valid = layer_names(model)
@@ -42,7 +54,13 @@ def get_layer(model: Any, name: str) -> Any:
 
 def check_images(x: Any, expected: Sequence[int], what: str = "images") -> np.ndarray:
     """``x`` as a float array (N, *expected); one image of shape ``expected`` gets a batch
-    axis. Any other shape raises a ValueError that says the expected shape."""
+    axis. Any other shape raises a ValueError that says the expected shape.
+
+    Parameters
+    ----------
+    what : str
+        Name of the argument, used in error messages.
+    """
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
     expected = tuple(int(s) for s in expected)
     if x.shape == expected:
@@ -67,7 +85,13 @@ def as_batch(x: Any) -> Tensor:
 def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np.ndarray]:
     """The outputs of the layers named ``layers`` for the input batch ``x``, as arrays
     (N, C, H, W) for conv layers, (N, F) for linear ones. A layer called more than once in
-    the pass keeps its last output; one that is not called raises a ValueError."""
+    the pass keeps its last output; one that is not called raises a ValueError.
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = {name: get_layer(model, name) for name in names}
     captured: dict[str, np.ndarray] = {}

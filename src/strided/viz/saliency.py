@@ -51,7 +51,16 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
 
 
 def saliency_map(model: Any, images: Any, target: Any = None) -> np.ndarray:
-    """(N, H, W): max over channels of |∂ score_target / ∂ x| for images (N, C, H, W)."""
+    """(N, H, W): max over channels of |∂ score_target / ∂ x| for images (N, C, H, W).
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    target : int, array-like or None
+        Class whose logit is differentiated: one for all images or one per image (the predicted
+        class when None).
+    """
     grad, _ = input_gradient(model, images, target)
     if grad.ndim != 4:
         raise ValueError(f"saliency_map: expected images (N, C, H, W), got shape {grad.shape}")
@@ -60,7 +69,19 @@ def saliency_map(model: Any, images: Any, target: Any = None) -> np.ndarray:
 
 def plot_saliency(model: Any, images: Any, target: Any = None, *, classes: Any = None,
                   path: str | os.PathLike | None = None) -> Any:
-    """Each image above its saliency map for ``target`` (default: the predicted class)."""
+    """Each image above its saliency map for ``target`` (default: the predicted class).
+
+    Parameters
+    ----------
+    model : Module
+        The model (a trained network in evaluation mode is usual).
+    images : array-like
+        Input images (N, C, H, W), as the model expects them.
+    classes : sequence of str or None
+        Class names for the titles (indices when None).
+    path : str or PathLike or None
+        Also save the figure there (atomically) when given.
+    """
     plt = pyplot()
     images = np.asarray(getattr(images, "data", images))
     images = images[None] if images.ndim == 3 else images
