@@ -93,6 +93,7 @@ def test_train_with_tensorboard_writes_the_run(data_root, tmp_path):
     ]
     assert any(t.startswith("filters/") for t in ea.Tags()["images"])
     assert "predictions/images" in ea.Tags()["images"]
+    assert any(n.op == "Conv2d" for n in ea.Graph().node)
     content = ea.PluginTagToContent(hparams_metadata.PLUGIN_NAME)
     start = hparams_metadata.parse_session_start_info_plugin_data(
         content[hparams_metadata.SESSION_START_INFO_TAG]

@@ -11,13 +11,14 @@ import pytest
 
 import strided
 from strided.data import DataLoader
-from strided.nn import Conv2d, Flatten, Linear, ReLU, Sequential
+from strided.nn import Conv2d, Flatten, Linear, Module, ReLU, Sequential
 from strided.optim import SGD
 from strided.train import Checkpoint, LambdaCallback, SummaryWriter, TensorBoard, Trainer
 from strided.train.tensorboard import filter_grid, prediction_grid, tag_of, writer_rank
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader  # noqa: E402
 from tensorboard.plugins.hparams import api_pb2  # noqa: E402
 from tensorboard.plugins.hparams import metadata as hparams_metadata  # noqa: E402
 
@@ -289,6 +290,82 @@ def test_resume_continues_the_curve_without_duplicated_steps(tmp_path):
     hist_steps = [h.step for h in ea.Histograms("weights/0.weight")]
     assert hist_steps == sorted(set(hist_steps)) and hist_steps[-1] == 3 * steps_per_epoch
     assert all(h.histogram_value.max < 100 for h in ea.Histograms("weights/0.weight"))
+    assert graph_events(tmp_path / "tb") == 1  # the resumed run does not draw it again
+
+
+def graph_events(log_dir) -> int:
+    return sum(
+        e.HasField("graph_def")
+        for f in sorted(log_dir.iterdir())
+        for e in EventFileLoader(str(f)).Load()
+    )
+
+
+def test_graph_of_the_model(tmp_path):
+    tb = TensorBoard(tmp_path / "tb", update_freq="epoch", histogram_freq=0, images=False)
+    trainer = make_trainer([tb])
+    train, val = loaders()
+    trainer.fit(train, val, epochs=1)
+    nodes = {n.name: n for n in read(tmp_path / "tb").Graph().node}
+
+    def shape(node):
+        return tuple(d.size for d in node.attr["_output_shapes"].list.shape[0].dim)
+
+    params = {name.replace(".", "/"): p for name, p in trainer.model.named_parameters()}
+    assert {n for n, node in nodes.items() if node.op == "Parameter"} == set(params)
+    assert all(shape(nodes[n]) == p.shape for n, p in params.items())
+    assert shape(nodes["input"]) == (1, 1, 8, 8)
+    conv = [n for n in nodes.values() if n.op == "Conv2d"]
+    assert len(conv) == 1 and conv[0].name.startswith("0/")
+    assert list(conv[0].input) == ["input", "0/weight", "0/bias"] and shape(conv[0]) == (1, 4, 6, 6)
+    assert list(nodes["output"].input) == [
+        n for n in nodes if n.startswith("3/") and nodes[n].op != "Parameter"
+    ]
+    assert shape(nodes["output"]) == (1, 3)
+    assert graph_events(tmp_path / "tb") == 1
+
+
+class Residual(Module):
+    """x + block(x), with one ReLU module applied twice: scopes and repeated calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2d(2, 2, 3, padding=1)
+        self.relu = ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv(self.relu(x)) + x)
+
+
+def test_graph_scopes_follow_the_modules():
+    from strided.train.tensorboard import _tb
+    from strided.train.tensorboard_graph import graph_def
+
+    model = Sequential(Residual(), Flatten())
+    graph = graph_def(model, np.zeros((2, 2, 4, 4), np.float32), _tb())
+    ops = {n.name: (n.op, list(n.input)) for n in graph.node}
+    # the add belongs to the block itself, each ReLU call to the ReLU module (once each)
+    add = [n for n, (op, _) in ops.items() if op == "Add"]
+    assert add == ["0/Add"] and ops["0/Add"][1][1] == "input"
+    assert ops["0/relu/ReLU"][1] == ["input"] and ops["0/relu/ReLU_1"][1] == ["0/Add"]
+    assert ops["0/conv/Conv2d"][1] == ["0/relu/ReLU", "0/conv/weight", "0/conv/bias"]
+    assert [n for n, (op, _) in ops.items() if op == "Reshape"] == ["1/Reshape"]
+    assert model.training  # tracing ran in eval mode and put the mode back
+
+
+def test_a_graph_that_cannot_be_traced_is_a_warning(tmp_path, monkeypatch):
+    import strided.train.tensorboard_graph as tg
+
+    def broken(*args):
+        raise RuntimeError("no trace")
+
+    monkeypatch.setattr(tg, "graph_def", broken)
+    trainer = make_trainer([TensorBoard(tmp_path / "tb", histogram_freq=0)])
+    train, val = loaders()
+    with pytest.warns(RuntimeWarning, match="Sequential could not be traced.*no trace"):
+        trainer.fit(train, val, epochs=1)
+    assert graph_events(tmp_path / "tb") == 0
+    assert "loss/train" in read(tmp_path / "tb").Tags()["scalars"]
 
 
 def test_a_new_event_file_sorts_after_the_existing_ones(tmp_path):

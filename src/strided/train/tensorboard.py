@@ -21,6 +21,7 @@ per-step and per-epoch curves share one x-axis):
 ``predictions/images``   a few validation inputs, framed green (right) or red (wrong),
 ``predictions/classes``  and a text table of their true and predicted classes
 hparams                  the hyper-parameters and the final metrics (HParams tab)
+graph                    the model's operations, scoped by module (Graphs tab)
 =======================  ==========================================================
 
 The files are TensorBoard's own format, written with ``tensorboard``'s record writer
@@ -42,6 +43,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,7 +67,15 @@ _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMI_RANK")
 def _tb() -> SimpleNamespace:
     """The parts of the ``tensorboard`` package used here (one-line error if missing)."""
     try:
-        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.compat.proto import (
+            attr_value_pb2,
+            event_pb2,
+            graph_pb2,
+            node_def_pb2,
+            summary_pb2,
+            tensor_shape_pb2,
+            versions_pb2,
+        )
         from tensorboard.plugins.histogram import metadata as histogram_metadata
         from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
         from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -88,6 +98,11 @@ def _tb() -> SimpleNamespace:
         text_metadata=text_metadata,
         RecordWriter=RecordWriter,
         tensor_util=tensor_util,
+        graph_pb2=graph_pb2,
+        node_def_pb2=node_def_pb2,
+        attr_value_pb2=attr_value_pb2,
+        tensor_shape_pb2=tensor_shape_pb2,
+        versions_pb2=versions_pb2,
     )
 
 
@@ -336,6 +351,16 @@ class SummaryWriter:
             walltime=walltime,
         )
 
+    def add_graph(self, model: Any, input_to_model: Any) -> None:
+        """The model's computation graph on ``input_to_model`` (a batch, as the model takes
+        it), traced by one forward pass in eval mode, for the Graphs tab."""
+        from .tensorboard_graph import graph_def
+
+        graph = graph_def(model, input_to_model, self._tb)
+        self._write(
+            self._tb.event_pb2.Event(wall_time=time.time(), graph_def=graph.SerializeToString())
+        )
+
     # -- the hparams plugin -----------------------------------------------------------
     def _hparams(self, tag: str, **plugin_data: Any) -> None:
         tb = self._tb
@@ -517,6 +542,9 @@ class TensorBoard(Callback):
     images : bool
         Every epoch, the first convolution's filters and the predictions on a few
         validation inputs (``num_images`` of them, or ``samples``).
+    write_graph : bool
+        At the start of a run (not of a resumed one), the model's computation graph,
+        traced on the first of the shown inputs (``samples`` or the validation set).
     samples : (inputs, targets), optional
         The inputs to show with their predictions; default the first ``num_images`` of
         the validation loader's data set, through its (deterministic) transform.
@@ -544,6 +572,7 @@ class TensorBoard(Callback):
         histogram_freq: int = 100,
         images: bool = True,
         num_images: int = 8,
+        write_graph: bool = True,
         samples: tuple[Any, Any] | None = None,
         class_names: Iterable[str] | None = None,
         hparams: Mapping[str, Any] | None = None,
@@ -571,6 +600,7 @@ class TensorBoard(Callback):
         self.log_dir = Path(log_dir)
         self.update_freq, self.histogram_freq = update_freq, histogram_freq
         self.images, self.num_images = images, num_images
+        self.write_graph = write_graph
         self.samples = samples
         self.class_names = list(class_names) if class_names is not None else None
         self.hparams = dict(hparams) if hparams is not None else None
@@ -627,7 +657,7 @@ class TensorBoard(Callback):
             if p.ndim == 4:
                 writer.add_image(f"filters/{name}", filter_grid(p.data), step, "HWC")
                 break
-        samples = self._shown
+        samples = self._shown if trainer.classification else None
         if samples is None or samples[0].ndim != 4 or samples[0].shape[1] not in (1, 3):
             return
         x, y = samples
@@ -663,8 +693,17 @@ class TensorBoard(Callback):
         self._session = self.hparams if self.hparams is not None else self._default_hparams(trainer)
         self.writer.add_hparams_start(self._session)
         self.writer.flush()
-        if self.images and trainer.classification:
-            self._shown = self._samples(trainer)
+        self._shown = self._samples(trainer) if self.images or self.write_graph else None
+        if self.write_graph and trainer.global_step == 0 and self._shown is not None:
+            try:
+                self.writer.add_graph(trainer.model, self._shown[0][:1])
+            except Exception as exc:  # a picture is not worth stopping the training for
+                warnings.warn(
+                    f"TensorBoard: the graph of {type(trainer.model).__name__} could not be "
+                    f"traced ({type(exc).__name__}: {exc}); training goes on without it",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         """Start the throughput clock."""
