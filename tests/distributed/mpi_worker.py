@@ -5,7 +5,8 @@
 MODE: 'plain' (a small conv net), 'bn' (with BatchNorm → SyncBatchNorm), 'mismatch' (rank 1
 builds a wider model), 'die' (rank 1 is killed during the second step), 'die-after-epoch'
 (the whole job is killed after the epoch-2 checkpoint). Rank 0 writes the final parameters
-and history to OUT (.npz + .json).
+and history to OUT (.npz + .json). $STRIDED_TEST_CHECKPOINT adds a Checkpoint callback,
+$STRIDED_TEST_TENSORBOARD a TensorBoard one.
 """
 import json
 import os
@@ -84,6 +85,10 @@ def main() -> None:
     if checkpoint:
         from strided.train.callbacks import Checkpoint
         callbacks.append(Checkpoint(checkpoint))
+    tensorboard = os.environ.get("STRIDED_TEST_TENSORBOARD")
+    if tensorboard:
+        from strided.train import TensorBoard
+        callbacks.append(TensorBoard(tensorboard, update_freq=1, histogram_freq=2))
     trainer = trainer_cls(model, optimizer, callbacks=callbacks, progress=False, verbose=False)
     history = trainer.fit(loader, epochs=epochs, resume=resume)
     if dist.get_rank() == 0:

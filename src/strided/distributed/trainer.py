@@ -67,6 +67,7 @@ class DistributedTrainer(Trainer):
         if not comm.is_main_process():
             kwargs["progress"], kwargs["verbose"] = False, False
         super().__init__(model, optimizer, *args, **kwargs)
+        self.rank = comm.get_rank()  # callbacks that write (TensorBoard) do so on rank 0 only
 
     def train_epoch(self, loader: Iterable, epoch: int | None = None) -> dict:
         return mean_over_ranks(super().train_epoch(loader, epoch), _samples(loader))

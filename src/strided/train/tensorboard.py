@@ -513,8 +513,8 @@ def prediction_grid(images: np.ndarray, correct: np.ndarray, border: int = 2) ->
 
 def writer_rank(trainer: Any = None, rank: int | None = None) -> int:
     """The rank whose process this is in a distributed run: ``rank`` when given, else
-    ``trainer.rank`` (which the distributed trainer sets), else the rank an MPI launcher
-    put in the environment, else 0. Only rank 0 writes logs."""
+    ``trainer.rank`` (``strided.distributed.DistributedTrainer`` sets it), else the rank an
+    MPI launcher put in the environment, else 0. Only rank 0 writes logs."""
     if rank is not None:
         return int(rank)
     if getattr(trainer, "rank", None) is not None:
