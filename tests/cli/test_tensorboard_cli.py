@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from test_cli import write_fake_fashion
+from fake_data import write_fake_fashion
 
 from strided.cli import main
 from strided.train.tensorboard import tag_of
