@@ -17,27 +17,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..autograd import Function, Tensor, no_grad, tracing
+from ..autograd import Tensor
 from ..io import atomic_write_bytes
 from ..kernels.im2col import conv_output_size
 from ..nn.module import Module
+from ..nn.trace import Call, trace
 
 DEFAULT_OPSET = 17
 MIN_OPSET, MAX_OPSET = 13, 21
-
-
-@dataclass
-class _Call:
-    """One traced operation."""
-    fn: Function
-    inputs: tuple
-    params: dict
-    outputs: tuple
-    layer: str  # the module that was running, '' at top level
-
-    @property
-    def op(self) -> str:
-        return type(self.fn).__name__
 
 
 @dataclass
@@ -104,7 +91,7 @@ def _last(values: Any, one_d: bool) -> list:
     return values[-1:] if one_d else values
 
 
-def _input(g: _Graph, call: _Call, i: int) -> str:
+def _input(g: _Graph, call: Call, i: int) -> str:
     return _value_name(g, call.inputs[i], f"{call.op.lower()}_in")
 
 
@@ -130,7 +117,7 @@ def _value_name(g: _Graph, value: Any, hint: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _conv(g: _Graph, c: _Call) -> str:
+def _conv(g: _Graph, c: Call) -> str:
     p = c.params
     one_d = bool(p.get("one_d", False))
     pads = p["pads"][-1:] if one_d else p["pads"]
@@ -141,7 +128,7 @@ def _conv(g: _Graph, c: _Call) -> str:
                   dilations=_last(p["dilation"], one_d), group=int(p["groups"]))
 
 
-def _conv_transpose(g: _Graph, c: _Call) -> str:
+def _conv_transpose(g: _Graph, c: Call) -> str:
     p = c.params
     one_d = bool(p.get("one_d", False))
     x, w = c.inputs[0], c.inputs[1]
@@ -174,7 +161,7 @@ def _pool_attrs(geo: Any, one_d: bool) -> dict:
                 pads=_pads(pads[-1:] if one_d else pads), ceil_mode=_ceil_mode(geo))
 
 
-def _max_pool(g: _Graph, c: _Call) -> Any:
+def _max_pool(g: _Graph, c: Call) -> Any:
     geo, one_d = c.params["geo"], bool(c.params.get("one_d", False))
     attrs = _pool_attrs(geo, one_d)
     dilation = _last(geo.dilation, one_d)
@@ -189,7 +176,7 @@ def _max_pool(g: _Graph, c: _Call) -> Any:
     return [y, idx] if len(c.outputs) > 1 else y
 
 
-def _avg_pool(g: _Graph, c: _Call) -> str:
+def _avg_pool(g: _Graph, c: Call) -> str:
     from ..kernels.pool import avg_divisor
 
     geo, one_d = c.params["geo"], bool(c.params.get("one_d", False))
@@ -213,7 +200,7 @@ def _avg_pool(g: _Graph, c: _Call) -> str:
                   **_pool_attrs(geo, one_d))
 
 
-def _adaptive_avg(g: _Graph, c: _Call) -> str:
+def _adaptive_avg(g: _Graph, c: Call) -> str:
     x = c.inputs[0]
     mats = [c.params[k] for k in ("ah", "aw") if k in c.params]
     size_in = tuple(x.shape[-len(mats):])
@@ -227,7 +214,7 @@ def _adaptive_avg(g: _Graph, c: _Call) -> str:
                       "not divide) has no ONNX form")
 
 
-def _max_unpool(g: _Graph, c: _Call) -> str:
+def _max_unpool(g: _Graph, c: Call) -> str:
     x = _input(g, c, 0)
     idx, pool = _pool_indices_for(g, c)
     hw = [int(v) for v in c.params["hw"]]
@@ -238,7 +225,7 @@ def _max_unpool(g: _Graph, c: _Call) -> str:
     return g.node("MaxUnpool", [x, idx, g.shape_with(x, hw[-1:] if one_d else hw)], **attrs)
 
 
-def _pool_indices_for(g: _Graph, c: _Call) -> tuple[str, _Call]:
+def _pool_indices_for(g: _Graph, c: Call) -> tuple[str, Call]:
     """The ONNX name of the MaxPool indices this max_unpool consumes, and that pool.
 
     strided's indices are per plane (h·W + w) and ONNX's per tensor, so the graph must take
@@ -254,7 +241,7 @@ def _pool_indices_for(g: _Graph, c: _Call) -> tuple[str, _Call]:
                       "model, so they have no ONNX form")
 
 
-def _batch_norm(g: _Graph, c: _Call) -> str:
+def _batch_norm(g: _Graph, c: Call) -> str:
     p = c.params
     if p.get("use_batch_stats"):
         raise ExportError("batch_norm with batch statistics (training mode) cannot be "
@@ -271,7 +258,7 @@ def _batch_norm(g: _Graph, c: _Call) -> str:
                   epsilon=float(p["eps"]))
 
 
-def _layer_norm(g: _Graph, c: _Call) -> str:
+def _layer_norm(g: _Graph, c: Call) -> str:
     x, axes = c.inputs[0], tuple(int(a) % c.inputs[0].ndim for a in c.params["axes"])
     first = min(axes)
     if axes != tuple(range(first, x.ndim)):
@@ -284,7 +271,7 @@ def _layer_norm(g: _Graph, c: _Call) -> str:
                   epsilon=float(c.params["eps"]))
 
 
-def _lrn(g: _Graph, c: _Call) -> str:
+def _lrn(g: _Graph, c: Call) -> str:
     p = c.params
     if int(p["size"]) % 2 == 0:  # ONNX centres an even window one channel later than torch
         raise ExportError(f"local_response_norm with an even size ({p['size']}) places its "
@@ -293,7 +280,7 @@ def _lrn(g: _Graph, c: _Call) -> str:
                   beta=float(p["beta"]), bias=float(p["k"]))
 
 
-def _gelu(g: _Graph, c: _Call) -> str:
+def _gelu(g: _Graph, c: Call) -> str:
     x = _input(g, c, 0)
     approximate = c.params.get("approximate", "none")
     if g.opset >= 20:
@@ -310,13 +297,13 @@ def _gelu(g: _Graph, c: _Call) -> str:
     return g.node("Mul", [g.node("Mul", [x, half]), g.node("Add", [core, one])])
 
 
-def _softplus(g: _Graph, c: _Call) -> str:
+def _softplus(g: _Graph, c: Call) -> str:
     if float(c.params.get("beta", 1.0)) != 1.0:
         raise ExportError(f"softplus with beta={c.params['beta']} has no ONNX Softplus form")
     return g.node("Softplus", [_input(g, c, 0)])
 
 
-def _linear(g: _Graph, c: _Call) -> str:
+def _linear(g: _Graph, c: Call) -> str:
     x, w = c.inputs[0], c.inputs[1]
     has_bias = len(c.inputs) > 2 and c.inputs[2] is not None
     if x.ndim == 2:
@@ -327,7 +314,7 @@ def _linear(g: _Graph, c: _Call) -> str:
     return g.node("Add", [y, _input(g, c, 2)]) if has_bias else y
 
 
-def _reshape(g: _Graph, c: _Call) -> str:
+def _reshape(g: _Graph, c: Call) -> str:
     shape = [int(v) for v in c.params["shape"]]
     x = c.inputs[0]
     if g.batch is not None and shape and x.ndim and x.shape[0] == g.batch and \
@@ -336,7 +323,7 @@ def _reshape(g: _Graph, c: _Call) -> str:
     return g.node("Reshape", [_input(g, c, 0), g.ints(shape)])
 
 
-def _get_item(g: _Graph, c: _Call) -> str:
+def _get_item(g: _Graph, c: Call) -> str:
     x, index = c.inputs[0], c.params["index"]
     if not isinstance(index, tuple):
         index = (index,)
@@ -364,7 +351,7 @@ def _get_item(g: _Graph, c: _Call) -> str:
     return y if (axes or squeeze) else g.node("Identity", [y])
 
 
-def _pad(g: _Graph, c: _Call) -> str:
+def _pad(g: _Graph, c: Call) -> str:
     x, pairs, mode = c.inputs[0], list(c.params["pads"]), c.params["mode"]
     pairs = [(0, 0)] * (x.ndim - len(pairs)) + pairs
     onnx_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
@@ -378,7 +365,7 @@ def _pad(g: _Graph, c: _Call) -> str:
     return g.node("Pad", inputs, mode=onnx_mode)
 
 
-def _upsample_nearest(g: _Graph, c: _Call) -> str:
+def _upsample_nearest(g: _Graph, c: Call) -> str:
     x = _input(g, c, 0)
     src = c.params["src"]
     size = [len(s) for s in src]
@@ -391,7 +378,7 @@ def _upsample_nearest(g: _Graph, c: _Call) -> str:
                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
 
-def _upsample_zeros(g: _Graph, c: _Call) -> str:
+def _upsample_zeros(g: _Graph, c: Call) -> str:
     x = c.inputs[0]
     sh, sw = (int(s) for s in c.params["scale"])
     C = x.shape[1]
@@ -402,7 +389,7 @@ def _upsample_zeros(g: _Graph, c: _Call) -> str:
 
 
 def _reduce(onnx_op: str) -> Callable:
-    def convert(g: _Graph, c: _Call) -> str:
+    def convert(g: _Graph, c: Call) -> str:
         x = c.inputs[0]
         axes = c.params.get("axes")
         axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in
@@ -415,37 +402,37 @@ def _reduce(onnx_op: str) -> Callable:
 
 
 def _simple(onnx_op: str, **fixed: Any) -> Callable:
-    def convert(g: _Graph, c: _Call) -> str:
+    def convert(g: _Graph, c: Call) -> str:
         return g.node(onnx_op, [_input(g, c, i) for i in range(len(c.inputs))], **fixed)
     return convert
 
 
 def _with(onnx_op: str, **renames: str) -> Callable:
     """A node whose attributes are the call's params under other names (onnx ← strided)."""
-    def convert(g: _Graph, c: _Call) -> str:
+    def convert(g: _Graph, c: Call) -> str:
         attrs = {k: (float(c.params[v]) if isinstance(c.params[v], float) else c.params[v])
                  for k, v in renames.items()}
         return g.node(onnx_op, [_input(g, c, 0)], **attrs)
     return convert
 
 
-def _cat(g: _Graph, c: _Call) -> str:
+def _cat(g: _Graph, c: Call) -> str:
     return g.node("Concat", [_input(g, c, i) for i in range(len(c.inputs))],
                   axis=int(c.params["axis"]))
 
 
-def _stack(g: _Graph, c: _Call) -> str:
+def _stack(g: _Graph, c: Call) -> str:
     axis = int(c.params["axis"])
     parts = [g.node("Unsqueeze", [_input(g, c, i), g.ints([axis])])
              for i in range(len(c.inputs))]
     return g.node("Concat", parts, axis=axis)
 
 
-def _permute(g: _Graph, c: _Call) -> str:
+def _permute(g: _Graph, c: Call) -> str:
     return g.node("Transpose", [_input(g, c, 0)], perm=[int(d) for d in c.params["dims"]])
 
 
-def _broadcast(g: _Graph, c: _Call) -> str:
+def _broadcast(g: _Graph, c: Call) -> str:
     shape = [int(v) for v in c.params["shape"]]
     x = c.inputs[0]
     if g.batch is not None and shape and x.ndim == len(shape) and x.shape[0] == shape[0]:
@@ -453,23 +440,23 @@ def _broadcast(g: _Graph, c: _Call) -> str:
     return g.node("Expand", [_input(g, c, 0), g.ints(shape)])
 
 
-def _clip(g: _Graph, c: _Call) -> str:
+def _clip(g: _Graph, c: Call) -> str:
     dtype = c.inputs[0].dtype
     bounds = [g.const(np.asarray(c.params[k], dtype), k) if c.params.get(k) is not None
               else "" for k in ("lo", "hi")]
     return g.node("Clip", [_input(g, c, 0)] + bounds)
 
 
-def _cast(g: _Graph, c: _Call) -> str:
+def _cast(g: _Graph, c: Call) -> str:
     to = helper.np_dtype_to_tensor_dtype(np.dtype(c.params["dtype"]))
     return g.node("Cast", [_input(g, c, 0)], to=to)
 
 
-def _squeeze_1d(g: _Graph, c: _Call) -> str:
+def _squeeze_1d(g: _Graph, c: Call) -> str:
     return g.node("Squeeze", [_input(g, c, 0), g.ints([2])])
 
 
-CONVERTERS: dict[str, Callable[[_Graph, _Call], Any]] = {
+CONVERTERS: dict[str, Callable[[_Graph, Call], Any]] = {
     "Conv2d": _conv, "ConvTranspose2d": _conv_transpose,
     "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool2d": _adaptive_avg, "AdaptiveAvgPool1d": _adaptive_avg,
@@ -507,35 +494,6 @@ def _outputs_of(result: Any, where: str) -> list[Tensor]:
         return list(result)
     raise ExportError(f"{where}: the model must return a Tensor or a tuple of Tensors, "
                       f"got {type(result).__name__}")
-
-
-def _trace(model: Module, inputs: list[Tensor]) -> tuple[list[_Call], list[Tensor]]:
-    """Run the model once, recording every operation and the layer it ran in."""
-    calls: list[_Call] = []
-    layers: list[str] = []
-    names = {id(m): n for n, m in model.named_modules()}
-    def enter(module: Module, args: Any) -> None:
-        layers.append(names.get(id(module), ""))
-
-    def leave(module: Module, args: Any, out: Any) -> None:
-        layers.pop()  # a hook's return value would replace the output: return None
-
-    handles = []
-    for m in model.modules():
-        handles.append(m.register_forward_pre_hook(enter))
-        handles.append(m.register_forward_hook(leave))
-
-    def record(fn: Function, ins: tuple, params: dict, out: Any) -> None:
-        outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-        calls.append(_Call(fn, tuple(ins), dict(params), outs, layers[-1] if layers else ""))
-
-    try:
-        with no_grad(), tracing(record):
-            result = model(*inputs)
-    finally:
-        for h in handles:
-            h.remove()
-    return calls, _outputs_of(result, "onnx.export")
 
 
 def _value_info(name: str, array_like: Any, batch_dim: str | None) -> Any:
@@ -596,7 +554,8 @@ def export(model: Module, example_input: Any, path: str | os.PathLike | None = N
     was_training = model.training
     model.eval()
     try:
-        calls, outputs = _trace(model, inputs)
+        calls, result = trace(model, inputs)
+        outputs = _outputs_of(result, "onnx.export")
     finally:
         model.train(was_training)
 
@@ -663,7 +622,7 @@ def export(model: Module, example_input: Any, path: str | os.PathLike | None = N
     return proto
 
 
-def _needed(calls: list[_Call], outputs: list[Tensor], inputs: list[Tensor]) -> dict:
+def _needed(calls: list[Call], outputs: list[Tensor], inputs: list[Tensor]) -> dict:
     """Indices of the calls the outputs depend on → 'graph' when the call depends on an
     input, 'const' when it depends on weights and constants only (then it is folded)."""
     producer = {id(o): k for k, c in enumerate(calls) for o in c.outputs}
@@ -696,7 +655,7 @@ def _needed(calls: list[_Call], outputs: list[Tensor], inputs: list[Tensor]) -> 
     return needed
 
 
-def _mark(k: int, calls: list[_Call], producer: dict, kinds: dict, needed: dict) -> None:
+def _mark(k: int, calls: list[Call], producer: dict, kinds: dict, needed: dict) -> None:
     stack = [k]
     while stack:
         k = stack.pop()
@@ -708,7 +667,7 @@ def _mark(k: int, calls: list[_Call], producer: dict, kinds: dict, needed: dict)
                 stack.append(producer[id(t)])
 
 
-def _name_weights(g: _Graph, model: Module, calls: list[_Call], used: dict) -> None:
+def _name_weights(g: _Graph, model: Module, calls: list[Call], used: dict) -> None:
     """Parameters and buffers become initializers under their state_dict names, when used."""
     owners = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
