@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from fake_data import write_fake_fashion
 
+from fake_data import write_fake_fashion
 from strided.cli import main
 from strided.train.tensorboard import tag_of
 
