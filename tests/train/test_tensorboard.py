@@ -368,6 +368,26 @@ def test_a_graph_that_cannot_be_traced_is_a_warning(tmp_path, monkeypatch):
     assert "loss/train" in read(tmp_path / "tb").Tags()["scalars"]
 
 
+def test_events_reach_the_file_before_a_checkpoint_inside_an_epoch(tmp_path):
+    on_disk = {}
+
+    def look(trainer, logs):  # runs after the Checkpoint callback, as a kill would
+        (path,) = (tmp_path / "tb").iterdir()
+        on_disk[logs["step"]] = sorted(
+            e.step
+            for e in EventFileLoader(str(path)).Load()
+            if any(v.tag == "batch/loss" for v in e.summary.value)
+        )
+
+    tb = TensorBoard(tmp_path / "tb", update_freq=1, histogram_freq=0, images=False, flush_secs=1e9)
+    checkpoint = Checkpoint(tmp_path, every_steps=4)
+    make_trainer([tb, checkpoint, LambdaCallback(order=200, on_batch_end=look)]).fit(
+        *loaders(), epochs=1
+    )
+    assert on_disk[4] == [1, 2, 3, 4]  # flushed for the checkpoint at step 4
+    assert on_disk[5] == [1, 2, 3, 4]  # and not at every step
+
+
 def test_a_new_event_file_sorts_after_the_existing_ones(tmp_path):
     names = []
     for _ in range(3):  # within one second: the names must still sort in creation order

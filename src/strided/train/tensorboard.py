@@ -726,6 +726,12 @@ class TensorBoard(Callback):
             self._last_time, self._images_since = now, 0
         if self.histogram_freq and step % self.histogram_freq == 0:
             self._log_histograms(self.writer, trainer, step)
+        if any(
+            getattr(cb, "every_steps", None) and step % cb.every_steps == 0
+            for cb in trainer.callbacks
+        ):
+            # a checkpoint inside the epoch follows at this step: what it covers goes first
+            self.writer.flush()
 
     def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
         """The epoch's History record as scalars, the images, and a flush."""
