@@ -22,6 +22,7 @@ one module each, each the full trio — compute the same sums faster; `plan` pic
 layer geometry, once. Outputs may be NCHW views of channels-first (C, N, H, W) buffers:
 the GEMMs write that order naturally, and the next layer reads it contiguously.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,15 @@ from .geometry import ConvGeometry
 from .plan import plan
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: Pair,
-                   pads: tuple[Pair, Pair], dilation: Pair, groups: int) -> np.ndarray:
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Pair,
+    pads: tuple[Pair, Pair],
+    dilation: Pair,
+    groups: int,
+) -> np.ndarray:
     """y = W · im2col(x) (+ b): the cross-correlation in the module doc, (N, O, Ho, Wo)."""
     g = ConvGeometry.of(x.shape, w.shape, stride, pads, dilation, groups)
     y = plan(g).forward(x, w, g)
@@ -41,8 +49,15 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride
     return y
 
 
-def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair,
-                         pads: tuple[Pair, Pair], dilation: Pair, groups: int) -> np.ndarray:
+def conv2d_backward_data(
+    dy: np.ndarray,
+    w: np.ndarray,
+    x_hw: Pair,
+    stride: Pair,
+    pads: tuple[Pair, Pair],
+    dilation: Pair,
+    groups: int,
+) -> np.ndarray:
     """dx (N, C, H, W) for y = conv2d(x, w), x of spatial size x_hw; also
     conv_transpose2d's forward."""
     x_shape = (dy.shape[0], w.shape[1] * groups) + tuple(x_hw)
@@ -50,14 +65,21 @@ def conv2d_backward_data(dy: np.ndarray, w: np.ndarray, x_hw: Pair, stride: Pair
     return plan(g).input_grad(dy, w, g)
 
 
-def conv2d_backward_weight(x: np.ndarray, dy: np.ndarray, kernel: Pair, stride: Pair,
-                           pads: tuple[Pair, Pair], dilation: Pair,
-                           groups: int) -> np.ndarray:
+def conv2d_backward_weight(
+    x: np.ndarray,
+    dy: np.ndarray,
+    kernel: Pair,
+    stride: Pair,
+    pads: tuple[Pair, Pair],
+    dilation: Pair,
+    groups: int,
+) -> np.ndarray:
     """dW (O, C/g, kh, kw) = dy · im2col(x)ᵀ. Shared by conv2d (x, dy) and conv_transpose2d
     (dy, x)."""
     O = dy.shape[1]
-    g = ConvGeometry.of(x.shape, (O, x.shape[1] // groups) + tuple(kernel), stride, pads,
-                        dilation, groups)
+    g = ConvGeometry.of(
+        x.shape, (O, x.shape[1] // groups) + tuple(kernel), stride, pads, dilation, groups
+    )
     return plan(g).weight_grad(x, dy, g)
 
 
@@ -66,12 +88,20 @@ def conv2d_backward_bias(dy: np.ndarray) -> np.ndarray:
     return to_cnhw(dy).sum(axis=(1, 2, 3))
 
 
-def conv_transpose_output_size(size: int, kernel: int, stride: int, pad: int,
-                               dilation: int, output_padding: int) -> int:
+def conv_transpose_output_size(
+    size: int, kernel: int, stride: int, pad: int, dilation: int, output_padding: int
+) -> int:
     """(i − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
     return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
 
 
-__all__ = ["ConvGeometry", "plan", "conv2d_forward", "conv2d_backward_data",
-           "conv2d_backward_weight", "conv2d_backward_bias", "conv_output_size",
-           "conv_transpose_output_size"]
+__all__ = [
+    "ConvGeometry",
+    "plan",
+    "conv2d_forward",
+    "conv2d_backward_data",
+    "conv2d_backward_weight",
+    "conv2d_backward_bias",
+    "conv_output_size",
+    "conv_transpose_output_size",
+]

@@ -1,5 +1,6 @@
 """Blocking for the BLAS strategies: column blocks sized to stay in cache between the copy
 that builds them and the GEMM that reads them, and the grouped products over them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,7 @@ def gemm_into(a: np.ndarray, b: np.ndarray, groups: int, out: np.ndarray) -> Non
         np.matmul(a, b, out=out)
     else:
         n = b.shape[-1]
-        np.matmul(grouped(a, groups), b.reshape(groups, -1, n),
-                  out=out.reshape(groups, -1, n))
+        np.matmul(grouped(a, groups), b.reshape(groups, -1, n), out=out.reshape(groups, -1, n))
 
 
 def accumulate_dw(dw: np.ndarray, d: np.ndarray, col: np.ndarray, groups: int) -> None:
@@ -67,4 +67,3 @@ def transposed_weight(w: np.ndarray, groups: int) -> np.ndarray:
     """w (O, C/g, kh, kw) → Wᵀ per group, (G, C/g·kh·kw, O/g)."""
     O = w.shape[0]
     return grouped(w.reshape(O, -1), groups).transpose(0, 2, 1)
-

@@ -3,6 +3,7 @@ reused buffer, so each column block is still in cache when the GEMM reads it (th
 19 MB column matrix of ResNet-20's 16→32/2 layer ran its GEMM at half speed). The NumPy
 path for strided layers that `polyphase` does not take (dilation, groups, k < s).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from ..im2col import col2im_add, compact, from_cnhw, im2col_into, pad_cnhw, to_cnhw
 from .blocks import accumulate_dw, block_positions, gemm_into, transposed_weight
 from .geometry import ConvGeometry
+
 
 class ImageBlocks:
     """Whole-image blocks for the strided im2col, each about CHUNK_BYTES (at most
@@ -25,8 +27,7 @@ class ImageBlocks:
     def columns(self, imgs: slice) -> np.ndarray:
         """The buffer as a contiguous (C, kh, kw, images, Ho, Wo) block."""
         shape = self.shape + (imgs.stop - imgs.start,) + self.out_hw
-        return self.buf[:int(np.prod(shape))].reshape(shape)
-
+        return self.buf[: int(np.prod(shape))].reshape(shape)
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -53,10 +54,9 @@ def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     blocks = ImageBlocks(C, g.kernel, N, g.out_hw, dy.dtype)
     for imgs in blocks.images:
         col = blocks.columns(imgs)
-        gemm_into(wt, to_cnhw(dy)[:, imgs].reshape(O, -1), g.groups,
-                  col.reshape(blocks.K, -1))
+        gemm_into(wt, to_cnhw(dy)[:, imgs].reshape(O, -1), g.groups, col.reshape(blocks.K, -1))
         col2im_add(col, g.stride, g.dilation, xp[:, imgs])
-    return from_cnhw(compact(xp[:, :, pt:pt + H, pl:pl + W]))
+    return from_cnhw(compact(xp[:, :, pt : pt + H, pl : pl + W]))
 
 
 def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -67,6 +67,5 @@ def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     blocks = ImageBlocks(C, g.kernel, N, g.out_hw, x.dtype)
     for imgs in blocks.images:
         col = im2col_into(xp[:, imgs], g.stride, g.dilation, blocks.columns(imgs))
-        accumulate_dw(dw, to_cnhw(dy)[:, imgs].reshape(O, -1), col.reshape(blocks.K, -1),
-                      groups)
+        accumulate_dw(dw, to_cnhw(dy)[:, imgs].reshape(O, -1), col.reshape(blocks.K, -1), groups)
     return dw.reshape(O, C // groups, g.kh, g.kw)

@@ -13,15 +13,25 @@ valid width afterwards: the Ws − Wo extra columns per row are wasted work (6 %
                  col2im(Wᵀ · dy), adding back C·kh·kw rows
 * weight grad    dW = dy · im2col(x)ᵀ, accumulated block by block
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..im2col import compact, copy_rows, from_cnhw, to_cnhw
-from .blocks import (MAX_BLOCK, MAX_BLOCK_DW, TINY_DW, accumulate_dw, block_positions,
-                     flat_blocks, grouped, transposed_weight)
+from .blocks import (
+    MAX_BLOCK,
+    MAX_BLOCK_DW,
+    TINY_DW,
+    accumulate_dw,
+    block_positions,
+    flat_blocks,
+    grouped,
+    transposed_weight,
+)
 from .geometry import ConvGeometry
+
 
 class FlatGeometry:
     """Where each output of a stride-1 correlation reads a flat (C, N, Hs, Ws) source.
@@ -36,8 +46,11 @@ class FlatGeometry:
         self.N, (self.Hs, self.Ws), self.R, self.origin = N, source_hw, R, origin
         self.plane = self.Hs * self.Ws
         self.kernel, self.dilation = kernel, dilation
-        self.taps = [i * dilation[0] * self.Ws + j * dilation[1]
-                     for i in range(kernel[0]) for j in range(kernel[1])]
+        self.taps = [
+            i * dilation[0] * self.Ws + j * dilation[1]
+            for i in range(kernel[0])
+            for j in range(kernel[1])
+        ]
 
     def buffer(self, C, dtype, front=0):
         """A zeroed flat buffer for C channels with `front` spare zeros and a tail margin
@@ -45,7 +58,7 @@ class FlatGeometry:
         view."""
         L = self.N * self.plane
         buf = np.zeros(front + C * L + self.taps[-1] + self.Ws, dtype=dtype)
-        return buf, buf[front:front + C * L].reshape(C, self.N, self.Hs, self.Ws)
+        return buf, buf[front : front + C * L].reshape(C, self.N, self.Hs, self.Ws)
 
     def chunks(self, K, itemsize, most=MAX_BLOCK):
         """Blocks of output positions, each about CHUNK_BYTES of K-row columns: whole
@@ -69,19 +82,20 @@ class FlatGeometry:
         view (C, [kh, kw,] N, R·Ws) — no copy; a block's part is view[..., images, q].
         Writeable only to add back into (col2im): the taps' views overlap each other."""
         (kh, kw), (dh, dw), it = self.kernel, self.dilation, buf.itemsize
-        shape, strides = (C, self.N, self.R * self.Ws), (self.N * self.plane * it,
-                                                         self.plane * it, it)
+        shape, strides = (
+            (C, self.N, self.R * self.Ws),
+            (self.N * self.plane * it, self.plane * it, it),
+        )
         if taps:
             shape = shape[:1] + (kh, kw) + shape[1:]
             strides = strides[:1] + (dh * self.Ws * it, dw * it) + strides[1:]
-        return as_strided(buf[self.origin + shift:], shape, strides, writeable=writeable)
+        return as_strided(buf[self.origin + shift :], shape, strides, writeable=writeable)
 
     def column_buffer(self, K, dtype, most=MAX_BLOCK):
         """A reusable (K, block size) buffer: a fresh block per chunk would page-fault its
         way in every time (measured: 3 ms of the 4 ms LeNet conv1 forward)."""
         _, _, span = next(self.chunks(K, np.dtype(dtype).itemsize, most))
         return np.empty((K, span.stop - span.start), dtype=dtype)
-
 
 
 def _depthwise_columns(geo: FlatGeometry, buf: np.ndarray, C: int):
@@ -105,7 +119,7 @@ def _columns(windows: np.ndarray, block, out: np.ndarray) -> np.ndarray:
     taps' view (C, kh, kw, N, R·Ws) into the reusable buffer `out`; returns (C·kh·kw, n)."""
     imgs, q, span = block
     part = windows[..., imgs, q]
-    col = out[:, :span.stop - span.start]
+    col = out[:, : span.stop - span.start]
     np.copyto(col.reshape(part.shape), part)
     return col
 
@@ -115,8 +129,9 @@ def grouped(w2: np.ndarray, groups: int) -> np.ndarray:
     return w2.reshape(groups, w2.shape[0] // groups, w2.shape[1])
 
 
-def _flat_correlate(geo: FlatGeometry, buf: np.ndarray, C: int, wmat: np.ndarray,
-                    groups: int) -> np.ndarray:
+def _flat_correlate(
+    geo: FlatGeometry, buf: np.ndarray, C: int, wmat: np.ndarray, groups: int
+) -> np.ndarray:
     """out[o, q] = Σ_{c,i,j} wmat[o, (c,i,j)] · buf[c·L + pos(q) + s_ij], block by block;
     returns (O, N, R, Ws)."""
     O, K = wmat.shape
@@ -150,7 +165,7 @@ def _flat_input(geo: FlatGeometry, x: np.ndarray, pads) -> np.ndarray:
     (pt, _), (pl, _) = pads
     H, W = x.shape[2:]
     buf, grid = geo.buffer(x.shape[1], x.dtype)
-    copy_rows(grid[:, :, pt:pt + H, pl:pl + W], to_cnhw(x))
+    copy_rows(grid[:, :, pt : pt + H, pl : pl + W], to_cnhw(x))
     return buf
 
 
@@ -158,7 +173,7 @@ def grad_output_grid(geo: FlatGeometry, dy: np.ndarray, rows: int, front: int = 
     """dy on a zeroed (O, N, rows, Ws) grid (rows ≥ Ho), after `front` zeros."""
     N, O, Ho, Wo = dy.shape
     buf = np.zeros(front + O * N * rows * geo.Ws + geo.taps[-1] + geo.Ws, dtype=dy.dtype)
-    grid = buf[front:front + O * N * rows * geo.Ws].reshape(O, N, rows, geo.Ws)
+    grid = buf[front : front + O * N * rows * geo.Ws].reshape(O, N, rows, geo.Ws)
     copy_rows(grid[:, :, :Ho, :Wo], to_cnhw(dy))
     return buf, grid
 
@@ -176,13 +191,12 @@ def _flat_col2im(geo: FlatGeometry, dyf: np.ndarray, wt: np.ndarray, C: int) -> 
         d = dyf[:, l]
         if dcol is None:  # reused: a fresh block per chunk would page-fault its way in
             dcol = np.empty((C * taps, d.shape[1]), dyf.dtype)
-        block = dcol[:, :d.shape[1]]
+        block = dcol[:, : d.shape[1]]
         np.matmul(wt, d.reshape(groups, Og, -1), out=block.reshape(groups, K, -1))
         block = block.reshape(C, taps, -1)
         for t, target in enumerate(targets):
             target[:, l] += block[:, t]
     return grid
-
 
 
 def _geometry(g: ConvGeometry, whole: bool = False) -> FlatGeometry:
@@ -191,8 +205,9 @@ def _geometry(g: ConvGeometry, whole: bool = False) -> FlatGeometry:
     depthwise products run there: elementwise loops over gapped 3-D views were 1.6x
     slower)."""
     Hp, Wp = g.padded_hw
-    return FlatGeometry(g.N, (Hp, Wp), Hp if whole else Hp - g.dilation[0] * (g.kh - 1), 0,
-                        g.kernel, g.dilation)
+    return FlatGeometry(
+        g.N, (Hp, Wp), Hp if whole else Hp - g.dilation[0] * (g.kh - 1), 0, g.kernel, g.dilation
+    )
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -221,12 +236,12 @@ def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
         wmat = wr.transpose(0, 2, 1, 3, 4).reshape(C, (O // groups) * kh * kw)
         wmat = np.ascontiguousarray(wmat)  # BLAS takes no negative strides
         dx = _flat_correlate(full, buf, O, wmat, groups)
-        return from_cnhw(compact(dx[:, :, pt - r0:pt - r0 + H, pl:pl + W]))
+        return from_cnhw(compact(dx[:, :, pt - r0 : pt - r0 + H, pl : pl + W]))
     # on the whole grid, so each tap's add is one long 2-D run (15 % faster than rows)
     geo = _geometry(g, whole=True)
     _, dyg = grad_output_grid(geo, dy, geo.R)
     dxp = _flat_col2im(geo, dyg.reshape(O, -1), transposed_weight(w, groups), C)
-    return from_cnhw(compact(dxp[:, :, pt:pt + H, pl:pl + W]))
+    return from_cnhw(compact(dxp[:, :, pt : pt + H, pl : pl + W]))
 
 
 def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The geometry of one convolution: everything a kernel, or the plan choosing it, needs to
 know about a layer except the numbers in its arrays."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -14,6 +15,7 @@ class ConvGeometry(NamedTuple):
     The same geometry describes all three passes (forward, input gradient, weight
     gradient) and conv_transpose2d, whose input is this convolution's output. Hashable, so
     that the plan is chosen once per geometry."""
+
     N: int
     C: int
     H: int
@@ -31,9 +33,19 @@ class ConvGeometry(NamedTuple):
         """The geometry of conv2d on an input of `x_shape` with a weight of `w_shape`."""
         N, C, H, W = (int(v) for v in x_shape)
         O, _, kh, kw = (int(v) for v in w_shape)
-        return cls(N, C, H, W, O, kh, kw, tuple(int(v) for v in stride),
-                   tuple(tuple(int(v) for v in p) for p in pads),
-                   tuple(int(v) for v in dilation), int(groups))
+        return cls(
+            N,
+            C,
+            H,
+            W,
+            O,
+            kh,
+            kw,
+            tuple(int(v) for v in stride),
+            tuple(tuple(int(v) for v in p) for p in pads),
+            tuple(int(v) for v in dilation),
+            int(groups),
+        )
 
     @property
     def kernel(self) -> Pair:
@@ -42,10 +54,10 @@ class ConvGeometry(NamedTuple):
     @property
     def out_hw(self) -> Pair:
         """(Ho, Wo) = ⌊(H + pads − d·(k − 1) − 1) / s⌋ + 1 per axis."""
-        return (conv_output_size(self.H, self.kh, self.stride[0], *self.pads[0],
-                                 self.dilation[0]),
-                conv_output_size(self.W, self.kw, self.stride[1], *self.pads[1],
-                                 self.dilation[1]))
+        return (
+            conv_output_size(self.H, self.kh, self.stride[0], *self.pads[0], self.dilation[0]),
+            conv_output_size(self.W, self.kw, self.stride[1], *self.pads[1], self.dilation[1]),
+        )
 
     @property
     def padded_hw(self) -> Pair:
@@ -59,8 +71,12 @@ class ConvGeometry(NamedTuple):
     @property
     def pointwise(self) -> bool:
         """1×1 without stride, padding or groups: a channel product at every pixel."""
-        return (self.kernel == (1, 1) and self.stride == (1, 1) and self.groups == 1
-                and self.pads == ((0, 0), (0, 0)))
+        return (
+            self.kernel == (1, 1)
+            and self.stride == (1, 1)
+            and self.groups == 1
+            and self.pads == ((0, 0), (0, 0))
+        )
 
     def macs(self) -> int:
         """Multiply-adds of one pass: N·O·(C/g)·kh·kw·Ho·Wo."""

@@ -5,13 +5,14 @@ A strategy is a module with the full trio `forward(x, w, g)`, `input_grad(dy, w,
 at run time), so the same layer runs the same arithmetic in every process: a run resumed
 after a crash repeats the original bit for bit.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
 from types import ModuleType
 
 from .. import compiled
-from . import columns, flat, pointwise, polyphase
+from . import columns, depthwise, flat, pointwise, polyphase
 from .geometry import ConvGeometry
 
 
@@ -22,6 +23,10 @@ def plan(g: ConvGeometry) -> ModuleType:
 
 @lru_cache(maxsize=1024)
 def _plan(g: ConvGeometry, compiled_kernels: bool) -> ModuleType:
+    if not compiled_kernels:
+        return _numpy_plan(g)
+    if g.depthwise:
+        return depthwise
     return _numpy_plan(g)
 
 

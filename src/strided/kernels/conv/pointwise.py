@@ -3,12 +3,14 @@ y = W·x — no columns to build. Channels-first arrays are one (C, N·H·W) mat
 stack of (C, H·W) matrices, one per image. (Through the flat-shift path a 64→256 layer's
 backward allocated 7x its 1.5 MB column buffer in copies of dy.)
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..im2col import from_cnhw, is_channels_first, to_cnhw
 from .geometry import ConvGeometry
+
 
 def _channel_matrix(a: np.ndarray):
     """(the (C, N·H·W) matrix of a channels-first `a`, True), or (a's (N, C, H·W) stack of
@@ -43,7 +45,6 @@ def _pointwise_weight_grad(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
     for n in range(xm.shape[0]):
         dw += dm[n] @ xm[n].T
     return dw
-
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:

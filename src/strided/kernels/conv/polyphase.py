@@ -8,6 +8,7 @@ flat-shift views of `flat`: long contiguous runs instead of stride-2 gathers of 
 The input gradient is the adjoint: col2im adds into the phases, which are then interleaved
 back into dx. Plain dilation and groups only, and every phase must hold a tap (k ≥ s).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,6 +19,7 @@ from .blocks import accumulate_dw, flat_blocks
 from .columns import ImageBlocks
 from .flat import FlatGeometry, grad_output_grid
 from .geometry import ConvGeometry
+
 
 class Polyphase:
     """sh·sw phase grids of Hs × Ws = (Ho + (kh−1)//sh) × (Wo + (kw−1)//sw) in one flat
@@ -36,9 +38,17 @@ class Polyphase:
         self.L = N * self.Hs * self.Ws
         self.phases = [(a, b) for a in range(sh) for b in range(sw)]
         R = self.Hs if whole else Ho
-        self.geos = [FlatGeometry(N, (self.Hs, self.Ws), R, p * C * self.L,
-                                   (len(range(a, kh, sh)), len(range(b, kw, sw))), (1, 1))
-                     for p, (a, b) in enumerate(self.phases)]
+        self.geos = [
+            FlatGeometry(
+                N,
+                (self.Hs, self.Ws),
+                R,
+                p * C * self.L,
+                (len(range(a, kh, sh)), len(range(b, kw, sw))),
+                (1, 1),
+            )
+            for p, (a, b) in enumerate(self.phases)
+        ]
         self.K = C * kh * kw
         # rows of each phase's taps inside a column block
         ends = np.cumsum([C * len(g.taps) for g in self.geos])
@@ -57,13 +67,13 @@ class Polyphase:
         time, so the zero border survives reuse."""
         (pt, _), (pl, _) = pads
         sh, sw = self.stride
-        xc, g = to_cnhw(x), grid[:, :, :x.shape[0]]
+        xc, g = to_cnhw(x), grid[:, :, : x.shape[0]]
         for p, (a, b) in enumerate(self.phases):
             # input row h lands in phase a = (h + pt) mod sh, at row (h + pt) // sh
             h0, w0 = (a - pt) % sh, (b - pl) % sw
             r0, c0 = (h0 + pt) // sh, (w0 + pl) // sw
-            src = xc[:, :, h0::sh, w0::sw][:, :, :self.Hs - r0, :self.Ws - c0]
-            g[p, :, :, r0:r0 + src.shape[2], c0:c0 + src.shape[3]] = src
+            src = xc[:, :, h0::sh, w0::sw][:, :, : self.Hs - r0, : self.Ws - c0]
+            g[p, :, :, r0 : r0 + src.shape[2], c0 : c0 + src.shape[3]] = src
 
     def merge(self, grid: np.ndarray, x_hw, pads) -> np.ndarray:
         """A (phases, C, N, Hs, Ws) gradient back on the input grid, dx (C, N, H, W):
@@ -73,17 +83,18 @@ class Polyphase:
         dx = np.zeros((self.C, self.N, H, W), dtype=grid.dtype)
         for p, (a, b) in enumerate(self.phases):
             h0, w0 = (a - pt) % sh, (b - pl) % sw
-            dst = dx[:, :, h0::sh, w0::sw][:, :, :self.Hs, :self.Ws]
+            dst = dx[:, :, h0::sh, w0::sw][:, :, : self.Hs, : self.Ws]
             r0, c0 = (h0 + pt) // sh, (w0 + pl) // sw
-            dst = dst[:, :, :self.Hs - r0, :self.Ws - c0]
-            dst[...] = grid[p, :, :, r0:r0 + dst.shape[2], c0:c0 + dst.shape[3]]
+            dst = dst[:, :, : self.Hs - r0, : self.Ws - c0]
+            dst[...] = grid[p, :, :, r0 : r0 + dst.shape[2], c0 : c0 + dst.shape[3]]
         return dx
 
     def weight(self, w: np.ndarray) -> np.ndarray:
         """w (O, C, kh, kw) → (O, K) with columns in phase order (phase, c, i', j')."""
         sh, sw = self.stride
-        return np.concatenate([w[:, :, a::sh, b::sw].reshape(w.shape[0], -1)
-                               for a, b in self.phases], axis=1)
+        return np.concatenate(
+            [w[:, :, a::sh, b::sw].reshape(w.shape[0], -1) for a, b in self.phases], axis=1
+        )
 
     def weight_back(self, wp: np.ndarray) -> np.ndarray:
         """The inverse of `weight`: (O, K) in phase order → (O, C, kh, kw)."""
@@ -104,13 +115,18 @@ def _poly_columns(x: np.ndarray, kernel, stride, pads, out_hw):
     blocks = ImageBlocks(C, kernel, N, out_hw, x.dtype)
     pp = Polyphase(blocks.images[0].stop, C, kernel, stride, out_hw)
     buf, grid = pp.buffer(x.dtype)
-    windows = [as_strided(buf[g.origin:], (C,) + g.kernel + (pp.N, Ho, Wo),
-                          (pp.L * it, pp.Ws * it, it, g.plane * it, pp.Ws * it, it))
-               for g in pp.geos]
+    windows = [
+        as_strided(
+            buf[g.origin :],
+            (C,) + g.kernel + (pp.N, Ho, Wo),
+            (pp.L * it, pp.Ws * it, it, g.plane * it, pp.Ws * it, it),
+        )
+        for g in pp.geos
+    ]
     for imgs in blocks.images:
         m = imgs.stop - imgs.start
         pp.split(x[imgs], pads, grid)
-        col = blocks.buf[:pp.K * m * Ho * Wo].reshape(pp.K, -1)
+        col = blocks.buf[: pp.K * m * Ho * Wo].reshape(pp.K, -1)
         for win, r in zip(windows, pp.rows):
             part = win[:, :, :, :m]
             copy_rows(col[r].reshape(part.shape), part)
@@ -150,14 +166,13 @@ def _poly_backward_data(dy, w, x_hw, pads, stride):
     wt = pp.weight(w).T  # (K, O)
     buf, grid = pp.buffer(dy.dtype)
     # every (phase, c, tap) row of the column block adds into its phase at its shift
-    targets = [[g.view(buf, C, s, writeable=True).reshape(C, -1) for s in g.taps]
-               for g in pp.geos]
+    targets = [[g.view(buf, C, s, writeable=True).reshape(C, -1) for s in g.taps] for g in pp.geos]
     dcol = None
     for l in flat_blocks(dyf.shape[1], pp.K * buf.itemsize):
         d = dyf[:, l]
         if dcol is None:
             dcol = np.empty((pp.K, d.shape[1]), dy.dtype)
-        block = dcol[:, :d.shape[1]]
+        block = dcol[:, : d.shape[1]]
         np.matmul(wt, d, out=block)
         for ts, r in zip(targets, pp.rows):
             part = block[r].reshape(C, len(ts), -1)
@@ -166,12 +181,9 @@ def _poly_backward_data(dy, w, x_hw, pads, stride):
     return pp.merge(grid, x_hw, pads)
 
 
-
-
 def applies(g: ConvGeometry) -> bool:
     """Every phase has at least one tap; plain dilation and groups."""
-    return (g.dilation == (1, 1) and g.groups == 1 and g.kh >= g.stride[0]
-            and g.kw >= g.stride[1])
+    return g.dilation == (1, 1) and g.groups == 1 and g.kh >= g.stride[0] and g.kw >= g.stride[1]
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:

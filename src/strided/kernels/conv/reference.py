@@ -9,6 +9,7 @@ For y = conv2d(x, w) with the column matrix col = im2col(x), (C/g·kh·kw, N·Ho
                  180°-rotated kernel, written as the transpose of the forward's matrix
 * weight grad    dW = dy · colᵀ
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ from .geometry import ConvGeometry
 
 def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """im2col(x) per group: (G, C/g·kh·kw, N·Ho·Wo)."""
-    return im2col(x, g.kernel, g.stride, g.pads, g.dilation).reshape(g.groups, -1, g.N *
-                                                                       np.prod(g.out_hw))
+    return im2col(x, g.kernel, g.stride, g.pads, g.dilation).reshape(
+        g.groups, -1, g.N * np.prod(g.out_hw)
+    )
 
 
 def _per_group(a: np.ndarray, g: ConvGeometry) -> np.ndarray:
