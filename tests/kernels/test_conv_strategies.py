@@ -159,9 +159,7 @@ def test_winograd_on_many_images_uses_several_blocks_alike():
     finally:
         winograd.BLOCK_BYTES = saved
     np.testing.assert_allclose(blocked[0], reference.forward(x, w, g), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(
-        blocked[1], reference.weight_grad(x, dy, g), rtol=1e-10, atol=1e-10
-    )
+    np.testing.assert_allclose(blocked[1], reference.weight_grad(x, dy, g), rtol=1e-10, atol=1e-10)
 
 
 def _geometry(N, C, O, H, k, s=1, p=1, groups=1, d=1):
@@ -172,7 +170,8 @@ def test_plan_is_fixed_by_the_geometry_and_the_kernel_choice():
     layers = {
         "depthwise": _geometry(32, 64, 64, 32, 3, groups=64),
         "vgg": _geometry(8, 64, 64, 56, 3),
-        "resnet": _geometry(128, 16, 16, 32, 3),
+        "resnet16": _geometry(128, 16, 16, 32, 3),
+        "resnet32": _geometry(128, 32, 32, 16, 3),
         "stride2": _geometry(128, 16, 32, 32, 3, s=2),
         "pointwise": _geometry(32, 64, 256, 14, 1, p=0),
         "dilated": _geometry(4, 8, 8, 16, 3, p=2, d=2),
@@ -193,4 +192,5 @@ def test_plan_is_fixed_by_the_geometry_and_the_kernel_choice():
         finally:
             compiled.use_kernels(previous)
         assert plans["depthwise"] is depthwise and plans["vgg"] is winograd
-        assert plans["resnet"] is flat and plans["dilated"] is flat
+        assert plans["resnet16"] is flat and plans["resnet32"] is winograd
+        assert plans["dilated"] is flat and plans["stride2"] is polyphase

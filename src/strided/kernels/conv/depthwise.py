@@ -64,9 +64,15 @@ def _correlate_3x3(xp, w, out, dh, dw):
         row = out[ho]
         for wo in range(Wo):
             row[wo] = (
-                w00 * a0[wo] + w01 * a1[wo] + w02 * a2[wo]
-                + w10 * b0[wo] + w11 * b1[wo] + w12 * b2[wo]
-                + w20 * c0[wo] + w21 * c1[wo] + w22 * c2[wo]
+                w00 * a0[wo]
+                + w01 * a1[wo]
+                + w02 * a2[wo]
+                + w10 * b0[wo]
+                + w11 * b1[wo]
+                + w12 * b2[wo]
+                + w20 * c0[wo]
+                + w21 * c1[wo]
+                + w22 * c2[wo]
             )
 
 

@@ -124,11 +124,6 @@ def _columns(windows: np.ndarray, block, out: np.ndarray) -> np.ndarray:
     return col
 
 
-def grouped(w2: np.ndarray, groups: int) -> np.ndarray:
-    """(O, K) weight matrix → (G, O/G, K)."""
-    return w2.reshape(groups, w2.shape[0] // groups, w2.shape[1])
-
-
 def _flat_correlate(
     geo: FlatGeometry, buf: np.ndarray, C: int, wmat: np.ndarray, groups: int
 ) -> np.ndarray:

@@ -29,7 +29,7 @@ class ConvGeometry(NamedTuple):
     groups: int
 
     @classmethod
-    def of(cls, x_shape, w_shape, stride, pads, dilation, groups) -> "ConvGeometry":
+    def of(cls, x_shape, w_shape, stride, pads, dilation, groups) -> ConvGeometry:
         """The geometry of conv2d on an input of `x_shape` with a weight of `w_shape`."""
         N, C, H, W = (int(v) for v in x_shape)
         O, _, kh, kw = (int(v) for v in w_shape)
@@ -49,6 +49,7 @@ class ConvGeometry(NamedTuple):
 
     @property
     def kernel(self) -> Pair:
+        """(kh, kw)."""
         return self.kh, self.kw
 
     @property
@@ -61,6 +62,7 @@ class ConvGeometry(NamedTuple):
 
     @property
     def padded_hw(self) -> Pair:
+        """The input's size with its padding, (H + pt + pb, W + pl + pr)."""
         return self.H + sum(self.pads[0]), self.W + sum(self.pads[1])
 
     @property

@@ -35,15 +35,14 @@ def _plan(g: ConvGeometry, compiled_kernels: bool) -> ModuleType:
 
 
 def _winograd_wins(g: ConvGeometry) -> bool:
-    """Where F(2×2, 3×3) beat the flat BLAS path. Forward + both gradients, one thread,
-    CPU time in ms (Winograd / flat; batch): 64→64 @56 (8) 44 / 60, 64→128 @32 (32)
-    109 / 156, 32→32 @32 (128) 90 / 107, 128→128 @16 (32) 74 / 87, 64→64 @16 (32)
-    24 / 29; it lost on narrow images or few channels, where its transforms cost more
-    than the products it saves: 16→16 @32 (128) 51 / 27, 32→32 @16 (128) 44 / 23,
-    64→64 @8 (128) 36 / 23, 256→256 @8 (16) 75 / 41. The gradients swap C and O, so
-    the smaller of the two counts."""
-    Wo = g.out_hw[1]
-    return Wo >= 16 and min(g.C, g.O) * Wo >= 1024
+    """Where F(2×2, 3×3) beat the flat BLAS path: forward + both gradients, one thread, CPU
+    time in ms, Winograd / flat (batch): 32→32 @16 (128) 22.3 / 25.6, 64→64 @8 (128)
+    20.2 / 23-37, 64→64 @56 (8) 44.3 / 59.7, 128→128 @16 (32) 57.2 / 91.6, 64→128 @32 (32)
+    109 / 156. It lost where its transforms outweigh the products it saves — few channels:
+    16→16 @32 (128) 31.9 / 30.4, 3→64 @64 (32) 95 / 38 — and where the products are big
+    but the tiles few, so BLAS runs short: 256→256 @8 (16) 67 / 43, 512→512 @4 (16)
+    230 / 56. The gradients swap C and O, so the smaller of the two counts."""
+    return 32 <= min(g.C, g.O) <= 128 and g.out_hw[1] >= 8
 
 
 def _numpy_plan(g: ConvGeometry) -> ModuleType:

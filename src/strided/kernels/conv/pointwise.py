@@ -48,12 +48,15 @@ def _pointwise_weight_grad(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """y = W·x at every pixel, channels-first when x is."""
     return _pointwise_apply(w.reshape(g.O, g.C), x)
 
 
 def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    return _pointwise_apply(w.reshape(g.O, g.C).T, dy)  # dx = Wᵀ·dy at every pixel
+    """dx = Wᵀ·dy at every pixel."""
+    return _pointwise_apply(w.reshape(g.O, g.C).T, dy)
 
 
 def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """dW = Σ over pixels of dy·xᵀ, (O, C, 1, 1)."""
     return _pointwise_weight_grad(x, dy).reshape(g.O, g.C, 1, 1)

@@ -52,7 +52,7 @@ class Polyphase:
         self.K = C * kh * kw
         # rows of each phase's taps inside a column block
         ends = np.cumsum([C * len(g.taps) for g in self.geos])
-        self.rows = [slice(e - C * len(g.taps), e) for e, g in zip(ends, self.geos)]
+        self.rows = [slice(e - C * len(g.taps), e) for e, g in zip(ends, self.geos, strict=True)]
 
     def buffer(self, dtype):
         """A zeroed flat buffer for all phases (+ a tail margin for the last reads) and its
@@ -100,7 +100,7 @@ class Polyphase:
         """The inverse of `weight`: (O, K) in phase order → (O, C, kh, kw)."""
         (sh, sw), (kh, kw) = self.stride, self.kernel
         w = np.empty((wp.shape[0], self.C, kh, kw), dtype=wp.dtype)
-        for (a, b), r, g in zip(self.phases, self.rows, self.geos):
+        for (a, b), r, g in zip(self.phases, self.rows, self.geos, strict=True):
             w[:, :, a::sh, b::sw] = wp[:, r].reshape((wp.shape[0], self.C) + g.kernel)
         return w
 
@@ -127,7 +127,7 @@ def _poly_columns(x: np.ndarray, kernel, stride, pads, out_hw):
         m = imgs.stop - imgs.start
         pp.split(x[imgs], pads, grid)
         col = blocks.buf[: pp.K * m * Ho * Wo].reshape(pp.K, -1)
-        for win, r in zip(windows, pp.rows):
+        for win, r in zip(windows, pp.rows, strict=True):
             part = win[:, :, :, :m]
             copy_rows(col[r].reshape(part.shape), part)
         yield imgs, col, pp
@@ -174,7 +174,7 @@ def _poly_backward_data(dy, w, x_hw, pads, stride):
             dcol = np.empty((pp.K, d.shape[1]), dy.dtype)
         block = dcol[:, : d.shape[1]]
         np.matmul(wt, d, out=block)
-        for ts, r in zip(targets, pp.rows):
+        for ts, r in zip(targets, pp.rows, strict=True):
             part = block[r].reshape(C, len(ts), -1)
             for t, target in enumerate(ts):
                 target[:, l] += part[:, t]
@@ -187,12 +187,15 @@ def applies(g: ConvGeometry) -> bool:
 
 
 def forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """y = Σ over phases of each phase's stride-1 correlation, (N, O, Ho, Wo)."""
     return from_cnhw(_poly_forward(x, w, g.pads, g.stride, g.out_hw))
 
 
 def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """dx: col2im into the phases, interleaved back into (N, C, H, W)."""
     return from_cnhw(_poly_backward_data(dy, w, (g.H, g.W), g.pads, g.stride))
 
 
 def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """dW = dy · (columns of the phases)ᵀ, back in tap order, (O, C, kh, kw)."""
     return _poly_backward_weight(x, dy, g.kernel, g.pads, g.stride)
