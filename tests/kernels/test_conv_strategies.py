@@ -171,7 +171,7 @@ def test_plan_is_fixed_by_the_geometry_and_the_kernel_choice():
         "depthwise": _geometry(32, 64, 64, 32, 3, groups=64),
         "vgg": _geometry(8, 64, 64, 56, 3),
         "resnet16": _geometry(128, 16, 16, 32, 3),
-        "resnet32": _geometry(128, 32, 32, 16, 3),
+        "resnet64": _geometry(128, 64, 64, 8, 3),
         "stride2": _geometry(128, 16, 32, 32, 3, s=2),
         "pointwise": _geometry(32, 64, 256, 14, 1, p=0),
         "dilated": _geometry(4, 8, 8, 16, 3, p=2, d=2),
@@ -192,5 +192,5 @@ def test_plan_is_fixed_by_the_geometry_and_the_kernel_choice():
         finally:
             compiled.use_kernels(previous)
         assert plans["depthwise"] is depthwise and plans["vgg"] is winograd
-        assert plans["resnet16"] is flat and plans["resnet32"] is winograd
+        assert plans["resnet16"] is flat and plans["resnet64"] is winograd
         assert plans["dilated"] is flat and plans["stride2"] is polyphase

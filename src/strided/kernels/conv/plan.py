@@ -36,13 +36,16 @@ def _plan(g: ConvGeometry, compiled_kernels: bool) -> ModuleType:
 
 def _winograd_wins(g: ConvGeometry) -> bool:
     """Where F(2×2, 3×3) beat the flat BLAS path: forward + both gradients, one thread, CPU
-    time in ms, Winograd / flat (batch): 32→32 @16 (128) 22.3 / 25.6, 64→64 @8 (128)
-    20.2 / 23-37, 64→64 @56 (8) 44.3 / 59.7, 128→128 @16 (32) 57.2 / 91.6, 64→128 @32 (32)
-    109 / 156. It lost where its transforms outweigh the products it saves — few channels:
-    16→16 @32 (128) 31.9 / 30.4, 3→64 @64 (32) 95 / 38 — and where the products are big
-    but the tiles few, so BLAS runs short: 256→256 @8 (16) 67 / 43, 512→512 @4 (16)
-    230 / 56. The gradients swap C and O, so the smaller of the two counts."""
-    return 32 <= min(g.C, g.O) <= 128 and g.out_hw[1] >= 8
+    time in ms, Winograd / flat (batch), NumPy's OpenBLAS on its own AVX-512 kernels:
+    64→64 @8 (128) 16.6 / 28.4, 64→64 @16 (32) 14.7 / 23.3, 128→128 @16 (32) 42.8 / 60.4,
+    64→128 @32 (32) 79 / 102, 64→64 @56 (8) 36.3 / 37.8. It lost with fewer channels,
+    where the transforms outweigh the products saved — 16→16 @32 (128) 26.0 / 22.4,
+    32→32 @16 (128) 21.3 / 17.0 (32→32 @32: 78 / 83, a draw) — and with more, where the
+    products are big but the tiles few: 256→256 @8 (16) 58 / 25. (With OpenBLAS held to
+    its AVX2 kernels, OPENBLAS_CORETYPE=Haswell, the same rows won and lost alike, except
+    32→32 @16, 22.3 / 25.6.) The gradients swap C and O, so the smaller of the two
+    counts."""
+    return 64 <= min(g.C, g.O) <= 128 and g.out_hw[1] >= 8
 
 
 def _numpy_plan(g: ConvGeometry) -> ModuleType:
