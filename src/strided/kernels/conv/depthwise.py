@@ -29,7 +29,7 @@ CHUNKS = 64
 try:
     from numba import prange
 except ImportError:  # the kernels are then never called (see compiled.jit)
-    prange = range
+    prange = range  # type: ignore[misc]
 
 
 @jit()
@@ -208,7 +208,7 @@ def _weight_grad(x, xfirst, dy, dyfirst, dwt, zero, sh, sw, pt, pl, dh, dw, Hp, 
                 dwt[c, i, j] = acc[i, j]
 
 
-def _args(g: ConvGeometry):
+def _args(g: ConvGeometry) -> tuple[int, ...]:
     """Stride, leading pads, dilation and the padded plane's size."""
     (sh, sw), ((pt, _), (pl, _)), (dh, dw) = g.stride, g.pads, g.dilation
     Hp, Wp = g.padded_hw

@@ -3,6 +3,7 @@ know about a layer except the numbers in its arrays."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..im2col import Pair, conv_output_size
@@ -29,23 +30,26 @@ class ConvGeometry(NamedTuple):
     groups: int
 
     @classmethod
-    def of(cls, x_shape, w_shape, stride, pads, dilation, groups) -> ConvGeometry:
+    def of(
+        cls,
+        x_shape: Sequence[int],
+        w_shape: Sequence[int],
+        stride: Sequence[int],
+        pads: Sequence[Sequence[int]],
+        dilation: Sequence[int],
+        groups: int,
+    ) -> ConvGeometry:
         """The geometry of conv2d on an input of `x_shape` with a weight of `w_shape`."""
         N, C, H, W = (int(v) for v in x_shape)
         O, _, kh, kw = (int(v) for v in w_shape)
+        (pt, pb), (pl, pr) = pads
         return cls(
-            N,
-            C,
-            H,
-            W,
-            O,
-            kh,
-            kw,
-            tuple(int(v) for v in stride),
-            tuple(tuple(int(v) for v in p) for p in pads),
-            tuple(int(v) for v in dilation),
+            N, C, H, W, O, kh, kw,
+            (int(stride[0]), int(stride[1])),
+            ((int(pt), int(pb)), (int(pl), int(pr))),
+            (int(dilation[0]), int(dilation[1])),
             int(groups),
-        )
+        )  # fmt: skip
 
     @property
     def kernel(self) -> Pair:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..compiled import jit
-from ..im2col import from_cnhw, is_channels_first, to_cnhw
+from ..im2col import Pair, from_cnhw, is_channels_first, to_cnhw
 from .geometry import ConvGeometry
 
 try:
     from numba import prange
 except ImportError:  # the kernels are then never called (see compiled.jit)
-    prange = range
+    prange = range  # type: ignore[misc]
 
 # the weight transform G (4×3) of F(2×2, 3×3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -179,11 +179,10 @@ def _planes(a: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(a), False
 
 
-def _image_blocks(N: int, per_image: int):
+def _image_blocks(N: int, per_image: int) -> list[tuple[int, int]]:
     """(first image, images) blocks of about BLOCK_BYTES, `per_image` bytes each."""
     step = max(1, min(N, BLOCK_BYTES // max(per_image, 1)))
-    for n0 in range(0, N, step):
-        yield n0, min(step, N - n0)
+    return [(n0, min(step, N - n0)) for n0 in range(0, N, step)]
 
 
 def _block(buf: np.ndarray, shape: tuple) -> np.ndarray:
@@ -192,11 +191,12 @@ def _block(buf: np.ndarray, shape: tuple) -> np.ndarray:
     return buf[: int(np.prod(shape))].reshape(shape)
 
 
-def _tiles(out_hw) -> tuple[int, int]:
+def _tiles(out_hw: tuple[int, int]) -> tuple[int, int]:
+    """Tiles of 2×2 outputs along each axis, the last ones cropped."""
     return -(-out_hw[0] // 2), -(-out_hw[1] // 2)
 
 
-def _correlate(x: np.ndarray, w: np.ndarray, pads, out_hw) -> np.ndarray:
+def _correlate(x: np.ndarray, w: np.ndarray, pads: tuple[Pair, Pair], out_hw: Pair) -> np.ndarray:
     """The stride-1 3×3 correlation of x (N, C, H, W) with w (O, C, 3, 3): (O, N, Ho, Wo)."""
     N, C = x.shape[:2]
     O = w.shape[0]
@@ -205,11 +205,12 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads, out_hw) -> np.ndarray:
     U = np.einsum("ai,ocij,bj->aboc", G, w, G).reshape(16, O, C).astype(x.dtype)
     src, first = _planes(x)
     y = np.empty((O, N) + tuple(out_hw), dtype=x.dtype)
-    V = M = None
-    for n0, nb in _image_blocks(N, 16 * C * th * tw * x.itemsize):
+    blocks = _image_blocks(N, 16 * C * th * tw * x.itemsize)
+    most = blocks[0][1] * th * tw  # tiles in the largest block
+    # reused by every block (fresh buffers would page-fault their way in)
+    V, M = np.empty(16 * C * most, x.dtype), np.empty(16 * O * most, x.dtype)
+    for n0, nb in blocks:
         P = nb * th * tw
-        if V is None:  # reused by every block (fresh buffers would page-fault in)
-            V, M = np.empty(16 * C * P, x.dtype), np.empty(16 * O * P, x.dtype)
         v, m = _block(V, (16, C, P)), _block(M, (16, O, P))
         _input_transform(src, first, n0, nb, pt, pl, th, tw, v)
         np.matmul(U, v, out=m)
@@ -237,11 +238,11 @@ def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     xs, xfirst = _planes(x)
     ds, dfirst = _planes(dy)
     dU = np.zeros((16, O, C), dtype=x.dtype)
-    V = dM = None
-    for n0, nb in _image_blocks(N, 16 * C * th * tw * x.itemsize):
+    blocks = _image_blocks(N, 16 * C * th * tw * x.itemsize)
+    most = blocks[0][1] * th * tw
+    V, dM = np.empty(16 * C * most, x.dtype), np.empty(16 * O * most, x.dtype)
+    for n0, nb in blocks:
         P = nb * th * tw
-        if V is None:
-            V, dM = np.empty(16 * C * P, x.dtype), np.empty(16 * O * P, x.dtype)
         v, dm = _block(V, (16, C, P)), _block(dM, (16, O, P))
         _input_transform(xs, xfirst, n0, nb, pt, pl, th, tw, v)
         _output_transform_adjoint(ds, dfirst, n0, nb, th, tw, dm)
