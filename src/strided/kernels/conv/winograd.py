@@ -205,6 +205,8 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: tuple[Pair, Pair], out_hw: Pa
     U = np.einsum("ai,ocij,bj->aboc", G, w, G).reshape(16, O, C).astype(x.dtype)
     src, first = _planes(x)
     y = np.empty((O, N) + tuple(out_hw), dtype=x.dtype)
+    if N == 0:  # an empty batch
+        return y
     blocks = _image_blocks(N, 16 * C * th * tw * x.itemsize)
     most = blocks[0][1] * th * tw  # tiles in the largest block
     # reused by every block (fresh buffers would page-fault their way in)
@@ -238,6 +240,8 @@ def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     xs, xfirst = _planes(x)
     ds, dfirst = _planes(dy)
     dU = np.zeros((16, O, C), dtype=x.dtype)
+    if N == 0:
+        return np.zeros((O, C, 3, 3), dtype=x.dtype)
     blocks = _image_blocks(N, 16 * C * th * tw * x.itemsize)
     most = blocks[0][1] * th * tw
     V, dM = np.empty(16 * C * most, x.dtype), np.empty(16 * O * most, x.dtype)
