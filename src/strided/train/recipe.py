@@ -39,9 +39,10 @@ from .text import plural
 __all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS",
            "RESUMABLE", "PLANNED", "RunFolder", "Run", "dataset_key", "load_dataset",
            "subset", "eval_transform", "train_transform", "build_model", "build_optimizer",
-           "build_scheduler", "resume_checkpoint", "resume_config", "default_out",
-           "prepare_run", "finish_run", "find_weights", "load_trained", "check_config",
-           "latest_unfinished_run", "folder_data", "test_set", "input_size", "plural"]
+           "build_scheduler", "read_config", "resume_checkpoint", "resume_config",
+           "default_out", "prepare_run", "finish_run", "find_weights", "load_trained",
+           "check_config", "latest_unfinished_run", "folder_data", "test_set", "input_size",
+           "plural"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -275,6 +276,34 @@ def build_scheduler(cfg: Mapping[str, Any], optimizer, steps_per_epoch: int):
         "plateau": {"factor": 0.5, "patience": 2},
     }[name]
     return S.create(name, optimizer, **kwargs)
+
+
+# -- options from a file -------------------------------------------------------------------
+
+# Written into a run's config.json by prepare_run; a config file may carry them.
+DERIVED = {"classes", "num_classes", "in_channels"}
+
+
+def read_config(path: PathLike) -> dict:
+    """The options of a JSON file (``strided train --config``): a search's
+    ``best_config.json``, or a run's ``config.json``. Keys other than ``DEFAULTS`` (and
+    the ``DERIVED`` ones a run writes) are refused."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--config: no such file: {p}")
+    try:
+        opts = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config: {p} is not valid JSON ({exc})") from None
+    if not isinstance(opts, dict):
+        raise ConfigError(f"--config: {p} must hold a JSON object of train options, "
+                          f"got {type(opts).__name__}")
+    unknown = sorted(set(opts) - set(DEFAULTS) - DERIVED)
+    if unknown:
+        raise ConfigError(f"--config: unknown option{'s' * (len(unknown) > 1)} "
+                          f"{', '.join(map(repr, unknown))} in {p}; known: "
+                          f"{', '.join(DEFAULTS)}")
+    return {k: v for k, v in opts.items() if k in DEFAULTS}
 
 
 # -- resuming -----------------------------------------------------------------------------
