@@ -1,5 +1,5 @@
-"""The command line: ``strided train | evaluate | summary | predict | ensemble | search``
-(also ``python -m strided``).
+"""The command line: ``strided train | evaluate | summary | predict | export | ensemble |
+search`` (also ``python -m strided``).
 
     strided train                                   # LeNet-5 on Fashion-MNIST, 10 epochs
     strided train --model resnet20 --dataset cifar10 --optimizer sgd --lr 0.1 \\
