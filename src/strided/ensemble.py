@@ -118,6 +118,17 @@ def evaluate_outputs(
     Returns ``{"members": [{"accuracy", "loss"}, ...], method: {"accuracy", "loss"}, ...}``;
     the loss is the mean negative log-likelihood of the targets (``None`` for a vote, whose
     fractions of votes are no likelihood).
+
+    Parameters
+    ----------
+    outputs : sequence of array-like
+        Each member's outputs (N, classes) on the same samples.
+    targets : array-like
+        True class indices (N,).
+    methods : sequence of str
+        Ways of combining the members to evaluate ('average', 'vote', 'geometric').
+    weights : sequence of float or None
+        Weight of each member in the combination (equal when None).
     """
     y = np.asarray(getattr(targets, "data", targets)).astype(np.int64).ravel()
 
@@ -319,6 +330,17 @@ def snapshot_lr(base_lr: float, step: int, total_steps: int, cycles: int) -> flo
     """The learning rate of optimiser step ``step`` (1-based) of a snapshot ensemble.
 
     Huang et al. 2017, eq. (2): α(t) = α0/2 · (cos(π · mod(t−1, ⌈T/M⌉) / ⌈T/M⌉) + 1).
+
+    Parameters
+    ----------
+    base_lr : float
+        α0: the learning rate at the start of each cycle.
+    step : int
+        t: the optimiser step, counted from 1.
+    total_steps : int
+        T: the optimiser steps of the whole run.
+    cycles : int
+        M: the number of cycles (snapshots).
     """
     length = math.ceil(total_steps / cycles)
     return base_lr / 2 * (math.cos(math.pi * ((step - 1) % length) / length) + 1)

@@ -54,7 +54,33 @@ _THREAD_VARIABLES = (
 
 @dataclass
 class Trial:
-    """One trial: where it stands in the search, what it tried, and what it scored."""
+    """One trial: where it stands in the search, what it tried, and what it scored.
+
+    Parameters
+    ----------
+    trial : int
+        Number of the trial in the search.
+    round : int
+        Round of the coarse-to-fine search it belongs to (0 for the first).
+    rung : int
+        Rung of successive halving it was run at (0 for the first, cheapest one).
+    seed : int
+        Seed of its training run.
+    epochs : int or None
+        Epochs it trains for (the recipe's when None).
+    params : dict
+        The hyper-parameter values it tried.
+    status : str
+        'planned', then 'ok' or 'failed' once run.
+    score : float or None
+        The value of the searched metric it reached (None until run).
+    metrics : dict
+        Every final metric of its run.
+    error : str or None
+        Why it failed, for a failed trial.
+    seconds : float or None
+        Wall time of its run.
+    """
 
     trial: int
     round: int
@@ -90,7 +116,19 @@ class Trial:
 
 @dataclass
 class SearchResult:
-    """What a search found: every trial, best first, and the best configuration."""
+    """What a search found: every trial, best first, and the best configuration.
+
+    Parameters
+    ----------
+    trials : list of Trial
+        Every trial, best first.
+    best : Trial
+        The best trial.
+    best_config : dict
+        The full configuration of the best trial.
+    directory : Path
+        Folder holding the search's records and runs.
+    """
 
     trials: list[Trial]
     best: Trial

@@ -179,7 +179,15 @@ class Integer(_Range):
 
 @dataclass(frozen=True)
 class Choice(Distribution):
-    """One of ``options``, each equally likely."""
+    """One of ``options``, each equally likely.
+
+    Parameters
+    ----------
+    options : tuple
+        The values to choose from.
+    name : str
+        Name of the hyper-parameter, used in error messages.
+    """
 
     options: tuple
     name: str = "?"
@@ -208,7 +216,15 @@ class Choice(Distribution):
 
 @dataclass(frozen=True)
 class Constant(Distribution):
-    """Always ``value``."""
+    """Always ``value``.
+
+    Parameters
+    ----------
+    value : Any
+        The value every trial gets.
+    name : str
+        Name of the hyper-parameter, used in error messages.
+    """
 
     value: Any
     name: str = "?"
@@ -270,7 +286,13 @@ def _parse_one(name: str, spec: Any) -> Distribution:
 
 
 class SearchSpace:
-    """Named distributions (``parse_space`` builds one from a dict or JSON)."""
+    """Named distributions (``parse_space`` builds one from a dict or JSON).
+
+    Parameters
+    ----------
+    dists : Mapping of str to Distribution
+        Each hyper-parameter's name and distribution (at least one).
+    """
 
     def __init__(self, dists: Mapping[str, Distribution]):
         if not dists:
@@ -311,7 +333,13 @@ class SearchSpace:
 def parse_space(spec: Mapping[str, Any] | SearchSpace) -> SearchSpace:
     """A ``SearchSpace`` from a dict: each value a distribution ``{"log-uniform": [lo, hi]}``,
     ``{"uniform": [lo, hi]}``, ``{"integer": [lo, hi]}``, ``{"choice": [a, b, ...]}``, a
-    ``Distribution``, or a constant."""
+    ``Distribution``, or a constant.
+
+    Parameters
+    ----------
+    spec : Mapping or SearchSpace
+        The dict described above (a SearchSpace is returned as it is).
+    """
     if isinstance(spec, SearchSpace):
         return spec
     if not isinstance(spec, Mapping):
@@ -322,7 +350,13 @@ def parse_space(spec: Mapping[str, Any] | SearchSpace) -> SearchSpace:
 
 
 def read_space(source: str | os.PathLike) -> SearchSpace:
-    """A ``SearchSpace`` from a JSON file, or from JSON text (starting with ``{``)."""
+    """A ``SearchSpace`` from a JSON file, or from JSON text (starting with ``{``).
+
+    Parameters
+    ----------
+    source : str or PathLike
+        Path of the JSON file, or the JSON text itself.
+    """
     text = str(source).strip()
     if not text.startswith("{"):
         path = Path(source)
