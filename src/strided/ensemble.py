@@ -179,6 +179,8 @@ class Ensemble(Module):
     weights : sequence of float, optional
         One non-negative weight per member (normalised to sum to 1); equal by default.
 
+    Notes
+    -----
     Calling the ensemble returns the log of the combined probabilities ``(N, C)``: its
     ``argmax`` is the prediction, and ``cross_entropy`` of it the ensemble's negative
     log-likelihood. The combination is not differentiable (train the members, then
