@@ -366,6 +366,8 @@ class SnapshotEnsemble(Callback):
     cycles : int
         The number of cycles M, and so of snapshots.
 
+    Notes
+    -----
     The callback sets the learning rate itself: give the ``Trainer`` no scheduler. It keeps
     the initial rates and the snapshots written in checkpoints, so a resumed run follows
     the same schedule.
