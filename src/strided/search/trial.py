@@ -22,6 +22,8 @@ class TrainObjective:
     download : bool
         Fetch the data set when it is not on disk.
 
+    Notes
+    -----
     Calling it with ``(config, folder)`` trains in ``folder`` (which becomes a normal run
     folder: ``config.json``, ``model.safetensors``, ``history.json``, ...) without
     printing, and returns the last epoch's ``train_*``/``val_*`` metrics, the best
