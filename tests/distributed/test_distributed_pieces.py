@@ -1,5 +1,7 @@
 """The pieces of data-parallel training that one process can check: the sampler, the
 gradient hooks DistributedDataParallel relies on, SyncBatchNorm in a world of one."""
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,9 @@ from strided.data import DataLoader
 from strided.data.loader import epoch_order
 
 dist = pytest.importorskip("strided.distributed")
+# the sampler and the hooks need no MPI; what calls dist.init() needs mpi4py
+needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
+                               reason="mpi4py is not installed (pip install 'strided[mpi]')")
 
 
 @pytest.mark.parametrize("n, ranks", [(10, 2), (10, 3), (7, 4), (96, 2), (1, 2)])
@@ -85,6 +90,7 @@ def test_post_accumulate_hook_fires_once_with_the_final_gradient():
         queue_callback(lambda: None)
 
 
+@needs_mpi
 def test_sync_batchnorm_alone_is_batchnorm():
     dist.init()
     st.manual_seed(0)
@@ -108,6 +114,7 @@ def test_sync_batchnorm_alone_is_batchnorm():
                                rtol=1e-12)
 
 
+@needs_mpi
 def test_sync_batchnorm_gradcheck():
     dist.init()
     layer = dist.SyncBatchNorm(2, dtype=np.float64)
@@ -116,6 +123,7 @@ def test_sync_batchnorm_gradcheck():
     assert st.gradcheck(lambda t: layer(t), (x,))
 
 
+@needs_mpi
 def test_ddp_in_a_world_of_one_keeps_gradients():
     dist.init()
     st.manual_seed(0)
@@ -133,6 +141,7 @@ def test_ddp_in_a_world_of_one_keeps_gradients():
         dist.DistributedDataParallel(lambda x: x)
 
 
+@needs_mpi
 def test_metrics_of_one_rank_are_kept():
     dist.init()
     out = dist.mean_over_ranks({"loss": 0.5, "accuracy": 0.25, "seconds": 2.0,
