@@ -275,14 +275,16 @@ class _SortWithOrder(st.Function):
 
 def test_functions_may_return_non_differentiable_outputs():
     x = st.Tensor(np.array([3.0, 1.0, 2.0]), requires_grad=True)
-    values, order = _SortWithOrder.apply(x)
+    values, order = _SortWithOrder.apply_multi(x)
     assert values.requires_grad and not order.requires_grad and order._ctx is None
     assert order.data.tolist() == [1, 2, 0] and values.data.tolist() == [1.0, 2.0, 3.0]
     (values * st.Tensor(np.array([10.0, 20.0, 30.0]))).sum().backward()
     assert x.grad.tolist() == [30.0, 10.0, 20.0]
     with st.no_grad():
-        values, order = _SortWithOrder.apply(x)
+        values, order = _SortWithOrder.apply_multi(x)
     assert not values.requires_grad and order.data.tolist() == [1, 2, 0]
+    with pytest.raises(TypeError, match="apply_multi"):
+        _SortWithOrder.apply(x)
 
 
 def test_every_extra_output_must_be_marked():

@@ -1,7 +1,8 @@
 """Numerical gradient checking: backward against float64 central differences."""
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -16,13 +17,19 @@ def _scalar_of(out, weights: list) -> float:
     """<out, w> for fixed random weights, so that every output element is checked."""
     outs = out if isinstance(out, (tuple, list)) else (out,)
     total = 0.0
-    for o, w in zip(outs, weights):
+    for o, w in zip(outs, weights, strict=True):
         total += float(np.sum(o.data.astype(np.float64) * w))
     return total
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """Check `fn`'s backward against central differences on every input that requires grad.
 
     `inputs` are float64 Tensors (others pass through unchanged). The check compares the
@@ -48,7 +55,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
         if inputs[i].dtype != np.float64:
             raise TypeError(
                 f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 "
-                "(central differences in float32 are too coarse)")
+                "(central differences in float32 are too coarse)"
+            )
     rng = np.random.default_rng(seed)
     with enable_grad():
         out = fn(*inputs)
@@ -60,7 +68,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
         diff = [o for o in outs if o.requires_grad]
         if not diff:
             raise GradcheckError("gradcheck: the output does not require grad")
-        for o, w in zip(outs, weights):
+        for o, w in zip(outs, weights, strict=True):
             if o.requires_grad:
                 o.backward(w.astype(o.dtype), retain_graph=True)
     for i in checked:
@@ -83,12 +91,14 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6,
             raise GradcheckError(
                 f"gradcheck: non-finite gradient for input {i} (shape {x.shape}): "
                 f"analytic has {np.sum(~np.isfinite(analytic))} NaN/inf, "
-                f"numeric has {np.sum(~np.isfinite(numeric))}")
+                f"numeric has {np.sum(~np.isfinite(numeric))}"
+            )
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0):
             k = np.unravel_index(np.argmax(err), x.shape)
             raise GradcheckError(
                 f"gradcheck: gradient of input {i} (shape {x.shape}) is wrong at index "
                 f"{tuple(int(v) for v in k)}: analytic {analytic[k]:.8g}, "
-                f"numeric {numeric[k]:.8g} (atol={atol}, rtol={rtol})")
+                f"numeric {numeric[k]:.8g} (atol={atol}, rtol={rtol})"
+            )
     return True

@@ -10,8 +10,8 @@ from the official mirrors with ``download=True``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Union
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from .loader import ArrayDataset
 
 __all__ = ["MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 Transform = Callable[[np.ndarray], np.ndarray]
 
 
@@ -32,7 +32,14 @@ class _ImageDataset(ArrayDataset):
     name: str = ""
     classes: list[str] = []
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray, train: bool, transform: Transform | None, source: Path):
+    def __init__(
+        self,
+        images: np.ndarray,
+        targets: np.ndarray,
+        train: bool,
+        transform: Transform | None,
+        source: Path,
+    ):
         super().__init__(images, targets, transform=transform)
         self.train = train
         self.source = source  # the folder the files came from
@@ -51,13 +58,17 @@ class _ImageDataset(ArrayDataset):
         t = self.targets
         if t.size and (t.min() < 0 or t.max() >= len(self.classes)):
             raise ValueError(
-                f"{type(self).__name__}: labels in {self.source} range over [{t.min()}, {t.max()}], "
+                f"{type(self).__name__}: labels in {self.source} range over [{t.min()}, "
+                f"{t.max()}], "
                 f"expected [0, {len(self.classes) - 1}]"
             )
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"
-        return f"{type(self).__name__}({split}, {len(self)} images {self.images.shape[1:]}, from {self.source})"
+        return (
+            f"{type(self).__name__}({split}, {len(self)} images {self.images.shape[1:]}, from "
+            f"{self.source})"
+        )
 
 
 class MNIST(_ImageDataset):
@@ -83,7 +94,13 @@ class MNIST(_ImageDataset):
     classes = [str(d) for d in range(10)]
     install_hint = ""
 
-    def __init__(self, root: PathLike | None = None, train: bool = True, download: bool = False, transform: Transform | None = None):
+    def __init__(
+        self,
+        root: PathLike | None = None,
+        train: bool = True,
+        download: bool = False,
+        transform: Transform | None = None,
+    ):
         split = "train" if train else "test"
         wanted = [self.resources[f"{split}-images"][0], self.resources[f"{split}-labels"][0]]
         # torchvision keeps these files in root/<ClassName>/raw; reuse such a download.
@@ -93,19 +110,29 @@ class MNIST(_ImageDataset):
             self.download(root)
             found = _dl.find_dir(self.name, wanted, root, torch_dir)
         if found is None:
-            raise FileNotFoundError(_dl.not_found_message(type(self).__name__, self.name, wanted, root, self.install_hint, torch_dir))
+            raise FileNotFoundError(
+                _dl.not_found_message(
+                    type(self).__name__, self.name, wanted, root, self.install_hint, torch_dir
+                )
+            )
         # Found files are not checked against the mirror's md5: distributions recompress
         # them (Debian's Fashion-MNIST .gz differ byte-wise), and read_idx checks that the
         # shape and length are consistent.
         images, labels = (read_idx(found[f]) for f in wanted)
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise ValueError(f"{type(self).__name__}: {found[wanted[0]]} holds {images.shape} {images.dtype}, expected (N, H, W) uint8")
+            raise ValueError(
+                f"{type(self).__name__}: {found[wanted[0]]} holds {images.shape} {images.dtype}, "
+                "expected (N, H, W) uint8"
+            )
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(
-                f"{type(self).__name__}: {len(images)} images in {found[wanted[0]]} but labels of shape "
+                f"{type(self).__name__}: {len(images)} images in {found[wanted[0]]} but labels "
+                "of shape "
                 f"{labels.shape} in {found[wanted[1]]}"
             )
-        super().__init__(images[:, None], labels.astype(np.int64), train, transform, found[wanted[0]].parent)
+        super().__init__(
+            images[:, None], labels.astype(np.int64), train, transform, found[wanted[0]].parent
+        )
         self._check_targets()
 
     @property
@@ -131,7 +158,10 @@ class MNIST(_ImageDataset):
                 except (OSError, ValueError) as exc:  # URLError is an OSError
                     errors.append(f"{mirror}{filename}: {exc}")
             else:
-                raise OSError(f"{cls.__name__}.download: could not fetch {filename}:\n  " + "\n  ".join(errors))
+                raise OSError(
+                    f"{cls.__name__}.download: could not fetch {filename}:\n  "
+                    + "\n  ".join(errors)
+                )
         return folder
 
 
@@ -150,8 +180,22 @@ class FashionMNIST(MNIST):
         "test-images": ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
         "test-labels": ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
     }
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-    install_hint = "On Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs into /usr/share/datasets/fashion-mnist)."
+    classes = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
+    install_hint = (
+        "On Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs into "
+        "/usr/share/datasets/fashion-mnist)."
+    )
 
 
 class KMNIST(MNIST):
@@ -198,7 +242,13 @@ class CIFAR10(_ImageDataset):
     label_key = "labels"
     names_key = "label_names"
 
-    def __init__(self, root: PathLike | None = None, train: bool = True, download: bool = False, transform: Transform | None = None):
+    def __init__(
+        self,
+        root: PathLike | None = None,
+        train: bool = True,
+        download: bool = False,
+        transform: Transform | None = None,
+    ):
         files = self.train_files if train else self.test_files
         wanted = [f"{self.folder}/{f}" for f in files + [self.meta_file]]
         found = _dl.find_dir(self.name, wanted, root)
@@ -206,7 +256,9 @@ class CIFAR10(_ImageDataset):
             self.download(root)
             found = _dl.find_dir(self.name, wanted, root)
         if found is None:
-            raise FileNotFoundError(_dl.not_found_message(type(self).__name__, self.name, wanted, root))
+            raise FileNotFoundError(
+                _dl.not_found_message(type(self).__name__, self.name, wanted, root)
+            )
         parts = [load_cifar_batch(found[w], self.label_key) for w in wanted[:-1]]
         data = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
         labels = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
@@ -221,7 +273,7 @@ class CIFAR10(_ImageDataset):
 
     @classmethod
     def download(cls, root: PathLike | None = None) -> Path:
-        """Fetch the tarball, check its md5, unpack it safely into ``root/<name>`` (or the cache)."""
+        """Fetch the tarball, check its md5, unpack it safely into ``root/<name>`` or the cache."""
         folder = Path(root).expanduser() / cls.name if root is not None else _dl.cache_dir(cls.name)
         archive = folder / cls.url.rsplit("/", 1)[-1]
         if not archive.is_file():

@@ -21,8 +21,8 @@ import stat
 import tarfile
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
 
 from ..io.atomic import atomic_open
 
@@ -38,7 +38,7 @@ __all__ = [
     "not_found_message",
 ]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 #: Where Debian's ``dataset-*`` packages install data sets. A module attribute so that
 #: tests can point it at an empty folder.
@@ -60,7 +60,9 @@ def cache_dir(name: str | None = None) -> Path:
     return path / name if name else path
 
 
-def candidate_dirs(name: str, root: PathLike | None = None, root_subdirs: Sequence[str] = ()) -> list[Path]:
+def candidate_dirs(
+    name: str, root: PathLike | None = None, root_subdirs: Sequence[str] = ()
+) -> list[Path]:
     """Every folder that may hold data set ``name``, in the order they are searched.
 
     ``root/<name>`` comes before ``root`` itself: MNIST, Fashion-MNIST and KMNIST use
@@ -95,7 +97,10 @@ def resolve_file(folder: Path, filename: str) -> Path | None:
 
 
 def find_dir(
-    name: str, filenames: Iterable[str], root: PathLike | None = None, root_subdirs: Sequence[str] = ()
+    name: str,
+    filenames: Iterable[str],
+    root: PathLike | None = None,
+    root_subdirs: Sequence[str] = (),
 ) -> dict[str, Path] | None:
     """Look for all of ``filenames`` together in one of the candidate folders.
 
@@ -119,7 +124,12 @@ def find_dir(
 
 
 def not_found_message(
-    cls_name: str, name: str, filenames: Sequence[str], root: PathLike | None, hint: str = "", root_subdirs: Sequence[str] = ()
+    cls_name: str,
+    name: str,
+    filenames: Sequence[str],
+    root: PathLike | None,
+    hint: str = "",
+    root_subdirs: Sequence[str] = (),
 ) -> str:
     """The message of the ``FileNotFoundError`` raised when a data set is not on disk."""
     looked = "\n".join(f"  - {d}" for d in candidate_dirs(name, root, root_subdirs))
@@ -127,7 +137,8 @@ def not_found_message(
         f"{cls_name}: data set {name!r} not found (files {', '.join(filenames)}). Looked in:",
         looked,
         "To get it: pass download=True (needs internet; saves to root/<name> or the user cache), "
-        f"or put the files in a folder and pass root=... or set $STRIDED_DATA (files in $STRIDED_DATA/{name}).",
+        "or put the files in a folder and pass root=... or set $STRIDED_DATA (files in "
+        f"$STRIDED_DATA/{name}).",
     ]
     if hint:
         lines.append(hint)
@@ -182,7 +193,9 @@ def download_url(
     if sha256:
         hashes["sha256"] = (hashlib.sha256(), sha256.lower())
     with atomic_open(dest) as out:
-        response = opener(url) if opener is not None else urllib.request.urlopen(url, timeout=timeout)
+        response = (
+            opener(url) if opener is not None else urllib.request.urlopen(url, timeout=timeout)
+        )
         with response as src:
             for chunk in iter(lambda: src.read(_CHUNK), b""):
                 out.write(chunk)
@@ -193,7 +206,8 @@ def download_url(
             got = h.hexdigest()
             if got != want:
                 raise ValueError(
-                    f"download_url: {algorithm} checksum mismatch for {url}: expected {want}, got {got}; "
+                    f"download_url: {algorithm} checksum mismatch for {url}: expected {want}, "
+                    f"got {got}; "
                     f"the file was not saved (a corrupt or tampered download)"
                 )
     return dest
@@ -203,20 +217,28 @@ def _check_member_name(archive: str, name: str) -> str:
     """Normalise an archive member name; refuse one that could land outside the target."""
     clean = name.replace("\\", "/")
     if clean.startswith("/") or (len(clean) > 1 and clean[1] == ":"):
-        raise ValueError(f"extract_archive: {archive}: member {name!r} has an absolute path; refused")
+        raise ValueError(
+            f"extract_archive: {archive}: member {name!r} has an absolute path; refused"
+        )
     norm = posixpath.normpath(clean)
     if norm == ".." or norm.startswith("../") or ".." in clean.split("/"):
-        raise ValueError(f"extract_archive: {archive}: member {name!r} climbs out with '..'; refused")
+        raise ValueError(
+            f"extract_archive: {archive}: member {name!r} climbs out with '..'; refused"
+        )
     return norm
 
 
 def _check_link(archive: str, name: str, target: str, base: str) -> str:
     """A link is allowed only when its target stays inside the extraction folder."""
     if target.startswith("/") or target.replace("\\", "/").startswith("/"):
-        raise ValueError(f"extract_archive: {archive}: link {name!r} -> {target!r} is absolute; refused")
+        raise ValueError(
+            f"extract_archive: {archive}: link {name!r} -> {target!r} is absolute; refused"
+        )
     resolved = posixpath.normpath(posixpath.join(base, target))
     if resolved == ".." or resolved.startswith("../"):
-        raise ValueError(f"extract_archive: {archive}: link {name!r} -> {target!r} points outside; refused")
+        raise ValueError(
+            f"extract_archive: {archive}: link {name!r} -> {target!r} points outside; refused"
+        )
     return resolved
 
 
@@ -227,7 +249,9 @@ def _check_no_path_through_link(archive: str, names: list[str], links: set[str])
         parts = n.split("/")
         for i in range(1, len(parts)):
             if "/".join(parts[:i]) in links:
-                raise ValueError(f"extract_archive: {archive}: member {n!r} is written through a link; refused")
+                raise ValueError(
+                    f"extract_archive: {archive}: member {n!r} is written through a link; refused"
+                )
 
 
 def _safe_tar_members(archive: str, tf: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -242,7 +266,9 @@ def _safe_tar_members(archive: str, tf: tarfile.TarFile) -> list[tarfile.TarInfo
             _check_link(archive, m.name, m.linkname, "")
             links.add(norm)
         elif not (m.isfile() or m.isdir()):
-            raise ValueError(f"extract_archive: {archive}: member {m.name!r} is a device or fifo; refused")
+            raise ValueError(
+                f"extract_archive: {archive}: member {m.name!r} is a device or fifo; refused"
+            )
         names.append(norm)
     _check_no_path_through_link(archive, names, links)
     return members
@@ -253,12 +279,14 @@ def _safe_zip_members(archive: str, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo
     for info in infos:
         _check_member_name(archive, info.filename)
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise ValueError(f"extract_archive: {archive}: member {info.filename!r} is a symlink; refused")
+            raise ValueError(
+                f"extract_archive: {archive}: member {info.filename!r} is a symlink; refused"
+            )
     return infos
 
 
 def extract_archive(archive: PathLike, dest: PathLike) -> Path:
-    """Extract a ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz`` or ``.zip`` into ``dest``.
+    """Extract a ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``, ``.tar.xz`` or ``.zip`` to ``dest``.
 
     Every member is checked *before* anything is written: absolute paths, ``..``
     components, links whose target leaves ``dest``, members written through links, and

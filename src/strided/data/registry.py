@@ -5,13 +5,20 @@ training set (for normalising).
     dataset_key("Fashion_MNIST") == "fashion-mnist"
     load_dataset("cifar10", train=False)        dataset_info("mnist").mean
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-__all__ = ["DatasetInfo", "DATASETS", "dataset_key", "dataset_info", "list_datasets",
-           "load_dataset"]
+__all__ = [
+    "DatasetInfo",
+    "DATASETS",
+    "dataset_key",
+    "dataset_info",
+    "list_datasets",
+    "load_dataset",
+]
 
 
 @dataclass(frozen=True)
@@ -36,17 +43,26 @@ class DatasetInfo:
         return self.image_shape[-1]
 
 
-DATASETS: dict[str, DatasetInfo] = {d.name: d for d in (
-    DatasetInfo("fashion-mnist", "FashionMNIST", (1, 28, 28), (0.2860,), (0.3530,)),
-    DatasetInfo("mnist", "MNIST", (1, 28, 28), (0.1307,), (0.3081,)),
-    DatasetInfo("kmnist", "KMNIST", (1, 28, 28), (0.1918,), (0.3483,)),
-    DatasetInfo("cifar10", "CIFAR10", (3, 32, 32), (0.4914, 0.4822, 0.4465),
-                (0.2470, 0.2435, 0.2616)),
-    DatasetInfo("cifar100", "CIFAR100", (3, 32, 32), (0.5071, 0.4865, 0.4409),
-                (0.2673, 0.2564, 0.2762)),
-)}
-_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist",
-            "cifar-10": "cifar10", "cifar-100": "cifar100"}
+DATASETS: dict[str, DatasetInfo] = {
+    d.name: d
+    for d in (
+        DatasetInfo("fashion-mnist", "FashionMNIST", (1, 28, 28), (0.2860,), (0.3530,)),
+        DatasetInfo("mnist", "MNIST", (1, 28, 28), (0.1307,), (0.3081,)),
+        DatasetInfo("kmnist", "KMNIST", (1, 28, 28), (0.1918,), (0.3483,)),
+        DatasetInfo(
+            "cifar10", "CIFAR10", (3, 32, 32), (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+        ),
+        DatasetInfo(
+            "cifar100", "CIFAR100", (3, 32, 32), (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
+        ),
+    )
+}
+_ALIASES = {
+    "fashion_mnist": "fashion-mnist",
+    "fashionmnist": "fashion-mnist",
+    "cifar-10": "cifar10",
+    "cifar-100": "cifar100",
+}
 
 
 def dataset_key(name: str) -> str:
@@ -68,8 +84,9 @@ def list_datasets() -> list[str]:
     return list(DATASETS)
 
 
-def load_dataset(name: str, train: bool, root: str | os.PathLike | None = None,
-                 download: bool = False):
+def load_dataset(
+    name: str, train: bool, root: str | os.PathLike | None = None, download: bool = False
+):
     """The ``strided.data`` data set ``name``, its training or test split.
 
     Parameters
@@ -85,5 +102,6 @@ def load_dataset(name: str, train: bool, root: str | os.PathLike | None = None,
         Fetch the files from the official mirror when they are not found.
     """
     from . import datasets
+
     cls = getattr(datasets, dataset_info(name).class_name)
     return cls(root=root, train=train, download=download)

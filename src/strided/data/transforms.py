@@ -10,7 +10,7 @@ sliding-window view, rotations and scalings one gather at computed source coordi
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -34,7 +34,10 @@ def as_generator(rng: int | np.random.Generator | None, where: str) -> np.random
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
-    raise TypeError(f"{where}: rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+    raise TypeError(
+        f"{where}: rng must be an int seed, a numpy.random.Generator or None, got "
+        f"{type(rng).__name__}"
+    )
 
 
 def _pair(value: float | Sequence[float], where: str, arg: str) -> tuple[float, float]:
@@ -47,7 +50,7 @@ def _pair(value: float | Sequence[float], where: str, arg: str) -> tuple[float, 
 
 
 class Transform:
-    """Base class: ``__call__`` accepts ``(C, H, W)`` or ``(N, C, H, W)`` and calls ``apply`` on a batch."""
+    """Base class: ``__call__`` takes ``(C, H, W)`` or ``(N, C, H, W)``; ``apply`` sees a batch."""
 
     def apply(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -57,7 +60,9 @@ class Transform:
         if x.ndim == 3:
             return self.apply(x[None])[0]
         if x.ndim != 4:
-            raise ValueError(f"{type(self).__name__}: expected (N, C, H, W) or (C, H, W), got shape {x.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected (N, C, H, W) or (C, H, W), got shape {x.shape}"
+            )
         return self.apply(x)
 
     def __repr__(self) -> str:
@@ -110,17 +115,25 @@ class Normalize(Transform):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if self.mean.ndim != 1 or self.std.ndim != 1:
-            raise ValueError(f"Normalize: mean and std must be numbers or 1-D, got shapes {self.mean.shape}, {self.std.shape}")
+            raise ValueError(
+                f"Normalize: mean and std must be numbers or 1-D, got shapes {self.mean.shape}, "
+                f"{self.std.shape}"
+            )
         if np.any(self.std == 0):
             raise ValueError(f"Normalize: std must be non-zero, got {self.std.tolist()}")
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         if batch.dtype.kind != "f":
-            raise TypeError(f"Normalize: expected a float batch (apply ToFloat first), got {batch.dtype}")
+            raise TypeError(
+                f"Normalize: expected a float batch (apply ToFloat first), got {batch.dtype}"
+            )
         c = batch.shape[1]
         for name, v in (("mean", self.mean), ("std", self.std)):
             if v.size not in (1, c):
-                raise ValueError(f"Normalize: {name} has {v.size} values but the batch has {c} channels (shape {batch.shape})")
+                raise ValueError(
+                    f"Normalize: {name} has {v.size} values but the batch has {c} channels "
+                    f"(shape {batch.shape})"
+                )
         # Constants in the batch's dtype: float32 stays float32.
         mean = self.mean.astype(batch.dtype).reshape(1, -1, 1, 1)
         inv_std = (1.0 / self.std).astype(batch.dtype).reshape(1, -1, 1, 1)
@@ -139,7 +152,13 @@ class RandomCrop(Transform):
         Seed or generator of the random choices (a fresh unseeded one when None).
     """
 
-    def __init__(self, size: int | Sequence[int], padding: int = 0, fill: float = 0, rng: int | np.random.Generator | None = None):
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        padding: int = 0,
+        fill: float = 0,
+        rng: int | np.random.Generator | None = None,
+    ):
         h, w = _pair(size, "RandomCrop", "size")
         self.size = (int(h), int(w))
         if min(self.size) < 1:
@@ -161,7 +180,10 @@ class RandomCrop(Transform):
         th, tw = self.size
         ph, pw = padded.shape[2:]
         if th > ph or tw > pw:
-            raise ValueError(f"RandomCrop: crop {self.size} larger than the padded image ({ph}, {pw}) (input shape {batch.shape})")
+            raise ValueError(
+                f"RandomCrop: crop {self.size} larger than the padded image ({ph}, {pw}) (input "
+                f"shape {batch.shape})"
+            )
         top = self._rng.integers(0, ph - th + 1, size=n)
         left = self._rng.integers(0, pw - tw + 1, size=n)
         # windows[n, c, i, j] is the (th, tw) window at (i, j): a view, no copy. One
@@ -207,10 +229,18 @@ def affine_grid_sample(
     ``'bilinear'``. Vectorised: one gather per corner for the whole batch.
     """
     if interpolation not in ("nearest", "bilinear"):
-        raise ValueError(f"affine_grid_sample: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
-    if batch.ndim != 4 or matrices.shape != (batch.shape[0], 2, 2) or offsets.shape != (batch.shape[0], 2):
         raise ValueError(
-            f"affine_grid_sample: expected batch (N, C, H, W), matrices (N, 2, 2), offsets (N, 2); got "
+            "affine_grid_sample: interpolation must be 'nearest' or 'bilinear', got "
+            f"{interpolation!r}"
+        )
+    if (
+        batch.ndim != 4
+        or matrices.shape != (batch.shape[0], 2, 2)
+        or offsets.shape != (batch.shape[0], 2)
+    ):
+        raise ValueError(
+            "affine_grid_sample: expected batch (N, C, H, W), matrices (N, 2, 2), offsets (N, "
+            "2); got "
             f"{batch.shape}, {matrices.shape}, {offsets.shape}"
         )
     n, c, h, w = batch.shape
@@ -220,17 +250,33 @@ def affine_grid_sample(
     # cache; one pass over the whole batch was three times slower, measured.
     step = max(1, _CHUNK_PIXELS // (c * h * w))
     for i in range(0, n, step):
-        out[i : i + step] = _warp_chunk(batch[i : i + step], matrices[i : i + step], offsets[i : i + step], interpolation, fill, work)
+        out[i : i + step] = _warp_chunk(
+            batch[i : i + step],
+            matrices[i : i + step],
+            offsets[i : i + step],
+            interpolation,
+            fill,
+            work,
+        )
     return out
 
 
 _CHUNK_PIXELS = 1 << 15
 
 
-def _warp_chunk(batch: np.ndarray, matrices: np.ndarray, offsets: np.ndarray, interpolation: str, fill: float, work: np.dtype) -> np.ndarray:
+def _warp_chunk(
+    batch: np.ndarray,
+    matrices: np.ndarray,
+    offsets: np.ndarray,
+    interpolation: str,
+    fill: float,
+    work: np.dtype,
+) -> np.ndarray:
     n, c, h, w = batch.shape
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    ys, xs = np.meshgrid(np.arange(h, dtype=work) - cy, np.arange(w, dtype=work) - cx, indexing="ij")
+    ys, xs = np.meshgrid(
+        np.arange(h, dtype=work) - cy, np.arange(w, dtype=work) - cx, indexing="ij"
+    )
     src = matrices.astype(work) @ np.stack([ys.ravel(), xs.ravel()])  # (N, 2, H*W)
     # A one-pixel border of ``fill`` around each image: clipping a coordinate into the
     # padded frame lands every far-away point on the border, so it reads ``fill`` and no
@@ -301,7 +347,9 @@ class RandomAffine(Transform):
         name = type(self).__name__
         if np.isscalar(degrees):
             if degrees < 0:
-                raise ValueError(f"{name}: degrees must be >= 0 when a single number, got {degrees}")
+                raise ValueError(
+                    f"{name}: degrees must be >= 0 when a single number, got {degrees}"
+                )
             self.degrees = (-float(degrees), float(degrees))
         else:
             self.degrees = _pair(degrees, name, "degrees")
@@ -312,7 +360,9 @@ class RandomAffine(Transform):
         if self.scale is not None and not (0 < self.scale[0] <= self.scale[1]):
             raise ValueError(f"{name}: scale must be (min, max) with 0 < min <= max, got {scale}")
         if interpolation not in ("nearest", "bilinear"):
-            raise ValueError(f"{name}: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
+            raise ValueError(
+                f"{name}: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}"
+            )
         self.interpolation = interpolation
         self.fill = fill
         self._rng = as_generator(rng, name)

@@ -7,6 +7,7 @@ every collective here is non-blocking underneath and polled against a deadline
 (`STRIDED_DIST_TIMEOUT` seconds, default 300): past it, the rank says which operation and
 which step it was waiting on, and aborts the whole job.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,12 +24,13 @@ def _mpi() -> Any:
     try:
         from mpi4py import MPI
     except ImportError as error:
-        raise ImportError("strided.distributed needs mpi4py and an MPI library: "
-                          "pip install 'strided[mpi]'") from error
+        raise ImportError(
+            "strided.distributed needs mpi4py and an MPI library: pip install 'strided[mpi]'"
+        ) from error
     return MPI
 
 
-def init() -> "Any":
+def init() -> Any:
     """Join the process group started by `mpirun` (a world of one when run without it).
     Returns the communicator; calling it again returns the same one."""
     global _world
@@ -68,8 +70,10 @@ def timeout() -> float:
     try:
         return float(os.environ.get("STRIDED_DIST_TIMEOUT", "300"))
     except ValueError:
-        raise ValueError("STRIDED_DIST_TIMEOUT must be a number of seconds, got "
-                         f"{os.environ['STRIDED_DIST_TIMEOUT']!r}") from None
+        raise ValueError(
+            "STRIDED_DIST_TIMEOUT must be a number of seconds, got "
+            f"{os.environ['STRIDED_DIST_TIMEOUT']!r}"
+        ) from None
 
 
 def wait(request: Any, what: str) -> None:
@@ -82,9 +86,13 @@ def wait(request: Any, what: str) -> None:
     while not request.Test():
         if time.monotonic() > deadline:
             rank, size = get_rank(), get_world_size()
-            print(f"strided.distributed: rank {rank} of {size} waited {timeout():.0f} s for "
-                  f"{what}; another rank has stopped answering (did it die?). Aborting the "
-                  "job.", file=sys.stderr, flush=True)
+            print(
+                f"strided.distributed: rank {rank} of {size} waited {timeout():.0f} s for "
+                f"{what}; another rank has stopped answering (did it die?). Aborting the "
+                "job.",
+                file=sys.stderr,
+                flush=True,
+            )
             _comm().Abort(1)
         time.sleep(pause)
         pause = min(pause * 2, 1e-3)
@@ -129,15 +137,18 @@ def gather_text(text: str, what: str = "gather") -> list[str] | None:
         buffer = np.empty(int(sizes.sum()), dtype=np.uint8)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         wait(comm.Igatherv(data, [buffer, sizes, offsets, MPI.BYTE], root=0), what)
-        return [bytes(buffer[o:o + n]).decode("utf-8") for o, n in zip(offsets, sizes)]
+        return [
+            bytes(buffer[o : o + n]).decode("utf-8") for o, n in zip(offsets, sizes, strict=True)
+        ]
     wait(comm.Igatherv(data, None, root=0), what)
     return None
 
 
 def broadcast_text(text: str | None, root: int = 0, what: str = "broadcast") -> str:
     """Rank `root`'s `text` on every rank."""
-    size = np.array([len(text.encode("utf-8")) if get_rank() == root and text else 0],
-                    dtype=np.int64)
+    size = np.array(
+        [len(text.encode("utf-8")) if get_rank() == root and text else 0], dtype=np.int64
+    )
     broadcast_(size, root, what)
     data = np.zeros(int(size[0]), dtype=np.uint8)
     if get_rank() == root and text:

@@ -9,6 +9,7 @@ registration, which is about the order backward finishes them): a bucket is sent
 blocking, as soon as the last gradient in it is final, while backward goes on with the
 layers below, and the step waits for the rest when backward ends.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,12 +47,13 @@ class DistributedDataParallel(Module):
         in training mode, as PyTorch does; with SyncBatchNorm they agree anyway.
     """
 
-    def __init__(self, module: Module, bucket_mb: float = 25.0,
-                 broadcast_buffers: bool = True):
+    def __init__(self, module: Module, bucket_mb: float = 25.0, broadcast_buffers: bool = True):
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel: module must be a strided Module, got "
-                            f"{type(module).__name__}")
+            raise TypeError(
+                f"DistributedDataParallel: module must be a strided Module, got "
+                f"{type(module).__name__}"
+            )
         comm.init()
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
@@ -76,17 +78,24 @@ class DistributedDataParallel(Module):
 
     # -- set-up ---------------------------------------------------------------------------
     def _check_same_model(self) -> None:
-        entries = [f"{name}:{tuple(t.shape)}:{t.dtype}" for name, t in
-                   list(self.module.named_parameters()) + list(self.module.named_buffers())]
+        entries = [
+            f"{name}:{tuple(t.shape)}:{t.dtype}"
+            for name, t in list(self.module.named_parameters()) + list(self.module.named_buffers())
+        ]
         signatures = comm.gather_text("\n".join(entries), "the model check at start")
         if comm.get_rank() == 0 and signatures is not None:
             mine = signatures[0].split("\n")
             for rank, text in enumerate(signatures[1:], start=1):
                 theirs = text.split("\n")
                 if theirs != mine:
-                    diff = next((f"rank 0 has {a!r}, rank {rank} has {b!r}" for a, b in
-                                 zip(mine, theirs) if a != b),
-                                f"rank 0 has {len(mine)} tensors, rank {rank} {len(theirs)}")
+                    diff = next(
+                        (
+                            f"rank 0 has {a!r}, rank {rank} has {b!r}"
+                            for a, b in zip(mine, theirs, strict=False)
+                            if a != b
+                        ),
+                        f"rank 0 has {len(mine)} tensors, rank {rank} {len(theirs)}",
+                    )
                     verdict = f"ranks built different models: {diff}"
                     break
             else:
@@ -119,13 +128,12 @@ class DistributedDataParallel(Module):
         for p in bucket.params:
             n = p.data.size
             if p.grad is None:  # unused in this pass: contributes zero, as PyTorch does
-                bucket.buffer[offset:offset + n] = 0
+                bucket.buffer[offset : offset + n] = 0
             else:
-                bucket.buffer[offset:offset + n] = p.grad.data.reshape(-1)
+                bucket.buffer[offset : offset + n] = p.grad.data.reshape(-1)
             offset += n
         bucket.launched = True
-        bucket.request = comm.iallreduce_(bucket.buffer) if comm.get_world_size() > 1 \
-            else None
+        bucket.request = comm.iallreduce_(bucket.buffer) if comm.get_world_size() > 1 else None
 
     def _finish(self) -> None:
         """After backward: send what is left, wait for everything, write the averages."""
@@ -141,7 +149,7 @@ class DistributedDataParallel(Module):
             offset = 0
             for p in bucket.params:
                 n = p.data.size
-                avg = (bucket.buffer[offset:offset + n] * scale).reshape(p.shape)
+                avg = (bucket.buffer[offset : offset + n] * scale).reshape(p.shape)
                 if p.grad is None:
                     p.grad = Tensor(avg.astype(p.dtype, copy=False))
                 else:

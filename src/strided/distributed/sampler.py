@@ -1,7 +1,9 @@
 """Each rank's share of an epoch: the seeded permutation of all samples, dealt round-robin."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -35,21 +37,34 @@ class DistributedSampler:
         ranks one sample more (False: exact evaluation, every sample counted once).
     """
 
-    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False,
-                 pad: bool = True):
+    def __init__(
+        self,
+        dataset: Any,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        pad: bool = True,
+    ):
         n = dataset if isinstance(dataset, (int, np.integer)) else len(dataset)
         replicas = get_world_size() if num_replicas is None else int(num_replicas)
         rank = get_rank() if rank is None else int(rank)
         if replicas < 1 or not 0 <= rank < replicas:
-            raise ValueError(f"DistributedSampler: rank must be in [0, {replicas}) with "
-                             f"num_replicas={replicas}, got rank {rank}")
+            raise ValueError(
+                f"DistributedSampler: rank must be in [0, {replicas}) with "
+                f"num_replicas={replicas}, got rank {rank}"
+            )
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"DistributedSampler: seed must be an int, got {seed!r}")
         self.num_samples_total = int(n)
         self.num_replicas, self.rank = replicas, rank
-        self.shuffle, self.seed, self.drop_last, self.pad = bool(shuffle), int(seed), \
-            bool(drop_last), bool(pad)
+        self.shuffle, self.seed, self.drop_last, self.pad = (
+            bool(shuffle),
+            int(seed),
+            bool(drop_last),
+            bool(pad),
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -60,11 +75,11 @@ class DistributedSampler:
         n, R = self.num_samples_total, self.num_replicas
         order = epoch_order(n, self.seed, self.epoch) if self.shuffle else np.arange(n)
         if self.drop_last:
-            order = order[:n - n % R]
+            order = order[: n - n % R]
         elif self.pad and n % R:
             extra = R - n % R
             order = np.concatenate([order, np.resize(order, extra)])
-        return order[self.rank::R]
+        return order[self.rank :: R]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._indices().tolist())
@@ -78,5 +93,7 @@ class DistributedSampler:
         return n // R + (1 if self.rank < n % R else 0)
 
     def __repr__(self) -> str:
-        return (f"DistributedSampler({self.num_samples_total} samples, rank {self.rank} of "
-                f"{self.num_replicas}, shuffle={self.shuffle}, seed={self.seed})")
+        return (
+            f"DistributedSampler({self.num_samples_total} samples, rank {self.rank} of "
+            f"{self.num_replicas}, shuffle={self.shuffle}, seed={self.seed})"
+        )

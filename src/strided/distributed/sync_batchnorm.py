@@ -7,6 +7,7 @@ Backward (one allreduce of 2C numbers), as PyTorch's SyncBatchNorm:
 with the global sums of every rank's dy; γ and β get the local sums, which
 DistributedDataParallel then averages like any other gradient.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,12 +28,12 @@ class _SyncBatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         sums = np.empty(2 * C + 1, dtype=np.float64)
         sums[:C] = x.sum(axis=axes, dtype=np.float64)
-        sums[C:2 * C] = np.square(x, dtype=np.float64).sum(axis=axes)
+        sums[C : 2 * C] = np.square(x, dtype=np.float64).sum(axis=axes)
         sums[2 * C] = x.size // C
         comm.allreduce_(sums, "the SyncBatchNorm statistics")
         n = sums[2 * C]
         mean = sums[:C] / n
-        var = np.maximum(sums[C:2 * C] / n - mean * mean, 0.0)
+        var = np.maximum(sums[C : 2 * C] / n - mean * mean, 0.0)
         self.n, self.batch_mean, self.batch_var = n, mean, var
         shape = (1, C) + (1,) * (x.ndim - 2)
         self.invstd = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype).reshape(shape)
@@ -55,9 +56,11 @@ class _SyncBatchNorm(Function):
         scale = self.invstd if self.weight is None else self.invstd * self.weight
         dx = scale * (gy - mean_dy - self.xhat * mean_dyx)
         need = self.needs_input_grad
-        return (dx if need[0] else None,
-                dweight if need[1] else None,
-                dbias if len(need) > 2 and need[2] else None)
+        return (
+            dx if need[0] else None,
+            dweight if need[1] else None,
+            dbias if len(need) > 2 and need[2] else None,
+        )
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -72,8 +75,10 @@ class SyncBatchNorm(_BatchNorm):
         if not (self.training or not self.track_running_stats):
             return super().forward(x)
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
-            raise ValueError(f"SyncBatchNorm({self.num_features}): expected (N, "
-                             f"{self.num_features}, ...) input, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"SyncBatchNorm({self.num_features}): expected (N, "
+                f"{self.num_features}, ...) input, got shape {tuple(x.shape)}"
+            )
         out = _SyncBatchNorm.apply(x, self.weight, self.bias, eps=self.eps)
         if self.training and self.track_running_stats:
             fn = out._ctx
@@ -81,8 +86,11 @@ class SyncBatchNorm(_BatchNorm):
                 fn = _SyncBatchNorm(eps=self.eps)
                 fn.forward(x.data, None, None)
             self.num_batches_tracked.data += 1
-            m = (1.0 / float(self.num_batches_tracked.data) if self.momentum is None
-                 else self.momentum)
+            m = (
+                1.0 / float(self.num_batches_tracked.data)
+                if self.momentum is None
+                else self.momentum
+            )
             unbiased = fn.batch_var * fn.n / max(fn.n - 1.0, 1.0)
             rm, rv = self.running_mean.data, self.running_var.data
             rm[...] = ((1 - m) * rm + m * fn.batch_mean).astype(rm.dtype)
@@ -96,9 +104,14 @@ class SyncBatchNorm(_BatchNorm):
         `module` itself is a BatchNorm)."""
         if isinstance(module, _BatchNorm) and not isinstance(module, cls):
             reference = module.weight if module.weight is not None else module.running_mean
-            sync = cls(module.num_features, module.eps, module.momentum, module.affine,
-                       module.track_running_stats,
-                       dtype=None if reference is None else reference.dtype)
+            sync = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                dtype=None if reference is None else reference.dtype,
+            )
             sync.load_state_dict(module.state_dict())
             sync.train(module.training)
             return sync

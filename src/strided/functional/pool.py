@@ -109,7 +109,9 @@ def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
                                                    dilation)
     hw = (1,) + tuple(x.shape[2:]) if nd == 1 else tuple(x.shape[2:])
     geo = PoolGeometry(hw, kernel, stride, padding, dilation, ceil_mode)
-    return MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), with_arg=bool(return_indices))
+    if return_indices:
+        return MaxPool2d.apply_multi(x, geo=geo, one_d=(nd == 1), with_arg=True)
+    return MaxPool2d.apply(x, geo=geo, one_d=(nd == 1), with_arg=False)
 
 
 @batch_conventions(4)
@@ -297,7 +299,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = as_tensor(input, "adaptive_max_pool2d")
     check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
     out = _adaptive_size("adaptive_max_pool2d", output_size, tuple(x.shape[2:]))
-    return AdaptiveMaxPool2d.apply(x, out=out, with_arg=bool(return_indices))
+    if return_indices:
+        return AdaptiveMaxPool2d.apply_multi(x, out=out, with_arg=True)
+    return AdaptiveMaxPool2d.apply(x, out=out, with_arg=False)
 
 
 @batch_conventions(3)

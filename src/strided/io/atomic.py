@@ -2,6 +2,7 @@
 one, also across a power cut (temp file in the same folder, fsync, ``os.replace``, fsync of
 the folder). Model files, checkpoints, JSON/CSV logs, downloads and IDX files all go
 through it."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 __all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 
 def _fsync_folder(folder: Path) -> None:

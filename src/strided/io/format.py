@@ -23,22 +23,33 @@ Two levels here, and modules on top of them in ``strided.io.model``:
     ``state_dict()``, a whole training checkpoint): the arrays are pulled out into the
     tensor section and the rest becomes JSON with references to them.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 import numpy as np
 
 from .atomic import atomic_write_bytes
 
-__all__ = ["CheckpointError", "FORMAT", "save", "load", "save_state", "load_state",
-           "encode_tree", "decode_tree", "to_jsonable"]
+__all__ = [
+    "CheckpointError",
+    "FORMAT",
+    "save",
+    "load",
+    "save_state",
+    "load_state",
+    "encode_tree",
+    "decode_tree",
+    "to_jsonable",
+]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 FORMAT = "strided/1"
 _META_KEY = "strided.meta"
@@ -55,6 +66,7 @@ class CheckpointError(ValueError):
 
 
 # -- JSON helpers -------------------------------------------------------------------------
+
 
 def to_jsonable(obj: Any) -> Any:
     """NumPy scalars and small arrays as plain Python values (for JSON files people read).
@@ -80,8 +92,14 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(arrays):
         a = arrays[name]
-        h.update(name.encode("utf-8") + b"\0" + a.dtype.str.encode() + b"\0"
-                 + repr(a.shape).encode() + b"\0")
+        h.update(
+            name.encode("utf-8")
+            + b"\0"
+            + a.dtype.str.encode()
+            + b"\0"
+            + repr(a.shape).encode()
+            + b"\0"
+        )
         h.update(np.ascontiguousarray(a).view(np.uint8).reshape(-1).data if a.size else b"")
     return h.hexdigest()
 
@@ -90,13 +108,16 @@ def _as_array(name: str, value: Any, where: str) -> np.ndarray:
     data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
     a = np.asarray(data)
     if a.dtype == object or a.dtype.kind in "OUSV":
-        raise TypeError(f"{where}: array {name!r} has dtype {a.dtype}; only numeric and bool "
-                        "arrays can be stored (put strings in meta)")
+        raise TypeError(
+            f"{where}: array {name!r} has dtype {a.dtype}; only numeric and bool "
+            "arrays can be stored (put strings in meta)"
+        )
     # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
     return np.asarray(a, order="C")
 
 
 # -- flat level ---------------------------------------------------------------------------
+
 
 def save(path: PathLike, arrays: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``arrays`` (name → ndarray or Tensor) and ``meta`` (a JSON-able dict) to one
@@ -104,8 +125,10 @@ def save(path: PathLike, arrays: Mapping[str, Any], meta: Mapping[str, Any] | No
     from safetensors.numpy import save as st_save
 
     if not isinstance(arrays, Mapping):
-        raise TypeError(f"save({str(path)!r}): arrays must be a dict of name -> array, "
-                        f"got {type(arrays).__name__}")
+        raise TypeError(
+            f"save({str(path)!r}): arrays must be a dict of name -> array, "
+            f"got {type(arrays).__name__}"
+        )
     tensors = {}
     for name, value in arrays.items():
         if not isinstance(name, str):
@@ -135,14 +158,17 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
         raise CheckpointError(f"load: {path} is a folder, not a checkpoint file")
     raw = path.read_bytes()
     if len(raw) < 8:
-        raise CheckpointError(f"load: {path} is truncated or not a safetensors file "
-                              f"({len(raw)} bytes)")
+        raise CheckpointError(
+            f"load: {path} is truncated or not a safetensors file ({len(raw)} bytes)"
+        )
     header_len = int.from_bytes(raw[:8], "little")
     if header_len > len(raw) - 8:
-        raise CheckpointError(f"load: {path} is truncated or not a safetensors file (header "
-                              f"claims {header_len} bytes, file has {len(raw) - 8} after it)")
+        raise CheckpointError(
+            f"load: {path} is truncated or not a safetensors file (header "
+            f"claims {header_len} bytes, file has {len(raw) - 8} after it)"
+        )
     try:
-        header = json.loads(raw[8:8 + header_len].decode("utf-8"))
+        header = json.loads(raw[8 : 8 + header_len].decode("utf-8"))
         metadata = header.get("__metadata__") or {}
     except (UnicodeDecodeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"load: {path} has a corrupted header ({exc})") from None
@@ -151,12 +177,16 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
     except (SafetensorError, ValueError, TypeError) as exc:
         raise CheckpointError(f"load: {path} is truncated or corrupted ({exc})") from None
     if metadata.get(_FORMAT_KEY) != FORMAT:
-        raise CheckpointError(f"load: {path} is a safetensors file but not one written by "
-                              f"strided.io.save (format {metadata.get(_FORMAT_KEY)!r}); read "
-                              "plain weight files with strided.io.read_state_dict")
+        raise CheckpointError(
+            f"load: {path} is a safetensors file but not one written by "
+            f"strided.io.save (format {metadata.get(_FORMAT_KEY)!r}); read "
+            "plain weight files with strided.io.read_state_dict"
+        )
     if _digest(arrays) != metadata.get(_DIGEST_KEY):
-        raise CheckpointError(f"load: {path} is corrupted: the tensor data does not match the "
-                              "checksum written with it")
+        raise CheckpointError(
+            f"load: {path} is corrupted: the tensor data does not match the "
+            "checksum written with it"
+        )
     try:
         meta = json.loads(metadata.get(_META_KEY, "{}"))
     except ValueError as exc:
@@ -165,6 +195,7 @@ def load(path: PathLike) -> tuple[dict[str, np.ndarray], dict]:
 
 
 # -- nested level -------------------------------------------------------------------------
+
 
 def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
     """Replace the arrays in ``obj`` by ``{"__array__": key}`` and collect them in ``arrays``.
@@ -188,23 +219,28 @@ def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
     if isinstance(obj, Mapping):
         keys = list(obj)
         if all(isinstance(k, str) and not k.startswith("__") for k in keys):
-            return {k: encode_tree(obj[k], f"{path}.{k}" if path else k, arrays, where)
-                    for k in keys}
+            return {
+                k: encode_tree(obj[k], f"{path}.{k}" if path else k, arrays, where) for k in keys
+            }
         # non-string keys (an optimiser's parameter indices) keep their type
         items = []
         for k in keys:
             if not (k is None or isinstance(k, (bool, int, float, str))):
-                raise TypeError(f"{where}: dict key {k!r} at {path or '<root>'} is not a "
-                                "number or string")
+                raise TypeError(
+                    f"{where}: dict key {k!r} at {path or '<root>'} is not a number or string"
+                )
             items.append([k, encode_tree(obj[k], f"{path}.{k}" if path else str(k), arrays, where)])
         return {"__items__": items}
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode_tree(v, f"{path}.{i}", arrays, where)
-                              for i, v in enumerate(obj)]}
+        return {
+            "__tuple__": [encode_tree(v, f"{path}.{i}", arrays, where) for i, v in enumerate(obj)]
+        }
     if isinstance(obj, list):
         return [encode_tree(v, f"{path}.{i}", arrays, where) for i, v in enumerate(obj)]
-    raise TypeError(f"{where}: cannot store {type(obj).__name__} at {path or '<root>'} "
-                    "(only dicts, lists, tuples, numbers, strings, None and arrays)")
+    raise TypeError(
+        f"{where}: cannot store {type(obj).__name__} at {path or '<root>'} "
+        "(only dicts, lists, tuples, numbers, strings, None and arrays)"
+    )
 
 
 def decode_tree(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
@@ -224,8 +260,9 @@ def decode_tree(obj: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
     if "__array__" in obj:
         key = obj["__array__"]
         if key not in arrays:
-            raise CheckpointError(f"{where}: the metadata refers to an array {key!r} that "
-                                  "the file does not hold")
+            raise CheckpointError(
+                f"{where}: the metadata refers to an array {key!r} that the file does not hold"
+            )
         return arrays[key]
     if "__scalar__" in obj:
         return np.dtype(obj["__scalar__"]).type(obj["value"])
@@ -263,6 +300,7 @@ def load_state(path: PathLike) -> Any:
     """
     arrays, meta = load(path)
     if "tree" not in meta:
-        raise CheckpointError(f"load_state: {path} was written by save(), not save_state() "
-                              "(use load())")
+        raise CheckpointError(
+            f"load_state: {path} was written by save(), not save_state() (use load())"
+        )
     return decode_tree(meta["tree"], arrays, f"load_state({str(path)!r})")

@@ -1,5 +1,6 @@
 """Modules in files: a model's ``state_dict()`` in the safetensors + JSON format of
 ``strided.io.format``, and the weights of a training checkpoint read the same way."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

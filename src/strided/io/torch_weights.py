@@ -29,12 +29,14 @@ ValueError, and nothing is loaded then. Values are cast to the model's dtype.
 To produce a file from PyTorch: `safetensors.torch.save_file(model.state_dict(), "w.safetensors")`
 or `np.savez("w.npz", **{k: v.numpy() for k, v in model.state_dict().items()})`.
 """
+
 from __future__ import annotations
 
 import io
 import os
 import re
-from typing import TYPE_CHECKING, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,7 +49,8 @@ __all__ = ["read_state_dict", "load_torch_state_dict", "save_state_dict"]
 
 _DENSENET_OLD = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|"
-    r"running_var|num_batches_tracked))$")
+    r"running_var|num_batches_tracked))$"
+)
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -64,6 +67,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     lower = path.lower()
     if lower.endswith(".safetensors"):
         from safetensors.numpy import load_file
+
         return dict(load_file(path))
     if lower.endswith(".npz"):
         with np.load(path, allow_pickle=False) as z:
@@ -71,7 +75,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     raise ValueError(
         f"read_state_dict: {path!r} is neither .safetensors nor .npz; convert a torch "
         "checkpoint with safetensors.torch.save_file(model.state_dict(), 'w.safetensors') "
-        "(pickled .pt/.pth files are not read, on purpose)")
+        "(pickled .pt/.pth files are not read, on purpose)"
+    )
 
 
 def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -> None:
@@ -86,12 +91,16 @@ def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -
         The .safetensors file to write (atomically).
     """
     path = os.fspath(path)
-    state = (model_or_state.state_dict() if hasattr(model_or_state, "state_dict")
-             else dict(model_or_state))
+    state = (
+        model_or_state.state_dict()
+        if hasattr(model_or_state, "state_dict")
+        else dict(model_or_state)
+    )
     # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
     arrays = {k: np.asarray(v, order="C") for k, v in state.items()}
     if path.lower().endswith(".safetensors"):
         from safetensors.numpy import save
+
         data = save(arrays)
     elif path.lower().endswith(".npz"):
         buf = io.BytesIO()
@@ -116,8 +125,12 @@ def _rename(state: Mapping[str, np.ndarray], key_map) -> dict[str, np.ndarray]:
     return out
 
 
-def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
-                          key_map: Mapping[str, str] | Callable[[str], str | None] | None = None):
+def load_torch_state_dict(
+    model: Module,
+    path_or_state,
+    strict: bool = True,
+    key_map: Mapping[str, str] | Callable[[str], str | None] | None = None,
+):
     """Copy a torch/torchvision state dict (file path or dict of arrays) into `model`.
 
     Returns `(missing_keys, unexpected_keys)` (both empty when strict). Raises ValueError
@@ -143,9 +156,12 @@ def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
         del state[k]
     # submodules the model switched off (set to None, e.g. GoogLeNet's aux heads with
     # aux_logits=False): torchvision's checkpoints still carry their weights
-    disabled = tuple(f"{name}.{child}." if name else f"{child}."
-                     for name, mod in model.named_modules()
-                     for child, sub in mod._modules.items() if sub is None)
+    disabled = tuple(
+        f"{name}.{child}." if name else f"{child}."
+        for name, mod in model.named_modules()
+        for child, sub in mod._modules.items()
+        if sub is None
+    )
     if disabled:
         for k in [k for k in state if k.startswith(disabled) and k not in targets]:
             del state[k]
@@ -153,8 +169,11 @@ def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
 
     missing = [k for k in targets if k not in state and k not in optional]
     unexpected = [k for k in state if k not in targets]
-    mis = [f"{k}: file {tuple(np.shape(v))}, model {tuple(targets[k].shape)}"
-           for k, v in state.items() if k in targets and tuple(np.shape(v)) != targets[k].shape]
+    mis = [
+        f"{k}: file {tuple(np.shape(v))}, model {tuple(targets[k].shape)}"
+        for k, v in state.items()
+        if k in targets and tuple(np.shape(v)) != targets[k].shape
+    ]
     problems = []
     if strict and missing:
         problems.append(f"missing keys ({len(missing)}): " + ", ".join(missing))
@@ -163,8 +182,10 @@ def load_torch_state_dict(model: Module, path_or_state, strict: bool = True,
     if mis:
         problems.append(f"mis-shaped keys ({len(mis)}): " + "; ".join(mis))
     if problems:
-        raise ValueError(f"load_torch_state_dict: {source} does not fit "
-                         f"{type(model).__name__}:\n  " + "\n  ".join(problems))
+        raise ValueError(
+            f"load_torch_state_dict: {source} does not fit "
+            f"{type(model).__name__}:\n  " + "\n  ".join(problems)
+        )
     known = {k: v for k, v in state.items() if k in targets}
     model.load_state_dict(known, strict=False)
     return missing, unexpected

@@ -24,6 +24,7 @@ variant="torchvision" — torchvision's `alexnet` (from the "one weird trick" pa
 LRN uses PyTorch's convention (alpha is divided by the window size), as Caffe's reference
 AlexNet does: size 5, alpha 1e-4, beta 0.75, k 2.
 """
+
 from __future__ import annotations
 
 from ..nn.activation import ReLU
@@ -42,9 +43,14 @@ __all__ = ["AlexNet", "alexnet"]
 def _classifier(in_features: int, num_classes: int, dropout: float) -> Sequential:
     # torchvision's order (dropout before each of the two hidden FC layers) so keys match
     return Sequential(
-        Dropout(dropout), Linear(in_features, 4096), ReLU(),
-        Dropout(dropout), Linear(4096, 4096), ReLU(),
-        Linear(4096, num_classes))
+        Dropout(dropout),
+        Linear(in_features, 4096),
+        ReLU(),
+        Dropout(dropout),
+        Linear(4096, 4096),
+        ReLU(),
+        Linear(4096, num_classes),
+    )
 
 
 class AlexNet(Module):
@@ -64,32 +70,57 @@ class AlexNet(Module):
         Dropout probability before the fully connected layers.
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3,
-                 variant: str = "torchvision", groups: int = 1, dropout: float = 0.5):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        variant: str = "torchvision",
+        groups: int = 1,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         if variant not in ("torchvision", "original"):
             raise ValueError(
-                f"alexnet: variant must be 'torchvision' or 'original', got {variant!r}")
+                f"alexnet: variant must be 'torchvision' or 'original', got {variant!r}"
+            )
         if groups != 1 and variant != "original":
             raise ValueError("alexnet: groups applies to variant='original' only")
         self.variant = variant
         if variant == "torchvision":
             self.features = Sequential(
-                Conv2d(in_channels, 64, 11, stride=4, padding=2), ReLU(), MaxPool2d(3, 2),
-                Conv2d(64, 192, 5, padding=2), ReLU(), MaxPool2d(3, 2),
-                Conv2d(192, 384, 3, padding=1), ReLU(),
-                Conv2d(384, 256, 3, padding=1), ReLU(),
-                Conv2d(256, 256, 3, padding=1), ReLU(), MaxPool2d(3, 2))
+                Conv2d(in_channels, 64, 11, stride=4, padding=2),
+                ReLU(),
+                MaxPool2d(3, 2),
+                Conv2d(64, 192, 5, padding=2),
+                ReLU(),
+                MaxPool2d(3, 2),
+                Conv2d(192, 384, 3, padding=1),
+                ReLU(),
+                Conv2d(384, 256, 3, padding=1),
+                ReLU(),
+                Conv2d(256, 256, 3, padding=1),
+                ReLU(),
+                MaxPool2d(3, 2),
+            )
             self.avgpool = AdaptiveAvgPool2d((6, 6))
         else:
             self.features = Sequential(
-                Conv2d(in_channels, 96, 11, stride=4), ReLU(), MaxPool2d(3, 2),
+                Conv2d(in_channels, 96, 11, stride=4),
+                ReLU(),
+                MaxPool2d(3, 2),
                 LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
-                Conv2d(96, 256, 5, padding=2, groups=groups), ReLU(), MaxPool2d(3, 2),
+                Conv2d(96, 256, 5, padding=2, groups=groups),
+                ReLU(),
+                MaxPool2d(3, 2),
                 LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
-                Conv2d(256, 384, 3, padding=1), ReLU(),
-                Conv2d(384, 384, 3, padding=1, groups=groups), ReLU(),
-                Conv2d(384, 256, 3, padding=1, groups=groups), ReLU(), MaxPool2d(3, 2))
+                Conv2d(256, 384, 3, padding=1),
+                ReLU(),
+                Conv2d(384, 384, 3, padding=1, groups=groups),
+                ReLU(),
+                Conv2d(384, 256, 3, padding=1, groups=groups),
+                ReLU(),
+                MaxPool2d(3, 2),
+            )
         self.classifier = _classifier(256 * 6 * 6, num_classes, dropout)
 
     def forward(self, x):
@@ -97,13 +128,17 @@ class AlexNet(Module):
         if self.variant == "torchvision":
             f = self.avgpool(f)
         else:
-            check_head_input("alexnet(variant='original')", f, (256, 6, 6), x.shape,
-                             "227×227")
+            check_head_input("alexnet(variant='original')", f, (256, 6, 6), x.shape, "227×227")
         return self.classifier(f.reshape(f.shape[0], -1))
 
 
-def alexnet(num_classes: int = 1000, in_channels: int = 3, variant: str = "torchvision",
-            groups: int = 1, dropout: float = 0.5) -> AlexNet:
+def alexnet(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    variant: str = "torchvision",
+    groups: int = 1,
+    dropout: float = 0.5,
+) -> AlexNet:
     """AlexNet, torchvision's (61,100,840 parameters) or the notes' original table
     (`variant="original"`, 227×227 input, LRN; 62,378,344 parameters, 60,965,224 with
     the paper's two-GPU `groups=2`).

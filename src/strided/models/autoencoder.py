@@ -13,9 +13,10 @@
 
 Each model has `encoder`, `decoder`, `encode(x)`, `decode(z)`; `forward(x)` reconstructs.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..nn.activation import ReLU, Sigmoid
 from ..nn.containers import Sequential
@@ -25,8 +26,14 @@ from ..nn.module import Module
 from ..nn.pool import MaxPool2d, MaxUnpool2d
 from .mlp import mlp
 
-__all__ = ["Autoencoder", "UnpoolAutoencoder", "fc_autoencoder", "conv_autoencoder",
-           "unpool_autoencoder", "linear_autoencoder"]
+__all__ = [
+    "Autoencoder",
+    "UnpoolAutoencoder",
+    "fc_autoencoder",
+    "conv_autoencoder",
+    "unpool_autoencoder",
+    "linear_autoencoder",
+]
 
 
 class Autoencoder(Module):
@@ -47,8 +54,11 @@ class Autoencoder(Module):
         return self.decode(self.encode(x))
 
 
-def fc_autoencoder(sizes: Sequence[int] = (784, 256, 64), activation: str = "relu",
-                   output_activation: str | None = "sigmoid") -> Autoencoder:
+def fc_autoencoder(
+    sizes: Sequence[int] = (784, 256, 64),
+    activation: str = "relu",
+    output_activation: str | None = "sigmoid",
+) -> Autoencoder:
     """Fully connected: encoder `sizes` (input → ... → code), decoder the reverse.
 
     Sigmoid outputs suit pixel intensities in [0, 1] (MNIST); the code layer is linear.
@@ -64,12 +74,16 @@ def fc_autoencoder(sizes: Sequence[int] = (784, 256, 64), activation: str = "rel
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"fc_autoencoder: sizes needs an input and a code width, got {sizes}")
-    return Autoencoder(mlp(sizes, activation),
-                       mlp(sizes[::-1], activation, output_activation=output_activation))
+    return Autoencoder(
+        mlp(sizes, activation), mlp(sizes[::-1], activation, output_activation=output_activation)
+    )
 
 
-def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
-                     output_activation: str | None = "sigmoid") -> Autoencoder:
+def conv_autoencoder(
+    in_channels: int = 1,
+    channels: Sequence[int] = (16, 32),
+    output_activation: str | None = "sigmoid",
+) -> Autoencoder:
     """Convolutional: each encoder stage a 3×3 conv at stride 2 (halving H, W), each
     decoder stage a 3×3 transposed conv at stride 2 with output_padding 1 (doubling them
     back exactly, 28 → 14 → 7 → 14 → 28).
@@ -99,8 +113,10 @@ def conv_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
     if output_activation == "sigmoid":
         dec.append(Sigmoid())
     elif output_activation is not None:
-        raise ValueError(f"conv_autoencoder: output_activation must be 'sigmoid' or None, "
-                         f"got {output_activation!r}")
+        raise ValueError(
+            f"conv_autoencoder: output_activation must be 'sigmoid' or None, "
+            f"got {output_activation!r}"
+        )
     return Autoencoder(Sequential(*enc), Sequential(*dec))
 
 
@@ -121,8 +137,12 @@ class UnpoolAutoencoder(Module):
         output).
     """
 
-    def __init__(self, in_channels: int = 1, channels: Sequence[int] = (16, 32),
-                 output_activation: str | None = "sigmoid"):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        channels: Sequence[int] = (16, 32),
+        output_activation: str | None = "sigmoid",
+    ):
         super().__init__()
         enc: list[Module] = []
         c = in_channels
@@ -143,13 +163,13 @@ class UnpoolAutoencoder(Module):
 
     def encode(self, x):
         indices = []
-        for conv, pool in zip(self.encoder, self.pools):
+        for conv, pool in zip(self.encoder, self.pools, strict=True):
             x, idx = pool(conv(x))
             indices.append(idx)
         return x, indices
 
     def decode(self, z, indices):
-        for unpool, conv, idx in zip(self.unpools, self.decoder, reversed(indices)):
+        for unpool, conv, idx in zip(self.unpools, self.decoder, reversed(indices), strict=True):
             z = conv(unpool(z, idx))
         return z
 
@@ -188,7 +208,10 @@ def linear_autoencoder(in_features: int, code_size: int, bias: bool = True) -> A
         Give the two linear maps a bias.
     """
     if not 0 < code_size <= in_features:
-        raise ValueError(f"linear_autoencoder: code_size must be in 1..in_features="
-                         f"{in_features}, got {code_size}")
-    return Autoencoder(Linear(in_features, code_size, bias=bias),
-                       Linear(code_size, in_features, bias=bias))
+        raise ValueError(
+            f"linear_autoencoder: code_size must be in 1..in_features="
+            f"{in_features}, got {code_size}"
+        )
+    return Autoencoder(
+        Linear(in_features, code_size, bias=bias), Linear(code_size, in_features, bias=bias)
+    )

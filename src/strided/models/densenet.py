@@ -12,10 +12,11 @@ compress the channel count by θ = 0.5 ("-C") this is DenseNet-BC.
 - `densenet_cifar()`: the paper's CIFAR DenseNet-BC (3×3 stem with 2k channels, three
   blocks of (L-4)/6 bottleneck layers on 32/16/8 maps); L=100, k=12 has 0.8M parameters.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import functional as F
 from ..nn.activation import ReLU
@@ -28,8 +29,7 @@ from ..nn.norm import BatchNorm2d
 from ..nn.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .mlp import init_conv_relu_
 
-__all__ = ["DenseLayer", "DenseBlock", "Transition", "DenseNet", "densenet121",
-           "densenet_cifar"]
+__all__ = ["DenseLayer", "DenseBlock", "Transition", "DenseNet", "densenet121", "densenet_cifar"]
 
 
 class DenseLayer(Module):
@@ -48,8 +48,9 @@ class DenseLayer(Module):
         Dropout probability after each dense layer.
     """
 
-    def __init__(self, num_input_features: int, growth_rate: int, bn_size: int = 4,
-                 drop_rate: float = 0.0):
+    def __init__(
+        self, num_input_features: int, growth_rate: int, bn_size: int = 4, drop_rate: float = 0.0
+    ):
         super().__init__()
         if bn_size:
             self.norm1 = BatchNorm2d(num_input_features)
@@ -86,19 +87,26 @@ class DenseBlock(Module):
         Dropout probability after each dense layer.
     """
 
-    def __init__(self, num_layers: int, num_input_features: int, growth_rate: int,
-                 bn_size: int = 4, drop_rate: float = 0.0):
+    def __init__(
+        self,
+        num_layers: int,
+        num_input_features: int,
+        growth_rate: int,
+        bn_size: int = 4,
+        drop_rate: float = 0.0,
+    ):
         super().__init__()
         for i in range(num_layers):
-            self.add_module(f"denselayer{i + 1}", DenseLayer(
-                num_input_features + i * growth_rate, growth_rate, bn_size, drop_rate))
+            self.add_module(
+                f"denselayer{i + 1}",
+                DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size, drop_rate),
+            )
         self.out_channels = num_input_features + num_layers * growth_rate
 
     def forward(self, x):
         features = [x]
         for layer in self.children():
-            features.append(layer(features[0] if len(features) == 1
-                                  else F.cat(features, dim=1)))
+            features.append(layer(features[0] if len(features) == 1 else F.cat(features, dim=1)))
         return F.cat(features, dim=1)
 
 
@@ -150,21 +158,33 @@ class DenseNet(Module):
         θ: the fraction of channels a transition layer keeps.
     """
 
-    def __init__(self, growth_rate: int = 32, block_config: Sequence[int] = (6, 12, 24, 16),
-                 num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0.0,
-                 num_classes: int = 1000, in_channels: int = 3, compression: float = 0.5,
-                 stem: str = "imagenet"):
+    def __init__(
+        self,
+        growth_rate: int = 32,
+        block_config: Sequence[int] = (6, 12, 24, 16),
+        num_init_features: int = 64,
+        bn_size: int = 4,
+        drop_rate: float = 0.0,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        compression: float = 0.5,
+        stem: str = "imagenet",
+    ):
         super().__init__()
         if not 0 < compression <= 1:
             raise ValueError(f"DenseNet: compression must be in (0, 1], got {compression}")
         if stem == "imagenet":
-            parts = [("conv0", Conv2d(in_channels, num_init_features, 7, stride=2, padding=3,
-                                      bias=False)),
-                     ("norm0", BatchNorm2d(num_init_features)), ("relu0", ReLU()),
-                     ("pool0", MaxPool2d(3, stride=2, padding=1))]
+            parts = [
+                (
+                    "conv0",
+                    Conv2d(in_channels, num_init_features, 7, stride=2, padding=3, bias=False),
+                ),
+                ("norm0", BatchNorm2d(num_init_features)),
+                ("relu0", ReLU()),
+                ("pool0", MaxPool2d(3, stride=2, padding=1)),
+            ]
         elif stem == "cifar":
-            parts = [("conv0", Conv2d(in_channels, num_init_features, 3, padding=1,
-                                      bias=False))]
+            parts = [("conv0", Conv2d(in_channels, num_init_features, 3, padding=1, bias=False))]
         else:
             raise ValueError(f"DenseNet: stem must be 'imagenet' or 'cifar', got {stem!r}")
         c = num_init_features
@@ -202,9 +222,15 @@ def densenet121(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> Dens
                     in_channels=in_channels, **kwargs)
 
 
-def densenet_cifar(depth: int = 100, growth_rate: int = 12, num_classes: int = 10,
-                   in_channels: int = 3, compression: float = 0.5, bottleneck: bool = True,
-                   drop_rate: float = 0.0) -> DenseNet:
+def densenet_cifar(
+    depth: int = 100,
+    growth_rate: int = 12,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    compression: float = 0.5,
+    bottleneck: bool = True,
+    drop_rate: float = 0.0,
+) -> DenseNet:
     """The paper's CIFAR DenseNets: three dense blocks on 32/16/8 maps.
 
     With `bottleneck=True` (DenseNet-B, and -BC when `compression < 1`) each layer is two
@@ -226,9 +252,17 @@ def densenet_cifar(depth: int = 100, growth_rate: int = 12, num_classes: int = 1
     if (depth - 4) % (3 * per_layer) != 0 or depth <= 4:
         raise ValueError(
             f"densenet_cifar: depth must be {3 * per_layer}n+4 with bottleneck={bottleneck} "
-            f"(e.g. {'40, 100, 190, 250' if bottleneck else '40, 100'}), got {depth}")
+            f"(e.g. {'40, 100, 190, 250' if bottleneck else '40, 100'}), got {depth}"
+        )
     n = (depth - 4) // (3 * per_layer)
-    return DenseNet(growth_rate, (n, n, n), 2 * growth_rate if bottleneck else 16,
-                    bn_size=4 if bottleneck else 0, drop_rate=drop_rate,
-                    num_classes=num_classes, in_channels=in_channels,
-                    compression=compression, stem="cifar")
+    return DenseNet(
+        growth_rate,
+        (n, n, n),
+        2 * growth_rate if bottleneck else 16,
+        bn_size=4 if bottleneck else 0,
+        drop_rate=drop_rate,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        compression=compression,
+        stem="cifar",
+    )

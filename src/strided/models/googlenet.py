@@ -22,6 +22,7 @@ long-standing quirk of its implementation, kept for its weights) and its dropout
 torchvision's pretrained checkpoint pass `variant="torchvision", transform_input=True`
 (it was trained on inputs in [-1, 1]; the flag maps ImageNet-normalised inputs there).
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -39,8 +40,16 @@ from ..nn.module import Module
 from ..nn.norm import BatchNorm2d
 from ..nn.pool import AdaptiveAvgPool2d, MaxPool2d
 
-__all__ = ["BasicConv2d", "Inception", "InceptionAux", "GoogLeNet", "GoogLeNetOutputs",
-           "INCEPTION_TABLE", "googlenet", "googlenet_loss"]
+__all__ = [
+    "BasicConv2d",
+    "Inception",
+    "InceptionAux",
+    "GoogLeNet",
+    "GoogLeNetOutputs",
+    "INCEPTION_TABLE",
+    "googlenet",
+    "googlenet_loss",
+]
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
 GoogLeNetOutputs.__doc__ = "Training-mode output: main logits and the two auxiliary heads'."
@@ -98,21 +107,34 @@ class Inception(Module):
         Kernel of the '5×5' branch (3 in torchvision's variant, 5 in the paper).
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int,
-                 ch5x5red: int, ch5x5: int, pool_proj: int, kernel5: int = 5):
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        kernel5: int = 5,
+    ):
         super().__init__()
         self.branch1 = BasicConv2d(in_channels, ch1x1, 1)
-        self.branch2 = Sequential(BasicConv2d(in_channels, ch3x3red, 1),
-                                  BasicConv2d(ch3x3red, ch3x3, 3, padding=1))
-        self.branch3 = Sequential(BasicConv2d(in_channels, ch5x5red, 1),
-                                  BasicConv2d(ch5x5red, ch5x5, kernel5, padding=kernel5 // 2))
-        self.branch4 = Sequential(MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
-                                  BasicConv2d(in_channels, pool_proj, 1))
+        self.branch2 = Sequential(
+            BasicConv2d(in_channels, ch3x3red, 1), BasicConv2d(ch3x3red, ch3x3, 3, padding=1)
+        )
+        self.branch3 = Sequential(
+            BasicConv2d(in_channels, ch5x5red, 1),
+            BasicConv2d(ch5x5red, ch5x5, kernel5, padding=kernel5 // 2),
+        )
+        self.branch4 = Sequential(
+            MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
+            BasicConv2d(in_channels, pool_proj, 1),
+        )
         self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
 
     def forward(self, x):
-        return F.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)],
-                     dim=1)
+        return F.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
 
 
 class InceptionAux(Module):
@@ -162,16 +184,24 @@ class GoogLeNet(Module):
         Map ImageNet-normalised inputs to [-1, 1], as torchvision's pretrained weights expect.
     """
 
-    def __init__(self, num_classes: int = 1000, aux_logits: bool = True, in_channels: int = 3,
-                 variant: str = "paper", dropout: float | None = None,
-                 dropout_aux: float = 0.7, transform_input: bool = False):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        aux_logits: bool = True,
+        in_channels: int = 3,
+        variant: str = "paper",
+        dropout: float | None = None,
+        dropout_aux: float = 0.7,
+        transform_input: bool = False,
+    ):
         super().__init__()
         if transform_input and in_channels != 3:
             raise ValueError("googlenet: transform_input needs in_channels=3 (RGB)")
         self.transform_input = transform_input
         if variant not in ("paper", "torchvision"):
             raise ValueError(
-                f"googlenet: variant must be 'paper' or 'torchvision', got {variant!r}")
+                f"googlenet: variant must be 'paper' or 'torchvision', got {variant!r}"
+            )
         kernel5 = 5 if variant == "paper" else 3
         if dropout is None:
             dropout = 0.4 if variant == "paper" else 0.2
@@ -241,6 +271,7 @@ def googlenet_loss(outputs, target, aux_weight: float = 0.3):
         Class indices (N,).
     """
     from ..functional.loss import cross_entropy
+
     if isinstance(outputs, GoogLeNetOutputs):
         loss = cross_entropy(outputs.logits, target)
         for aux in (outputs.aux_logits1, outputs.aux_logits2):

@@ -11,6 +11,7 @@ paper, as in the notes: C3 connects every input map (the paper's connection tabl
 out some, giving 1,516 instead of 2,416 weights there), the subsampling layers have no
 trainable coefficient and the output layer is a Linear layer rather than RBF units.
 """
+
 from __future__ import annotations
 
 from ..nn.activation import ReLU, Tanh
@@ -44,20 +45,31 @@ class LeNet5(Module):
         if variant == "classic":
             self.input_size = 32
             self.features = Sequential(
-                Conv2d(in_channels, 6, 5), Tanh(), AvgPool2d(2),
-                Conv2d(6, 16, 5), Tanh(), AvgPool2d(2),
-                Conv2d(16, 120, 5), Tanh())  # C5: a 5×5 conv on a 5×5 map, i.e. 1×1 out
+                Conv2d(in_channels, 6, 5),
+                Tanh(),
+                AvgPool2d(2),
+                Conv2d(6, 16, 5),
+                Tanh(),
+                AvgPool2d(2),
+                Conv2d(16, 120, 5),
+                Tanh(),
+            )  # C5: a 5×5 conv on a 5×5 map, i.e. 1×1 out
             self._feature_shape = (120, 1, 1)
             self.classifier = Sequential(Linear(120, 84), Tanh(), Linear(84, num_classes))
         else:
             self.input_size = 28
             self.features = Sequential(
-                Conv2d(in_channels, 6, 5, padding=2), ReLU(), MaxPool2d(2),
-                Conv2d(6, 16, 5), ReLU(), MaxPool2d(2))
+                Conv2d(in_channels, 6, 5, padding=2),
+                ReLU(),
+                MaxPool2d(2),
+                Conv2d(6, 16, 5),
+                ReLU(),
+                MaxPool2d(2),
+            )
             self._feature_shape = (16, 5, 5)
             self.classifier = Sequential(
-                Linear(16 * 5 * 5, 120), ReLU(), Linear(120, 84), ReLU(),
-                Linear(84, num_classes))
+                Linear(16 * 5 * 5, 120), ReLU(), Linear(120, 84), ReLU(), Linear(84, num_classes)
+            )
 
     def forward(self, x):
         s = self.input_size
@@ -66,7 +78,8 @@ class LeNet5(Module):
             raise ValueError(
                 f"lenet5(variant={self.variant!r}): expects {s}×{s} inputs (N, C, {s}, {s}); "
                 f"the fully connected head is sized for {'×'.join(map(str, self._feature_shape))}"
-                f" features; got input of shape {tuple(x.shape)}")
+                f" features; got input of shape {tuple(x.shape)}"
+            )
         f = self.features(x)
         return self.classifier(f.reshape(f.shape[0], -1))
 

@@ -5,9 +5,11 @@ check, He initialisation of conv layers).
 `mlp([784, 16, 16, 10])` is the notes' digit classifier: 784·16+16 + 16·16+16 + 16·10+10 =
 13,002 parameters.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 from ..nn.containers import Sequential
 from ..nn.linear import Linear
@@ -27,22 +29,36 @@ def make_activation(activation: str | Callable[[], Module] | None) -> Module | N
     if callable(activation) and not isinstance(activation, str):
         return activation()
     from ..nn import activation as act
-    names = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
-             "elu": "ELU", "gelu": "GELU", "softplus": "Softplus", "identity": None,
-             "linear": None}
+
+    names = {
+        "relu": "ReLU",
+        "tanh": "Tanh",
+        "sigmoid": "Sigmoid",
+        "leaky_relu": "LeakyReLU",
+        "elu": "ELU",
+        "gelu": "GELU",
+        "softplus": "Softplus",
+        "identity": None,
+        "linear": None,
+    }
     key = str(activation).lower()
     if key not in names:
         raise ValueError(
             f"activation: unknown name {activation!r}; expected one of {sorted(names)} "
-            "or a callable returning a Module")
+            "or a callable returning a Module"
+        )
     if names[key] is None:
         return None
     return getattr(act, names[key])()
 
 
-def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] = "relu",
-        output_activation: str | Callable[[], Module] | None = None,
-        dropout: float = 0.0, bias: bool = True) -> Sequential:
+def mlp(
+    sizes: Sequence[int],
+    activation: str | Callable[[], Module] = "relu",
+    output_activation: str | Callable[[], Module] | None = None,
+    dropout: float = 0.0,
+    bias: bool = True,
+) -> Sequential:
     """A fully connected network with layer widths `sizes` (input first, classes last).
 
     Between consecutive Linear layers comes `activation` (and Dropout when `dropout > 0`);
@@ -52,10 +68,10 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] = "relu",
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or any(s <= 0 for s in sizes):
         raise ValueError(
-            f"mlp: sizes must list at least an input and an output width, all positive; "
-            f"got {sizes}")
+            f"mlp: sizes must list at least an input and an output width, all positive; got {sizes}"
+        )
     layers: list[Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Linear(n_in, n_out, bias=bias))
         last = i == len(sizes) - 2
         act = make_activation(output_activation if last else activation)
@@ -63,12 +79,14 @@ def mlp(sizes: Sequence[int], activation: str | Callable[[], Module] = "relu",
             layers.append(act)
         if not last and dropout > 0:
             from ..nn.dropout import Dropout
+
             layers.append(Dropout(dropout))
     return Sequential(*layers)
 
 
-def check_head_input(model: str, features, expected: tuple, input_shape: tuple,
-                     expected_input: str) -> None:
+def check_head_input(
+    model: str, features, expected: tuple, input_shape: tuple, expected_input: str
+) -> None:
     """Raise a clear ValueError when a fixed-size fully connected head gets the wrong size.
 
     Models without adaptive pooling (the original LeNet-5 and AlexNet) only work for the
@@ -80,7 +98,8 @@ def check_head_input(model: str, features, expected: tuple, input_shape: tuple,
         raise ValueError(
             f"{model}: the fully connected head expects features of shape "
             f"{'×'.join(map(str, expected))}, which a {expected_input} input gives; "
-            f"the input of shape {tuple(input_shape)} gave {'×'.join(map(str, got))}")
+            f"the input of shape {tuple(input_shape)} gave {'×'.join(map(str, got))}"
+        )
 
 
 def init_conv_relu_(model: Module, zero_bias: bool = True) -> Module:
@@ -93,6 +112,7 @@ def init_conv_relu_(model: Module, zero_bias: bool = True) -> Module:
     from ..nn import init
     from ..nn.conv import Conv2d
     from ..nn.norm import BatchNorm2d
+
     for m in model.modules():
         if isinstance(m, Conv2d):
             init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -8,6 +8,7 @@ conv costs k·k·M + M·N, a fraction 1/N + 1/k² of it (8-9× less for 3×3, Se
 `mobilenet_v1()` is Table 1 of the paper: 4,231,976 parameters at width 1.0 with 1000
 classes (the paper's 4.2M); `width_mult` is the paper's α.
 """
+
 from __future__ import annotations
 
 from ..nn.activation import ReLU
@@ -41,12 +42,27 @@ class ConvBNReLU(Sequential):
         Channel groups of the grouped convolutions (2 for the paper's two GPUs).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
-                 stride: int = 1, groups: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        groups: int = 1,
+    ):
         super().__init__(
-            Conv2d(in_channels, out_channels, kernel_size, stride=stride,
-                   padding=(kernel_size - 1) // 2, groups=groups, bias=False),
-            BatchNorm2d(out_channels), ReLU())
+            Conv2d(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride=stride,
+                padding=(kernel_size - 1) // 2,
+                groups=groups,
+                bias=False,
+            ),
+            BatchNorm2d(out_channels),
+            ReLU(),
+        )
 
 
 class DepthwiseSeparableConv(Module):
@@ -69,8 +85,21 @@ class DepthwiseSeparableConv(Module):
 
 
 # Table 1 after the first full conv: (output channels, stride) of each separable block.
-MOBILENET_V1 = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-                (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
+MOBILENET_V1 = [
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+]
 
 
 class MobileNetV1(Module):
@@ -91,9 +120,15 @@ class MobileNetV1(Module):
         Stride of the first convolution (2 for 224×224 inputs, 1 for small images).
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3,
-                 width_mult: float = 1.0, dropout: float = 0.0, cfg=MOBILENET_V1,
-                 stem_stride: int = 2):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        width_mult: float = 1.0,
+        dropout: float = 0.0,
+        cfg=MOBILENET_V1,
+        stem_stride: int = 2,
+    ):
         super().__init__()
         if width_mult <= 0:
             raise ValueError(f"mobilenet_v1: width_mult must be positive, got {width_mult}")

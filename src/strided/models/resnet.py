@@ -14,9 +14,10 @@ Every constructor takes `plain=True` for the paper's "plain" twin: the same stac
 the identity shortcuts, the network of the degradation experiment (Fig. 1 and 4: deeper
 plain nets train *worse*, deeper residual nets better).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..functional.padding import pad
 from ..nn.activation import ReLU
@@ -28,9 +29,23 @@ from ..nn.norm import BatchNorm2d
 from ..nn.pool import AdaptiveAvgPool2d, MaxPool2d
 from .mlp import init_conv_relu_
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "PadShortcut",
-           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-           "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNet",
+    "CifarResNet",
+    "PadShortcut",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+]
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1) -> Conv2d:
@@ -74,8 +89,14 @@ class BasicBlock(_ResidualBlock):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: Module | None = None, plain: bool = False):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: Module | None = None,
+        plain: bool = False,
+    ):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = BatchNorm2d(planes)
@@ -113,9 +134,16 @@ class Bottleneck(_ResidualBlock):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: Module | None = None, plain: bool = False,
-                 groups: int = 1, base_width: int = 64):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: Module | None = None,
+        plain: bool = False,
+        groups: int = 1,
+        base_width: int = 64,
+    ):
         super().__init__()
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)
@@ -161,8 +189,9 @@ class PadShortcut(Module):
         return f"planes_out={self.planes_out}, stride={self.stride}"
 
 
-def _make_layer(block, inplanes: int, planes: int, blocks: int, stride: int,
-                plain: bool, shortcut: str) -> tuple[Sequential, int]:
+def _make_layer(
+    block, inplanes: int, planes: int, blocks: int, stride: int, plain: bool, shortcut: str
+) -> tuple[Sequential, int]:
     """One stage: `blocks` blocks, the first one changing stride/width. Returns the stage
     and its output width."""
     out = planes * block.expansion
@@ -181,6 +210,7 @@ def _zero_init_last_bn(model: Module) -> None:
     # each residual branch starts as zero, so every block starts as the identity
     # (Goyal et al. 2017); improves early training of deep nets.
     from ..nn import init
+
     for m in model.modules():
         if isinstance(m, Bottleneck):
             init.zeros_(m.bn3.weight)
@@ -192,10 +222,18 @@ class _ResNetBase(Module):
     """Stages `layer1`, `layer2`, ... then global average pooling and the FC classifier,
     with He initialisation; shared by the ImageNet and the CIFAR ResNets."""
 
-    def _add_stages_and_head(self, block, c: int, widths: Sequence[int],
-                             depths: Sequence[int], plain: bool, shortcut: str,
-                             num_classes: int, zero_init_residual: bool) -> None:
-        for i, (planes, n) in enumerate(zip(widths, depths)):
+    def _add_stages_and_head(
+        self,
+        block,
+        c: int,
+        widths: Sequence[int],
+        depths: Sequence[int],
+        plain: bool,
+        shortcut: str,
+        num_classes: int,
+        zero_init_residual: bool,
+    ) -> None:
+        for i, (planes, n) in enumerate(zip(widths, depths, strict=True)):
             stage, c = _make_layer(block, c, planes, n, 1 if i == 0 else 2, plain, shortcut)
             setattr(self, f"layer{i + 1}", stage)
         self.num_stages = len(widths)
@@ -234,8 +272,15 @@ class ResNet(_ResNetBase):
         identity.
     """
 
-    def __init__(self, block, layers: Sequence[int], num_classes: int = 1000,
-                 in_channels: int = 3, plain: bool = False, zero_init_residual: bool = False):
+    def __init__(
+        self,
+        block,
+        layers: Sequence[int],
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        plain: bool = False,
+        zero_init_residual: bool = False,
+    ):
         super().__init__()
         if len(layers) != 4:
             raise ValueError(f"ResNet: layers must give 4 stage depths, got {list(layers)}")
@@ -243,8 +288,9 @@ class ResNet(_ResNetBase):
         self.bn1 = BatchNorm2d(64)
         self.relu = ReLU()
         self.maxpool = MaxPool2d(3, stride=2, padding=1)
-        self._add_stages_and_head(block, 64, (64, 128, 256, 512), layers, plain, "B",
-                                  num_classes, zero_init_residual)
+        self._add_stages_and_head(
+            block, 64, (64, 128, 256, 512), layers, plain, "B", num_classes, zero_init_residual
+        )
 
     def forward(self, x):
         return self._stages_and_head(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
@@ -271,21 +317,37 @@ class CifarResNet(_ResNetBase):
         identity.
     """
 
-    def __init__(self, depth: int, num_classes: int = 10, in_channels: int = 3,
-                 plain: bool = False, shortcut: str = "A", widths: Sequence[int] = (16, 32, 64),
-                 zero_init_residual: bool = False):
+    def __init__(
+        self,
+        depth: int,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        plain: bool = False,
+        shortcut: str = "A",
+        widths: Sequence[int] = (16, 32, 64),
+        zero_init_residual: bool = False,
+    ):
         super().__init__()
         if (depth - 2) % 6 != 0 or depth < 8:
-            raise ValueError(f"CifarResNet: depth must be 6n+2 (20, 32, 44, 56, 110, ...), "
-                             f"got {depth}")
+            raise ValueError(
+                f"CifarResNet: depth must be 6n+2 (20, 32, 44, 56, 110, ...), got {depth}"
+            )
         if shortcut not in ("A", "B"):
             raise ValueError(f"CifarResNet: shortcut must be 'A' or 'B', got {shortcut!r}")
         n = (depth - 2) // 6
         self.conv1 = conv3x3(in_channels, widths[0])
         self.bn1 = BatchNorm2d(widths[0])
         self.relu = ReLU()
-        self._add_stages_and_head(BasicBlock, widths[0], widths, [n] * len(widths), plain,
-                                  shortcut, num_classes, zero_init_residual)
+        self._add_stages_and_head(
+            BasicBlock,
+            widths[0],
+            widths,
+            [n] * len(widths),
+            plain,
+            shortcut,
+            num_classes,
+            zero_init_residual,
+        )
 
     def forward(self, x):
         return self._stages_and_head(self.relu(self.bn1(self.conv1(x))))

@@ -7,9 +7,10 @@ The notes count VGG-16 (configuration D) at 138,357,544 parameters, of which the
 layer alone holds 7·7·512·4096 = 102,760,448 weights: almost 3/4 of the model sits in
 one layer that sees a 7×7 map, while the memory (activations) sits in the first convs.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
@@ -27,10 +28,30 @@ __all__ = ["VGG", "CONFIGS", "make_features", "vgg11", "vgg13", "vgg16", "vgg19"
 CONFIGS: dict[str, list] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-          512, 512, 512, "M"],
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-          512, 512, 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 
 
@@ -72,14 +93,24 @@ class VGG(Module):
         Initialise as torchvision does (He-normal convolutions, N(0, 0.01) linear layers).
     """
 
-    def __init__(self, cfg: str | Sequence = "D", num_classes: int = 1000,
-                 in_channels: int = 3, batch_norm: bool = False, dropout: float = 0.5,
-                 hidden: int = 4096, pool_size: int | tuple = 7, init_weights: bool = True):
+    def __init__(
+        self,
+        cfg: str | Sequence = "D",
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+        hidden: int = 4096,
+        pool_size: int | tuple = 7,
+        init_weights: bool = True,
+    ):
         super().__init__()
         if isinstance(cfg, str):
             if cfg not in CONFIGS:
-                raise ValueError(f"VGG: unknown configuration {cfg!r}; expected one of "
-                                 f"{sorted(CONFIGS)} or a list of widths and 'M'")
+                raise ValueError(
+                    f"VGG: unknown configuration {cfg!r}; expected one of "
+                    f"{sorted(CONFIGS)} or a list of widths and 'M'"
+                )
             cfg = CONFIGS[cfg]
         widths = [v for v in cfg if v != "M"]
         if not widths:
@@ -88,9 +119,14 @@ class VGG(Module):
         self.features = make_features(cfg, in_channels, batch_norm)
         self.avgpool = AdaptiveAvgPool2d((ph, pw))
         self.classifier = Sequential(
-            Linear(widths[-1] * ph * pw, hidden), ReLU(), Dropout(dropout),
-            Linear(hidden, hidden), ReLU(), Dropout(dropout),
-            Linear(hidden, num_classes))
+            Linear(widths[-1] * ph * pw, hidden),
+            ReLU(),
+            Dropout(dropout),
+            Linear(hidden, hidden),
+            ReLU(),
+            Dropout(dropout),
+            Linear(hidden, num_classes),
+        )
         if init_weights:
             init_conv_relu_(self)
 

@@ -2,6 +2,7 @@
 
 Each forwards to the function of the same name in `strided.functional.activation`.
 """
+
 from __future__ import annotations
 
 from ..functional import activation as FA

@@ -1,11 +1,12 @@
 """Containers that hold other modules (Sequential, ModuleList, ModuleDict) and the two
 shape adaptors every CNN needs between its convolutional and dense parts (Flatten,
 Unflatten), plus Identity."""
+
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from typing import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -69,12 +70,14 @@ class _ModuleSequence(Module):
     def insert(self, index: int, module: Module):
         """Insert `module` before position `index` (renumbering what follows)."""
         if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not "
-                            "a Module")
+            raise TypeError(
+                f"{type(self).__name__}.insert: {type(module).__name__} is not a Module"
+            )
         n = len(self)
         if not -n <= index <= n:
-            raise IndexError(f"{type(self).__name__}.insert: index {index} out of range for "
-                             f"{n} modules")
+            raise IndexError(
+                f"{type(self).__name__}.insert: index {index} out of range for {n} modules"
+            )
         items = list(self._modules.items())
         items.insert(index, (str(n), module))
         self._reset(items)
@@ -98,7 +101,8 @@ class Sequential(_ModuleSequence):
             for i, m in enumerate(args):
                 if not isinstance(m, Module):
                     raise TypeError(
-                        f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                        f"Sequential: argument {i} is a {type(m).__name__}, not a Module"
+                    )
                 self.add_module(str(i), m)
 
     def _from_items(self, items):
@@ -204,9 +208,11 @@ class Flatten(Module):
         s = self.start_dim % nd if nd else 0
         e = self.end_dim % nd if nd else 0
         if s > e:
-            raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
-                             f"start_dim comes after end_dim for input shape {x.shape}")
-        shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+            raise ValueError(
+                f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
+                f"start_dim comes after end_dim for input shape {x.shape}"
+            )
+        shape = x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :]
         return reshape(x, shape)
 
     def extra_repr(self) -> str:
@@ -230,8 +236,9 @@ class Unflatten(Module):
             raise ValueError(
                 f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size}): "
                 f"dimension {d} of input shape {x.shape} has size {x.shape[d]}, which is not "
-                f"{'·'.join(map(str, self.unflattened_size))}")
-        return reshape(x, x.shape[:d] + tuple(size) + x.shape[d + 1:])
+                f"{'·'.join(map(str, self.unflattened_size))}"
+            )
+        return reshape(x, x.shape[:d] + tuple(size) + x.shape[d + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,4 +1,5 @@
 """Dropout layers: active in training, the identity in eval (inverted scaling)."""
+
 from __future__ import annotations
 
 from ..backend import Generator
@@ -22,8 +23,7 @@ class _DropoutNd(Module):
 
     _fn = staticmethod(dropout)
 
-    def __init__(self, p: float = 0.5, inplace: bool = False,
-                 generator: Generator | None = None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, generator: Generator | None = None):
         super().__init__()
         check_dropout_p(type(self).__name__, p)
         self.p, self.inplace, self.generator = float(p), inplace, generator

@@ -10,6 +10,7 @@ tensor's dtype, so a float32 and a float64 model seeded alike start from the sam
     fan_in  = in_features  · receptive field (kh·kw for a conv kernel)
     fan_out = out_features · receptive field
 """
+
 from __future__ import annotations
 
 import math
@@ -20,10 +21,27 @@ from ..autograd import Tensor
 from ..backend import Generator, rng_of
 
 __all__ = [
-    "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
-    "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "glorot_uniform_",
-    "glorot_normal_", "kaiming_uniform_", "kaiming_normal_", "he_uniform_", "he_normal_",
-    "lecun_uniform_", "lecun_normal_", "orthogonal_", "calculate_fan_in_and_fan_out",
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "eye_",
+    "dirac_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "glorot_uniform_",
+    "glorot_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "he_uniform_",
+    "he_normal_",
+    "lecun_uniform_",
+    "lecun_normal_",
+    "orthogonal_",
+    "calculate_fan_in_and_fan_out",
 ]
 
 
@@ -50,8 +68,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     linear/conv/sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu: √(2/(1+a²)) with slope a
     (default 0.01); selu: 3/4.
     """
-    linear = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-              "conv_transpose2d", "conv_transpose3d", "sigmoid"}
+    linear = {
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    }
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -65,7 +91,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
@@ -77,7 +103,8 @@ def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     if len(shape) < 2:
         raise ValueError(
             f"init: fan in and fan out can not be computed for a tensor with fewer than 2 "
-            f"dimensions (shape {shape})")
+            f"dimensions (shape {shape})"
+        )
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
@@ -104,8 +131,14 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | 
     return _write(tensor, rng_of(generator).normal(mean, std, arr.shape))
 
 
-def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, generator: Generator | None = None):
+def trunc_normal_(
+    tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+):
     """Fill with N(mean, std²) restricted to [a, b] (absolute bounds, as in torch);
     values outside are redrawn until every one lies inside."""
     if not a < b:
@@ -178,8 +211,13 @@ def xavier_normal_(tensor, gain: float = 1.0, generator: Generator | None = None
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator: Generator | None = None):
+def kaiming_uniform_(
+    tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+):
     """He et al. (2015): U(−b, b) with b = gain·√(3 / fan), gain = calculate_gain(
     nonlinearity, a). The defaults (leaky_relu with a=0) give gain √2, i.e. ReLU."""
     if 0 in _array(tensor).shape:
@@ -188,8 +226,13 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator: Generator | None = None):
+def kaiming_normal_(
+    tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+):
     """He et al. (2015): N(0, σ²) with σ = gain / √fan."""
     if 0 in _array(tensor).shape:
         return tensor
@@ -220,8 +263,10 @@ def orthogonal_(tensor, gain: float = 1.0, generator: Generator | None = None):
     Gaussian matrix, scaled by `gain`; dimensions after the first are flattened."""
     arr = _array(tensor)
     if arr.ndim < 2:
-        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are "
-                         f"supported, got shape {arr.shape}")
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are "
+            f"supported, got shape {arr.shape}"
+        )
     if arr.size == 0:
         return tensor
     rows = arr.shape[0]

@@ -1,4 +1,5 @@
 """The fully connected layer y = x·Wᵀ + b."""
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,14 @@ class Linear(Module):
         dtype of the parameters (the default dtype when None).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype=None,
+        generator: Generator | None = None,
+    ):
         super().__init__()
         for nm, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
@@ -49,9 +56,12 @@ class Linear(Module):
             got = x.shape[-1] if x.shape else "no"
             raise ValueError(
                 f"Linear({self.in_features}→{self.out_features}): input has {got} features, "
-                f"expected {self.in_features} (input shape {tuple(x.shape)})")
+                f"expected {self.in_features} (input shape {tuple(x.shape)})"
+            )
         return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

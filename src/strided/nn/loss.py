@@ -3,6 +3,7 @@
 Each holds its options and calls the function of the same name in
 `strided.functional.loss`; see there for the formulas.
 """
+
 from __future__ import annotations
 
 from ..functional import loss as FL
@@ -14,11 +15,11 @@ class _Loss(Module):
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        allowed = ("none", "mean", "sum") + (("batchmean",) if isinstance(self, KLDivLoss)
-                                             else ())
+        allowed = ("none", "mean", "sum") + (("batchmean",) if isinstance(self, KLDivLoss) else ())
         if reduction not in allowed:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {allowed}, "
-                             f"got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be one of {allowed}, got {reduction!r}"
+            )
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -35,18 +36,25 @@ class CrossEntropyLoss(_Loss):
         'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], "
-                             f"got {label_smoothing}")
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}"
+            )
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return FL.cross_entropy(input, target, self.weight, self.ignore_index,
-                                self.reduction, self.label_smoothing)
+        return FL.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
 
 
 class NLLLoss(_Loss):
@@ -163,8 +171,9 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return FL.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                   self.reduction, self.pos_weight)
+        return FL.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
 
 
 class KLDivLoss(_Loss):

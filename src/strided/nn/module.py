@@ -12,10 +12,12 @@ Assigning an attribute files the value in the right dict (`self.fc = Linear(...)
 a submodule, `self.weight = Parameter(...)` a parameter), so `parameters()`, `state_dict()`,
 `train()` and `to()` reach everything without a model listing its parts twice.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +94,8 @@ class Module:
     # -- forward -------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
-            f"{type(self).__name__} has no forward(); subclasses of Module must define it")
+            f"{type(self).__name__} has no forward(); subclasses of Module must define it"
+        )
 
     def __call__(self, *args, **kwargs):
         if not self._forward_hooks and not self._forward_pre_hooks:  # the common, fast path
@@ -127,14 +130,15 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"{type(self).__name__}: cannot assign {what} before Module.__init__() call "
-                "(call super().__init__() first)")
+                "(call super().__init__() first)"
+            )
 
     @staticmethod
     def _check_name(kind: str, name: Any) -> None:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f"{kind} name can't be empty or contain \".\", got {name!r}")
+            raise KeyError(f'{kind} name can\'t be empty or contain ".", got {name!r}')
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or a None placeholder, e.g. `bias=False`) under `name`."""
@@ -145,7 +149,8 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"{type(self).__name__}: cannot assign {type(param).__name__} as parameter "
-                f"{name!r} (strided.nn.Parameter or None expected)")
+                f"{name!r} (strided.nn.Parameter or None expected)"
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
@@ -161,7 +166,8 @@ class Module:
             if not isinstance(tensor, np.ndarray):
                 raise TypeError(
                     f"{type(self).__name__}: cannot assign {type(tensor).__name__} as buffer "
-                    f"{name!r} (Tensor, ndarray or None expected)")
+                    f"{name!r} (Tensor, ndarray or None expected)"
+                )
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
         if persistent:
@@ -169,7 +175,7 @@ class Module:
         else:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a submodule under `name` (what attribute assignment does)."""
         self._check_init("submodules")
         self._check_name("module", name)
@@ -192,7 +198,8 @@ class Module:
             if value is not None:
                 raise TypeError(
                     f"{type(self).__name__}: cannot assign {type(value).__name__} as "
-                    f"parameter {name!r} (strided.nn.Parameter or None expected)")
+                    f"parameter {name!r} (strided.nn.Parameter or None expected)"
+                )
             params[name] = None
         elif isinstance(value, Module):
             self._check_init("submodules")
@@ -202,14 +209,16 @@ class Module:
             if value is not None:
                 raise TypeError(
                     f"{type(self).__name__}: cannot assign {type(value).__name__} as child "
-                    f"module {name!r} (Module or None expected)")
+                    f"module {name!r} (Module or None expected)"
+                )
             self._modules[name] = None
         elif d.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 if not isinstance(value, np.ndarray):
                     raise TypeError(
                         f"{type(self).__name__}: cannot assign {type(value).__name__} as "
-                        f"buffer {name!r} (Tensor, ndarray or None expected)")
+                        f"buffer {name!r} (Tensor, ndarray or None expected)"
+                    )
                 value = Tensor(value)
             self._buffers[name] = value
         else:
@@ -240,12 +249,14 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
 
     # -- traversal -----------------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module and every descendant, pre-order."""
         # iterative pre-order walk: a 1000-layer Sequential must not hit the recursion limit
         memo = set() if memo is None else memo
@@ -257,27 +268,31 @@ class Module:
                     continue
                 memo.add(id(mod))
             yield name, mod
-            children = [(name + ("." if name else "") + n, m)
-                        for n, m in mod._modules.items() if m is not None]
+            children = [
+                (name + ("." if name else "") + n, m)
+                for n, m in mod._modules.items()
+                if m is not None
+            ]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, registry: str, prefix: str, recurse: bool,
-                       remove_duplicate: bool = True):
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ):
         seen: set[int] = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_name, mod in mods:
@@ -290,8 +305,9 @@ class Module:
                     seen.add(id(v))
                 yield mod_name + ("." if mod_name else "") + name, v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -299,15 +315,16 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path `target` ("" is self)."""
         mod = self
         if target == "":
@@ -315,7 +332,8 @@ class Module:
         for part in target.split("."):
             if part not in mod._modules or mod._modules[part] is None:
                 raise AttributeError(
-                    f"{type(mod).__name__} has no submodule {part!r} (looking up {target!r})")
+                    f"{type(mod).__name__} has no submodule {part!r} (looking up {target!r})"
+                )
             mod = mod._modules[part]
         return mod
 
@@ -332,11 +350,10 @@ class Module:
 
         The notes' MLP 784-16-16-10 has 784·16+16 + 16·16+16 + 16·10+10 = 13,002.
         """
-        return sum(p.data.size for p in self.parameters()
-                   if p.requires_grad or not trainable_only)
+        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # -- modes and gradients -------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Switch to training mode (dropout active, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
             raise ValueError(f"{type(self).__name__}.train: mode should be a bool, got {mode!r}")
@@ -344,11 +361,11 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Switch to evaluation mode: `train(False)`."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter, e.g. for fine-tuning."""
         for p in self.parameters():
             p.requires_grad = requires_grad
@@ -357,9 +374,10 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
         from .utils import zero_grads_
+
         zero_grads_(self.parameters(), set_to_none)
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call `fn` on every submodule (children first) and then on self, e.g. to
         initialise weights: `model.apply(init_fn)`."""
         # post-order over the pre-order list reversed: children before parents
@@ -368,7 +386,7 @@ class Module:
         return self
 
     # -- dtype ---------------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> "Module":
+    def to(self, dtype=None, *args, **kwargs) -> Module:
         """Cast floating parameters, their gradients and floating buffers to `dtype`, in
         place (the Parameter objects stay the same, so an optimiser keeps working).
 
@@ -382,7 +400,8 @@ class Module:
         dtype = np.dtype(dtype)
         if not is_floating(dtype):
             raise TypeError(
-                f"{type(self).__name__}.to: only floating dtypes are allowed, got {dtype}")
+                f"{type(self).__name__}.to: only floating dtypes are allowed, got {dtype}"
+            )
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and is_floating(p.dtype) and p.dtype != dtype:
@@ -394,16 +413,16 @@ class Module:
                     b.data = b.data.astype(dtype)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         """Cast floating parameters and buffers to float32."""
         return self.to(np.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         """Cast floating parameters and buffers to float64."""
         return self.to(np.float64)
 
     # -- state dict ----------------------------------------------------------------------
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict":
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
         """Name → array copy of every parameter and persistent buffer.
 
         Names are dotted paths as in torchvision ("features.0.weight", "bn1.running_mean");
@@ -432,7 +451,8 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(
                 f"{type(self).__name__}.load_state_dict: expected a dict of arrays, "
-                f"got {type(state_dict).__name__}")
+                f"got {type(state_dict).__name__}"
+            )
         targets = self.state_dict(keep_vars=True)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
@@ -453,7 +473,8 @@ class Module:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: {len(missing) * strict} missing, "
                 f"{len(unexpected) * strict} unexpected, {len(mismatched)} mis-shaped "
-                "entries:\n  " + "\n  ".join(problems))
+                "entries:\n  " + "\n  ".join(problems)
+            )
         for k, t in targets.items():
             if k not in state_dict:
                 continue

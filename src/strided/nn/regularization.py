@@ -12,9 +12,10 @@ The subgradient of L1 makes weights oscillate around zero instead of reaching it
 proximal step (`strided.optim.prox_l1_`, `strided.optim.ProximalSGD`) sets them exactly
 to zero, as the notes derive.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -22,8 +23,16 @@ from ..autograd import Function, Tensor
 from .module import Module, Parameter
 from .utils import clip_grad_norm_, clip_grad_value_  # noqa: F401  (part of the toolbox)
 
-__all__ = ["l1_penalty", "l2_penalty", "elastic_net_penalty", "activation_l1_penalty",
-           "ActivationL1", "decay_parameters", "clip_grad_norm_", "clip_grad_value_"]
+__all__ = [
+    "l1_penalty",
+    "l2_penalty",
+    "elastic_net_penalty",
+    "activation_l1_penalty",
+    "ActivationL1",
+    "decay_parameters",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+]
 
 
 class _NormPenalty(Function):
@@ -41,7 +50,7 @@ class _NormPenalty(Function):
 
     def backward(self, g):
         out = []
-        for w, need in zip(self.ws, self.needs_input_grad):
+        for w, need in zip(self.ws, self.needs_input_grad, strict=True):
             if not need:
                 out.append(None)
                 continue
@@ -86,8 +95,9 @@ def elastic_net_penalty(parameters, l1: float = 0.0, l2: float = 0.0) -> Tensor:
         Coefficient of the L2 term Σw².
     """
     if l1 < 0 or l2 < 0:
-        raise ValueError(f"elastic_net_penalty: l1 and l2 must be non-negative, "
-                         f"got l1={l1}, l2={l2}")
+        raise ValueError(
+            f"elastic_net_penalty: l1 and l2 must be non-negative, got l1={l1}, l2={l2}"
+        )
     ps = _params(parameters)
     if not ps:
         raise ValueError("penalty: given no parameters")
@@ -169,8 +179,9 @@ class ActivationL1:
     def penalty(self) -> Tensor:
         """The summed penalty of the activations seen since the last call."""
         if not self._outputs:
-            raise RuntimeError("ActivationL1.penalty: no activations recorded; run a "
-                               "forward pass first")
+            raise RuntimeError(
+                "ActivationL1.penalty: no activations recorded; run a forward pass first"
+            )
         total = None
         for h in self._outputs:
             p = activation_l1_penalty(h, self.weight)

@@ -1,8 +1,9 @@
 """Gradient clipping and parameter/vector conversion, as `torch.nn.utils`."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -27,8 +28,12 @@ def _with_grads(parameters) -> list[Tensor]:
     return [p for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     """Rescale all gradients together so that their global norm is at most `max_norm`.
 
     total = (Σ_p ‖g_p‖_q^q)^{1/q} over every parameter (q = `norm_type`, inf for the max);
@@ -56,15 +61,17 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
         total = max(float(np.abs(p.grad.data).max(initial=0.0)) for p in params)
     elif norm_type == 2.0:
         # a dot product per parameter: no |g|² temporaries
-        total = math.sqrt(sum(float(np.dot(g, g)) for g in
-                              (p.grad.data.reshape(-1) for p in params)))
+        total = math.sqrt(
+            sum(float(np.dot(g, g)) for g in (p.grad.data.reshape(-1) for p in params))
+        )
     else:
         total = sum(float(np.sum(np.abs(p.grad.data) ** norm_type)) for p in params)
         total = total ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-            f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on")
+            f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on"
+        )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:
@@ -98,11 +105,12 @@ def vector_to_parameters(vec, parameters: Iterable[Tensor]) -> None:
     params = list(parameters)
     need = sum(p.data.size for p in params)
     if v.ndim != 1 or v.size != need:
-        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {need} values, "
-                         f"got shape {v.shape}")
+        raise ValueError(
+            f"vector_to_parameters: expected a 1-D vector of {need} values, got shape {v.shape}"
+        )
     i = 0
     for p in params:
         n = p.data.size
-        np.copyto(p.data, v[i:i + n].reshape(p.shape), casting="unsafe")
+        np.copyto(p.data, v[i : i + n].reshape(p.shape), casting="unsafe")
         p._version += 1
         i += n

@@ -13,25 +13,37 @@ can be resumed from its state dict; schedules that also move the momentum say so
 multiplication as torch's "chainable" ones do: use `SequentialLR` to run schedules one
 after another (e.g. warm-up then cosine).
 """
+
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .optimizer import Optimizer
 
 __all__ = [
-    "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-    "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
-    "InverseScalingLR", "SequentialLR", "ReduceLROnPlateau", "SCHEDULERS", "create",
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "OneCycleLR",
+    "InverseScalingLR",
+    "SequentialLR",
+    "ReduceLROnPlateau",
+    "SCHEDULERS",
+    "create",
 ]
 
 
 def _check_optimizer(name: str, optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{name}: expected a strided Optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(f"{name}: expected a strided Optimizer, got {type(optimizer).__name__}")
 
 
 class LRScheduler:
@@ -58,8 +70,10 @@ class LRScheduler:
         else:
             for i, g in enumerate(optimizer.param_groups):
                 if "initial_lr" not in g:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not "
-                                   f"specified in param_groups[{i}] when resuming")
+                    raise KeyError(
+                        f"{type(self).__name__}: param 'initial_lr' is not "
+                        f"specified in param_groups[{i}] when resuming"
+                    )
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._last_lr: list[float] = []
@@ -93,19 +107,23 @@ class LRScheduler:
 
     def _set(self, lrs, momenta=None) -> None:
         groups = self.optimizer.param_groups
-        for g, lr in zip(groups, lrs):
+        for g, lr in zip(groups, lrs, strict=True):
             g["lr"] = lr
-        for g, m in zip(groups, momenta or ()):
-            if "betas" in g:
-                g["betas"] = (m, *g["betas"][1:])
-            else:
-                g["momentum"] = m
+        if momenta is not None:
+            for g, m in zip(groups, momenta, strict=True):
+                if "betas" in g:
+                    g["betas"] = (m, *g["betas"][1:])
+                else:
+                    g["momentum"] = m
         self._last_lr = [g["lr"] for g in groups]
 
     def state_dict(self) -> dict:
         """Everything but the optimiser (and callables) as plain Python values."""
-        return {k: v for k, v in self.__dict__.items()
-                if k != "optimizer" and not callable(v) and k != "schedulers"}
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if k != "optimizer" and not callable(v) and k != "schedulers"
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
@@ -131,7 +149,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lrs_at(self, step):
-        return [b * f(step) for b, f in zip(self.base_lrs, self.lr_lambdas)]
+        return [b * f(step) for b, f in zip(self.base_lrs, self.lr_lambdas, strict=True)]
 
     def state_dict(self) -> dict:
         d = super().state_dict()
@@ -175,8 +193,9 @@ class MultiStepLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, milestones: Sequence[int], gamma: float = 0.1,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1
+    ):
         ms = sorted(int(m) for m in milestones)
         self.milestones, self.gamma = ms, gamma
         super().__init__(optimizer, last_epoch)
@@ -196,8 +215,9 @@ class ConstantLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ):
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
         self.factor, self.total_iters = factor, total_iters
@@ -219,8 +239,14 @@ class LinearLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
@@ -254,7 +280,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base, t):
-        return base * self.gamma ** t
+        return base * self.gamma**t
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -296,14 +322,17 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, "
-                             f"got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}"
+            )
         if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, "
-                             f"got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}"
+            )
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
         self.position = float(last_epoch)  # in epochs, fractional when stepped per batch
         super().__init__(optimizer, last_epoch)
@@ -329,8 +358,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         """One epoch on, or to `epoch` (fractional epochs for per-batch stepping, e.g.
         `epoch + i / n_batches`)."""
         if epoch is not None and epoch < 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be non-negative, "
-                             f"got {epoch}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: epoch must be non-negative, got {epoch}"
+            )
         self.position = self.position + 1 if epoch is None else epoch
         self.last_epoch = math.floor(self.position)
         self._set(self.get_lr())
@@ -374,38 +404,58 @@ class OneCycleLR(LRScheduler):
 
     interval = "batch"
 
-    def __init__(self, optimizer, max_lr, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
         _check_optimizer("OneCycleLR", optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
             if total_steps <= 0 or not isinstance(total_steps, int):
-                raise ValueError(f"OneCycleLR: total_steps must be a positive int, "
-                                 f"got {total_steps!r}")
+                raise ValueError(
+                    f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}"
+                )
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if epochs <= 0 or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: epochs and steps_per_epoch must be positive, "
-                                 f"got {epochs}, {steps_per_epoch}")
+                raise ValueError(
+                    f"OneCycleLR: epochs and steps_per_epoch must be positive, "
+                    f"got {epochs}, {steps_per_epoch}"
+                )
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
-                             f"got {anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         self.anneal_strategy = anneal_strategy
         T = self.total_steps
         if three_phase:
             self._phases = [
                 (float(pct_start * T) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (float(2 * pct_start * T) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (
+                    float(2 * pct_start * T) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
                 (T - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
@@ -416,22 +466,33 @@ class OneCycleLR(LRScheduler):
         groups = optimizer.param_groups
         max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
         if len(max_lrs) != len(groups):
-            raise ValueError(f"OneCycleLR: expected {len(groups)} max_lr values, "
-                             f"got {len(max_lrs)}")
+            raise ValueError(
+                f"OneCycleLR: expected {len(groups)} max_lr values, got {len(max_lrs)}"
+            )
         if last_epoch == -1:
-            for g, m in zip(groups, max_lrs):
+            for g, m in zip(groups, max_lrs, strict=True):
                 g["initial_lr"] = m / div_factor
                 g["max_lr"] = m
                 g["min_lr"] = g["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: optimizer must support momentum or betas "
-                                 "with cycle_momentum enabled")
-            bms = base_momentum if isinstance(base_momentum, (list, tuple)) else [base_momentum] * len(groups)
-            mms = max_momentum if isinstance(max_momentum, (list, tuple)) else [max_momentum] * len(groups)
+                raise ValueError(
+                    "OneCycleLR: optimizer must support momentum or betas "
+                    "with cycle_momentum enabled"
+                )
+            bms = (
+                base_momentum
+                if isinstance(base_momentum, (list, tuple))
+                else [base_momentum] * len(groups)
+            )
+            mms = (
+                max_momentum
+                if isinstance(max_momentum, (list, tuple))
+                else [max_momentum] * len(groups)
+            )
             if last_epoch == -1:
-                for g, bm, mm in zip(groups, bms, mms):
+                for g, bm, mm in zip(groups, bms, mms, strict=True):
                     g["max_momentum"], g["base_momentum"] = mm, bm
         super().__init__(optimizer, last_epoch)
 
@@ -451,8 +512,10 @@ class OneCycleLR(LRScheduler):
 
     def lrs_at(self, t):
         if t > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {t} times; the specified number of "
-                             f"total steps is {self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: tried to step {t} times; the specified number of "
+                f"total steps is {self.total_steps}"
+            )
         i, pct = self._phase_at(t)
         _, lr0, lr1, _, _ = self._phases[i]
         return [self._anneal(g[lr0], g[lr1], pct) for g in self.optimizer.param_groups]
@@ -501,18 +564,27 @@ class SequentialLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        schedulers: Sequence[LRScheduler],
+        milestones: Sequence[int],
+        last_epoch: int = -1,
+    ):
         _check_optimizer("SequentialLR", optimizer)
         if len(schedulers) < 1 or len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: expected len(milestones) == len(schedulers) − 1, "
-                             f"got {len(milestones)} milestones for {len(schedulers)} schedulers")
+            raise ValueError(
+                f"SequentialLR: expected len(milestones) == len(schedulers) − 1, "
+                f"got {len(milestones)} milestones for {len(schedulers)} schedulers"
+            )
         for s in schedulers:
             if s.optimizer is not optimizer:
                 raise ValueError("SequentialLR: every scheduler must wrap the same optimizer")
             if isinstance(s, OneCycleLR):
-                raise TypeError("SequentialLR: OneCycleLR sets the groups' initial lr and "
-                                "momentum itself; step it directly")
+                raise TypeError(
+                    "SequentialLR: OneCycleLR sets the groups' initial lr and "
+                    "momentum itself; step it directly"
+                )
         self.schedulers, self.milestones = list(schedulers), list(milestones)
         super().__init__(optimizer, last_epoch)
 
@@ -530,7 +602,7 @@ class SequentialLR(LRScheduler):
         state_dict = dict(state_dict)
         subs = state_dict.pop("_schedulers", [])
         super().load_state_dict(state_dict)
-        for s, sd in zip(self.schedulers, subs):
+        for s, sd in zip(self.schedulers, subs, strict=True):
             s.load_state_dict(sd)
 
 
@@ -552,22 +624,33 @@ class ReduceLROnPlateau:
     interval = "epoch"
     needs_metric = True
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ):
         _check_optimizer("ReduceLROnPlateau", optimizer)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
-                             f"got {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
         if len(self.min_lrs) != n:
-            raise ValueError(f"ReduceLROnPlateau: expected {n} min_lr values, "
-                             f"got {len(self.min_lrs)}")
+            raise ValueError(
+                f"ReduceLROnPlateau: expected {n} min_lr values, got {len(self.min_lrs)}"
+            )
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
@@ -580,11 +663,15 @@ class ReduceLROnPlateau:
 
     def is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
-            limit = best * (1 - self.threshold) if self.threshold_mode == "rel" \
+            limit = (
+                best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
                 else best - self.threshold
+            )
             return a < limit
-        limit = best * (1 + self.threshold) if self.threshold_mode == "rel" \
-            else best + self.threshold
+        limit = (
+            best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold
+        )
         return a > limit
 
     def step(self, metrics) -> None:
@@ -599,7 +686,7 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs during cooldown do not count
         if self.num_bad_epochs > self.patience:
-            for g, lo in zip(self.optimizer.param_groups, self.min_lrs):
+            for g, lo in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
                 old = g["lr"]
                 new = max(old * self.factor, lo)
                 if old - new > self.eps:
@@ -624,10 +711,18 @@ class ReduceLROnPlateau:
 
 # name → class, for configs and the command line
 SCHEDULERS: dict[str, type] = {
-    "lambda": LambdaLR, "step": StepLR, "multistep": MultiStepLR, "constant": ConstantLR,
-    "linear": LinearLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR,
-    "cosine_warm_restarts": CosineAnnealingWarmRestarts, "onecycle": OneCycleLR,
-    "invscaling": InverseScalingLR, "sequential": SequentialLR, "plateau": ReduceLROnPlateau,
+    "lambda": LambdaLR,
+    "step": StepLR,
+    "multistep": MultiStepLR,
+    "constant": ConstantLR,
+    "linear": LinearLR,
+    "exponential": ExponentialLR,
+    "cosine": CosineAnnealingLR,
+    "cosine_warm_restarts": CosineAnnealingWarmRestarts,
+    "onecycle": OneCycleLR,
+    "invscaling": InverseScalingLR,
+    "sequential": SequentialLR,
+    "plateau": ReduceLROnPlateau,
 }
 
 

@@ -1,5 +1,6 @@
 """Optimisers by name, for configs and the command line: ``optim.create("sgd", params,
 lr=0.1, momentum=0.9)``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

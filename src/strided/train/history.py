@@ -1,5 +1,6 @@
 """``History``: one record per epoch (losses, accuracies, learning rate, timing), written
 as CSV and JSON learning curves, and drawn to a PNG when matplotlib is installed."""
+
 from __future__ import annotations
 
 import csv
@@ -7,8 +8,9 @@ import io as _io
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..io import atomic_write_bytes, atomic_write_text, to_jsonable
 
@@ -54,8 +56,11 @@ class History:
 
     def best(self, key: str = "val_loss", mode: str = "min") -> dict | None:
         """The record with the lowest (``mode="min"``) or highest value of ``key``."""
-        rows = [r for r in self.records if isinstance(r.get(key), (int, float))
-                and not math.isnan(r[key])]
+        rows = [
+            r
+            for r in self.records
+            if isinstance(r.get(key), (int, float)) and not math.isnan(r[key])
+        ]
         if not rows:
             return None
         return (min if mode == "min" else max)(rows, key=lambda r: r[key])
@@ -81,7 +86,7 @@ class History:
         return atomic_write_text(path, json.dumps({"records": self.records}, indent=1) + "\n")
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "History":
+    def from_json(cls, path: str | os.PathLike) -> History:
         with open(path, encoding="utf-8") as f:
             return cls(json.load(f)["records"])
 
@@ -90,6 +95,7 @@ class History:
         nothing) when matplotlib is not installed."""
         try:
             import matplotlib
+
             matplotlib.use("Agg")  # no display needed
             import matplotlib.pyplot as plt
             from matplotlib.ticker import MaxNLocator
@@ -97,12 +103,16 @@ class History:
             return None
         epochs = self["epoch"] if self.records else []
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for ax, what in zip(axes, ("loss", "accuracy")):
+        for ax, what in zip(axes, ("loss", "accuracy"), strict=True):
             for split in ("train", "val", "test"):
                 key = f"{split}_{what}"
                 if any(r.get(key) is not None for r in self.records):
-                    ax.plot(epochs, [r.get(key, float("nan")) for r in self.records],
-                            marker="o", label=split)
+                    ax.plot(
+                        epochs,
+                        [r.get(key, float("nan")) for r in self.records],
+                        marker="o",
+                        label=split,
+                    )
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(what)

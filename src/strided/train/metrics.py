@@ -6,14 +6,22 @@ Every function takes logits or probabilities ``(N, C)`` (anything whose arg-max 
 predicted class) or, where it says so, predicted class indices ``(N,)``, and integer
 targets ``(N,)``. Tensors are accepted too (their ``.data`` is used).
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["accuracy", "top_k_accuracy", "top_k_correct", "confusion_matrix",
-           "per_class_accuracy", "RunningMetrics", "format_confusion"]
+__all__ = [
+    "accuracy",
+    "top_k_accuracy",
+    "top_k_correct",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "RunningMetrics",
+    "format_confusion",
+]
 
 
 def _array(x, name: str, where: str) -> np.ndarray:
@@ -27,8 +35,10 @@ def _check(scores: np.ndarray, targets: np.ndarray, where: str) -> None:
     if scores.ndim != 2:
         raise ValueError(f"{where}: expected scores of shape (N, C), got {scores.shape}")
     if targets.shape != (scores.shape[0],):
-        raise ValueError(f"{where}: targets of shape {targets.shape} do not match scores of "
-                         f"shape {scores.shape} (expected ({scores.shape[0]},))")
+        raise ValueError(
+            f"{where}: targets of shape {targets.shape} do not match scores of "
+            f"shape {scores.shape} (expected ({scores.shape[0]},))"
+        )
 
 
 def top_k_correct(scores, targets, k: int = 1) -> int:
@@ -48,7 +58,7 @@ def top_k_correct(scores, targets, k: int = 1) -> int:
     if k == 1:
         return int(np.count_nonzero(scores.argmax(axis=1) == targets))
     # argpartition finds the k largest in O(C) per row without sorting them
-    top = np.argpartition(scores, c - k, axis=1)[:, c - k:]
+    top = np.argpartition(scores, c - k, axis=1)[:, c - k :]
     return int(np.count_nonzero((top == targets[:, None]).any(axis=1)))
 
 
@@ -66,7 +76,9 @@ def accuracy(scores, targets) -> float:
     s, t = _array(scores, "scores", where), _array(targets, "targets", where)
     if s.ndim == 1:
         if s.shape != t.shape:
-            raise ValueError(f"{where}: predictions {s.shape} and targets {t.shape} differ in shape")
+            raise ValueError(
+                f"{where}: predictions {s.shape} and targets {t.shape} differ in shape"
+            )
         return float(np.mean(s == t)) if s.size else 0.0
     _check(s, t, where)
     return top_k_correct(s, t, 1) / len(t) if len(t) else 0.0
@@ -108,11 +120,13 @@ def confusion_matrix(predictions, targets, num_classes: int | None = None) -> np
     p, t = p.astype(np.int64), t.astype(np.int64)
     for name, a in (("predictions", p), ("targets", t)):
         if a.size and (a.min() < 0 or a.max() >= num_classes):
-            raise ValueError(f"{where}: {name} range over [{a.min()}, {a.max()}], outside "
-                             f"[0, {num_classes - 1}]")
+            raise ValueError(
+                f"{where}: {name} range over [{a.min()}, {a.max()}], outside [0, {num_classes - 1}]"
+            )
     # one bincount over the flattened (true, predicted) pair index
-    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(
-        num_classes, num_classes)
+    return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(
+        num_classes, num_classes
+    )
 
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
@@ -147,8 +161,9 @@ class RunningMetrics:
         Number of classes for the confusion matrix (from the data when None).
     """
 
-    def __init__(self, top_k: Sequence[int] = (), num_classes: int | None = None,
-                 confusion: bool = False):
+    def __init__(
+        self, top_k: Sequence[int] = (), num_classes: int | None = None, confusion: bool = False
+    ):
         self.top_k = tuple(int(k) for k in top_k if int(k) != 1)
         self.num_classes = num_classes
         self.confusion = confusion
@@ -213,6 +228,9 @@ def format_confusion(cm: np.ndarray, classes: Iterable[str] | None = None) -> st
     label_w = max(len(f"{i} {nm}") for i, nm in enumerate(names))
     lines = [" " * (label_w + 2) + "".join(s.rjust(width) for s in short) + "   (predicted)"]
     for i in range(n):
-        lines.append(f"{i} {names[i]}".ljust(label_w) + "  "
-                     + "".join(str(int(v)).rjust(width) for v in cm[i]))
+        lines.append(
+            f"{i} {names[i]}".ljust(label_w)
+            + "  "
+            + "".join(str(int(v)).rjust(width) for v in cm[i])
+        )
     return "\n".join(lines)
