@@ -13,7 +13,7 @@ class GradcheckError(AssertionError):
     """Analytic and numerical gradients disagree."""
 
 
-def _scalar_of(out, weights: list) -> float:
+def _scalar_of(out: Tensor, weights: list) -> float:
     """<out, w> for fixed random weights, so that every output element is checked."""
     outs = out if isinstance(out, (tuple, list)) else (out,)
     total = 0.0

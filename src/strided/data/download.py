@@ -22,7 +22,9 @@ import tarfile
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import IO
 
 from ..io.atomic import atomic_open
 
@@ -168,7 +170,7 @@ def download_url(
     *,
     md5: str | None = None,
     sha256: str | None = None,
-    opener: Callable[[str], object] | None = None,
+    opener: Callable[[str], AbstractContextManager[IO[bytes]]] | None = None,
     timeout: float = 60.0,
 ) -> Path:
     """Download ``url`` to the file ``dest``, verifying its checksum, atomically.

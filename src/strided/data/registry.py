@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .loader import ArrayDataset
 
 __all__ = [
     "DatasetInfo",
@@ -86,7 +90,7 @@ def list_datasets() -> list[str]:
 
 def load_dataset(
     name: str, train: bool, root: str | os.PathLike | None = None, download: bool = False
-):
+) -> ArrayDataset:
     """The ``strided.data`` data set ``name``, its training or test split.
 
     Parameters

@@ -41,12 +41,12 @@ def as_generator(rng: int | np.random.Generator | None, where: str) -> np.random
 
 
 def _pair(value: float | Sequence[float], where: str, arg: str) -> tuple[float, float]:
-    if np.isscalar(value):
+    if isinstance(value, (int, float, np.number)):
         return float(value), float(value)
-    value = tuple(float(v) for v in value)  # type: ignore[union-attr]
-    if len(value) != 2:
-        raise ValueError(f"{where}: {arg} must be a number or a pair, got {value}")
-    return value  # type: ignore[return-value]
+    pair = tuple(float(v) for v in value)
+    if len(pair) != 2:
+        raise ValueError(f"{where}: {arg} must be a number or a pair, got {pair}")
+    return pair[0], pair[1]
 
 
 class Transform:
@@ -343,9 +343,9 @@ class RandomAffine(Transform):
         interpolation: str = "bilinear",
         fill: float = 0.0,
         rng: int | np.random.Generator | None = None,
-    ):
+    ) -> None:
         name = type(self).__name__
-        if np.isscalar(degrees):
+        if isinstance(degrees, (int, float, np.number)):
             if degrees < 0:
                 raise ValueError(
                     f"{name}: degrees must be >= 0 when a single number, got {degrees}"

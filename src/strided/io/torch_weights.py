@@ -47,6 +47,9 @@ if TYPE_CHECKING:  # io sits below nn: data and nn may both save files
 
 __all__ = ["read_state_dict", "load_torch_state_dict", "save_state_dict"]
 
+# torch name → ours (a name mapped to None is dropped)
+KeyMap = Mapping[str, str] | Callable[[str], str | None]
+
 _DENSENET_OLD = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|"
     r"running_var|num_batches_tracked))$"
@@ -104,20 +107,22 @@ def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -
         data = save(arrays)
     elif path.lower().endswith(".npz"):
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez(buf, allow_pickle=False, **arrays)
         data = buf.getvalue()
     else:
         raise ValueError(f"save_state_dict: {path!r} must end in .safetensors or .npz")
     atomic_write_bytes(path, data)
 
 
-def _rename(state: Mapping[str, np.ndarray], key_map) -> dict[str, np.ndarray]:
+def _rename(state: Mapping[str, np.ndarray], key_map: KeyMap | None) -> dict[str, np.ndarray]:
     out = {}
-    for k, v in state.items():
+    for key, v in state.items():
+        k = key
         if key_map is not None:
-            k = key_map(k) if callable(key_map) else key_map.get(k, k)
-            if k is None:
+            mapped = key_map(key) if callable(key_map) else key_map.get(key, key)
+            if mapped is None:
                 continue
+            k = mapped
         m = _DENSENET_OLD.match(k)
         if m:
             k = m.group(1) + m.group(2)  # "norm" + "1.weight"
@@ -127,10 +132,10 @@ def _rename(state: Mapping[str, np.ndarray], key_map) -> dict[str, np.ndarray]:
 
 def load_torch_state_dict(
     model: Module,
-    path_or_state,
+    path_or_state: str | os.PathLike[str] | Mapping[str, np.ndarray],
     strict: bool = True,
-    key_map: Mapping[str, str] | Callable[[str], str | None] | None = None,
-):
+    key_map: KeyMap | None = None,
+) -> tuple[list[str], list[str]]:
     """Copy a torch/torchvision state dict (file path or dict of arrays) into `model`.
 
     Returns `(missing_keys, unexpected_keys)` (both empty when strict). Raises ValueError

@@ -27,6 +27,7 @@ AlexNet does: size 5, alpha 1e-4, beta 0.75, k 2.
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -123,7 +124,7 @@ class AlexNet(Module):
             )
         self.classifier = _classifier(256 * 6 * 6, num_classes, dropout)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         f = self.features(x)
         if self.variant == "torchvision":
             f = self.avgpool(f)

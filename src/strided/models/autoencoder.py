@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..autograd import Tensor
 from ..nn.activation import ReLU, Sigmoid
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d, ConvTranspose2d
@@ -44,13 +45,13 @@ class Autoencoder(Module):
         self.encoder = encoder
         self.decoder = decoder
 
-    def encode(self, x):
+    def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x)
 
-    def decode(self, z):
+    def decode(self, z: Tensor) -> Tensor:
         return self.decoder(z)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.decode(self.encode(x))
 
 
@@ -161,19 +162,19 @@ class UnpoolAutoencoder(Module):
             c = w
         self.decoder = Sequential(*dec)
 
-    def encode(self, x):
+    def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         indices = []
         for conv, pool in zip(self.encoder, self.pools, strict=True):
             x, idx = pool(conv(x))
             indices.append(idx)
         return x, indices
 
-    def decode(self, z, indices):
+    def decode(self, z: Tensor, indices: Sequence[Tensor]) -> Tensor:
         for unpool, conv, idx in zip(self.unpools, self.decoder, reversed(indices), strict=True):
             z = conv(unpool(z, idx))
         return z
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.decode(*self.encode(x))
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from .. import functional as F
+from ..autograd import Tensor
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -65,7 +67,7 @@ class DenseLayer(Module):
         self.conv2 = Conv2d(mid, growth_rate, 3, padding=1, bias=False)
         self.dropout = Dropout(drop_rate) if drop_rate > 0 else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if self.bottleneck:
             x = self.conv1(self.relu1(self.norm1(x)))
         out = self.conv2(self.relu2(self.norm2(x)))
@@ -103,7 +105,7 @@ class DenseBlock(Module):
             )
         self.out_channels = num_input_features + num_layers * growth_rate
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         features = [x]
         for layer in self.children():
             features.append(layer(features[0] if len(features) == 1 else F.cat(features, dim=1)))
@@ -128,7 +130,7 @@ class Transition(Module):
         self.conv = Conv2d(num_input_features, num_output_features, 1, bias=False)
         self.pool = AvgPool2d(2, stride=2)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.pool(self.conv(self.relu(self.norm(x))))
 
 
@@ -203,7 +205,7 @@ class DenseNet(Module):
         self.classifier = Linear(c, num_classes)
         init_conv_relu_(self)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.avgpool(self.relu(self.features(x)))
         return self.classifier(x.reshape(x.shape[0], -1))
 

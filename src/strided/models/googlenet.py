@@ -26,6 +26,7 @@ torchvision's pretrained checkpoint pass `variant="torchvision", transform_input
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ GoogLeNetOutputs.__doc__ = "Training-mode output: main logits and the two auxili
 
 # Table 1: name → (#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj); in_channels
 # follow from the previous block's four outputs.
-INCEPTION_TABLE: dict[str, tuple[int, ...]] = {
+INCEPTION_TABLE: dict[str, tuple[int, int, int, int, int, int]] = {
     "3a": (64, 96, 128, 16, 32, 32),
     "3b": (128, 128, 192, 32, 96, 64),
     "4a": (192, 96, 208, 16, 48, 64),
@@ -82,13 +83,15 @@ class BasicConv2d(Module):
         Side of the square convolution kernel.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, **kwargs):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int], **kwargs: Any
+    ) -> None:
         super().__init__()
         self.conv = Conv2d(in_channels, out_channels, kernel_size, bias=False, **kwargs)
         self.bn = BatchNorm2d(out_channels, eps=0.001)
         self.relu = ReLU()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(x)))
 
 
@@ -133,7 +136,7 @@ class Inception(Module):
         )
         self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
 
 
@@ -158,7 +161,7 @@ class InceptionAux(Module):
         self.dropout = Dropout(dropout)
         self.fc2 = Linear(1024, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(self.avgpool(x))
         x = self.relu(self.fc1(x.reshape(x.shape[0], -1)))
         return self.fc2(self.dropout(x))
@@ -231,14 +234,14 @@ class GoogLeNet(Module):
         self.dropout = Dropout(dropout)
         self.fc = Linear(1024, num_classes)
 
-    def _transform_input(self, x):
+    def _transform_input(self, x: Tensor) -> Tensor:
         # torchvision's pretrained GoogLeNet was trained on inputs scaled to [-1, 1]; this
         # maps ImageNet-normalised inputs (mean/std below) to that range, channel by channel
         mean = np.array([0.485, 0.456, 0.406], dtype=x.dtype).reshape(1, 3, 1, 1)
         std = np.array([0.229, 0.224, 0.225], dtype=x.dtype).reshape(1, 3, 1, 1)
         return x * Tensor(std / 0.5) + Tensor((mean - 0.5) / 0.5)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:
         if self.transform_input:
             x = self._transform_input(x)
         x = self.maxpool1(self.conv1(x))
@@ -258,7 +261,9 @@ class GoogLeNet(Module):
         return x
 
 
-def googlenet_loss(outputs, target, aux_weight: float = 0.3):
+def googlenet_loss(
+    outputs: Tensor | GoogLeNetOutputs, target: Tensor, aux_weight: float = 0.3
+) -> Tensor:
     """The paper's training loss: cross-entropy of the main head plus `aux_weight` (0.3)
     times each auxiliary head's; a plain tensor of logits (evaluation) gives the main
     loss alone.

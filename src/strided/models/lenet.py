@@ -14,6 +14,7 @@ trainable coefficient and the output layer is a Linear layer rather than RBF uni
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..nn.activation import ReLU, Tanh
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -71,7 +72,7 @@ class LeNet5(Module):
                 Linear(16 * 5 * 5, 120), ReLU(), Linear(120, 84), ReLU(), Linear(84, num_classes)
             )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         s = self.input_size
         if tuple(x.shape[-2:]) != (s, s):
             # the FC head (or the classic C5 conv) is sized for exactly this input

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
+from ..autograd import Tensor
 from ..nn.containers import Sequential
 from ..nn.linear import Linear
 from ..nn.module import Module
@@ -47,9 +48,10 @@ def make_activation(activation: str | Callable[[], Module] | None) -> Module | N
             f"activation: unknown name {activation!r}; expected one of {sorted(names)} "
             "or a callable returning a Module"
         )
-    if names[key] is None:
+    cls_name = names[key]
+    if cls_name is None:
         return None
-    return getattr(act, names[key])()
+    return getattr(act, cls_name)()
 
 
 def mlp(
@@ -85,7 +87,7 @@ def mlp(
 
 
 def check_head_input(
-    model: str, features, expected: tuple, input_shape: tuple, expected_input: str
+    model: str, features: Tensor, expected: tuple, input_shape: tuple, expected_input: str
 ) -> None:
     """Raise a clear ValueError when a fixed-size fully connected head gets the wrong size.
 

@@ -11,6 +11,10 @@ classes (the paper's 4.2M); `width_mult` is the paper's α.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from ..autograd import Tensor
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -80,7 +84,7 @@ class DepthwiseSeparableConv(Module):
         self.depthwise = ConvBNReLU(in_channels, in_channels, 3, stride, groups=in_channels)
         self.pointwise = ConvBNReLU(in_channels, out_channels, 1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.pointwise(self.depthwise(x))
 
 
@@ -126,9 +130,9 @@ class MobileNetV1(Module):
         in_channels: int = 3,
         width_mult: float = 1.0,
         dropout: float = 0.0,
-        cfg=MOBILENET_V1,
+        cfg: Sequence[tuple[int, int]] = MOBILENET_V1,
         stem_stride: int = 2,
-    ):
+    ) -> None:
         super().__init__()
         if width_mult <= 0:
             raise ValueError(f"mobilenet_v1: width_mult must be positive, got {width_mult}")
@@ -146,7 +150,7 @@ class MobileNetV1(Module):
         self.classifier = Sequential(Dropout(dropout), Linear(c, num_classes))
         init_conv_relu_(self)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.avgpool(self.features(x))
         return self.classifier(x.reshape(x.shape[0], -1))
 

@@ -12,7 +12,9 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from ..nn.module import Module
 from .googlenet import googlenet
 from .lenet import lenet5
 from .mlp import mlp
@@ -89,7 +91,7 @@ def _entry(name: str) -> ModelEntry:
     return _REGISTRY[key]
 
 
-def get_model(name: str, **kwargs):
+def get_model(name: str, **kwargs: Any) -> Module:
     """Build the model registered as `name`, passing `kwargs` (num_classes, in_channels,
     plain, batch_norm, ...) to its constructor."""
     return _entry(name).build(**kwargs)

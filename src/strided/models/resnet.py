@@ -18,7 +18,9 @@ plain nets train *worse*, deeper residual nets better).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from ..autograd import Tensor
 from ..functional.padding import pad
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
@@ -66,7 +68,7 @@ class _ResidualBlock(Module):
         self.stride = stride
         self.plain = plain
 
-    def _merge(self, out, x):
+    def _merge(self, out: Tensor, x: Tensor) -> Tensor:
         if not self.plain:
             out = out + (x if self.downsample is None else self.downsample(x))
         return self.relu(out)
@@ -105,7 +107,7 @@ class BasicBlock(_ResidualBlock):
         self.bn2 = BatchNorm2d(planes)
         self._set_shortcut(downsample, stride, plain)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         return self._merge(self.bn2(self.conv2(out)), x)
 
@@ -155,7 +157,7 @@ class Bottleneck(_ResidualBlock):
         self.relu = ReLU()
         self._set_shortcut(downsample, stride, plain)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         return self._merge(self.bn3(self.conv3(out)), x)
@@ -177,7 +179,7 @@ class PadShortcut(Module):
         self.planes_out = planes_out
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         s = self.stride
         y = x[:, :, ::s, ::s]
         extra = self.planes_out - y.shape[1]
@@ -190,12 +192,12 @@ class PadShortcut(Module):
 
 
 def _make_layer(
-    block, inplanes: int, planes: int, blocks: int, stride: int, plain: bool, shortcut: str
+    block: Block, inplanes: int, planes: int, blocks: int, stride: int, plain: bool, shortcut: str
 ) -> tuple[Sequential, int]:
     """One stage: `blocks` blocks, the first one changing stride/width. Returns the stage
     and its output width."""
     out = planes * block.expansion
-    downsample = None
+    downsample: Module | None = None
     if not plain and (stride != 1 or inplanes != out):
         if shortcut == "A":
             downsample = PadShortcut(out, stride)
@@ -204,6 +206,10 @@ def _make_layer(
     layers = [block(inplanes, planes, stride, downsample, plain=plain)]
     layers += [block(out, planes, plain=plain) for _ in range(1, blocks)]
     return Sequential(*layers), out
+
+
+# a residual block class: what a stage is made of
+Block = type[BasicBlock] | type[Bottleneck]
 
 
 def _zero_init_last_bn(model: Module) -> None:
@@ -224,7 +230,7 @@ class _ResNetBase(Module):
 
     def _add_stages_and_head(
         self,
-        block,
+        block: Block,
         c: int,
         widths: Sequence[int],
         depths: Sequence[int],
@@ -243,7 +249,7 @@ class _ResNetBase(Module):
         if zero_init_residual:
             _zero_init_last_bn(self)
 
-    def _stages_and_head(self, x):
+    def _stages_and_head(self, x: Tensor) -> Tensor:
         for i in range(self.num_stages):
             x = getattr(self, f"layer{i + 1}")(x)
         x = self.avgpool(x)
@@ -274,13 +280,13 @@ class ResNet(_ResNetBase):
 
     def __init__(
         self,
-        block,
+        block: Block,
         layers: Sequence[int],
         num_classes: int = 1000,
         in_channels: int = 3,
         plain: bool = False,
         zero_init_residual: bool = False,
-    ):
+    ) -> None:
         super().__init__()
         if len(layers) != 4:
             raise ValueError(f"ResNet: layers must give 4 stage depths, got {list(layers)}")
@@ -292,7 +298,7 @@ class ResNet(_ResNetBase):
             block, 64, (64, 128, 256, 512), layers, plain, "B", num_classes, zero_init_residual
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self._stages_and_head(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
 
 
@@ -349,7 +355,7 @@ class CifarResNet(_ResNetBase):
             zero_init_residual,
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self._stages_and_head(self.relu(self.bn1(self.conv1(x))))
 
 

@@ -11,7 +11,9 @@ one layer that sees a 7×7 map, while the memory (activations) sits in the first
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from ..autograd import Tensor
 from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d
@@ -130,7 +132,7 @@ class VGG(Module):
         if init_weights:
             init_conv_relu_(self)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         f = self.avgpool(self.features(x))
         return self.classifier(f.reshape(f.shape[0], -1))
 

@@ -5,6 +5,7 @@ Each forwards to the function of the same name in `strided.functional.activation
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..functional import activation as FA
 from .module import Module
 
@@ -16,7 +17,7 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.relu(x)
 
 
@@ -33,7 +34,7 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -43,14 +44,14 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """1 / (1 + e^{−x})."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.sigmoid(x)
 
 
 class Tanh(Module):
     """tanh x."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.tanh(x)
 
 
@@ -69,7 +70,7 @@ class ELU(Module):
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
@@ -85,7 +86,7 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.gelu(x, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -105,7 +106,7 @@ class Softplus(Module):
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -125,7 +126,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
 
     def extra_repr(self) -> str:
@@ -139,7 +140,7 @@ class LogSoftmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return FA.log_softmax(x, self.dim if self.dim is not None else _legacy_dim(x.ndim))
 
     def extra_repr(self) -> str:

@@ -6,15 +6,28 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import (
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
+from typing import Any, NoReturn, SupportsIndex, TypeVar
 
 import numpy as np
 
+from ..autograd import Tensor
 from ..functional.shape import reshape
 from .module import Module
 
+# a list-like container, returned by its own methods
+S = TypeVar("S", bound="_ModuleSequence")
 
-def _index(name: str, idx, n: int) -> int:
+
+def _index(name: str, idx: SupportsIndex, n: int) -> int:
     idx = operator.index(idx)
     if not -n <= idx < n:
         raise IndexError(f"{name}: index {idx} is out of range for {n} modules")
@@ -31,22 +44,22 @@ class _ModuleSequence(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: SupportsIndex | slice) -> Any:
         if isinstance(idx, slice):
             return self._from_items(list(self._modules.items())[idx])
         keys = list(self._modules)
         return self._modules[keys[_index(type(self).__name__, idx, len(keys))]]
 
-    def __setitem__(self, idx, module: Module) -> None:
+    def __setitem__(self, idx: SupportsIndex, module: Module) -> None:
         keys = list(self._modules)
         self.add_module(keys[_index(type(self).__name__, idx, len(keys))], module)
 
-    def __delitem__(self, idx) -> None:
+    def __delitem__(self, idx: SupportsIndex | slice) -> None:
         items = list(self._modules.items())
         del items[idx if isinstance(idx, slice) else _index(type(self).__name__, idx, len(items))]
         self._reset(items)
 
-    def _reset(self, items) -> None:
+    def _reset(self, items: list[tuple[str, Module]]) -> None:
         # keep the names 0..n−1 (unless the user named them), so state_dict keys stay as
         # torch would write them
         numbered = all(k.isdigit() for k, _ in items)
@@ -54,20 +67,20 @@ class _ModuleSequence(Module):
         for i, (k, m) in enumerate(items):
             self.add_module(str(i) if numbered else k, m)
 
-    def _from_items(self, items):  # pragma: no cover - overridden
+    def _from_items(self: S, items: list[tuple[str, Module]]) -> S:  # pragma: no cover
         raise NotImplementedError
 
-    def append(self, module: Module):
+    def append(self: S, module: Module) -> S:
         """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules: Iterable[Module]):
+    def extend(self: S, modules: Iterable[Module]) -> S:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index: int, module: Module):
+    def insert(self: S, index: int, module: Module) -> S:
         """Insert `module` before position `index` (renumbering what follows)."""
         if not isinstance(module, Module):
             raise TypeError(
@@ -92,7 +105,7 @@ class Sequential(_ModuleSequence):
     sharing the modules), `append`, `insert`, `extend` and `del`.
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, m in args[0].items():
@@ -105,10 +118,10 @@ class Sequential(_ModuleSequence):
                     )
                 self.add_module(str(i), m)
 
-    def _from_items(self, items):
+    def _from_items(self, items: list[tuple[str, Module]]) -> Sequential:
         return Sequential(OrderedDict(items))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         for m in self._modules.values():
             x = m(x)
         return x
@@ -122,10 +135,10 @@ class ModuleList(_ModuleSequence):
         if modules is not None:
             self.extend(modules)
 
-    def _from_items(self, items):
+    def _from_items(self, items: list[tuple[str, Module]]) -> ModuleList:
         return ModuleList(m for _, m in items)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError("ModuleList has no forward(); iterate over it instead")
 
 
@@ -161,13 +174,13 @@ class ModuleDict(Module):
     def __contains__(self, key: str) -> bool:
         return key in self._modules
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._modules.keys()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         return self._modules.items()
 
-    def values(self):
+    def values(self) -> ValuesView[Module]:
         return self._modules.values()
 
     def pop(self, key: str) -> Module:
@@ -176,12 +189,12 @@ class ModuleDict(Module):
     def clear(self) -> None:
         self._modules.clear()
 
-    def update(self, modules) -> None:
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         items = modules.items() if isinstance(modules, Mapping) else modules
         for k, m in items:
             self.add_module(k, m)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError("ModuleDict has no forward(); index it instead")
 
 
@@ -189,10 +202,10 @@ class Identity(Module):
     """Returns its input; a placeholder (e.g. to cut a classifier head off a model).
     Any constructor arguments are accepted and ignored, as in torch."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x
 
 
@@ -203,7 +216,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         nd = x.ndim
         s = self.start_dim % nd if nd else 0
         e = self.end_dim % nd if nd else 0
@@ -222,11 +235,11 @@ class Flatten(Module):
 class Unflatten(Module):
     """Split dimension `dim` into `unflattened_size`: (N, 784) → (N, 1, 28, 28)."""
 
-    def __init__(self, dim: int, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         d = self.dim % x.ndim
         size = list(self.unflattened_size)
         known = int(np.prod([s for s in size if s != -1]))

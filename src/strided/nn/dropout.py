@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import Generator
 from ..functional.dropout import check_dropout_p, dropout, dropout1d, dropout2d
 from .module import Module
@@ -28,7 +29,7 @@ class _DropoutNd(Module):
         check_dropout_p(type(self).__name__, p)
         self.p, self.inplace, self.generator = float(p), inplace, generator
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return type(self)._fn(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self) -> str:

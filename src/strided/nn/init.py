@@ -14,6 +14,7 @@ tensor's dtype, so a float32 and a float64 model seeded alike start from the sam
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import numpy as np
 
@@ -44,8 +45,11 @@ __all__ = [
     "calculate_fan_in_and_fan_out",
 ]
 
+# what the initialisers fill in place and return: a Tensor (or Parameter) or an ndarray
+T = TypeVar("T", bound=Tensor | np.ndarray)
 
-def _array(tensor) -> np.ndarray:
+
+def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(tensor, Tensor):
         return tensor.data
     if isinstance(tensor, np.ndarray):
@@ -53,7 +57,7 @@ def _array(tensor) -> np.ndarray:
     raise TypeError(f"init: expected a Tensor, Parameter or ndarray, got {type(tensor).__name__}")
 
 
-def _write(tensor, values) -> Tensor:
+def _write(tensor: T, values: np.ndarray | float) -> T:
     """Copy `values` into `tensor` in place; an in-place write bumps the version counter."""
     arr = _array(tensor)
     np.copyto(arr, values, casting="unsafe")
@@ -97,7 +101,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
+def calculate_fan_in_and_fan_out(tensor: Tensor | np.ndarray) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel): in·k and out·k."""
     shape = _array(tensor).shape
     if len(shape) < 2:
@@ -112,33 +116,35 @@ def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 _calculate_fan_in_and_fan_out = calculate_fan_in_and_fan_out  # torch's private name
 
 
-def _fan(tensor, mode: str) -> int:
+def _fan(tensor: Tensor | np.ndarray, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"init: mode {mode!r} not supported, use 'fan_in' or 'fan_out'")
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None):
+def uniform_(tensor: T, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> T:
     """Fill with U(a, b)."""
     arr = _array(tensor)
     return _write(tensor, rng_of(generator).uniform(a, b, arr.shape))
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None):
+def normal_(
+    tensor: T, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+) -> T:
     """Fill with N(mean, std²)."""
     arr = _array(tensor)
     return _write(tensor, rng_of(generator).normal(mean, std, arr.shape))
 
 
 def trunc_normal_(
-    tensor,
+    tensor: T,
     mean: float = 0.0,
     std: float = 1.0,
     a: float = -2.0,
     b: float = 2.0,
     generator: Generator | None = None,
-):
+) -> T:
     """Fill with N(mean, std²) restricted to [a, b] (absolute bounds, as in torch);
     values outside are redrawn until every one lies inside."""
     if not a < b:
@@ -158,22 +164,22 @@ def trunc_normal_(
     return _write(tensor, out)
 
 
-def constant_(tensor, val: float):
+def constant_(tensor: T, val: float) -> T:
     """Fill with `val` (e.g. 0.1 for biases in front of ReLUs, against dead units)."""
     return _write(tensor, val)
 
 
-def ones_(tensor):
+def ones_(tensor: T) -> T:
     """Fill with 1."""
     return _write(tensor, 1)
 
 
-def zeros_(tensor):
+def zeros_(tensor: T) -> T:
     """Fill with 0."""
     return _write(tensor, 0)
 
 
-def eye_(tensor):
+def eye_(tensor: T) -> T:
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     arr = _array(tensor)
     if arr.ndim != 2:
@@ -181,7 +187,7 @@ def eye_(tensor):
     return _write(tensor, np.eye(*arr.shape))
 
 
-def dirac_(tensor, groups: int = 1):
+def dirac_(tensor: T, groups: int = 1) -> T:
     """Fill a conv kernel (out, in, *k) so that the convolution is the identity on as many
     channels as possible (per group)."""
     arr = _array(tensor)
@@ -198,26 +204,26 @@ def dirac_(tensor, groups: int = 1):
     return _write(tensor, vals)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, generator: Generator | None = None):
+def xavier_uniform_(tensor: T, gain: float = 1.0, generator: Generator | None = None) -> T:
     """Glorot & Bengio (2010): U(−a, a) with a = gain·√(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, generator: Generator | None = None):
+def xavier_normal_(tensor: T, gain: float = 1.0, generator: Generator | None = None) -> T:
     """Glorot & Bengio (2010): N(0, σ²) with σ = gain·√(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(
-    tensor,
+    tensor: T,
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
     generator: Generator | None = None,
-):
+) -> T:
     """He et al. (2015): U(−b, b) with b = gain·√(3 / fan), gain = calculate_gain(
     nonlinearity, a). The defaults (leaky_relu with a=0) give gain √2, i.e. ReLU."""
     if 0 in _array(tensor).shape:
@@ -227,12 +233,12 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor,
+    tensor: T,
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
     generator: Generator | None = None,
-):
+) -> T:
     """He et al. (2015): N(0, σ²) with σ = gain / √fan."""
     if 0 in _array(tensor).shape:
         return tensor
@@ -240,13 +246,13 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
-def lecun_normal_(tensor, generator: Generator | None = None):
+def lecun_normal_(tensor: T, generator: Generator | None = None) -> T:
     """LeCun et al. (1998): N(0, 1/fan_in), the linear-gain case of He's rule
     (the init SELU networks assume)."""
     return kaiming_normal_(tensor, mode="fan_in", nonlinearity="linear", generator=generator)
 
 
-def lecun_uniform_(tensor, generator: Generator | None = None):
+def lecun_uniform_(tensor: T, generator: Generator | None = None) -> T:
     """LeCun: U(−b, b) with b = √(3 / fan_in), i.e. variance 1/fan_in."""
     return kaiming_uniform_(tensor, mode="fan_in", nonlinearity="linear", generator=generator)
 
@@ -258,7 +264,7 @@ he_uniform_ = kaiming_uniform_
 he_normal_ = kaiming_normal_
 
 
-def orthogonal_(tensor, gain: float = 1.0, generator: Generator | None = None):
+def orthogonal_(tensor: T, gain: float = 1.0, generator: Generator | None = None) -> T:
     """Saxe et al. (2013): a (semi-)orthogonal matrix from the QR decomposition of a
     Gaussian matrix, scaled by `gain`; dimensions after the first are flattened."""
     arr = _array(tensor)

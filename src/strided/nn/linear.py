@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from ..autograd import Tensor
 from ..backend import Generator, get_default_dtype
 from ..functional.linalg import linear
 from . import init
@@ -31,9 +33,9 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        dtype=None,
+        dtype: DTypeLike | None = None,
         generator: Generator | None = None,
-    ):
+    ) -> None:
         super().__init__()
         for nm, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
@@ -51,7 +53,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not x.shape or x.shape[-1] != self.in_features:
             got = x.shape[-1] if x.shape else "no"
             raise ValueError(

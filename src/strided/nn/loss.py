@@ -6,6 +6,7 @@ Each holds its options and calls the function of the same name in
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..functional import loss as FL
 from .module import Module
 
@@ -38,11 +39,11 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(
         self,
-        weight=None,
+        weight: Tensor | None = None,
         ignore_index: int = -100,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
-    ):
+    ) -> None:
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
@@ -51,7 +52,7 @@ class CrossEntropyLoss(_Loss):
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.cross_entropy(
             input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
         )
@@ -70,19 +71,21 @@ class NLLLoss(_Loss):
         'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    def __init__(
+        self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
 class MSELoss(_Loss):
     """Mean squared error."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.mse_loss(input, target, self.reduction)
 
 
@@ -90,14 +93,14 @@ class SquaredErrorLoss(_Loss):
     """The notes' Σ_j (f_j(x) − y_j)² per sample against one-hot (or index) targets,
     averaged over samples with reduction="mean"."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.squared_error_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.l1_loss(input, target, self.reduction)
 
 
@@ -114,7 +117,7 @@ class SmoothL1Loss(_Loss):
         super().__init__(reduction)
         self.beta = beta
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
@@ -131,7 +134,7 @@ class HuberLoss(_Loss):
         super().__init__(reduction)
         self.delta = delta
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -146,11 +149,11 @@ class BCELoss(_Loss):
         'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean"):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.register_buffer("weight", weight)
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -165,12 +168,17 @@ class BCEWithLogitsLoss(_Loss):
         'mean' (default), 'sum' or 'none': how the per-element losses are combined.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
         super().__init__(reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )
@@ -190,5 +198,5 @@ class KLDivLoss(_Loss):
         super().__init__(reduction)
         self.log_target = log_target
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return FL.kl_div(input, target, self.reduction, self.log_target)

@@ -15,11 +15,12 @@ a submodule, `self.weight = Parameter(...)` a parameter), so `parameters()`, `st
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..autograd import Tensor, as_array
 from ..backend import get_default_dtype, is_floating
@@ -41,7 +42,11 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` returns: the keys it could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class RemovableHandle:
@@ -57,12 +62,11 @@ class RemovableHandle:
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
-        return False
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -92,12 +96,12 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     # -- forward -------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
             f"{type(self).__name__} has no forward(); subclasses of Module must define it"
         )
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_hooks and not self._forward_pre_hooks:  # the common, fast path
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -225,7 +229,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     @staticmethod
-    def _remove_from(name: str, *dicts) -> None:
+    def _remove_from(name: str, *dicts: Any) -> None:
         for dct in dicts:
             if name in dct:
                 del dct[name]
@@ -248,7 +252,7 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(
             set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
         )
@@ -292,7 +296,7 @@ class Module:
 
     def _named_members(
         self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True
-    ):
+    ) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_name, mod in mods:
@@ -386,7 +390,7 @@ class Module:
         return self
 
     # -- dtype ---------------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> Module:
+    def to(self, dtype: DTypeLike | None = None, *args: Any, **kwargs: Any) -> Module:
         """Cast floating parameters, their gradients and floating buffers to `dtype`, in
         place (the Parameter objects stay the same, so an optimiser keeps working).
 
@@ -440,7 +444,9 @@ class Module:
                     out[pre + name] = b if keep_vars else b.data.copy()
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy arrays from `state_dict` into this module's parameters and buffers.
 
         Values are cast to each target's dtype. With `strict=True` (default) any missing,
@@ -484,7 +490,7 @@ class Module:
             else:
                 t.data = np.array(src, dtype=t.dtype, copy=True)
             t._version += 1
-        return _IncompatibleKeys(missing, unexpected)
+        return IncompatibleKeys(missing, unexpected)
 
     # -- repr ----------------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -38,7 +38,7 @@ __all__ = [
 class _NormPenalty(Function):
     """λ₁·Σ|w| + (λ₂/2)·Σw² over any number of tensors."""
 
-    def forward(self, *ws):
+    def forward(self, *ws: np.ndarray) -> np.ndarray:
         total = 0.0
         for w in ws:
             if self.l1:
@@ -48,8 +48,8 @@ class _NormPenalty(Function):
         self.ws = ws
         return np.asarray(total, dtype=ws[0].dtype if ws else np.float32)
 
-    def backward(self, g):
-        out = []
+    def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        out: list[np.ndarray | None] = []
         for w, need in zip(self.ws, self.needs_input_grad, strict=True):
             if not need:
                 out.append(None)
@@ -63,9 +63,13 @@ class _NormPenalty(Function):
         return tuple(out)
 
 
-def _params(parameters) -> list[Tensor]:
+# what the penalties accept: a model (its decayed weights), one tensor, or several
+Params = Module | Tensor | Iterable[Tensor]
+
+
+def _params(parameters: Params) -> list[Tensor]:
     if isinstance(parameters, Module):
-        return decay_parameters(parameters)
+        return list(decay_parameters(parameters))
     if isinstance(parameters, Tensor):
         return [parameters]
     return list(parameters)
@@ -83,7 +87,7 @@ def decay_parameters(module: Module) -> list[Parameter]:
     return [p for p in module.parameters() if p.ndim >= 2]
 
 
-def elastic_net_penalty(parameters, l1: float = 0.0, l2: float = 0.0) -> Tensor:
+def elastic_net_penalty(parameters: Params, l1: float = 0.0, l2: float = 0.0) -> Tensor:
     """λ₁·Σ|w| + (λ₂/2)·Σ‖w‖² over `parameters` (an iterable, or a Module: then its
     `decay_parameters`). Add it to the loss before backward.
 
@@ -131,13 +135,13 @@ def l2_penalty(parameters, weight: float) -> Tensor:
 class _ActivationL1(Function):
     """λ·Σ|h| / N: the L1 norm of a batch of activations, averaged over the batch."""
 
-    def forward(self, h):
+    def forward(self, h: np.ndarray) -> np.ndarray:
         self.h = h
         n = h.shape[0] if h.ndim else 1
         self.scale = self.weight / max(n, 1)
         return np.asarray(self.scale * float(np.abs(h).sum()), dtype=h.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> np.ndarray:
         return (self.scale * g) * np.sign(self.h)
 
 
@@ -173,7 +177,7 @@ class ActivationL1:
         self._outputs: list[Tensor] = []
         self._handles = [m.register_forward_hook(self._hook) for m in mods]
 
-    def _hook(self, module, inputs, output):
+    def _hook(self, module: Module, inputs: tuple, output: Tensor) -> None:
         self._outputs.append(output)
 
     def penalty(self) -> Tensor:
@@ -182,10 +186,9 @@ class ActivationL1:
             raise RuntimeError(
                 "ActivationL1.penalty: no activations recorded; run a forward pass first"
             )
-        total = None
-        for h in self._outputs:
-            p = activation_l1_penalty(h, self.weight)
-            total = p if total is None else total + p
+        total = activation_l1_penalty(self._outputs[0], self.weight)
+        for h in self._outputs[1:]:
+            total = total + activation_l1_penalty(h, self.weight)
         self._outputs = []
         return total
 

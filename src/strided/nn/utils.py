@@ -22,10 +22,11 @@ def zero_grads_(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
             p.grad.data.fill(0)
 
 
-def _with_grads(parameters) -> list[Tensor]:
+def _grads(parameters: Iterable[Tensor] | Tensor) -> list[np.ndarray]:
+    """The gradient arrays of the parameters that have one (written in place by callers)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    return [p.grad.data for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(
@@ -53,20 +54,17 @@ def clip_grad_norm_(
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
-    params = _with_grads(parameters)
-    if not params:
+    grads = _grads(parameters)
+    if not grads:
         return Tensor(np.array(0.0, dtype=np.float32))
-    dtype = params[0].grad.dtype
+    dtype = grads[0].dtype
     if math.isinf(norm_type):
-        total = max(float(np.abs(p.grad.data).max(initial=0.0)) for p in params)
+        total = max(float(np.abs(g).max(initial=0.0)) for g in grads)
     elif norm_type == 2.0:
         # a dot product per parameter: no |g|² temporaries
-        total = math.sqrt(
-            sum(float(np.dot(g, g)) for g in (p.grad.data.reshape(-1) for p in params))
-        )
+        total = math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads))
     else:
-        total = sum(float(np.sum(np.abs(p.grad.data) ** norm_type)) for p in params)
-        total = total ** (1.0 / norm_type)
+        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
@@ -74,8 +72,8 @@ def clip_grad_norm_(
         )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for p in params:
-            p.grad.data *= p.grad.data.dtype.type(coef)
+        for g in grads:
+            g *= g.dtype.type(coef)
     return Tensor(np.array(total, dtype=dtype))
 
 
@@ -90,8 +88,8 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     """
     if not isinstance(clip_value, (int, float, np.number)) or not clip_value > 0:
         raise ValueError(f"clip_grad_value_: clip_value must be positive, got {clip_value!r}")
-    for p in _with_grads(parameters):
-        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -99,7 +97,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     return Tensor(np.concatenate([p.data.reshape(-1) for p in parameters]))
 
 
-def vector_to_parameters(vec, parameters: Iterable[Tensor]) -> None:
+def vector_to_parameters(vec: Tensor | np.ndarray, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of `vec` into the parameters (inverse of the above)."""
     v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
     params = list(parameters)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from typing import Any, SupportsFloat
 
 from .optimizer import Optimizer
 
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-def _check_optimizer(name: str, optimizer) -> None:
+def _check_optimizer(name: str, optimizer: Optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{name}: expected a strided Optimizer, got {type(optimizer).__name__}")
 
@@ -61,7 +62,7 @@ class LRScheduler:
     interval = "epoch"  # step() once per "epoch" or once per "batch"
     needs_metric = False  # step(metric) with the monitored value
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(type(self).__name__, optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -79,14 +80,14 @@ class LRScheduler:
         self._last_lr: list[float] = []
         self.step()
 
-    def lr_at(self, base_lr: float, step: int) -> float:  # pragma: no cover - abstract
+    def lr_at(self, base_lr: float, step: float) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def lrs_at(self, step: int) -> list[float]:
+    def lrs_at(self, step: float) -> list[float]:
         """The learning rates of the groups at `step` (closed form)."""
         return [self.lr_at(b, step) for b in self.base_lrs]
 
-    def momenta_at(self, step: int) -> list[float] | None:
+    def momenta_at(self, step: float) -> list[float] | None:
         """The momentum (SGD) or β₁ (Adam) of each group at `step`, for schedules that
         cycle it; None for those that leave it alone."""
         return None
@@ -105,7 +106,7 @@ class LRScheduler:
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         self._set(self.get_lr(), self.momenta_at(self.last_epoch))
 
-    def _set(self, lrs, momenta=None) -> None:
+    def _set(self, lrs: Sequence[float], momenta: Sequence[float] | None = None) -> None:
         groups = self.optimizer.param_groups
         for g, lr in zip(groups, lrs, strict=True):
             g["lr"] = lr
@@ -140,15 +141,20 @@ class LambdaLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, lr_lambda: Callable[[int], float] | Sequence, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[float], float] | Sequence[Callable[[float], float]],
+        last_epoch: int = -1,
+    ) -> None:
         n = len(optimizer.param_groups)
-        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        fns = [lr_lambda] * n if callable(lr_lambda) else list(lr_lambda)
         if len(fns) != n:
             raise ValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(fns)}")
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
-    def lrs_at(self, step):
+    def lrs_at(self, step: float) -> list[float]:
         return [b * f(step) for b, f in zip(self.base_lrs, self.lr_lambdas, strict=True)]
 
     def state_dict(self) -> dict:
@@ -170,13 +176,15 @@ class StepLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return base * self.gamma ** (t // self.step_size)
 
 
@@ -194,13 +202,17 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1
-    ):
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         ms = sorted(int(m) for m in milestones)
         self.milestones, self.gamma = ms, gamma
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return base * self.gamma ** bisect_right(self.milestones, t)
 
 
@@ -216,14 +228,18 @@ class ConstantLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
-    ):
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return base * (self.factor if t < self.total_iters else 1.0)
 
 
@@ -241,12 +257,12 @@ class LinearLR(LRScheduler):
 
     def __init__(
         self,
-        optimizer,
+        optimizer: Optimizer,
         start_factor: float = 1.0 / 3,
         end_factor: float = 1.0,
         total_iters: int = 5,
         last_epoch: int = -1,
-    ):
+    ) -> None:
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
@@ -257,7 +273,7 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         s, e, T = self.start_factor, self.end_factor, self.total_iters
         return base * (s + (e - s) * min(t, T) / T)
 
@@ -275,11 +291,11 @@ class ExponentialLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return base * self.gamma**t
 
 
@@ -297,13 +313,15 @@ class CosineAnnealingLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
 
 
@@ -323,8 +341,13 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(
-        self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
-    ):
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(T_0, int) or T_0 <= 0:
             raise ValueError(
                 f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}"
@@ -347,11 +370,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             start, length = start + length, length * self.T_mult
         return t - start, length
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         T_cur, T_i = self.period_at(t)
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         return self.lrs_at(self.position)
 
     def step(self, epoch: float | None = None) -> None:
@@ -406,8 +429,8 @@ class OneCycleLR(LRScheduler):
 
     def __init__(
         self,
-        optimizer,
-        max_lr,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
         total_steps: int | None = None,
         epochs: int | None = None,
         steps_per_epoch: int | None = None,
@@ -420,7 +443,7 @@ class OneCycleLR(LRScheduler):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
         last_epoch: int = -1,
-    ):
+    ) -> None:
         _check_optimizer("OneCycleLR", optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -464,7 +487,7 @@ class OneCycleLR(LRScheduler):
                 (T - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        max_lrs = list(max_lr) if isinstance(max_lr, Sequence) else [float(max_lr)] * len(groups)
         if len(max_lrs) != len(groups):
             raise ValueError(
                 f"OneCycleLR: expected {len(groups)} max_lr values, got {len(max_lrs)}"
@@ -496,12 +519,12 @@ class OneCycleLR(LRScheduler):
                     g["max_momentum"], g["base_momentum"] = mm, bm
         super().__init__(optimizer, last_epoch)
 
-    def _anneal(self, start, end, pct):
+    def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_strategy == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def _phase_at(self, t: int) -> tuple[int, float]:
+    def _phase_at(self, t: float) -> tuple[int, float]:
         """The phase that step `t` falls in, and how far through it (0 to 1)."""
         start = 0.0
         for i, (end, *_) in enumerate(self._phases):
@@ -510,7 +533,7 @@ class OneCycleLR(LRScheduler):
             start = end
         raise AssertionError("unreachable")
 
-    def lrs_at(self, t):
+    def lrs_at(self, t: float) -> list[float]:
         if t > self.total_steps:
             raise ValueError(
                 f"OneCycleLR: tried to step {t} times; the specified number of "
@@ -520,7 +543,7 @@ class OneCycleLR(LRScheduler):
         _, lr0, lr1, _, _ = self._phases[i]
         return [self._anneal(g[lr0], g[lr1], pct) for g in self.optimizer.param_groups]
 
-    def momenta_at(self, t):
+    def momenta_at(self, t: float) -> list[float] | None:
         """The momentum moves against the lr: from max_momentum down to base_momentum while
         the lr rises, and back."""
         if not self.cycle_momentum:
@@ -542,13 +565,13 @@ class InverseScalingLR(LRScheduler):
         Index of the last step taken; -1 (default) starts a new schedule.
     """
 
-    def __init__(self, optimizer, power_t: float = 0.5, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer, power_t: float = 0.5, last_epoch: int = -1) -> None:
         if power_t < 0:
             raise ValueError(f"InverseScalingLR: power_t must be non-negative, got {power_t}")
         self.power_t = power_t
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base, t):
+    def lr_at(self, base: float, t: float) -> float:
         return base / (t + 1) ** self.power_t
 
 
@@ -566,11 +589,11 @@ class SequentialLR(LRScheduler):
 
     def __init__(
         self,
-        optimizer,
+        optimizer: Optimizer,
         schedulers: Sequence[LRScheduler],
         milestones: Sequence[int],
         last_epoch: int = -1,
-    ):
+    ) -> None:
         _check_optimizer("SequentialLR", optimizer)
         if len(schedulers) < 1 or len(milestones) != len(schedulers) - 1:
             raise ValueError(
@@ -588,7 +611,7 @@ class SequentialLR(LRScheduler):
         self.schedulers, self.milestones = list(schedulers), list(milestones)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         i = bisect_right(self.milestones, self.last_epoch)
         start = self.milestones[i - 1] if i else 0
         return self.schedulers[i].lrs_at(self.last_epoch - start)
@@ -626,7 +649,7 @@ class ReduceLROnPlateau:
 
     def __init__(
         self,
-        optimizer,
+        optimizer: Optimizer,
         mode: str = "min",
         factor: float = 0.1,
         patience: int = 10,
@@ -635,7 +658,7 @@ class ReduceLROnPlateau:
         cooldown: int = 0,
         min_lr: float | Sequence[float] = 0.0,
         eps: float = 1e-8,
-    ):
+    ) -> None:
         _check_optimizer("ReduceLROnPlateau", optimizer)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
@@ -674,7 +697,7 @@ class ReduceLROnPlateau:
         )
         return a > limit
 
-    def step(self, metrics) -> None:
+    def step(self, metrics: SupportsFloat) -> None:
         current = float(metrics)
         self.last_epoch += 1
         if self.is_better(current, self.best):
@@ -726,7 +749,7 @@ SCHEDULERS: dict[str, type] = {
 }
 
 
-def create(name: str, optimizer: Optimizer, **kwargs):
+def create(name: str, optimizer: Optimizer, **kwargs: Any) -> LRScheduler | ReduceLROnPlateau:
     """The schedule registered as ``name`` (one of ``SCHEDULERS``, case-insensitive) over
     ``optimizer``, with the class's own arguments: ``create("cosine", opt, T_max=30)``."""
     key = str(name).lower()

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..autograd import Tensor
 
 __all__ = [
     "accuracy",
@@ -24,7 +27,11 @@ __all__ = [
 ]
 
 
-def _array(x, name: str, where: str) -> np.ndarray:
+# scores, targets, predictions: a Tensor or anything np.asarray takes
+Values = Tensor | ArrayLike
+
+
+def _array(x: Values, name: str, where: str) -> np.ndarray:
     a = np.asarray(getattr(x, "data", x))
     if a.dtype == object:
         raise TypeError(f"{where}: {name} must be numeric, got dtype object")
@@ -62,7 +69,7 @@ def top_k_correct(scores, targets, k: int = 1) -> int:
     return int(np.count_nonzero((top == targets[:, None]).any(axis=1)))
 
 
-def accuracy(scores, targets) -> float:
+def accuracy(scores: Values, targets: Values) -> float:
     """Fraction of rows whose arg-max is the target (0.0 for an empty batch).
 
     ``scores`` may also be predicted class indices ``(N,)``.
@@ -96,7 +103,9 @@ def top_k_accuracy(scores, targets, k: int = 5) -> float:
     return top_k_correct(scores, t, k) / len(t) if len(t) else 0.0
 
 
-def confusion_matrix(predictions, targets, num_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(
+    predictions: Values, targets: Values, num_classes: int | None = None
+) -> np.ndarray:
     """``M[i, j]`` = how many samples of true class ``i`` were predicted as ``j`` (int64).
 
     ``predictions`` are class indices ``(N,)`` or scores ``(N, C)`` (then their arg-max, and
@@ -176,7 +185,7 @@ class RunningMetrics:
         self.correct_k = {k: 0 for k in self.top_k}
         self.matrix: np.ndarray | None = None
 
-    def update(self, loss: float | None, scores, targets) -> None:
+    def update(self, loss: float | None, scores: Values, targets: Values) -> None:
         """Add one batch: its *mean* loss (weighted by the batch size), scores and targets."""
         s = _array(scores, "scores", "RunningMetrics.update")
         t = _array(targets, "targets", "RunningMetrics.update")
@@ -200,10 +209,10 @@ class RunningMetrics:
     def accuracy(self) -> float:
         return self.correct / self.count if self.count else float("nan")
 
-    def compute(self) -> dict:
+    def compute(self) -> dict[str, float | np.ndarray]:
         """``{"loss", "accuracy", "top<k>"...}`` (and ``"confusion_matrix"``,
         ``"per_class_accuracy"`` when asked for)."""
-        out = {"loss": self.loss, "accuracy": self.accuracy}
+        out: dict[str, float | np.ndarray] = {"loss": self.loss, "accuracy": self.accuracy}
         for k in self.top_k:
             out[f"top{k}"] = self.correct_k[k] / self.count if self.count else float("nan")
         if self.confusion and self.matrix is not None:
