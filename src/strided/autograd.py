@@ -15,7 +15,7 @@ import builtins
 import contextlib
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -40,17 +40,16 @@ class _GradMode(contextlib.ContextDecorator):
 
     mode = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._prev: list[bool] = []
 
-    def __enter__(self):
+    def __enter__(self) -> _GradMode:
         self._prev.append(is_grad_enabled())
         _state.grad_enabled = self.mode
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _state.grad_enabled = self._prev.pop()
-        return False
 
 
 class no_grad(_GradMode):
@@ -69,20 +68,19 @@ class set_grad_enabled(_GradMode):
     """Turn recording on or off: `set_grad_enabled(False)` as a call sets the mode at once;
     as a context manager it restores the previous mode on exit."""
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
         super().__init__()
         self.mode = bool(mode)
         self._prev_at_call = is_grad_enabled()
         _state.grad_enabled = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._prev.pop()
         _state.grad_enabled = self._prev_at_call
-        return False
 
 
 @contextlib.contextmanager
-def tracing(record: Any):
+def tracing(record: Callable[..., object]) -> Iterator[None]:
     """Call `record(function, inputs, params, output)` for every operation run inside this
     block, whether or not it is recorded for backward: how an exporter (ONNX) sees the
     forward pass as a sequence of operations. Not re-entrant on purpose: one trace at a time
@@ -101,7 +99,7 @@ def tracing(record: Any):
 # ---------------------------------------------------------------------------------------
 
 
-def as_array(data: Any, dtype=None) -> np.ndarray:
+def as_array(data: Any, dtype: DTypeLike | None = None) -> np.ndarray:
     """An ndarray from `data`; Python floats become the default dtype, ndarrays and NumPy
     scalars keep theirs."""
     if isinstance(data, Tensor):
@@ -152,7 +150,8 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False,
+                 dtype: DTypeLike | None = None) -> None:
         self.data = as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: Function | None = None  # the Function that produced this tensor
@@ -252,12 +251,12 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         if dtype is None:
             return self.data
         return self.data.astype(dtype, copy=False)
 
-    def item(self):
+    def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(
                 f"Tensor.item: only one-element tensors convert to a Python scalar, "
@@ -270,7 +269,7 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -292,10 +291,10 @@ class Tensor:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
-    def __hash__(self):
+    def __hash__(self) -> builtins.int:
         return id(self)
 
-    def __bool__(self):
+    def __bool__(self) -> builtins.bool:
         if self.data.size != 1:
             raise ValueError(
                 f"Tensor: the truth value of a tensor with shape {self.shape} is ambiguous; "
@@ -394,7 +393,9 @@ class Tensor:
         def relu(self) -> Tensor: ...
         def sigmoid(self) -> Tensor: ...
         def tanh(self) -> Tensor: ...
-        def softmax(self, axis: builtins.int = -1, *, dim: builtins.int | None = None) -> Tensor: ...
+        def softmax(
+            self, axis: builtins.int = -1, *, dim: builtins.int | None = None
+        ) -> Tensor: ...
         def log_softmax(
             self, axis: builtins.int = -1, *, dim: builtins.int | None = None
         ) -> Tensor: ...
@@ -438,7 +439,8 @@ class Tensor:
         def expand(self, *sizes: Any) -> Tensor: ...
         def broadcast_to(self, *shape: Any) -> Tensor: ...
         def split(self, split_size_or_sections: builtins.int | Sequence[builtins.int],
-                  axis: builtins.int = 0, *, dim: builtins.int | None = None) -> tuple[Tensor, ...]: ...
+                  axis: builtins.int = 0, *,
+                  dim: builtins.int | None = None) -> tuple[Tensor, ...]: ...
         def chunk(self, chunks: builtins.int, axis: builtins.int = 0, *,
                   dim: builtins.int | None = None) -> tuple[Tensor, ...]: ...
         @property
@@ -519,7 +521,7 @@ class _LeafHooks:
         self.pending: dict[int, int] = {}
         self.leaves: dict[int, Tensor] = {}
         for fn in order:
-            for t, need in zip(fn.inputs or (), fn.needs_input_grad):
+            for t, need in zip(fn.inputs or (), fn.needs_input_grad, strict=False):
                 if need and isinstance(t, Tensor) and t._ctx is None and \
                         t.__dict__.get("_post_accumulate_hooks"):
                     self.pending[id(t)] = self.pending.get(id(t), 0) + 1
@@ -529,7 +531,7 @@ class _LeafHooks:
         """`fn`'s contributions to hooked leaves have been made (or will never come)."""
         if not self.pending:
             return
-        for t, need in zip(fn.inputs or (), fn.needs_input_grad):
+        for t, need in zip(fn.inputs or (), fn.needs_input_grad, strict=False):
             key = id(t)
             if need and key in self.pending:
                 self.pending[key] -= 1
@@ -591,7 +593,7 @@ def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             continue
         if out is not None and out._retain_grad:
             _accumulate_leaf(out, g, shared)
-        for t, v in zip(fn.inputs, fn.input_versions):
+        for t, v in zip(fn.inputs, fn.input_versions, strict=True):
             if isinstance(t, Tensor) and t._version != v:
                 raise RuntimeError(
                     f"backward: an input of {type(fn).__name__} (shape {t.shape}) was "
@@ -603,7 +605,7 @@ def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             raise RuntimeError(
                 f"{type(fn).__name__}.backward returned {len(in_grads)} gradients "
                 f"for {len(fn.inputs)} inputs")
-        for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
+        for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads, strict=True):
             if not need or gi is None:
                 continue
             gi = sum_to_shape(np.asarray(gi), t.shape)
@@ -676,7 +678,7 @@ class Function:
     def mark_non_differentiable(self, *arrays: np.ndarray) -> None:
         """Call from `forward` on the outputs no gradient flows through (returned beside
         the differentiable one)."""
-        marked = getattr(self, "_non_differentiable", set())
+        marked: set[int] = getattr(self, "_non_differentiable", set())
         self._non_differentiable = marked | {id(a) for a in arrays}
 
     @classmethod

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 xp = np
 
-_default_dtype = np.dtype(np.float32)
+_default_dtype: np.dtype = np.dtype(np.float32)
 
 
 def get_default_dtype() -> np.dtype:
@@ -19,13 +20,13 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
-def set_default_dtype(dtype) -> None:
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Set the floating dtype of new tensors; only float32 and float64 are accepted."""
     global _default_dtype
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"set_default_dtype: expected float32 or float64, got {dtype}")
-    _default_dtype = dtype
+    new = np.dtype(dtype)
+    if new not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: expected float32 or float64, got {new}")
+    _default_dtype = new
 
 
 def is_floating(dtype) -> bool:
@@ -52,16 +53,16 @@ class Generator:
         Initial seed; drawn from the operating system when None.
     """
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None) -> None:
         self.manual_seed(seed)
 
-    def manual_seed(self, seed: int | None) -> "Generator":
+    def manual_seed(self, seed: int | None) -> Generator:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         return self
 
-    def get_state(self) -> dict:
-        return self.rng.bit_generator.state
+    def get_state(self) -> dict[str, Any]:
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state

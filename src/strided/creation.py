@@ -1,15 +1,17 @@
 """Ways to make a tensor: from data, filled with a constant, a range, or at random."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .autograd import Tensor
 from .backend import Generator, get_default_dtype, rng_of
 
 
-def _shape(size) -> tuple:
+def _shape(size: tuple) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in size):
@@ -17,11 +19,11 @@ def _shape(size) -> tuple:
     return tuple(int(n) for n in size)
 
 
-def _dtype(dtype) -> np.dtype:
+def _dtype(dtype: DTypeLike | None) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays or a Tensor).
 
     Python floats become the default dtype (float32); an ndarray keeps its dtype.
@@ -100,7 +102,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return Tensor(np.arange(start, end, step, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def randn(*size, dtype=None, generator: Generator | None = None,
+def randn(*size: Any, dtype: DTypeLike | None = None, generator: Generator | None = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples, drawn from `generator` (or the default one).
 
@@ -115,7 +117,7 @@ def randn(*size, dtype=None, generator: Generator | None = None,
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*size, dtype=None, generator: Generator | None = None,
+def rand(*size: Any, dtype: DTypeLike | None = None, generator: Generator | None = None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1), drawn from `generator` (or the default one).
 
@@ -130,8 +132,8 @@ def rand(*size, dtype=None, generator: Generator | None = None,
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _like(fill):
-    def like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+def _like(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
         d = t.dtype if dtype is None else dtype
         return fill(*t.shape, dtype=d, requires_grad=requires_grad)
     like.__name__ = fill.__name__ + "_like"
@@ -161,7 +163,7 @@ def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) ->
                 requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype=None, generator: Generator | None = None,
+def randn_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator | None = None,
                requires_grad: bool = False) -> Tensor:
     """`randn` with the shape (and dtype, unless given) of `t`.
 
@@ -176,7 +178,7 @@ def randn_like(t: Tensor, dtype=None, generator: Generator | None = None,
                  requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype=None, generator: Generator | None = None,
+def rand_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator | None = None,
               requires_grad: bool = False) -> Tensor:
     """`rand` with the shape (and dtype, unless given) of `t`.
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 __all__ = ["load_cifar_batch", "load_cifar_meta", "safe_unpickle", "cifar_images"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 
 def _check_dtype(dtype: np.dtype) -> np.dtype:
@@ -35,7 +35,8 @@ def _check_dtype(dtype: np.dtype) -> np.dtype:
 
 def _safe_dtype(spec: Any, align: bool = False, copy: bool = False) -> np.dtype:
     if not isinstance(spec, str):
-        raise pickle.UnpicklingError(f"safe_unpickle: numpy.dtype({spec!r}) refused; only dtype strings")
+        raise pickle.UnpicklingError(f"safe_unpickle: numpy.dtype({spec!r}) refused; only dtype "
+                                     "strings")
     return _check_dtype(np.dtype(spec, align=bool(align), copy=bool(copy)))
 
 
@@ -43,7 +44,8 @@ def _safe_reconstruct(cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
     # NumPy's pickles call _reconstruct(ndarray, (0,), b'b') and then __setstate__;
     # only plain ndarray may be built, never a subclass with its own setstate.
     if cls is not np.ndarray:
-        raise pickle.UnpicklingError(f"safe_unpickle: _reconstruct of {cls!r} refused; only numpy.ndarray")
+        raise pickle.UnpicklingError(f"safe_unpickle: _reconstruct of {cls!r} refused; only "
+                                     "numpy.ndarray")
     return np.ndarray.__new__(np.ndarray, (0,), np.uint8)
 
 
@@ -52,14 +54,16 @@ def _safe_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray
     if not isinstance(buf, (bytes, bytearray, memoryview, pickle.PickleBuffer)):
         raise pickle.UnpicklingError("safe_unpickle: _frombuffer needs a bytes buffer")
     dtype = _check_dtype(np.dtype(dtype))
-    arr = np.frombuffer(buf, dtype=dtype)
+    arr = np.frombuffer(memoryview(buf), dtype=dtype)
     return arr.reshape(tuple(int(s) for s in shape), order="F" if order == "F" else "C")
 
 
 def _safe_codecs_encode(text: Any, encoding: str = "utf-8") -> bytes:
     # Python 3 writes ``bytes`` in protocol 0-2 pickles as _codecs.encode(str, 'latin1').
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("safe_unpickle: _codecs.encode allowed only as (str, 'latin1')")
+        raise pickle.UnpicklingError(
+            "safe_unpickle: _codecs.encode allowed only as (str, 'latin1')"
+        )
     return text.encode("latin1")
 
 
@@ -134,7 +138,8 @@ def load_cifar_batch(path: PathLike, label_key: str = "labels") -> tuple[np.ndar
     data = np.asarray(d["data"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise ValueError(
-            f"load_cifar_batch: {path}: 'data' must be (N, 3072) uint8, got {data.shape} {data.dtype}"
+            f"load_cifar_batch: {path}: 'data' must be (N, 3072) uint8, got {data.shape} "
+            f"{data.dtype}"
         )
     labels = np.asarray(d[label_key])
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):

@@ -14,7 +14,7 @@ import gzip
 import zlib
 import os
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 
@@ -22,10 +22,10 @@ from ..io.atomic import atomic_open
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 #: IDX type code -> big-endian NumPy dtype.
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -76,7 +76,8 @@ def read_idx(source: PathLike | BinaryIO) -> np.ndarray:
         )
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
-        raise ValueError(f"read_idx: {name!s} declares {ndim} dimensions but the header is cut short")
+        raise ValueError(f"read_idx: {name!s} declares {ndim} dimensions but the header is cut "
+                         "short")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
