@@ -9,6 +9,7 @@ summed, gradients of broadcast inputs are summed back to the input's shape, and 
 Function's saved arrays are released as soon as its backward has run, so a training loop's
 memory stays flat.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -16,7 +17,7 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -111,8 +112,9 @@ def as_array(data: Any, dtype: DTypeLike | None = None) -> np.ndarray:
     try:
         arr = np.asarray(data, dtype=dtype)
     except ValueError as e:  # ragged nesting, or strings that are not numbers
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
-                        f"({e})") from None
+        raise TypeError(
+            f"tensor: cannot make a tensor from {type(data).__name__} data ({e})"
+        ) from None
     if dtype is None and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
     return _numeric(arr)
@@ -123,8 +125,10 @@ def _numeric(arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "biufc":
         example = repr(arr.reshape(-1)[0]) if arr.size else "none"
         kind = {"U": "string", "S": "bytes", "O": "object"}.get(arr.dtype.kind, "")
-        raise TypeError(f"tensor: a tensor holds numbers (bool, int, float), not {kind} data "
-                        f"of dtype {arr.dtype} (first element: {example})")
+        raise TypeError(
+            f"tensor: a tensor holds numbers (bool, int, float), not {kind} data "
+            f"of dtype {arr.dtype} (first element: {example})"
+        )
     return arr
 
 
@@ -150,8 +154,9 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
-    def __init__(self, data: Any, requires_grad: bool = False,
-                 dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None
+    ) -> None:
         self.data = as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: Function | None = None  # the Function that produced this tensor
@@ -180,10 +185,12 @@ class Tensor:
         if flag and not is_floating(self.data.dtype):
             raise TypeError(
                 f"Tensor: only floating-point tensors can require gradients, "
-                f"got dtype {self.data.dtype} (shape {self.data.shape})")
+                f"got dtype {self.data.dtype} (shape {self.data.shape})"
+            )
         if not flag and self._ctx is not None:
             raise RuntimeError(
-                "Tensor: cannot clear requires_grad on a non-leaf tensor; use .detach()")
+                "Tensor: cannot clear requires_grad on a non-leaf tensor; use .detach()"
+            )
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
@@ -204,8 +211,9 @@ class Tensor:
         gradient is final, which data-parallel training uses to start communicating it
         while the rest of the backward pass runs. Returns a handle with `remove()`."""
         if self._ctx is not None:
-            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors "
-                               "accumulate gradients")
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only leaf tensors accumulate gradients"
+            )
         hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
         hooks.append(hook)
 
@@ -213,6 +221,7 @@ class Tensor:
             def remove(_self) -> None:
                 if hook in hooks:
                     hooks.remove(hook)
+
         return _Handle()
 
     def retain_grad(self) -> None:
@@ -260,7 +269,8 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(
                 f"Tensor.item: only one-element tensors convert to a Python scalar, "
-                f"got shape {self.shape}")
+                f"got shape {self.shape}"
+            )
         return self.data.item()
 
     def __float__(self) -> float:
@@ -298,7 +308,8 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(
                 f"Tensor: the truth value of a tensor with shape {self.shape} is ambiguous; "
-                "use .any() or .all()")
+                "use .any() or .all()"
+            )
         return bool(self.data)
 
     # -- backward ------------------------------------------------------------------------
@@ -311,19 +322,22 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError(
                 "Tensor.backward: this tensor does not require grad and has no grad_fn "
-                "(was it computed under no_grad, or from tensors without requires_grad?)")
+                "(was it computed under no_grad, or from tensors without requires_grad?)"
+            )
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"Tensor.backward: grad can be implicitly created only for scalar "
-                    f"outputs; this tensor has shape {self.shape}, pass grad= of that shape")
+                    f"outputs; this tensor has shape {self.shape}, pass grad= of that shape"
+                )
             grad = np.ones_like(self.data)
         else:
             grad = as_array(grad, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"Tensor.backward: grad has shape {grad.shape}, "
-                    f"expected the tensor's shape {self.shape}")
+                    f"expected the tensor's shape {self.shape}"
+                )
         run_backward(self, grad, retain_graph)
 
     # Operators and methods (add, __getitem__, sum, reshape, ...) are attached by
@@ -331,6 +345,7 @@ class Tensor:
     # Their signatures, declared for type checkers only (tests/test_tensor_methods_typed.py
     # keeps them in step with the attached functions):
     if TYPE_CHECKING:
+
         def __add__(self, b: Operand) -> Tensor: ...
         def __radd__(self, other: Operand) -> Tensor: ...
         def __sub__(self, b: Operand) -> Tensor: ...
@@ -394,39 +409,167 @@ class Tensor:
         def sigmoid(self) -> Tensor: ...
         def tanh(self) -> Tensor: ...
         def softmax(
-            self, axis: builtins.int = -1, *, dim: builtins.int | None = None
+            self,
+            axis: builtins.int = -1,
+            *,
+            dim: builtins.int | None = None,
+            dtype: DTypeLike | None = None,
         ) -> Tensor: ...
         def log_softmax(
-            self, axis: builtins.int = -1, *, dim: builtins.int | None = None
+            self,
+            axis: builtins.int = -1,
+            *,
+            dim: builtins.int | None = None,
+            dtype: DTypeLike | None = None,
         ) -> Tensor: ...
-        def sum(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                keepdim: builtins.bool = False) -> Tensor: ...
-        def mean(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                 keepdim: builtins.bool = False) -> Tensor: ...
-        def var(self, axis: Axes = None, keepdims: builtins.bool = False, *,
-                unbiased: builtins.bool | None = None, correction: builtins.int | None = None,
-                dim: Axes = None, keepdim: builtins.bool = False) -> Tensor: ...
-        def std(self, axis: Axes = None, keepdims: builtins.bool = False, *,
-                unbiased: builtins.bool | None = None, correction: builtins.int | None = None,
-                dim: Axes = None, keepdim: builtins.bool = False) -> Tensor: ...
-        def max(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                keepdim: builtins.bool = False) -> Tensor: ...
-        def min(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                keepdim: builtins.bool = False) -> Tensor: ...
-        def amax(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                 keepdim: builtins.bool = False) -> Tensor: ...
-        def amin(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                 keepdim: builtins.bool = False) -> Tensor: ...
-        def argmax(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                   keepdim: builtins.bool = False) -> Tensor: ...
-        def argmin(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                   keepdim: builtins.bool = False) -> Tensor: ...
-        def logsumexp(self, axis: Axes = None, keepdims: builtins.bool = False, *,
-                      dim: Axes = None, keepdim: builtins.bool = False) -> Tensor: ...
-        def any(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                keepdim: builtins.bool = False) -> Tensor: ...
-        def all(self, axis: Axes = None, keepdims: builtins.bool = False, *, dim: Axes = None,
-                keepdim: builtins.bool = False) -> Tensor: ...
+        def sum(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def mean(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def var(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            unbiased: builtins.bool | None = None,
+            correction: builtins.int | None = None,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def std(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            unbiased: builtins.bool | None = None,
+            correction: builtins.int | None = None,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        @overload
+        def max(
+            self,
+            dim: None = None,
+            keepdim: builtins.bool = False,
+            *,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+        ) -> Tensor: ...
+        @overload
+        def max(self, dim: Tensor) -> Tensor: ...  # elementwise, with another tensor
+        @overload
+        def max(
+            self,
+            dim: builtins.int,
+            keepdim: builtins.bool = False,
+            *,
+            axis: None = None,
+            keepdims: builtins.bool = False,
+        ) -> tuple[Tensor, Tensor]: ...  # (values, indices)
+        def max(
+            self,
+            dim: builtins.int | Tensor | None = None,
+            keepdim: builtins.bool = False,
+            *,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+        ) -> Tensor | tuple[Tensor, Tensor]: ...
+        @overload
+        def min(
+            self,
+            dim: None = None,
+            keepdim: builtins.bool = False,
+            *,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+        ) -> Tensor: ...
+        @overload
+        def min(self, dim: Tensor) -> Tensor: ...  # elementwise, with another tensor
+        @overload
+        def min(
+            self,
+            dim: builtins.int,
+            keepdim: builtins.bool = False,
+            *,
+            axis: None = None,
+            keepdims: builtins.bool = False,
+        ) -> tuple[Tensor, Tensor]: ...  # (values, indices)
+        def min(
+            self,
+            dim: builtins.int | Tensor | None = None,
+            keepdim: builtins.bool = False,
+            *,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+        ) -> Tensor | tuple[Tensor, Tensor]: ...
+        def amax(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def amin(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def argmax(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def argmin(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def logsumexp(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def any(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
+        def all(
+            self,
+            axis: Axes = None,
+            keepdims: builtins.bool = False,
+            *,
+            dim: Axes = None,
+            keepdim: builtins.bool = False,
+        ) -> Tensor: ...
         def reshape(self, *shape: Any) -> Tensor: ...
         def view(self, *shape: Any) -> Tensor: ...
         def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor: ...
@@ -438,11 +581,16 @@ class Tensor:
         ) -> Tensor: ...
         def expand(self, *sizes: Any) -> Tensor: ...
         def broadcast_to(self, *shape: Any) -> Tensor: ...
-        def split(self, split_size_or_sections: builtins.int | Sequence[builtins.int],
-                  axis: builtins.int = 0, *,
-                  dim: builtins.int | None = None) -> tuple[Tensor, ...]: ...
-        def chunk(self, chunks: builtins.int, axis: builtins.int = 0, *,
-                  dim: builtins.int | None = None) -> tuple[Tensor, ...]: ...
+        def split(
+            self,
+            split_size_or_sections: builtins.int | Sequence[builtins.int],
+            axis: builtins.int = 0,
+            *,
+            dim: builtins.int | None = None,
+        ) -> tuple[Tensor, ...]: ...
+        def chunk(
+            self, chunks: builtins.int, axis: builtins.int = 0, *, dim: builtins.int | None = None
+        ) -> tuple[Tensor, ...]: ...
         @property
         def T(self) -> Tensor: ...
         @property
@@ -458,6 +606,25 @@ class Tensor:
         def long(self) -> Tensor: ...
         def int(self) -> Tensor: ...
         def bool(self) -> Tensor: ...
+        def sort(
+            self,
+            dim: builtins.int = -1,
+            descending: builtins.bool = False,
+            stable: builtins.bool = False,
+        ) -> tuple[Tensor, Tensor]: ...  # (values, indices)
+        def argsort(
+            self,
+            dim: builtins.int = -1,
+            descending: builtins.bool = False,
+            stable: builtins.bool = False,
+        ) -> Tensor: ...
+        def topk(
+            self,
+            k: builtins.int,
+            dim: builtins.int = -1,
+            largest: builtins.bool = True,
+            sorted: builtins.bool = True,
+        ) -> tuple[Tensor, Tensor]: ...  # (values, indices)
 
 
 def _topological_order(root: Tensor) -> list[Function]:
@@ -497,7 +664,8 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
         return grad
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
+    )
     out = grad.sum(axis=axes, keepdims=True) if axes else grad
     if lead:
         out = out.reshape(out.shape[lead:])
@@ -522,8 +690,12 @@ class _LeafHooks:
         self.leaves: dict[int, Tensor] = {}
         for fn in order:
             for t, need in zip(fn.inputs or (), fn.needs_input_grad, strict=False):
-                if need and isinstance(t, Tensor) and t._ctx is None and \
-                        t.__dict__.get("_post_accumulate_hooks"):
+                if (
+                    need
+                    and isinstance(t, Tensor)
+                    and t._ctx is None
+                    and t.__dict__.get("_post_accumulate_hooks")
+                ):
                     self.pending[id(t)] = self.pending.get(id(t), 0) + 1
                     self.leaves[id(t)] = t
 
@@ -585,7 +757,8 @@ def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             raise RuntimeError(
                 f"backward: trying to backward through {type(fn).__name__} a second time; "
                 "its saved arrays were freed by the first backward. "
-                "Pass retain_graph=True to the first call if you need to go through twice.")
+                "Pass retain_graph=True to the first call if you need to go through twice."
+            )
         out = fn.output_ref()
         g = grads.pop(fn.output_id, None)
         if g is None:  # no path from root through this node's output
@@ -597,14 +770,16 @@ def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if isinstance(t, Tensor) and t._version != v:
                 raise RuntimeError(
                     f"backward: an input of {type(fn).__name__} (shape {t.shape}) was "
-                    "modified in place after it was used; use an out-of-place operation")
+                    "modified in place after it was used; use an out-of-place operation"
+                )
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if len(in_grads) != len(fn.inputs):
             raise RuntimeError(
                 f"{type(fn).__name__}.backward returned {len(in_grads)} gradients "
-                f"for {len(fn.inputs)} inputs")
+                f"for {len(fn.inputs)} inputs"
+            )
         for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads, strict=True):
             if not need or gi is None:
                 continue
@@ -686,8 +861,9 @@ class Function:
         """Run the operation on `inputs` (Tensors, arrays or constants) and record it."""
         out, outs = cls._run(inputs, params)
         if isinstance(outs, tuple):
-            raise TypeError(f"{cls.__name__}.forward returned {len(outs)} outputs; run it "
-                            "with apply_multi")
+            raise TypeError(
+                f"{cls.__name__}.forward returned {len(outs)} outputs; run it with apply_multi"
+            )
         return out
 
     @classmethod
@@ -699,8 +875,9 @@ class Function:
         return outs
 
     @classmethod
-    def _run(cls, inputs: tuple, params: dict[str, Any]
-             ) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
+    def _run(
+        cls, inputs: tuple, params: dict[str, Any]
+    ) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
         """The differentiable output, and every output (the same Tensor when only one)."""
         fn = cls(**params)
         arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
@@ -714,9 +891,11 @@ class Function:
             marked = vars(fn).pop("_non_differentiable", set())
             free = [i for i, a in enumerate(result) if id(a) not in marked]
             if len(free) != 1:
-                raise TypeError(f"{cls.__name__}.forward returned {len(result)} outputs; all "
-                                f"but one must be marked non-differentiable, {len(free)} are "
-                                "not")
+                raise TypeError(
+                    f"{cls.__name__}.forward returned {len(result)} outputs; all "
+                    f"but one must be marked non-differentiable, {len(free)} are "
+                    "not"
+                )
             outs = tuple(Tensor(a) for a in result)
             out = outs[free[0]]
         else:

@@ -3,9 +3,11 @@
 Everything above this module asks it for `xp` (NumPy today) and for randomness, so that a
 later CuPy backend or a change of default precision happens in one place.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -92,8 +94,9 @@ def rng_of(generator: Generator | None) -> np.random.Generator:
     return (generator or _default_generator).rng
 
 
-def find_generators(obj: Any, prefix: str = "", _seen: set | None = None,
-                    _depth: int = 0) -> Iterator[tuple[str, Any]]:
+def find_generators(
+    obj: Any, prefix: str = "", _seen: set | None = None, _depth: int = 0
+) -> Iterator[tuple[str, Any]]:
     """``(path, generator)`` for every ``strided.Generator`` or ``numpy.random.Generator``
     reachable from ``obj`` through attributes, lists, tuples and dicts (not through
     arrays), each once."""
@@ -104,8 +107,11 @@ def find_generators(obj: Any, prefix: str = "", _seen: set | None = None,
         seen.add(id(obj))
         yield prefix, obj
         return
-    if isinstance(obj, (np.ndarray, str, bytes, int, float, bool, type)) or callable(obj) \
-            and not hasattr(obj, "__dict__"):
+    if (
+        isinstance(obj, (np.ndarray, str, bytes, int, float, bool, type))
+        or callable(obj)
+        and not hasattr(obj, "__dict__")
+    ):
         return
     seen.add(id(obj))
     if isinstance(obj, dict):

@@ -1,4 +1,5 @@
 """Ways to make a tensor: from data, filled with a constant, a range, or at random."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -38,8 +39,9 @@ def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     try:
         arr = np.array(data, dtype=dtype, copy=True)
     except ValueError as e:  # ragged nesting, or strings that are not numbers
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data "
-                        f"({e})") from None
+        raise TypeError(
+            f"tensor: cannot make a tensor from {type(data).__name__} data ({e})"
+        ) from None
     if dtype is None and not isinstance(data, np.ndarray) and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
     return Tensor(arr, requires_grad=requires_grad)
@@ -136,6 +138,7 @@ def _like(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
         d = t.dtype if dtype is None else dtype
         return fill(*t.shape, dtype=d, requires_grad=requires_grad)
+
     like.__name__ = fill.__name__ + "_like"
     like.__doc__ = (f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`.\n\n"
                     "Parameters\n----------\nt : Tensor\n    The tensor whose shape is taken.\n"

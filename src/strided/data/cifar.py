@@ -35,8 +35,9 @@ def _check_dtype(dtype: np.dtype) -> np.dtype:
 
 def _safe_dtype(spec: Any, align: bool = False, copy: bool = False) -> np.dtype:
     if not isinstance(spec, str):
-        raise pickle.UnpicklingError(f"safe_unpickle: numpy.dtype({spec!r}) refused; only dtype "
-                                     "strings")
+        raise pickle.UnpicklingError(
+            f"safe_unpickle: numpy.dtype({spec!r}) refused; only dtype strings"
+        )
     return _check_dtype(np.dtype(spec, align=bool(align), copy=bool(copy)))
 
 
@@ -44,8 +45,9 @@ def _safe_reconstruct(cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
     # NumPy's pickles call _reconstruct(ndarray, (0,), b'b') and then __setstate__;
     # only plain ndarray may be built, never a subclass with its own setstate.
     if cls is not np.ndarray:
-        raise pickle.UnpicklingError(f"safe_unpickle: _reconstruct of {cls!r} refused; only "
-                                     "numpy.ndarray")
+        raise pickle.UnpicklingError(
+            f"safe_unpickle: _reconstruct of {cls!r} refused; only numpy.ndarray"
+        )
     return np.ndarray.__new__(np.ndarray, (0,), np.uint8)
 
 
@@ -106,14 +108,19 @@ def _load_dict(path: PathLike) -> dict:
         obj = safe_unpickle(raw)
     except pickle.UnpicklingError as exc:
         if str(exc).startswith("safe_unpickle"):  # a global we do not allow: refused, not run
-            raise ValueError(f"load_cifar_batch: {path} was refused: {exc} — it is not a "
-                             f"CIFAR batch, and may be malicious; nothing in it was "
-                             f"executed") from None
-        raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or "
-                         f"truncated: {exc})") from None
+            raise ValueError(
+                f"load_cifar_batch: {path} was refused: {exc} — it is not a "
+                f"CIFAR batch, and may be malicious; nothing in it was "
+                f"executed"
+            ) from None
+        raise ValueError(
+            f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or truncated: {exc})"
+        ) from None
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or "
-                         f"truncated: {type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"load_cifar_batch: {path} is not a readable CIFAR batch (damaged or "
+            f"truncated: {type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(obj, dict):
         raise ValueError(f"load_cifar_batch: {path} holds a {type(obj).__name__}, expected a dict")
     # Keys are bytes in the official (Python 2) files and str in re-pickled ones.
@@ -173,4 +180,3 @@ def cifar_images(data: np.ndarray) -> np.ndarray:
     a reshape; HWC would need a transpose.
     """
     return np.ascontiguousarray(data).reshape(-1, 3, 32, 32)
-

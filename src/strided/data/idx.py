@@ -11,8 +11,8 @@ not by the file name, because mirrors and distributions do not agree on names.
 from __future__ import annotations
 
 import gzip
-import zlib
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,8 +50,10 @@ def _read_bytes(source: PathLike | BinaryIO) -> bytes:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:  # a cut-short or damaged download
             name = getattr(source, "name", source)
-            raise ValueError(f"read_idx: {name!s} is a damaged or truncated gzip file "
-                             f"({exc}); delete it and download it again") from None
+            raise ValueError(
+                f"read_idx: {name!s} is a damaged or truncated gzip file "
+                f"({exc}); delete it and download it again"
+            ) from None
     return raw
 
 
@@ -76,8 +78,9 @@ def read_idx(source: PathLike | BinaryIO) -> np.ndarray:
         )
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
-        raise ValueError(f"read_idx: {name!s} declares {ndim} dimensions but the header is cut "
-                         "short")
+        raise ValueError(
+            f"read_idx: {name!s} declares {ndim} dimensions but the header is cut short"
+        )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

@@ -3,19 +3,20 @@ Pillow). A file that is damaged, empty, not what its name says, or built to exha
 (a header promising terabytes, a decompression bomb) gives a ValueError that names it —
 never a traceback from deep inside NumPy or Pillow, and never pickled code run.
 """
+
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import Any
 
 import numpy as np
 
 __all__ = ["read_npy", "read_image", "image_info", "as_image_batch", "IMAGE_EXTENSIONS",
            "MAX_IMAGE_PIXELS"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 #: The picture files `read_image` (and so ImageFolder) takes, as torchvision's ImageFolder.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
@@ -44,33 +45,43 @@ def read_npy(path: PathLike) -> np.ndarray:
                 raise ValueError(f"{path}: the file is empty, not a .npy array")
             try:
                 version = np.lib.format.read_magic(f)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
                 shape, fortran, dtype = read_header(f)
             except (ValueError, EOFError, OSError, SyntaxError) as exc:
-                raise ValueError(f"{path}: not a .npy array (its header cannot be read: "
-                                 f"{' '.join(str(exc).split())})") from None
+                raise ValueError(
+                    f"{path}: not a .npy array (its header cannot be read: "
+                    f"{' '.join(str(exc).split())})"
+                ) from None
             if dtype.hasobject:
-                raise ValueError(f"{path}: holds Python objects (a pickle), which strided "
-                                 "never loads; save plain numbers instead")
+                raise ValueError(
+                    f"{path}: holds Python objects (a pickle), which strided "
+                    "never loads; save plain numbers instead"
+                )
             need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
             have = size - f.tell()
             if need > have:
-                raise ValueError(f"{path}: the header promises a {dtype} array of shape "
-                                 f"{shape} ({need:,} bytes) but the file holds {have:,}; it is "
-                                 "truncated or damaged")
+                raise ValueError(
+                    f"{path}: the header promises a {dtype} array of shape "
+                    f"{shape} ({need:,} bytes) but the file holds {have:,}; it is "
+                    "truncated or damaged"
+                )
             data = np.fromfile(f, dtype=dtype, count=int(np.prod(shape)))
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path}") from None
     return data.reshape(shape, order="F" if fortran else "C")
 
 
-def _pillow(path: Path):
+def _pillow(path: Path) -> Any:  # the PIL.Image module (an optional extra)
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError(f"{path}: reading picture files needs Pillow: "
-                          "pip install 'strided[images]'") from None
+        raise ImportError(
+            f"{path}: reading picture files needs Pillow: pip install 'strided[images]'"
+        ) from None
     # strided refuses large images itself, with the file's name, instead of a warning
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     return Image
@@ -89,15 +100,16 @@ def image_info(path: PathLike) -> tuple[int, tuple[int, int]]:
         with Image.open(path) as img:
             return (1 if _grey(img.mode) else 3), (img.size[1], img.size[0])
     except Image.DecompressionBombError:
-        raise ValueError(f"{path}: the image is too large to decode (it may be a "
-                         "decompression bomb)") from None
+        raise ValueError(
+            f"{path}: the image is too large to decode (it may be a decompression bomb)"
+        ) from None
     except (OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") \
-            from None
+        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") from None
 
 
-def read_image(path: PathLike, channels: int | None = None,
-               size: tuple[int, int] | None = None) -> np.ndarray:
+def read_image(
+    path: PathLike, channels: int | None = None, size: tuple[int, int] | None = None
+) -> np.ndarray:
     """A picture file as a `uint8` (C, H, W) array, through Pillow.
 
     Parameters
@@ -120,9 +132,11 @@ def read_image(path: PathLike, channels: int | None = None,
         with Image.open(path) as img:
             w, h = img.size
             if w * h > MAX_IMAGE_PIXELS:  # checked before decoding: a bomb stays unexploded
-                raise ValueError(f"{path}: the image is {w}×{h} = {w * h:,} pixels, more than "
-                                 f"the {MAX_IMAGE_PIXELS:,} strided decodes (it may be a "
-                                 "decompression bomb)")
+                raise ValueError(
+                    f"{path}: the image is {w}×{h} = {w * h:,} pixels, more than "
+                    f"the {MAX_IMAGE_PIXELS:,} strided decodes (it may be a "
+                    "decompression bomb)"
+                )
             mode = {1: "L", 3: "RGB"}.get(channels or 0, "L" if _grey(img.mode) else "RGB")
             img = img.convert(mode)
             if size is not None and img.size != (size[1], size[0]):
@@ -131,11 +145,11 @@ def read_image(path: PathLike, channels: int | None = None,
     except ValueError:
         raise
     except Image.DecompressionBombError:  # Pillow's own check, at twice its pixel limit
-        raise ValueError(f"{path}: the image is too large to decode (it may be a "
-                         "decompression bomb)") from None
+        raise ValueError(
+            f"{path}: the image is too large to decode (it may be a decompression bomb)"
+        ) from None
     except (OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") \
-            from None
+        raise ValueError(f"{path}: not a readable image ({' '.join(str(exc).split())})") from None
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy()
 
 

@@ -10,12 +10,13 @@ the transforms and the Trainer treat them alike. `split` holds out a stratified 
 testing; `channel_stats` gives the per-channel mean and standard deviation to normalise
 with (compute it on the training part only).
 """
+
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Union
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from .loader import ArrayDataset
 
 __all__ = ["ImageFolder", "find_classes"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 Transform = Callable[[np.ndarray], np.ndarray]
 
 
@@ -36,13 +37,18 @@ def find_classes(root: PathLike) -> tuple[list[str], dict[str, list[Path]]]:
         raise FileNotFoundError(f"ImageFolder: {root} is not a folder")
     files = {}
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(p for p in sub.rglob("*") if p.is_file() and not p.name.startswith(".")
-                        and p.suffix.lower() in IMAGE_EXTENSIONS)
+        images = sorted(
+            p
+            for p in sub.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+        )
         if images:
             files[sub.name] = images
     if len(files) < 1:
-        raise ValueError(f"ImageFolder: {root} has no class sub-folders with images "
-                         f"({', '.join(IMAGE_EXTENSIONS)}); expected root/<class>/<image>")
+        raise ValueError(
+            f"ImageFolder: {root} has no class sub-folders with images "
+            f"({', '.join(IMAGE_EXTENSIONS)}); expected root/<class>/<image>"
+        )
     return list(files), files
 
 
@@ -69,8 +75,13 @@ class ImageFolder(ArrayDataset):
     targets : int64 ndarray (N,)
     """
 
-    def __init__(self, root: PathLike, size: int | tuple[int, int] | None = None,
-                 channels: int | None = None, transform: Transform | None = None):
+    def __init__(
+        self,
+        root: PathLike,
+        size: int | tuple[int, int] | None = None,
+        channels: int | None = None,
+        transform: Transform | None = None,
+    ):
         self.root = Path(root)
         self.classes, files = find_classes(self.root)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -78,14 +89,16 @@ class ImageFolder(ArrayDataset):
         if isinstance(size, (int, np.integer)):
             size = (int(size), int(size))
         if size is not None and (len(size) != 2 or min(size) < 1):
-            raise ValueError(f"ImageFolder: size must be a positive int or (height, width), "
-                             f"got {size!r}")
+            raise ValueError(
+                f"ImageFolder: size must be a positive int or (height, width), got {size!r}"
+            )
         info = [image_info(p) for p, _ in self.samples]  # headers only: nothing decoded yet
         if channels is None:
             channels = 1 if all(c == 1 for c, _ in info) else 3
         if size is None:
             size = Counter(hw for _, hw in info).most_common(1)[0][0]
-        self.size, self.channels = tuple(size), channels
+        height, width = size
+        self.size, self.channels = (int(height), int(width)), channels
         images = np.empty((len(info), channels) + self.size, np.uint8)
         for i, (path, _) in enumerate(self.samples):
             images[i] = read_image(path, channels, self.size)
@@ -106,8 +119,9 @@ class ImageFolder(ArrayDataset):
         """(train, test): a random `test_fraction` of each class held out (at least one
         image of each class with two or more), the same for the same seed."""
         if not 0 < test_fraction < 1:
-            raise ValueError(f"ImageFolder.split: test_fraction must be in (0, 1), "
-                             f"got {test_fraction}")
+            raise ValueError(
+                f"ImageFolder.split: test_fraction must be in (0, 1), got {test_fraction}"
+            )
         rng = np.random.default_rng(seed)
         test = []
         for c in range(len(self.classes)):
@@ -130,9 +144,13 @@ class ImageFolder(ArrayDataset):
         (what `transforms.Normalize` takes)."""
         x = images.astype(np.float64) / 255.0
         std = x.std(axis=(0, 2, 3))
-        return (tuple(float(v) for v in x.mean(axis=(0, 2, 3))),
-                tuple(float(v) if v > 0 else 1.0 for v in std))
+        return (
+            tuple(float(v) for v in x.mean(axis=(0, 2, 3))),
+            tuple(float(v) if v > 0 else 1.0 for v in std),
+        )
 
     def __repr__(self) -> str:
-        return (f"ImageFolder({len(self)} images {self.images.shape[1:]}, "
-                f"{len(self.classes)} classes, from {self.root})")
+        return (
+            f"ImageFolder({len(self)} images {self.images.shape[1:]}, "
+            f"{len(self.classes)} classes, from {self.root})"
+        )

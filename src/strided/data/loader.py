@@ -10,10 +10,12 @@ sample at a time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import threading
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +51,9 @@ class ArrayDataset:
         lengths = [a.shape[0] if a.ndim else None for a in arrays]
         if None in lengths or len(set(lengths)) != 1:
             shapes = ", ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"ArrayDataset: arrays must share their first dimension, got shapes {shapes}")
+            raise ValueError(
+                f"ArrayDataset: arrays must share their first dimension, got shapes {shapes}"
+            )
         self.arrays = arrays
         self.transform = transform
 
@@ -60,7 +64,9 @@ class ArrayDataset:
         if isinstance(index, (int, np.integer)):
             n = len(self)
             if not -n <= index < n:
-                raise IndexError(f"{type(self).__name__}: index {index} out of range for length {n}")
+                raise IndexError(
+                    f"{type(self).__name__}: index {index} out of range for length {n}"
+                )
         items = tuple(a[index] for a in self.arrays)
         if self.transform is not None:
             items = (self.transform(items[0]),) + items[1:]
@@ -113,10 +119,16 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
         raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
     if all(isinstance(l, (int, np.integer)) for l in lengths):
         if sum(lengths) != n:
-            raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, but the data set has {n} samples")
+            raise ValueError(
+                f"random_split: lengths {lengths} sum to {sum(lengths)}, but the data set has "
+                f"{n} samples"
+            )
         return [int(l) for l in lengths]
     if not math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
-        raise ValueError(f"random_split: fractions {lengths} must sum to 1 (or give integer lengths summing to {n})")
+        raise ValueError(
+            f"random_split: fractions {lengths} must sum to 1 (or give integer lengths summing "
+            f"to {n})"
+        )
     counts = [int(math.floor(n * f)) for f in lengths]
     # The samples floor() left over go one each to the first parts, as PyTorch does.
     for i in range(n - sum(counts)):
@@ -124,7 +136,9 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return counts
 
 
-def random_split(dataset: Any, lengths: Sequence[float], seed: int | np.random.Generator | None = None) -> list[Subset]:
+def random_split(
+    dataset: Any, lengths: Sequence[float], seed: int | np.random.Generator | None = None
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random ``Subset``\\ s.
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1.
@@ -134,7 +148,7 @@ def random_split(dataset: Any, lengths: Sequence[float], seed: int | np.random.G
     counts = _split_lengths(n, lengths)
     perm = as_generator(seed, "random_split").permutation(n)
     bounds = np.cumsum([0] + counts)
-    return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, perm[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def train_val_split(dataset: Any, val_fraction: float = 0.1, seed: int | np.random.Generator | None = None) -> tuple[Subset, Subset]:
@@ -219,26 +233,44 @@ class DataLoader:
     ):
         if isinstance(dataset, np.ndarray):
             dataset = ArrayDataset(dataset)
-        elif isinstance(dataset, (tuple, list)) and dataset and all(isinstance(a, np.ndarray) for a in dataset):
+        elif (
+            isinstance(dataset, (tuple, list))
+            and dataset
+            and all(isinstance(a, np.ndarray) for a in dataset)
+        ):
             dataset = ArrayDataset(*dataset)
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
-                f"DataLoader: dataset must have __len__ and __getitem__ or be arrays, got {type(dataset).__name__}"
+                "DataLoader: dataset must have __len__ and __getitem__ or be arrays, got "
+                f"{type(dataset).__name__}"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"DataLoader: seed must be an int, got {type(seed).__name__} (pass a Generator as generator=)")
+            raise TypeError(
+                f"DataLoader: seed must be an int, got {type(seed).__name__} (pass a Generator "
+                "as generator=)"
+            )
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
-            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got {type(generator).__name__}")
-        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__")
-                                    or not hasattr(sampler, "__len__")):
-            raise ValueError("DataLoader: sampler must be an iterable of indices with len(), "
-                             "and shuffle must be False with a sampler (the sampler orders)")
+            raise TypeError(
+                "DataLoader: generator must be a numpy.random.Generator, got "
+                f"{type(generator).__name__}"
+            )
+        if sampler is not None and (
+            shuffle or not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__")
+        ):
+            raise ValueError(
+                "DataLoader: sampler must be an iterable of indices with len(), "
+                "and shuffle must be False with a sampler (the sampler orders)"
+            )
         self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -255,7 +287,11 @@ class DataLoader:
         self.batches_done = 0
         self._taken_states: dict | None = None
         # Without seed or generator, shuffling still works, from fresh OS entropy.
-        self._generator = generator if generator is not None else (np.random.default_rng() if seed is None else None)
+        self._generator = (
+            generator
+            if generator is not None
+            else (np.random.default_rng() if seed is None else None)
+        )
 
     def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
@@ -265,10 +301,13 @@ class DataLoader:
         """Make the next ``__iter__`` use the order of ``epoch`` (with ``seed`` only),
         starting at its batch ``start`` (the earlier ones are skipped, not loaded)."""
         ordered = self.seed is not None or (
-            hasattr(self.sampler, "set_epoch") if self.sampler is not None else not self.shuffle)
+            hasattr(self.sampler, "set_epoch") if self.sampler is not None else not self.shuffle
+        )
         if start and not ordered:
-            raise ValueError("DataLoader.set_epoch: starting inside an epoch needs the "
-                             "loader's order to be a function of its epoch: give seed=")
+            raise ValueError(
+                "DataLoader.set_epoch: starting inside an epoch needs the "
+                "loader's order to be a function of its epoch: give seed="
+            )
         self.epoch = int(epoch)
         self._start = int(start)
 
@@ -302,6 +341,7 @@ class DataLoader:
             return np.arange(n)
         if self.seed is not None:
             return epoch_order(n, self.seed, self.epoch)
+        assert self._generator is not None  # made in __init__ whenever there is no seed
         return self._generator.permutation(n)
 
     def _fetch(self, idx: np.ndarray) -> tuple:
@@ -327,8 +367,9 @@ class DataLoader:
         first, self._start = self._start, 0
         self.epoch += 1
         self.batches_done, self._taken_states = first, None
-        items = self._batches(order, first) if self.prefetch == 0 else \
-            self._prefetched(order, first)
+        items = (
+            self._batches(order, first) if self.prefetch == 0 else self._prefetched(order, first)
+        )
         return self._taken(items)
 
     def _taken(self, items: Iterator[tuple]) -> Iterator[tuple]:
@@ -379,6 +420,7 @@ class DataLoader:
 
     def __repr__(self) -> str:
         return (
-            f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}, prefetch={self.prefetch})"
         )

@@ -321,10 +321,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     check_input(x, 3, "adaptive_max_pool1d", "(N, C, L)")
     out = _adaptive_size("adaptive_max_pool1d", output_size, tuple(x.shape[2:]))
     lifted = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
-    result = AdaptiveMaxPool2d.apply(lifted, out=(1,) + out, with_arg=bool(return_indices))
     if not return_indices:
-        return _Squeeze1d.apply(result)
-    y, indices = result
+        return _Squeeze1d.apply(AdaptiveMaxPool2d.apply(lifted, out=(1,) + out, with_arg=False))
+    y, indices = AdaptiveMaxPool2d.apply_multi(lifted, out=(1,) + out, with_arg=True)
     return _Squeeze1d.apply(y), Tensor(indices.data[:, :, 0, :])
 
 

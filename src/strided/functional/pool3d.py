@@ -70,7 +70,9 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     x = as_tensor(input, "max_pool3d")
     geo = _geometry("max_pool3d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    return MaxPool3d.apply(x, geo=geo, with_arg=bool(return_indices))
+    if return_indices:
+        return MaxPool3d.apply_multi(x, geo=geo, with_arg=True)
+    return MaxPool3d.apply(x, geo=geo, with_arg=False)
 
 
 @batch_conventions(5)

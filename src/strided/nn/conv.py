@@ -1,15 +1,23 @@
 """Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from ..autograd import Tensor
 from ..backend import Generator, get_default_dtype
-from ..functional.arguments import (as_tensor, check_conv_padding, check_padding_mode, ntuple,
-                                    positive_int)
-from ..functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..functional.arguments import (
+    as_tensor,
+    check_conv_padding,
+    check_padding_mode,
+    ntuple,
+    positive_int,
+)
 from ..functional.batching import layouts
+from ..functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ..functional.conv3d import conv3d
 from . import init
 from .module import Module, Parameter
@@ -53,17 +61,34 @@ class _ConvNd(Module):
     nd = 2
     transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", output_padding=0,
-                 dtype=None, generator: Generator | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] | str = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        output_padding: int | tuple[int, ...] = 0,
+        dtype: DTypeLike | None = None,
+        generator: Generator | None = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
-        for arg, v in (("in_channels", in_channels), ("out_channels", out_channels),
-                       ("groups", groups)):
+        for arg, v in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("groups", groups),
+        ):
             positive_int(v, name, arg)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels}"
-                             f" and out_channels={out_channels}")
+            raise ValueError(
+                f"{name}: groups={groups} must divide in_channels={in_channels}"
+                f" and out_channels={out_channels}"
+            )
         check_padding_mode(padding_mode, name)
         if self.transposed and padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported")
@@ -74,12 +99,14 @@ class _ConvNd(Module):
         self.stride = ntuple(stride, self.nd, name, "stride", minimum=1)
         self.dilation = ntuple(dilation, self.nd, name, "dilation", minimum=1)
         self.padding = check_conv_padding(padding, self.nd, self.stride, name)
-        self.output_padding = ntuple(output_padding, self.nd, name, "output_padding",
-                                     minimum=0)
+        self.output_padding = ntuple(output_padding, self.nd, name, "output_padding", minimum=0)
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype or get_default_dtype())
-        shape = ((in_channels, out_channels // groups) if self.transposed
-                 else (out_channels, in_channels // groups)) + self.kernel_size
+        shape = (
+            (in_channels, out_channels // groups)
+            if self.transposed
+            else (out_channels, in_channels // groups)
+        ) + self.kernel_size
         self.weight = Parameter(np.zeros(shape, dtype=dtype))
         self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters(generator)
@@ -97,21 +124,27 @@ class _ConvNd(Module):
         k = self.kernel_size[0] if len(set(self.kernel_size)) == 1 else self.kernel_size
         return f"{type(self).__name__}({self.in_channels}→{self.out_channels}, k={k})"
 
-    def _check(self, x):
+    def _check(self, x: Tensor) -> Tensor:
         x = as_tensor(x, type(self).__name__)
         if x.ndim not in (self.nd + 1, self.nd + 2):  # unbatched (C, ...) or (N, C, ...)
-            raise ValueError(f"{self._describe()}: expected a {self.nd + 2}-D or "
-                             f"{self.nd + 1}-D input {layouts(self.nd + 2)}, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{self._describe()}: expected a {self.nd + 2}-D or "
+                f"{self.nd + 1}-D input {layouts(self.nd + 2)}, "
+                f"got shape {tuple(x.shape)}"
+            )
         channels = x.shape[-self.nd - 1]
         if channels != self.in_channels:
-            raise ValueError(f"{self._describe()}: input has {channels} channels, expected "
-                             f"{self.in_channels} (input shape {tuple(x.shape)})")
+            raise ValueError(
+                f"{self._describe()}: input has {channels} channels, expected "
+                f"{self.in_channels} (input shape {tuple(x.shape)})"
+            )
         return x
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding not in ((0,) * self.nd, "valid"):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self.nd:
@@ -133,10 +166,18 @@ class Conv2d(_ConvNd):
 
     nd = 2
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = self._check(input)
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, self.padding_mode)
+        return conv2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+        )
 
 
 class Conv1d(_ConvNd):
@@ -144,10 +185,18 @@ class Conv1d(_ConvNd):
 
     nd = 1
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = self._check(input)
-        return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, self.padding_mode)
+        return conv1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+        )
 
 
 class Conv3d(_ConvNd):
@@ -156,10 +205,18 @@ class Conv3d(_ConvNd):
 
     nd = 3
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = self._check(input)
-        return conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, self.padding_mode)
+        return conv3d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+        )
 
 
 class ConvTranspose2d(_ConvNd):
@@ -170,10 +227,21 @@ class ConvTranspose2d(_ConvNd):
     nd = 2
     transposed = True
 
-    def forward(self, input, output_size=None):
+    def forward(
+        self, input: Tensor, output_size: int | tuple[int | None, ...] | None = None
+    ) -> Tensor:
         x = self._check(input)
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                self.output_padding, self.groups, self.dilation, output_size)
+        return conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size,
+        )
 
 
 class ConvTranspose1d(_ConvNd):
@@ -182,10 +250,21 @@ class ConvTranspose1d(_ConvNd):
     nd = 1
     transposed = True
 
-    def forward(self, input, output_size=None):
+    def forward(
+        self, input: Tensor, output_size: int | tuple[int | None, ...] | None = None
+    ) -> Tensor:
         x = self._check(input)
-        return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                self.output_padding, self.groups, self.dilation, output_size)
+        return conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size,
+        )
 
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]

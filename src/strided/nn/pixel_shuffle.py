@@ -1,6 +1,8 @@
 """PixelShuffle and PixelUnshuffle layers (sub-pixel convolution's rearrangement)."""
+
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .module import Module
 
@@ -18,7 +20,7 @@ class PixelShuffle(Module):
         super().__init__()
         self.upscale_factor = upscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
@@ -38,7 +40,7 @@ class PixelUnshuffle(Module):
         super().__init__()
         self.downscale_factor = downscale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:

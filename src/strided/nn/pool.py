@@ -1,6 +1,10 @@
 """Pooling, unpooling and upsampling layers (no parameters)."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from ..autograd import Tensor
 from ..functional import pool as P
 from ..functional.pool3d import avg_pool3d, max_pool3d
 from ..functional.upsample import interpolate
@@ -12,7 +16,7 @@ class _Pool(Module):
 
     _args: tuple = ()
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__()
         for k, v in kwargs.items():
             setattr(self, k, v)
@@ -38,31 +42,64 @@ class MaxPool2d(_Pool):
 
     _args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
-                         padding=padding, dilation=dilation, return_indices=return_indices,
-                         ceil_mode=ceil_mode)
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] | str = 0,
+        dilation: int | tuple[int, ...] = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride or kernel_size,
+            padding=padding,
+            dilation=dilation,
+            return_indices=return_indices,
+            ceil_mode=ceil_mode,
+        )
 
-    def forward(self, input):
-        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor:
+        return P.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class MaxPool1d(MaxPool2d):
     """Max pooling over (N, C, L)."""
 
-    def forward(self, input):
-        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor:
+        return P.max_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class MaxPool3d(MaxPool2d):
     """Max pooling over (N, C, D, H, W) or (C, D, H, W)."""
 
-    def forward(self, input):
-        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          self.ceil_mode, self.return_indices)
+    def forward(self, input: Tensor) -> Tensor:
+        return max_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class AvgPool2d(_Pool):
@@ -86,24 +123,49 @@ class AvgPool2d(_Pool):
 
     _args = ("kernel_size", "stride", "padding")
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
-        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
-                         padding=padding, ceil_mode=ceil_mode,
-                         count_include_pad=count_include_pad,
-                         divisor_override=divisor_override)
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] | str = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride or kernel_size,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+            divisor_override=divisor_override,
+        )
 
-    def forward(self, input):
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+    def forward(self, input: Tensor) -> Tensor:
+        return P.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AvgPool3d(AvgPool2d):
     """Average pooling over (N, C, D, H, W) or (C, D, H, W)."""
 
-    def forward(self, input):
-        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AvgPool1d(_Pool):
@@ -125,15 +187,31 @@ class AvgPool1d(_Pool):
 
     _args = ("kernel_size", "stride", "padding")
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
-        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
-                         padding=padding, ceil_mode=ceil_mode,
-                         count_include_pad=count_include_pad)
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] | str = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride or kernel_size,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
 
-    def forward(self, input):
-        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+    def forward(self, input: Tensor) -> Tensor:
+        return P.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
 
 class AdaptiveAvgPool2d(_Pool):
@@ -147,17 +225,17 @@ class AdaptiveAvgPool2d(_Pool):
 
     _args = ("output_size",)
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, ...]) -> None:
         super().__init__(output_size=output_size)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average over adaptive windows of (N, C, L)."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_avg_pool1d(input, self.output_size)
 
 
@@ -174,24 +252,26 @@ class AdaptiveMaxPool2d(_Pool):
 
     _args = ("output_size",)
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(
+        self, output_size: int | tuple[int | None, ...], return_indices: bool = False
+    ) -> None:
         super().__init__(output_size=output_size, return_indices=return_indices)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Maximum over adaptive windows of (N, C, L) or (C, L)."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class GlobalAvgPool2d(_Pool):
     """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1)."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return P.global_avg_pool2d(input)
 
 
@@ -210,21 +290,37 @@ class MaxUnpool2d(_Pool):
 
     _args = ("kernel_size", "stride", "padding")
 
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size,
-                         padding=padding)
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] | None = None,
+        padding: int | tuple[int, ...] | str = 0,
+    ) -> None:
+        super().__init__(kernel_size=kernel_size, stride=stride or kernel_size, padding=padding)
 
-    def forward(self, input, indices, output_size=None):
-        return P.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
-                              output_size)
+    def forward(
+        self,
+        input: Tensor,
+        indices: Tensor,
+        output_size: int | tuple[int | None, ...] | None = None,
+    ) -> Tensor:
+        return P.max_unpool2d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
 
 
 class MaxUnpool1d(MaxUnpool2d):
     """Partial inverse of MaxPool1d."""
 
-    def forward(self, input, indices, output_size=None):
-        return P.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
-                              output_size)
+    def forward(
+        self,
+        input: Tensor,
+        indices: Tensor,
+        output_size: int | tuple[int | None, ...] | None = None,
+    ) -> Tensor:
+        return P.max_unpool1d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
 
 
 class Upsample(_Pool):
@@ -243,31 +339,70 @@ class Upsample(_Pool):
 
     _args = ("size", "scale_factor", "mode", "align_corners")
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
-        super().__init__(size=size, scale_factor=scale_factor, mode=mode,
-                         align_corners=align_corners,
-                         recompute_scale_factor=recompute_scale_factor)
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> None:
+        super().__init__(
+            size=size,
+            scale_factor=scale_factor,
+            mode=mode,
+            align_corners=align_corners,
+            recompute_scale_factor=recompute_scale_factor,
+        )
 
-    def forward(self, input):
-        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
-                           self.recompute_scale_factor)
+    def forward(self, input: Tensor) -> Tensor:
+        return interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            self.recompute_scale_factor,
+        )
 
 
 class UpsamplingNearest2d(Upsample):
     """Upsample with mode 'nearest' (as torch.nn.UpsamplingNearest2d)."""
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
     """Upsample with mode 'bilinear' and align_corners=True (as torch's)."""
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        scale_factor: float | tuple[float, ...] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-           "GlobalAvgPool2d", "MaxUnpool1d", "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+__all__ = [
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "GlobalAvgPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+]
