@@ -7,15 +7,18 @@
   samples independently, so the extra sample changes nothing, and the kernels never see
   a zero-size batch.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..autograd import Tensor
+from ..autograd import Operand, Tensor
 
 
 def layouts(batched_ndim: int) -> str:
@@ -26,7 +29,7 @@ def layouts(batched_ndim: int) -> str:
     return f"(N, C, {names}) or (C, {names})"
 
 
-def _map(out, f):
+def _map(out: Any, f: Callable[[Tensor], Tensor]) -> Any:
     """f applied to each tensor of a result (a tensor, a tuple or a named tuple)."""
     if isinstance(out, tuple):
         parts = [_map(o, f) for o in out]
@@ -34,18 +37,21 @@ def _map(out, f):
     return f(out) if isinstance(out, Tensor) else out
 
 
-def _with_batch(a):
+def _with_batch(a: Operand) -> Tensor | np.ndarray:
     """`a` (a tensor or an array) with a leading batch axis of one."""
     if isinstance(a, Tensor):
         return a.reshape((1,) + tuple(a.shape))
     return np.asarray(a)[None]
 
 
-def _with_zero_sample(a):
+def _with_zero_sample(a: Operand) -> Tensor | np.ndarray:
     """An empty batch `a` (0, ...) with one zero sample appended: (1, ...)."""
     from .shape import cat
-    zero = np.zeros((1,) + tuple(np.shape(getattr(a, "data", a)))[1:],
-                    dtype=getattr(a, "dtype", np.asarray(a).dtype))
+
+    zero = np.zeros(
+        (1,) + tuple(np.shape(getattr(a, "data", a)))[1:],
+        dtype=getattr(a, "dtype", np.asarray(a).dtype),
+    )
     if isinstance(a, Tensor):
         return cat([a, Tensor(zero)], 0)
     return zero
@@ -59,27 +65,31 @@ def batch_conventions(batched_ndim: int, extra: tuple[str, ...] = ()) -> Callabl
     def wrap(op: Callable) -> Callable:
         params = list(inspect.signature(op).parameters)
 
-        def with_batched(args, kwargs, f):
-            args = list(args)
+        def with_batched(
+            args: tuple, kwargs: dict[str, Any], f: Callable[[Any], Any]
+        ) -> tuple[tuple, dict[str, Any]]:
+            items = list(args)
             for name in extra:
                 i = params.index(name) - 1
-                if i < len(args):
-                    args[i] = f(args[i])
+                if i < len(items):
+                    items[i] = f(items[i])
                 elif name in kwargs:
                     kwargs = dict(kwargs, **{name: f(kwargs[name])})
-            return args, kwargs
+            return tuple(items), kwargs
 
         @functools.wraps(op)
-        def run(input, *args, **kwargs):
+        def run(input: Tensor | ArrayLike, *args: Any, **kwargs: Any) -> Any:
             x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
             if x.ndim == batched_ndim - 1:
                 args, kwargs = with_batched(args, kwargs, _with_batch)
                 out = run(_with_batch(x), *args, **kwargs)
                 return _map(out, lambda t: t.reshape(tuple(t.shape[1:])))
             if x.ndim != batched_ndim:
-                raise ValueError(f"{op.__name__}: expected a {batched_ndim}-D or "
-                                 f"{batched_ndim - 1}-D input {layouts(batched_ndim)}, "
-                                 f"got a {x.ndim}-D input of shape {tuple(x.shape)}")
+                raise ValueError(
+                    f"{op.__name__}: expected a {batched_ndim}-D or "
+                    f"{batched_ndim - 1}-D input {layouts(batched_ndim)}, "
+                    f"got a {x.ndim}-D input of shape {tuple(x.shape)}"
+                )
             if x.shape[0] == 0:
                 args, kwargs = with_batched(args, kwargs, _with_zero_sample)
                 out = op(_with_zero_sample(x), *args, **kwargs)

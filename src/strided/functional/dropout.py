@@ -2,11 +2,14 @@
 with probability 1 − p and the kept ones are multiplied by 1/(1 − p), so the expected
 activation is unchanged and evaluation is the identity, with no rescaling at test time.
 """
+
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Grads, Tensor
 from ..backend import Generator, rng_of
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
@@ -15,10 +18,10 @@ __all__ = ["dropout", "dropout1d", "dropout2d"]
 class Dropout(Function):
     """y = x·m with m ∈ {0, 1/(1−p)}; ∂L/∂x = g·m."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x * self.mask
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         return g * self.mask
 
 
@@ -29,7 +32,9 @@ def check_dropout_p(name: str, p: float) -> float:
     return float(p)
 
 
-def _mask(shape, p: float, dtype, generator: Generator | None) -> np.ndarray:
+def _mask(
+    shape: tuple[int, ...], p: float, dtype: np.dtype, generator: Generator | None
+) -> np.ndarray:
     if p == 1.0:
         return np.zeros(shape, dtype)
     keep = rng_of(generator).random(shape, dtype=np.float32) >= p
@@ -37,7 +42,14 @@ def _mask(shape, p: float, dtype, generator: Generator | None) -> np.ndarray:
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
 
-def _apply(name: str, x, p: float, training: bool, mask_shape, generator):
+def _apply(
+    name: str,
+    x: Tensor,
+    p: float,
+    training: bool,
+    mask_shape: Callable[[tuple[int, ...]], tuple[int, ...]],
+    generator: Generator | None,
+) -> Tensor:
     p = check_dropout_p(name, p)
     if not isinstance(x, Tensor):
         x = Tensor(np.asarray(x))
@@ -46,8 +58,13 @@ def _apply(name: str, x, p: float, training: bool, mask_shape, generator):
     return Dropout.apply(x, mask=_mask(mask_shape(x.shape), p, x.dtype, generator))
 
 
-def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-            generator: Generator | None = None) -> Tensor:
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero each element independently with probability `p` (training only), scaling the
     rest by 1/(1 − p). `inplace` is accepted for torch compatibility and ignored.
 
@@ -61,8 +78,13 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     return _apply("dropout", input, p, training, lambda s: s, generator)
 
 
-def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
-              generator: Generator | None = None) -> Tensor:
+def dropout2d(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability `p`:
     neighbouring pixels are correlated, so dropping single pixels regularises little
     (Tompson et al. 2015).
@@ -80,10 +102,10 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, "
-                         f"got shape {x.shape}")
-    return _apply("dropout2d", x, p, training,
-                  lambda s: s[:-2] + (1, 1), generator)
+        raise ValueError(
+            f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}"
+        )
+    return _apply("dropout2d", x, p, training, lambda s: s[:-2] + (1, 1), generator)
 
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -103,6 +125,7 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"dropout1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {x.shape}"
+        )
     return _apply("dropout1d", x, p, training, lambda s: s[:-1] + (1,), generator)

@@ -5,20 +5,25 @@ Binary ops broadcast; as in arithmetic.py, each backward returns gradients at th
 broadcast shape and the engine sums them back. Comparisons have no gradient and return
 bool tensors.
 """
+
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor_like
+from ..autograd import Function, Grads, Operand, Tensor
 from .arithmetic import check_broadcast, tensor_pair
 
 
 class Exp(Function):
-    def forward(self, x):
+    """exp(x); gradient g·exp(x), from the saved output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.exp(x)
         return self.out
 
-    def backward(self, g):  # d eˣ = eˣ
+    def backward(self, g: np.ndarray) -> Grads:  # d eˣ = eˣ
         return g * self.out
 
 
@@ -34,11 +39,13 @@ def exp(x: Tensor) -> Tensor:
 
 
 class Log(Function):
-    def forward(self, x):
+    """ln x; gradient g / x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.log(x)
 
-    def backward(self, g):  # d ln x = 1/x
+    def backward(self, g: np.ndarray) -> Grads:  # d ln x = 1/x
         return g / self.x
 
 
@@ -54,11 +61,13 @@ def log(x: Tensor) -> Tensor:
 
 
 class Sqrt(Function):
-    def forward(self, x):
+    """√x; gradient g / (2√x), from the saved output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.sqrt(x)
         return self.out
 
-    def backward(self, g):  # d √x = 1/(2√x)
+    def backward(self, g: np.ndarray) -> Grads:  # d √x = 1/(2√x)
         return g / (2 * self.out)
 
 
@@ -68,11 +77,13 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 class Abs(Function):
-    def forward(self, x):
+    """|x|; gradient g·sign(x) (0 at 0, as torch)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.abs(x)
 
-    def backward(self, g):  # d |x| = sign x (0 at 0, as torch)
+    def backward(self, g: np.ndarray) -> Grads:  # d |x| = sign x (0 at 0, as torch)
         return g * np.sign(self.x)
 
 
@@ -93,11 +104,13 @@ def sign(x: Tensor) -> Tensor:
 
 
 class Sin(Function):
-    def forward(self, x):
+    """sin x; gradient g·cos x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.sin(x)
 
-    def backward(self, g):  # d sin = cos
+    def backward(self, g: np.ndarray) -> Grads:  # d sin = cos
         return g * np.cos(self.x)
 
 
@@ -107,11 +120,13 @@ def sin(x: Tensor) -> Tensor:
 
 
 class Cos(Function):
-    def forward(self, x):
+    """cos x; gradient −g·sin x."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         return np.cos(x)
 
-    def backward(self, g):  # d cos = −sin
+    def backward(self, g: np.ndarray) -> Grads:  # d cos = −sin
         return -g * np.sin(self.x)
 
 
@@ -121,10 +136,12 @@ def cos(x: Tensor) -> Tensor:
 
 
 class Clone(Function):
-    def forward(self, x):
+    """A copy of x; gradient g."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         return g
 
 
@@ -145,23 +162,29 @@ def clone(x: Tensor) -> Tensor:
 
 
 class Where(Function):
-    def forward(self, cond, a, b):
+    """cond ? a : b, elementwise; the gradient goes to the side each element came from."""
+
+    def forward(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         try:
             np.broadcast_shapes(cond.shape, a.shape, b.shape)
         except ValueError:
-            raise ValueError(f"where: shapes {cond.shape} (condition), {a.shape} and "
-                             f"{b.shape} cannot be broadcast together") from None
+            raise ValueError(
+                f"where: shapes {cond.shape} (condition), {a.shape} and "
+                f"{b.shape} cannot be broadcast together"
+            ) from None
         self.cond = cond
         return np.where(cond, a, b)
 
-    def backward(self, g):  # the gradient goes to whichever operand was picked
+    def backward(self, g: np.ndarray) -> Grads:  # the gradient goes to whichever operand was picked
         zero = g.dtype.type(0)
-        return (None,
-                np.where(self.cond, g, zero) if self.needs_input_grad[1] else None,
-                np.where(self.cond, zero, g) if self.needs_input_grad[2] else None)
+        return (
+            None,
+            np.where(self.cond, g, zero) if self.needs_input_grad[1] else None,
+            np.where(self.cond, zero, g) if self.needs_input_grad[2] else None,
+        )
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond: Tensor, a: Operand, b: Operand) -> Tensor:
     """a where `cond` is true, b elsewhere (broadcasting all three)."""
     cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond))
     if cond.dtype != np.bool_:
@@ -176,12 +199,14 @@ class _Pick(Function):
     """maximum/minimum: the gradient goes to the operand that won; a tie splits it in
     half (as torch), so that the two halves add up to the gradient."""
 
-    def forward(self, a, b):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         check_broadcast(self.name, a, b)
         self.a, self.b = a, b
         return self.pick(a, b)
 
-    def backward(self, g):  # d max(a, b)/da = 1 where a wins, ½ on a tie, 0 elsewhere
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d max(a, b)/da = 1 where a wins, ½ on a tie, 0 elsewhere
         wins_a = self.better(self.a, self.b).astype(g.dtype)
         tie = (self.a == self.b).astype(g.dtype)
         share_a = wins_a + tie * g.dtype.type(0.5)
@@ -191,25 +216,31 @@ class _Pick(Function):
 
 
 class Maximum(_Pick):
+    """The elementwise maximum of a and b (ties split the gradient, as torch)."""
+
     name, pick, better = "maximum", staticmethod(np.maximum), staticmethod(np.greater)
 
 
 class Minimum(_Pick):
+    """The elementwise minimum of a and b (ties split the gradient, as torch)."""
+
     name, pick, better = "minimum", staticmethod(np.minimum), staticmethod(np.less)
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise larger of a and b (broadcasting); a tie shares the gradient evenly."""
     return Maximum.apply(*tensor_pair(a, b))
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise smaller of a and b (broadcasting); a tie shares the gradient evenly."""
     return Minimum.apply(*tensor_pair(a, b))
 
 
 class Clip(Function):
-    def forward(self, x):
+    """x clipped to [lo, hi]; the gradient flows where x was inside the range."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         lo, hi = self.lo, self.hi
         if self.needs_input_grad[0]:
             self.inside = np.ones(x.shape, bool)
@@ -219,11 +250,13 @@ class Clip(Function):
                 self.inside &= x <= hi
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
-    def backward(self, g):  # d clip = 1 inside [min, max] (bounds included, as torch), 0 out
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d clip = 1 inside [min, max] (bounds included, as torch), 0 out
         return g * self.inside
 
 
-def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - torch's argument names
+def clip(x: Tensor, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002 - torch's argument names
     """Limit x to [min, max] (either may be None). Bounds may be numbers or tensors."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
@@ -241,14 +274,12 @@ clamp = clip
 # ---------------------------------------------------------------------------------------
 
 
-def _compare(name: str, op):
-    def compare(a, b) -> Tensor:
-        if isinstance(a, Tensor):
-            b = as_tensor_like(b, a)
-        else:
-            a = as_tensor_like(a, b)
-        check_broadcast(name, a.data, b.data)
-        return Tensor(op(a.data, b.data))
+def _compare(name: str, op: Callable[..., np.ndarray]) -> Callable[[Operand, Operand], Tensor]:
+    def compare(a: Operand, b: Operand) -> Tensor:
+        ta, tb = tensor_pair(a, b)
+        check_broadcast(name, ta.data, tb.data)
+        return Tensor(op(ta.data, tb.data))
+
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise a {op.__name__} b as a bool tensor (broadcasting; no gradient)."
     return compare

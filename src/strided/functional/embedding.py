@@ -1,21 +1,22 @@
 """`embedding`: rows of a weight table picked by integer indices, differentiable in the
 table (the gradient of a row is the sum of the output gradients that read it)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Grads, Tensor
 from .arguments import as_tensor
 
 
 class Embedding(Function):
     """y = W[idx]; params idx, padding_idx, scale_grad_by_freq."""
 
-    def forward(self, w):
+    def forward(self, w: np.ndarray) -> np.ndarray:
         self.rows = w.shape[0]
         return w[self.idx]
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         flat = self.idx.reshape(-1)
         g = g.reshape(flat.size, -1)
         if self.scale_grad_by_freq:  # each row's gradient / how often the batch read it
@@ -35,9 +36,15 @@ def _renorm_(w: np.ndarray, idx: np.ndarray, max_norm: float, norm_type: float) 
     w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
 
 
-def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-              sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Look up rows of `weight` (num_embeddings, dim): output `input.shape + (dim,)`.
 
     Parameters
@@ -60,27 +67,32 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     fn = "embedding"
     w = as_tensor(weight, fn, "weight")
     if w.ndim != 2:
-        raise ValueError(f"{fn}: weight must be 2-D (num_embeddings, dim), "
-                         f"got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"{fn}: weight must be 2-D (num_embeddings, dim), got shape {tuple(w.shape)}"
+        )
     idx = np.asarray(input.data if isinstance(input, Tensor) else input)
     if not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{fn}: indices must be integers, got dtype {idx.dtype}")
     n = w.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"{fn}: indices must lie in [0, {n}), got values from {idx.min()} "
-                         f"to {idx.max()}")
+        raise IndexError(
+            f"{fn}: indices must lie in [0, {n}), got values from {idx.min()} to {idx.max()}"
+        )
     if sparse:
         raise ValueError(f"{fn}: sparse=True is not supported (gradients are dense)")
     if padding_idx is not None:
         if not -n <= padding_idx < n:
-            raise ValueError(f"{fn}: padding_idx must be within [-{n}, {n}), "
-                             f"got {padding_idx}")
+            raise ValueError(f"{fn}: padding_idx must be within [-{n}, {n}), got {padding_idx}")
         padding_idx = int(padding_idx) % n
     if max_norm is not None and idx.size:
         _renorm_(w.data, idx.reshape(-1), float(max_norm), float(norm_type))
         w._version += 1
-    return Embedding.apply(w, idx=idx.astype(np.int64), padding_idx=padding_idx,
-                           scale_grad_by_freq=bool(scale_grad_by_freq))
+    return Embedding.apply(
+        w,
+        idx=idx.astype(np.int64),
+        padding_idx=padding_idx,
+        scale_grad_by_freq=bool(scale_grad_by_freq),
+    )
 
 
 __all__ = ["embedding"]

@@ -5,29 +5,36 @@ matrix products of the same size as the forward one. Batch dimensions broadcast 
 forward pass, so their gradients are summed back (the engine does it, or we fold the batch
 into one GEMM where one operand is a plain matrix).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor_like
+from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like
+from .arithmetic import tensor_pair
 
 
 def _matmul_shapes_error(a_shape: tuple, b_shape: tuple) -> str | None:
     """Why `a @ b` is impossible, or None when it is fine."""
     if len(a_shape) == 0 or len(b_shape) == 0:
-        return (f"matmul: both operands need at least 1 dimension, got shapes {a_shape} "
-                f"and {b_shape}")
+        return (
+            f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}"
+        )
     k_a = a_shape[-1]
     k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
     if k_a != k_b:
-        return (f"matmul: shapes {a_shape} and {b_shape} are not aligned: "
-                f"{k_a} (last dim of the first) != {k_b} "
-                f"({'only' if len(b_shape) == 1 else 'second-to-last'} dim of the second)")
+        return (
+            f"matmul: shapes {a_shape} and {b_shape} are not aligned: "
+            f"{k_a} (last dim of the first) != {k_b} "
+            f"({'only' if len(b_shape) == 1 else 'second-to-last'} dim of the second)"
+        )
     try:
         np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
     except ValueError:
-        return (f"matmul: batch dimensions {a_shape[:-2]} and {b_shape[:-2]} of shapes "
-                f"{a_shape} and {b_shape} cannot be broadcast together")
+        return (
+            f"matmul: batch dimensions {a_shape[:-2]} and {b_shape[:-2]} of shapes "
+            f"{a_shape} and {b_shape} cannot be broadcast together"
+        )
     return None
 
 
@@ -37,20 +44,25 @@ def _mT(a: np.ndarray) -> np.ndarray:
 
 
 class MatMul(Function):
-    def forward(self, a, b):
+    """a @ b with NumPy's broadcasting; dA = G·Bᵀ, dB = Aᵀ·G."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         msg = _matmul_shapes_error(a.shape, b.shape)
         if msg:
             raise ValueError(msg)
         self.a, self.b = a, b
         return np.matmul(a, b)
 
-    def backward(self, g):  # dA = G·Bᵀ, dB = Aᵀ·G
+    def backward(self, g: np.ndarray) -> Grads:  # dA = G·Bᵀ, dB = Aᵀ·G
         a, b = self.a, self.b
         # A 1-D operand is a row (left) or column (right) vector, as NumPy treats it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = g.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-                      + (a2.shape[-2], b2.shape[-1]))  # the shape of a2 @ b2
+        out_shape: tuple[int, ...] = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (
+            a2.shape[-2],
+            b2.shape[-1],
+        )  # the shape of a2 @ b2
+        g = np.reshape(g, out_shape)
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = g @ _mT(b2)  # batch dims that a lacked are summed by the engine
@@ -65,7 +77,7 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a: Operand, b: Operand) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics.
 
     1-D·1-D is the dot product, a 1-D left operand is a row vector and a 1-D right
@@ -77,22 +89,24 @@ def matmul(a, b) -> Tensor:
     b : Tensor
         The right operand.
     """
-    if not isinstance(a, Tensor):
-        a = as_tensor_like(a, b)
-    if not isinstance(b, Tensor):
-        b = as_tensor_like(b, a)
+    a, b = tensor_pair(a, b)
     return MatMul.apply(a, b)
 
 
 class Linear(Function):
-    def forward(self, x, w, b=None):
+    """x·Wᵀ + b; dx = G·W, dW = Gᵀ·x, db = Σ G over the batch."""
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
             raise ValueError(
                 f"linear: input shape {x.shape} does not match weight shape {w.shape} "
-                f"(expected input (..., {w.shape[-1] if w.ndim else '?'}) and weight (out, in))")
+                f"(expected input (..., {w.shape[-1] if w.ndim else '?'}) and weight (out, in))"
+            )
         if b is not None and b.shape not in ((w.shape[0],), ()):
-            raise ValueError(f"linear: bias shape {b.shape} does not match weight shape "
-                             f"{w.shape} (expected ({w.shape[0]},))")
+            raise ValueError(
+                f"linear: bias shape {b.shape} does not match weight shape "
+                f"{w.shape} (expected ({w.shape[0]},))"
+            )
         self.x, self.w = x, w
         x2 = x.reshape(-1, x.shape[-1])  # fold all leading dims: one GEMM
         y = x2 @ w.T  # w.T is a view; BLAS reads it transposed, no copy
@@ -100,7 +114,7 @@ class Linear(Function):
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
-    def backward(self, g):  # y = x·Wᵀ + b: dx = G·W, dW = Gᵀ·x, db = Σ_rows G
+    def backward(self, g: np.ndarray) -> Grads:  # y = x·Wᵀ + b: dx = G·W, dW = Gᵀ·x, db = Σ_rows G
         g2 = g.reshape(-1, g.shape[-1])
         gx = gw = gb = None
         if self.needs_input_grad[0]:
@@ -112,7 +126,7 @@ class Linear(Function):
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x·Wᵀ + b over the last dimension; `weight` is (out_features, in_features) as in
     PyTorch, `bias` (out_features,) or None. Any leading dimensions are kept."""
     if not isinstance(x, Tensor):

@@ -8,11 +8,16 @@ In-place operations (`x += y`, `x[i] = v`, `x.zero_()`, ...) change `x.data` and
 are allowed only where no gradient can be affected: on tensors that do not require grad,
 or under `no_grad()` (parameter updates).
 """
+
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
-from ..autograd import Function, Tensor, as_tensor_like, is_grad_enabled
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like, is_grad_enabled
 from ..backend import is_floating
 from . import activation as Act
 from . import arithmetic as A
@@ -23,7 +28,7 @@ from . import shape as S
 from . import sorting as Sorting
 
 
-def _reflected(op):
+def _reflected(op: Callable[[Operand, Operand], Tensor]) -> Callable[[Tensor, Operand], Tensor]:
     return lambda self, other: op(other, self)
 
 
@@ -45,16 +50,23 @@ Tensor.clone = E.clone
 Tensor.__matmul__ = L.matmul
 Tensor.__rmatmul__ = _reflected(L.matmul)
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div, Tensor.pow, Tensor.neg = (
-    A.add, A.sub, A.mul, A.div, A.pow, A.neg)
+    A.add,
+    A.sub,
+    A.mul,
+    A.div,
+    A.pow,
+    A.neg,
+)
 Tensor.matmul = L.matmul
 
 
 # -- comparisons: bool tensors, no gradient ----------------------------------------------
-def _comparison(op):
-    def compare(self, other):
+def _comparison(op: Callable[[Operand, Operand], Tensor]) -> Callable[[Tensor, object], Any]:
+    def compare(self: Tensor, other: Any) -> Any:
         if other is None or isinstance(other, (str, bytes)):
             return NotImplemented  # `t == None` is False, not an error
         return op(self, other)
+
     return compare
 
 
@@ -66,19 +78,49 @@ Tensor.__gt__ = _comparison(E.gt)
 Tensor.__ge__ = _comparison(E.ge)
 Tensor.__hash__ = lambda self: id(self)  # defining __eq__ must not make tensors unhashable
 Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = (
-    E.eq, E.ne, E.lt, E.le, E.gt, E.ge)
+    E.eq,
+    E.ne,
+    E.lt,
+    E.le,
+    E.gt,
+    E.ge,
+)
 
 
 # -- elementwise and activations ---------------------------------------------------------
-for _name in ("exp", "log", "sqrt", "abs", "sign", "sin", "cos", "clip", "clamp",
-              "maximum", "minimum"):
+for _name in (
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sign",
+    "sin",
+    "cos",
+    "clip",
+    "clamp",
+    "maximum",
+    "minimum",
+):
     setattr(Tensor, _name, getattr(E, _name))
 for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
     setattr(Tensor, _name, getattr(Act, _name))
 
 # -- reductions --------------------------------------------------------------------------
-for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
-              "logsumexp", "any", "all"):
+for _name in (
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "any",
+    "all",
+):
     setattr(Tensor, _name, getattr(R, _name))
 for _name in ("sort", "argsort", "topk"):
     setattr(Tensor, _name, getattr(Sorting, _name))
@@ -105,14 +147,16 @@ Tensor.expand_as = lambda self, other: S.expand(self, *other.shape)
 
 # -- dtype casts (differentiable) --------------------------------------------------------
 class Cast(Function):
-    def forward(self, x):
+    """x in another floating dtype; the gradient is cast back (params dtype, src)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x.astype(self.dtype)
 
-    def backward(self, g):  # the identity, cast back to the input's dtype
+    def backward(self, g: np.ndarray) -> Grads:  # the identity, cast back to the input's dtype
         return g.astype(self.src)
 
 
-def astype(self: Tensor, dtype) -> Tensor:
+def astype(self: Tensor, dtype: DTypeLike) -> Tensor:
     """This tensor in another dtype; the gradient flows back (cast to the original dtype).
     Casting to an integer or bool dtype gives a constant tensor."""
     dtype = np.dtype(dtype)
@@ -123,7 +167,7 @@ def astype(self: Tensor, dtype) -> Tensor:
     return Cast.apply(self, dtype=dtype, src=self.dtype)
 
 
-def to(self: Tensor, *args, dtype=None, **kwargs) -> Tensor:
+def to(self: Tensor, *args: Any, dtype: DTypeLike | None = None, **kwargs: Any) -> Tensor:
     """`x.to(dtype)`; devices ('cpu') are accepted and change nothing."""
     for a in args:
         if isinstance(a, Tensor):
@@ -146,36 +190,41 @@ Tensor.bool = lambda self: astype(self, np.bool_)
 
 
 # -- in-place operations -----------------------------------------------------------------
-def _check_inplace(t: Tensor, what: str, value=None) -> None:
+def _check_inplace(t: Tensor, what: str, value: object = None) -> None:
     if not is_grad_enabled():
         return
     if t.requires_grad:
         raise RuntimeError(
             f"{what}: in-place operation on a tensor that requires grad (shape {t.shape}); "
             "use the out-of-place form (e.g. `x = x + y`), or wrap the update in "
-            "`with strided.no_grad():`")
+            "`with strided.no_grad():`"
+        )
     if isinstance(value, Tensor) and value.requires_grad:
         # writing it into a plain array would silently cut it from the graph
         raise RuntimeError(
             f"{what}: the value (shape {value.shape}) requires grad, and an in-place write "
-            "would drop its gradient; build the result out of place (cat, stack, where)")
+            "would drop its gradient; build the result out of place (cat, stack, where)"
+        )
 
 
-def _operand(value, like: Tensor) -> np.ndarray:
+def _operand(value: Operand, like: Tensor) -> np.ndarray:
     return as_tensor_like(value, like).data if not isinstance(value, np.ndarray) else value
 
 
-def _inplace(ufunc, what: str):
-    def op(self: Tensor, other) -> Tensor:
+def _inplace(ufunc: np.ufunc, what: str) -> Callable[[Tensor, Operand], Tensor]:
+    def op(self: Tensor, other: Operand) -> Tensor:
         _check_inplace(self, what, other)
         other = _operand(other, self)
         try:
             ufunc(self.data, other, out=self.data, casting="same_kind")
         except ValueError:
-            raise ValueError(f"{what}: operand of shape {np.shape(other)} cannot be "
-                             f"broadcast to the tensor's shape {self.shape}") from None
+            raise ValueError(
+                f"{what}: operand of shape {np.shape(other)} cannot be "
+                f"broadcast to the tensor's shape {self.shape}"
+            ) from None
         self._version += 1
         return self
+
     op.__name__ = what
     op.__doc__ = f"In place: self {what.strip('_')} other; returns self."
     return op
@@ -187,7 +236,7 @@ Tensor.__imul__ = Tensor.mul_ = _inplace(np.multiply, "mul_")
 Tensor.__itruediv__ = Tensor.div_ = _inplace(np.true_divide, "div_")
 
 
-def fill_(self: Tensor, value) -> Tensor:
+def fill_(self: Tensor, value: Operand) -> Tensor:
     """Set every element to `value`, in place."""
     _check_inplace(self, "fill_", value)
     self.data[...] = value.data if isinstance(value, Tensor) else value
@@ -200,20 +249,22 @@ def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
-def copy_(self: Tensor, src) -> Tensor:
+def copy_(self: Tensor, src: Operand) -> Tensor:
     """Copy `src`'s values into this tensor (broadcasting, casting to its dtype)."""
     _check_inplace(self, "copy_", src)
     src = src.data if isinstance(src, Tensor) else np.asarray(src)
     try:
         np.copyto(self.data, src, casting="unsafe")
     except ValueError:
-        raise ValueError(f"copy_: source of shape {src.shape} cannot be broadcast to the "
-                         f"tensor's shape {self.shape}") from None
+        raise ValueError(
+            f"copy_: source of shape {src.shape} cannot be broadcast to the "
+            f"tensor's shape {self.shape}"
+        ) from None
     self._version += 1
     return self
 
 
-def setitem(self: Tensor, index, value) -> None:
+def setitem(self: Tensor, index: Any, value: Operand) -> None:
     """`x[index] = value` in place (NumPy indexing rules)."""
     _check_inplace(self, "__setitem__", value)
     value = value.data if isinstance(value, Tensor) else value

@@ -1,6 +1,7 @@
 """Sub-pixel rearrangement (Shi et al. 2016): `pixel_shuffle` moves r² channels into an
 r×r block of pixels, `pixel_unshuffle` undoes it. Both are reshapes and a transpose, so
 their gradients are the inverse rearrangement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,13 +10,13 @@ from ..autograd import Tensor
 from .arguments import as_tensor
 
 
-def _factor(fn: str, r) -> int:
+def _factor(fn: str, r: object) -> int:
     if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or r < 1:
         raise ValueError(f"{fn}: the factor must be a positive int, got {r!r}")
     return int(r)
 
 
-def pixel_shuffle(input, upscale_factor: int) -> Tensor:
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C·r², H, W) → (*, C, H·r, W·r): out[c, h·r + i, w·r + j] = in[c·r² + i·r + j, h, w].
 
     Parameters
@@ -28,8 +29,10 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:
     fn = "pixel_shuffle"
     x, r = as_tensor(input, fn), _factor(fn, upscale_factor)
     if x.ndim < 3 or x.shape[-3] % (r * r):
-        raise ValueError(f"{fn}: expected (*, C·{r * r}, H, W) with channels divisible by "
-                         f"upscale_factor² = {r * r}, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{fn}: expected (*, C·{r * r}, H, W) with channels divisible by "
+            f"upscale_factor² = {r * r}, got shape {tuple(x.shape)}"
+        )
     *lead, C, H, W = x.shape
     k = len(lead)
     y = x.reshape(*lead, C // (r * r), r, r, H, W)
@@ -37,7 +40,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:
     return y.reshape(*lead, C // (r * r), H * r, W * r)
 
 
-def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of `pixel_shuffle`.
 
     Parameters
@@ -50,8 +53,10 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
     fn = "pixel_unshuffle"
     x, r = as_tensor(input, fn), _factor(fn, downscale_factor)
     if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
-        raise ValueError(f"{fn}: expected (*, C, H, W) with H and W divisible by "
-                         f"downscale_factor = {r}, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{fn}: expected (*, C, H, W) with H and W divisible by "
+            f"downscale_factor = {r}, got shape {tuple(x.shape)}"
+        )
     *lead, C, H, W = x.shape
     k = len(lead)
     y = x.reshape(*lead, C, H // r, r, W // r, r)

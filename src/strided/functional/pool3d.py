@@ -1,14 +1,21 @@
 """3-D max and average pooling as differentiable functions, with PyTorch's arguments:
 `max_pool3d` routes each gradient to its window's maximum, `avg_pool3d` spreads it over
 the window (`strided.kernels.pool3d`)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
-from ..kernels.pool3d import (Pool3dGeometry, avg_divisor, avg_pool3d_backward,
-                              avg_pool3d_forward, max_pool3d_backward, max_pool3d_forward)
+from ..kernels.pool3d import (
+    Pool3dGeometry,
+    avg_divisor,
+    avg_pool3d_backward,
+    avg_pool3d_forward,
+    max_pool3d_backward,
+    max_pool3d_forward,
+)
 from .arguments import as_tensor, check_pool_padding, check_window_fits, ntuple
 from .batching import batch_conventions
 
@@ -16,7 +23,7 @@ from .batching import batch_conventions
 class MaxPool3d(Function):
     """params geo, with_arg (also return the argmax indices, non-differentiable)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         y, self.index = max_pool3d_forward(x, self.geo)
         if not self.with_arg:
             return y
@@ -24,38 +31,59 @@ class MaxPool3d(Function):
         self.mark_non_differentiable(indices)
         return y, indices
 
-    def backward(self, gy):
+    def backward(self, gy: np.ndarray) -> Grads:
         return max_pool3d_backward(gy, self.index, self.geo.spatial)
 
 
 class AvgPool3d(Function):
     """params geo, divisor."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return avg_pool3d_forward(x, self.geo, self.divisor)
 
-    def backward(self, gy):
+    def backward(self, gy: np.ndarray) -> Grads:
         return avg_pool3d_backward(gy, self.geo, self.divisor)
 
 
-def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode) -> Pool3dGeometry:
+def _geometry(
+    fn: str,
+    x: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None,
+    padding: int | tuple[int, ...] | str,
+    dilation: int | tuple[int, ...],
+    ceil_mode: bool,
+) -> Pool3dGeometry:
     if not is_floating(x.dtype):
         raise TypeError(f"{fn}: input must be floating point, got dtype {x.dtype}")
     kernel = ntuple(kernel_size, 3, fn, "kernel_size", minimum=1)
-    stride = kernel if stride is None or stride == () else ntuple(stride, 3, fn, "stride",
-                                                                 minimum=1)
+    stride = (
+        kernel if stride is None or stride == () else ntuple(stride, 3, fn, "stride", minimum=1)
+    )
     padding = ntuple(padding, 3, fn, "padding", minimum=0)
     dilation = ntuple(dilation, 3, fn, "dilation", minimum=1)
     check_pool_padding(kernel, padding, dilation, fn, tuple(x.shape))
-    check_window_fits(tuple(x.shape[2:]), kernel, tuple((p, p) for p in padding), dilation,
-                      fn, f"input shape {tuple(x.shape)}")
-    return Pool3dGeometry(tuple(x.shape[2:]), kernel, stride, padding, dilation,
-                          bool(ceil_mode))
+    check_window_fits(
+        tuple(x.shape[2:]),
+        kernel,
+        tuple((p, p) for p in padding),
+        dilation,
+        fn,
+        f"input shape {tuple(x.shape)}",
+    )
+    return Pool3dGeometry(tuple(x.shape[2:]), kernel, stride, padding, dilation, bool(ceil_mode))
 
 
 @batch_conventions(5)
-def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool3d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, ...]:
     """Maximum over each (dilated) kernel window of `input` (N, C, D, H, W) or (C, D, H, W).
 
     Parameters
@@ -76,8 +104,15 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 @batch_conventions(5)
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] | str = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over each kernel window of `input` (N, C, D, H, W) or (C, D, H, W).
 
     Parameters
@@ -95,10 +130,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     fn = "avg_pool3d"
     x = as_tensor(input, fn)
     geo = _geometry(fn, x, kernel_size, stride, padding, 1, ceil_mode)
-    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
-                                         or divisor_override <= 0):
-        raise ValueError(f"{fn}: divisor_override must be a positive int, "
-                         f"got {divisor_override!r}")
+    if divisor_override is not None and (
+        not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0
+    ):
+        raise ValueError(f"{fn}: divisor_override must be a positive int, got {divisor_override!r}")
     divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype)
     return AvgPool3d.apply(x, geo=geo, divisor=divisor)
 

@@ -6,17 +6,20 @@ Every reduction takes `axis` (an int, a tuple of ints, or None for all axes) and
 The backward of a reduction spreads the output gradient back over the reduced axes:
 the gradient is first given its size-1 axes back (as if keepdims=True), then broadcast.
 """
+
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Axes, Function, Grads, Tensor
 from ..backend import get_default_dtype, is_floating
 
 
-def normalize_axes(name: str, axis, ndim: int) -> tuple:
+def normalize_axes(name: str, axis: Axes, ndim: int) -> tuple:
     """`axis` (int, tuple/list of ints, or None) as a sorted tuple of non-negative axes.
 
     Raises a ValueError naming `name` for an axis out of range or given twice.
@@ -36,7 +39,9 @@ def normalize_axes(name: str, axis, ndim: int) -> tuple:
     return tuple(sorted(out)) if ndim else ()
 
 
-def resolve(name: str, x: Tensor, axis, keepdims, dim, keepdim) -> tuple[tuple, bool]:
+def resolve(
+    name: str, x: Tensor, axis: Axes, keepdims: bool, dim: Axes, keepdim: bool
+) -> tuple[tuple, bool]:
     """Merge the NumPy (`axis`, `keepdims`) and torch (`dim`, `keepdim`) spellings."""
     if dim is not None:
         if axis is not None:
@@ -54,11 +59,15 @@ def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
 
 
 class Sum(Function):
-    def forward(self, x):
+    """The sum over `axes`; the gradient is g broadcast back."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         return np.sum(x, axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, g):  # d Σx / dx_i = 1: the gradient is copied to every summand
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d Σx / dx_i = 1: the gradient is copied to every summand
         return np.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape)
 
 
@@ -89,14 +98,17 @@ def _count(shape: tuple, axes: tuple) -> int:
 
 
 class Mean(Function):
-    def forward(self, x):
+    """The mean over `axes`; the gradient is g / n broadcast back."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         return np.mean(x, axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, g):  # d mean / dx_i = 1/n
+    def backward(self, g: np.ndarray) -> Grads:  # d mean / dx_i = 1/n
         n = _count(self.shape, self.axes)
-        return np.broadcast_to(_expand(g, self.axes, self.keepdims) / g.dtype.type(n or 1),
-                               self.shape)
+        return np.broadcast_to(
+            _expand(g, self.axes, self.keepdims) / g.dtype.type(n or 1), self.shape
+        )
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -124,21 +136,24 @@ def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
 
 
 class Var(Function):
-    def forward(self, x):
+    """The variance over `axes` with `correction`; gradient 2(x − x̄)·g / (n − correction)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
         self.dof = _count(x.shape, self.axes) - self.correction
         with np.errstate(divide="ignore", invalid="ignore"):  # dof ≤ 0 gives inf/nan, as torch
-            return np.sum(self.centered * self.centered, axis=self.axes,
-                          keepdims=self.keepdims) / x.dtype.type(builtins.max(self.dof, 0))
+            return np.sum(
+                self.centered * self.centered, axis=self.axes, keepdims=self.keepdims
+            ) / x.dtype.type(builtins.max(self.dof, 0))
 
-    def backward(self, g):  # d var / dx_i = 2(x_i − mean)/(n − correction)
+    def backward(self, g: np.ndarray) -> Grads:  # d var / dx_i = 2(x_i − mean)/(n − correction)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = g.dtype.type(2) / g.dtype.type(builtins.max(self.dof, 0))
         return _expand(g, self.axes, self.keepdims) * scale * self.centered
 
 
-def _correction(name: str, unbiased, correction) -> int:
+def _correction(name: str, unbiased: bool | None, correction: int | None) -> int:
     if unbiased is not None and correction is not None:
         raise TypeError(f"{name}: give unbiased or correction, not both")
     if unbiased is not None:
@@ -146,8 +161,16 @@ def _correction(name: str, unbiased, correction) -> int:
     return 1 if correction is None else correction
 
 
-def var(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None = None,
-        correction: int | None = None, dim=None, keepdim: bool = False) -> Tensor:
+def var(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    unbiased: bool | None = None,
+    correction: int | None = None,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Variance Σ(x − mean)²/(n − correction) over `axis`; correction=1 (Bessel's, the
     torch default) unless `correction=0` or `unbiased=False` is given.
 
@@ -161,8 +184,9 @@ def var(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None =
         PyTorch's name for keepdims.
     """
     axes, keep = resolve("var", x, axis, keepdims, dim, keepdim)
-    return Var.apply(_floating(x), axes=axes, keepdims=keep,
-                     correction=_correction("var", unbiased, correction))
+    return Var.apply(
+        _floating(x), axes=axes, keepdims=keep, correction=_correction("var", unbiased, correction)
+    )
 
 
 def std(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None = None,
@@ -188,8 +212,10 @@ def std(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None =
     """
     # d std = d var / (2·std), by the chain rule through sqrt
     from .elementwise import sqrt
-    return sqrt(var(x, axis, keepdims, unbiased=unbiased, correction=correction, dim=dim,
-                    keepdim=keepdim))
+
+    return sqrt(
+        var(x, axis, keepdims, unbiased=unbiased, correction=correction, dim=dim, keepdim=keepdim)
+    )
 
 
 class _Extremum(Function):
@@ -199,16 +225,18 @@ class _Extremum(Function):
     that attain the extremum, so it sums to the output gradient.
     """
 
-    reduce = staticmethod(np.max)
+    reduce: Callable[..., np.ndarray] = staticmethod(np.max)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0 and self.axes:
             raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
-        out = self.reduce(x, axis=self.axes, keepdims=True)
+        out = np.asarray(self.reduce(x, axis=self.axes, keepdims=True))
         self.x, self.out_keep = x, out
         return out if self.keepdims else np.squeeze(out, self.axes)
 
-    def backward(self, g):  # d max = 1/(number of ties) at each argmax, 0 elsewhere
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d max = 1/(number of ties) at each argmax, 0 elsewhere
         hit = self.x == self.out_keep
         if is_floating(self.x.dtype):
             hit |= np.isnan(self.x) & np.isnan(self.out_keep)  # a NaN maximum came from NaNs
@@ -217,17 +245,27 @@ class _Extremum(Function):
 
 
 class Max(_Extremum):
+    """The maximum over `axes`; the gradient is shared among the tied maxima."""
+
     name = "max"
     reduce = staticmethod(np.max)
 
 
 class Min(_Extremum):
+    """The minimum over `axes`; the gradient is shared among the tied minima."""
+
     name = "min"
     reduce = staticmethod(np.min)
 
 
-def amax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
-         keepdim: bool = False) -> Tensor:
+def amax(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Largest value over `axis` (an int, a tuple, or None for all); values only. Ties
     share the gradient evenly.
 
@@ -246,8 +284,14 @@ def amax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
     return Max.apply(x, axes=axes, keepdims=keep)
 
 
-def amin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
-         keepdim: bool = False) -> Tensor:
+def amin(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Smallest value over `axis` (an int, a tuple, or None for all); values only. Ties
     share the gradient evenly.
 
@@ -266,10 +310,13 @@ def amin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
     return Min.apply(x, axes=axes, keepdims=keep)
 
 
-def _extremum(name: str, x: Tensor, dim, keepdim, axis, keepdims):
+def _extremum(
+    name: str, x: Tensor, dim: Axes | Tensor, keepdim: bool, axis: Axes, keepdims: bool
+) -> Tensor | tuple[Tensor, Tensor]:
     """PyTorch's overloads of max / min: whole tensor, (values, indices) along one int
     `dim`, or elementwise against another tensor; NumPy's `axis=` gives values."""
     from . import elementwise, sorting
+
     if isinstance(dim, Tensor):
         return (elementwise.maximum if name == "max" else elementwise.minimum)(x, dim)
     if axis is None and isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
@@ -278,8 +325,14 @@ def _extremum(name: str, x: Tensor, dim, keepdim, axis, keepdims):
     return reduce(x, axis if axis is not None else dim, keepdims or keepdim)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
-        keepdims: bool = False):
+def max(
+    x: Tensor,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Axes | None = None,  # noqa: A001
+    keepdims: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """As torch.max: `max(x)` the largest value; `max(x, dim)` with an int dim the named
     tuple (values, indices) of the first maximum along it, its gradient going to that
     element; `max(x, other)` the elementwise maximum. NumPy's `axis=` (an int or a tuple)
@@ -315,7 +368,9 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
 
 
 class LogSumExp(Function):
-    def forward(self, x):
+    """log Σ exp(x) over `axes`, shifted by the maximum; gradient g·softmax(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         m = np.max(x, axis=self.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)  # all −inf (or an inf) rows: shift by 0 instead
         with np.errstate(divide="ignore"):  # log 0 = −inf is the right answer for empty sums
@@ -323,7 +378,7 @@ class LogSumExp(Function):
         self.x, self.out_keep = x, out
         return out if self.keepdims else np.squeeze(out, self.axes)
 
-    def backward(self, g):  # d logsumexp / dx_i = e^{x_i − lse} = softmax(x)_i
+    def backward(self, g: np.ndarray) -> Grads:  # d logsumexp / dx_i = e^{x_i − lse} = softmax(x)_i
         return _expand(g, self.axes, self.keepdims) * np.exp(self.x - self.out_keep)
 
 
@@ -344,7 +399,15 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
     return LogSumExp.apply(_floating(x), axes=axes, keepdims=keep)
 
 
-def _arg(name: str, fn, x: Tensor, axis, keepdims, dim, keepdim) -> Tensor:
+def _arg(
+    name: str,
+    fn: Callable[..., Any],
+    x: Tensor,
+    axis: Axes,
+    keepdims: bool,
+    dim: Axes,
+    keepdim: bool,
+) -> Tensor:
     if dim is not None:
         axis = dim
     keep = bool(keepdims or keepdim)
@@ -357,8 +420,14 @@ def _arg(name: str, fn, x: Tensor, axis, keepdims, dim, keepdim) -> Tensor:
     return Tensor(np.asarray(fn(x.data, axis=axis, keepdims=keep), dtype=np.int64))
 
 
-def argmax(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
-           keepdim: bool = False) -> Tensor:
+def argmax(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Index of the largest value along `axis` (into the flattened tensor when None);
     the first one on ties. Not differentiable: returns int64.
 

@@ -5,15 +5,19 @@ None of these changes a value, they only move values around; so each backward mo
 gradient back the same way: reshape it back, permute it back, scatter it back to where the
 indexed elements came from (adding where an element was picked more than once).
 """
+
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Axes, Function, Grads, Tensor
 from .reduce import normalize_axes
 
 
-def _sizes(name: str, shape) -> tuple:
+def _sizes(name: str, shape: tuple[int, ...]) -> tuple:
     """`f(2, 3)` and `f((2, 3))` both give (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -22,7 +26,7 @@ def _sizes(name: str, shape) -> tuple:
     return tuple(int(n) for n in shape)
 
 
-def _axis(name: str, axis, ndim: int) -> int:
+def _axis(name: str, axis: Axes, ndim: int) -> int:
     """One axis as a non-negative int (0 for a 0-d tensor, as torch allows)."""
     return normalize_axes(name, axis, ndim)[0] if ndim else 0
 
@@ -33,19 +37,25 @@ def _axis(name: str, axis, ndim: int) -> int:
 
 
 class Reshape(Function):
-    def forward(self, x):
+    """x with a new shape (a view when NumPy can); the gradient is reshaped back."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.in_shape = x.shape
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                             f"({x.size} elements) into shape {self.shape}") from None
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} "
+                f"({x.size} elements) into shape {self.shape}"
+            ) from None
 
-    def backward(self, g):  # values are only renumbered: reshape the gradient back
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # values are only renumbered: reshape the gradient back
         return g.reshape(self.in_shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(x: Tensor, *shape: Any) -> Tensor:
     """The same values in a new shape; one size may be -1 (inferred).
     `reshape(x, 2, 3)` and `reshape(x, (2, 3))` both work."""
     shape = _sizes("reshape", shape)
@@ -70,9 +80,10 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = _axis("flatten", start_dim, x.ndim)
     e = _axis("flatten", end_dim, x.ndim)
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
-                         f"for shape {x.shape}")
-    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}"
+        )
+    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :])
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,10 +92,12 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 class Permute(Function):
-    def forward(self, x):
+    """x with its axes permuted by `dims`; the gradient by the inverse permutation."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x.transpose(self.dims)
 
-    def backward(self, g):  # move every axis back where it came from
+    def backward(self, g: np.ndarray) -> Grads:  # move every axis back where it came from
         return g.transpose(np.argsort(self.dims))
 
 
@@ -98,8 +111,9 @@ def permute(x: Tensor, *dims) -> Tensor:
     """
     dims = _sizes("permute", dims)
     if sorted(d % x.ndim if x.ndim else d for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of the axes of "
-                         f"shape {x.shape}")
+        raise ValueError(
+            f"permute: dims {dims} are not a permutation of the axes of shape {x.shape}"
+        )
     dims = tuple(d % x.ndim for d in dims)
     return Permute.apply(x, dims=dims)
 
@@ -134,7 +148,7 @@ def T(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def squeeze(x: Tensor, axis=None, *, dim=None) -> Tensor:
+def squeeze(x: Tensor, axis: Axes | None = None, *, dim: Axes | None = None) -> Tensor:
     """Drop size-1 axes: all of them, or those in `axis` (an axis whose size is not 1 is
     left alone, as in torch).
 
@@ -169,18 +183,23 @@ def unsqueeze(x: Tensor, axis: int = None, *, dim=None) -> Tensor:
 
 
 class BroadcastTo(Function):
-    def forward(self, x):
+    """x broadcast to `shape`; the gradient is summed back to x's shape."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         try:
             return np.broadcast_to(x, self.shape)
         except ValueError:
-            raise ValueError(f"expand: shape {x.shape} cannot be broadcast to "
-                             f"{self.shape}") from None
+            raise ValueError(
+                f"expand: shape {x.shape} cannot be broadcast to {self.shape}"
+            ) from None
 
-    def backward(self, g):  # the engine sums the broadcast gradient back to x's shape
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # the engine sums the broadcast gradient back to x's shape
         return g
 
 
-def broadcast_to(x: Tensor, *shape) -> Tensor:
+def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
     """A read-only view repeating x along broadcast axes (no copy); the gradient sums."""
     shape = _sizes("broadcast_to", shape)
     if shape == x.shape:
@@ -199,10 +218,11 @@ def expand(x: Tensor, *sizes) -> Tensor:
     sizes = _sizes("expand", sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor of shape "
-                         f"{x.shape}; give at least one per axis")
-    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n
-                  for i, n in enumerate(sizes))
+        raise ValueError(
+            f"expand: {len(sizes)} sizes {sizes} for a tensor of shape "
+            f"{x.shape}; give at least one per axis"
+        )
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
     return broadcast_to(x, shape)
 
 
@@ -211,7 +231,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def _tensors(name: str, tensors) -> list[Tensor]:
+def _tensors(name: str, tensors: Iterable[Tensor]) -> list[Tensor]:
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{name}: expected a non-empty sequence of tensors")
@@ -219,18 +239,24 @@ def _tensors(name: str, tensors) -> list[Tensor]:
 
 
 class Cat(Function):
-    def forward(self, *xs):
+    """The inputs joined along `axis`; each gets its slice of the gradient."""
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
         ref = xs[0].shape
         for i, x in enumerate(xs):
-            if x.ndim != len(ref) or x.shape[:self.axis] + x.shape[self.axis + 1:] != \
-                    ref[:self.axis] + ref[self.axis + 1:]:
+            if (
+                x.ndim != len(ref)
+                or x.shape[: self.axis] + x.shape[self.axis + 1 :]
+                != ref[: self.axis] + ref[self.axis + 1 :]
+            ):
                 raise ValueError(
                     f"cat: tensor {i} has shape {x.shape}, tensor 0 has shape {ref}; "
-                    f"they must match except along axis {self.axis}")
+                    f"they must match except along axis {self.axis}"
+                )
         self.ends = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
         return np.concatenate(xs, axis=self.axis)
 
-    def backward(self, g):  # each input gets back its own slab of the gradient
+    def backward(self, g: np.ndarray) -> Grads:  # each input gets back its own slab of the gradient
         return tuple(np.split(g, self.ends, axis=self.axis))
 
 
@@ -253,14 +279,20 @@ concatenate = concat = cat
 
 
 class Stack(Function):
-    def forward(self, *xs):
+    """The inputs stacked along a new `axis`; each gets its slice of the gradient."""
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
         for i, x in enumerate(xs):
             if x.shape != xs[0].shape:
-                raise ValueError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has shape "
-                                 f"{xs[0].shape}; all must have the same shape")
+                raise ValueError(
+                    f"stack: tensor {i} has shape {x.shape}, tensor 0 has shape "
+                    f"{xs[0].shape}; all must have the same shape"
+                )
         return np.stack(xs, axis=self.axis)
 
-    def backward(self, g):  # input i gets the slice i of the gradient along the new axis
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # input i gets the slice i of the gradient along the new axis
         return tuple(np.moveaxis(g, self.axis, 0))
 
 
@@ -277,8 +309,9 @@ def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
     return Stack.apply(*tensors, axis=axis)
 
 
-def split(x: Tensor, split_size_or_sections, axis: int = 0, *, dim: int | None = None
-          ) -> tuple[Tensor, ...]:
+def split(
+    x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0, *, dim: int | None = None
+) -> tuple[Tensor, ...]:
     """Cut x along `axis` into pieces: of `split_size` each (the last may be smaller), or
     of the sizes in the list `sections` (they must add up to the axis' length).
 
@@ -299,8 +332,10 @@ def split(x: Tensor, split_size_or_sections, axis: int = 0, *, dim: int | None =
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n or any(s < 0 for s in sizes):
-            raise ValueError(f"split: sections {sizes} do not add up to {n}, the size of "
-                             f"axis {a} of shape {x.shape}")
+            raise ValueError(
+                f"split: sections {sizes} do not add up to {n}, the size of "
+                f"axis {a} of shape {x.shape}"
+            )
     pieces, start = [], 0
     lead = (slice(None),) * a
     for s in sizes:
@@ -334,7 +369,7 @@ def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None
 # ---------------------------------------------------------------------------------------
 
 
-def _index_arrays(index):
+def _index_arrays(index: Any) -> Any:
     """The index with Tensors replaced by their arrays (and lists by arrays)."""
     if not isinstance(index, tuple):
         index = (index,)
@@ -350,19 +385,20 @@ def _index_arrays(index):
 
 def _is_basic(index: tuple) -> bool:
     """Only ints, slices, None and Ellipsis: the result is a view and no element repeats."""
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
-               for i in index)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
 
 
 class GetItem(Function):
-    def forward(self, x):
+    """x[index] (NumPy indexing); the gradient is scattered back, repeats summed."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape, self.dtype = x.shape, x.dtype
         try:
             return x[self.index]
         except IndexError as e:
             raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         idx = self.index
         if _is_basic(idx) or (len(idx) == 1 and getattr(idx[0], "dtype", None) == np.bool_):
             # each input element appears at most once in the output: a plain scatter
@@ -374,12 +410,13 @@ class GetItem(Function):
         # element came from, then add up with bincount (about 2x faster than np.add.at).
         size = int(np.prod(self.shape))
         where = np.arange(size).reshape(self.shape)[idx]
-        flat = np.bincount(where.reshape(-1), weights=np.broadcast_to(g, where.shape).reshape(-1),
-                           minlength=size)
+        flat = np.bincount(
+            where.reshape(-1), weights=np.broadcast_to(g, where.shape).reshape(-1), minlength=size
+        )
         return flat.astype(self.dtype, copy=False).reshape(self.shape)
 
 
-def getitem(x: Tensor, index) -> Tensor:
+def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with NumPy semantics: ints, slices, None, Ellipsis, boolean masks and
     integer arrays (or Tensors). The gradient of an element picked twice is the sum."""
     return GetItem.apply(x, index=_index_arrays(index))

@@ -4,13 +4,14 @@ and the (values, indices) of `max` / `min` along one dimension.
 The values are a gather of the input at the indices, so the gradient of each value goes
 back to the one element it was taken from (ties are not shared, as in PyTorch).
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Axes, Function, Grads, Tensor
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "(values, indices), as torch.return_types: unpack it or use the names."
@@ -20,17 +21,17 @@ class TakeAlongAxis(Function):
     """y = take_along_axis(x, idx, axis); the gradient is scattered back to idx (each index
     appears once per line, so a put suffices); params idx, axis."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
         return np.take_along_axis(x, self.idx, axis=self.axis)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         gx = np.zeros(self.shape, dtype=g.dtype)
         np.put_along_axis(gx, self.idx, g, axis=self.axis)
         return gx
 
 
-def _axis(fn: str, x: Tensor, dim) -> int:
+def _axis(fn: str, x: Tensor, dim: Axes) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{fn}: dim must be an int, got {dim!r}")
     n = max(x.ndim, 1)
@@ -53,11 +54,11 @@ def _gather(x: Tensor, idx: np.ndarray, axis: int) -> Tensor:
     return TakeAlongAxis.apply(x, idx=idx, axis=axis)
 
 
-def _as_tensor(x) -> Tensor:
+def _as_tensor(x: Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
     """The values of `x` sorted along `dim` and the indices they came from.
 
     Parameters
@@ -94,7 +95,9 @@ def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) ->
     return Tensor(_order(x.data, _axis("argsort", x, dim), descending))
 
 
-def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+def topk(
+    x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> ValuesIndices:
     """The `k` largest (or smallest) elements of `x` along `dim` and their indices, largest
     first (smallest first when `largest=False`).
 
@@ -112,8 +115,9 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     axis = _axis("topk", x, dim)
     n = x.shape[axis] if x.ndim else 1
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k <= n:
-        raise ValueError(f"topk: k must be an int in [0, {n}] for dim {dim} of shape "
-                         f"{tuple(x.shape)}, got {k!r}")
+        raise ValueError(
+            f"topk: k must be an int in [0, {n}] for dim {dim} of shape {tuple(x.shape)}, got {k!r}"
+        )
     if x.ndim == 0:
         return ValuesIndices(x, Tensor(np.zeros((), np.int64)))
     idx = np.take(_order(x.data, axis, largest), np.arange(k), axis=axis)

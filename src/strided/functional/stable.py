@@ -3,6 +3,7 @@ once for the activations, the losses and the command line's probabilities.
 
 None of them evaluates e^{+large}: inputs of ±1000 give finite values.
 """
+
 from __future__ import annotations
 
 import numpy as np

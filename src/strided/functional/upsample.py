@@ -5,18 +5,20 @@ Every mode but 'nearest' is separable: along each spatial axis the output is a f
 (out, in) matrix times the input, y = A·x, whose adjoint Aᵀ gives the gradient. 'nearest'
 copies (so a NaN or ∞ stays where it was); its gradient is the one-hot matrix's transpose.
 """
+
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Grads, Tensor
 from ..kernels.pool import adaptive_avg_matrix
 from .arguments import as_tensor, ntuple
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area",
-         "zeros")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area", "zeros")
 _LINEAR_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
@@ -29,13 +31,13 @@ class Resample(Function):
     """y = A_1 ⊗ … ⊗ A_d applied to the spatial axes; params mats (one (out, in) matrix per
     spatial axis, None where the axis keeps its size)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         for k, m in enumerate(self.mats):
             if m is not None:
                 x = _along(x, m, 2 + k)
         return np.ascontiguousarray(x)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         for k, m in enumerate(self.mats):
             if m is not None:
                 g = _along(g, m.T, 2 + k)
@@ -46,12 +48,12 @@ class UpsampleNearest(Function):
     """Nearest neighbour: y[..., i, j] = x[..., src_h[i], src_w[j]]; params src (one index
     array per spatial axis)."""
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.n = x.shape[2:]
         return x[(slice(None), slice(None)) + np.ix_(*self.src)]
 
-    def backward(self, g):
-        for k, (idx, n) in enumerate(zip(self.src, self.n)):
+    def backward(self, g: np.ndarray) -> Grads:
+        for k, (idx, n) in enumerate(zip(self.src, self.n, strict=True)):
             g = _along(g, (idx[:, None] == np.arange(n)).astype(g.dtype).T, 2 + k)
         return g
 
@@ -59,16 +61,18 @@ class UpsampleNearest(Function):
 class UpsampleZeros(Function):
     """y[..., s·i, s·j] = x[..., i, j], zero elsewhere; params scale (per spatial axis)."""
 
-    def forward(self, x):
-        y = np.zeros(x.shape[:2] + tuple(n * s for n, s in zip(x.shape[2:], self.scale)),
-                     dtype=x.dtype)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = np.zeros(
+            x.shape[:2] + tuple(n * s for n, s in zip(x.shape[2:], self.scale, strict=True)),
+            dtype=x.dtype,
+        )
         y[self._nails()] = x
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: np.ndarray) -> Grads:
         return gy[self._nails()]
 
-    def _nails(self):
+    def _nails(self) -> tuple[slice, ...]:
         return (slice(None), slice(None)) + tuple(slice(None, None, s) for s in self.scale)
 
 
@@ -80,7 +84,7 @@ def _cubic(t: np.ndarray, a: float = -0.75) -> np.ndarray:
     return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
 
 
-def _source(mode: str, n_in: int, n_out: int, scale, align_corners: bool) -> np.ndarray:
+def _source(mode: str, n_in: int, n_out: int, scale: float, align_corners: bool) -> np.ndarray:
     """Source coordinate of each output position along one axis (PyTorch's
     area_pixel_compute_source_index): half-pixel centres unless align_corners."""
     dst = np.arange(n_out, dtype=np.float64)
@@ -90,7 +94,9 @@ def _source(mode: str, n_in: int, n_out: int, scale, align_corners: bool) -> np.
     return src if mode == "bicubic" else np.maximum(src, 0.0)
 
 
-def _matrix(mode: str, n_in: int, n_out: int, scale, align_corners: bool, dtype):
+def _matrix(
+    mode: str, n_in: int, n_out: int, scale: float, align_corners: bool, dtype: DTypeLike
+) -> np.ndarray:
     """The (n_out, n_in) resampling matrix of one axis."""
     if mode == "area":
         return adaptive_avg_matrix(n_in, n_out, dtype)
@@ -110,7 +116,7 @@ def _matrix(mode: str, n_in: int, n_out: int, scale, align_corners: bool, dtype)
     return m.astype(dtype)
 
 
-def _nearest_source(mode: str, n_in: int, n_out: int, scale) -> np.ndarray:
+def _nearest_source(mode: str, n_in: int, n_out: int, scale: float) -> np.ndarray:
     """nearest: ⌊i·scale⌋; nearest-exact: ⌊(i + ½)·scale⌋ (both clamped to the input)."""
     dst = np.arange(n_out, dtype=np.float64) + (0.5 if mode == "nearest-exact" else 0.0)
     # float32 arithmetic as PyTorch's kernel, so ⌊i·scale⌋ rounds the same way
@@ -118,32 +124,49 @@ def _nearest_source(mode: str, n_in: int, n_out: int, scale) -> np.ndarray:
     return np.minimum(src, n_in - 1)
 
 
-def _sizes(fn: str, spatial: tuple, size, scale_factor, recompute: bool):
+def _sizes(
+    fn: str,
+    spatial: tuple,
+    size: int | tuple[int, ...] | None,
+    scale_factor: float | tuple[float, ...] | None,
+    recompute: bool,
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Output sizes and the scale (input per output) each axis maps coordinates with."""
     d = len(spatial)
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{fn}: give exactly one of size and scale_factor")
     if size is not None:
         out = ntuple(size, d, fn, "size", minimum=1)
-        return out, tuple(i / o for i, o in zip(spatial, out))
-    sf = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
+        return out, tuple(i / o for i, o in zip(spatial, out, strict=True))
+    sf: tuple[float | None, ...] = (
+        tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
+    )
     if len(sf) == 1:
         sf = sf * d
     if len(sf) != d or not all(isinstance(f, (int, float, np.number)) and f > 0 for f in sf):
-        raise ValueError(f"{fn}: scale_factor must be a positive number or {d} of them, "
-                         f"got {scale_factor!r}")
-    out = tuple(int(math.floor(i * f)) for i, f in zip(spatial, sf))
+        raise ValueError(
+            f"{fn}: scale_factor must be a positive number or {d} of them, got {scale_factor!r}"
+        )
+    out = tuple(int(math.floor(i * f)) for i, f in zip(spatial, sf, strict=True))
     if any(o < 1 for o in out):
-        raise ValueError(f"{fn}: scale_factor {scale_factor!r} gives an empty output "
-                         f"{out} for input size {spatial}")
+        raise ValueError(
+            f"{fn}: scale_factor {scale_factor!r} gives an empty output "
+            f"{out} for input size {spatial}"
+        )
     if recompute:
-        return out, tuple(i / o for i, o in zip(spatial, out))
-    return out, tuple(1.0 / f for f in sf)
+        return out, tuple(i / o for i, o in zip(spatial, out, strict=True))
+    return out, tuple(1.0 / f for f in cast(tuple[float, ...], sf))  # numbers, checked above
 
 
-def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size: int | tuple[int, ...] | None = None,
+    scale_factor: float | tuple[float, ...] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial axes of `input`, as torch.nn.functional.interpolate: a 3-D input
     is (N, C, L), 4-D (N, C, H, W), 5-D (N, C, D, H, W).
 
@@ -173,19 +196,25 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     if mode not in MODES:
         raise ValueError(f"{fn}: mode must be one of {MODES}, got {mode!r}")
     if x.ndim not in (3, 4, 5):
-        raise ValueError(f"{fn}: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
-                         f"(N, C, D, H, W) input, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{fn}: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
+            f"(N, C, D, H, W) input, got shape {tuple(x.shape)}"
+        )
     d = x.ndim - 2
     if mode in _LINEAR_RANK and _LINEAR_RANK[mode] != d:
-        raise ValueError(f"{fn}: mode {mode!r} needs a {_LINEAR_RANK[mode] + 2}-D input, "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{fn}: mode {mode!r} needs a {_LINEAR_RANK[mode] + 2}-D input, "
+            f"got shape {tuple(x.shape)}"
+        )
     if align_corners is not None and mode not in _LINEAR_RANK:
-        raise ValueError(f"{fn}: align_corners applies only to the linear and cubic modes "
-                         f"{tuple(_LINEAR_RANK)}, not to mode {mode!r}")
+        raise ValueError(
+            f"{fn}: align_corners applies only to the linear and cubic modes "
+            f"{tuple(_LINEAR_RANK)}, not to mode {mode!r}"
+        )
     if antialias:
         raise ValueError(f"{fn}: antialias=True is not supported")
     if mode == "zeros":
-        if size is not None or recompute_scale_factor:
+        if size is not None or recompute_scale_factor or scale_factor is None:
             raise ValueError(f"{fn}: mode='zeros' takes an integer scale_factor, not a size")
         return upsample_zeros(x, scale_factor)
     if mode == "area" and recompute_scale_factor is False and scale_factor is not None:
@@ -193,15 +222,22 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     spatial = tuple(x.shape[2:])
     out, scale = _sizes(fn, spatial, size, scale_factor, bool(recompute_scale_factor))
     if mode in ("nearest", "nearest-exact"):
-        src = [_nearest_source(mode, i, o, s) for i, o, s in zip(spatial, out, scale)]
+        src = [_nearest_source(mode, i, o, s) for i, o, s in zip(spatial, out, scale, strict=True)]
         return UpsampleNearest.apply(x, src=src)
-    mats = [None if (i == o and mode != "bicubic" and (s == 1 or mode == "area"))
-            else _matrix(mode, i, o, s, bool(align_corners), x.dtype)
-            for i, o, s in zip(spatial, out, scale)]
+    mats = [
+        None
+        if (i == o and mode != "bicubic" and (s == 1 or mode == "area"))
+        else _matrix(mode, i, o, s, bool(align_corners), x.dtype)
+        for i, o, s in zip(spatial, out, scale, strict=True)
+    ]
     return Resample.apply(x, mats=mats)
 
 
-def upsample_nearest(input, size=None, scale_factor=None) -> Tensor:
+def upsample_nearest(
+    input: Tensor,
+    size: int | tuple[int, ...] | None = None,
+    scale_factor: float | tuple[float, ...] | None = None,
+) -> Tensor:
     """Nearest-neighbour resizing to `size` or by `scale_factor`, PyTorch's 'nearest' rule:
     output pixel i copies input pixel ⌊i·in/out⌋ (interpolate with mode='nearest')."""
     return interpolate(input, size, scale_factor, mode="nearest")
@@ -219,11 +255,14 @@ def upsample_zeros(input, scale_factor=2) -> Tensor:
     """
     x = as_tensor(input, "upsample_zeros")
     if x.ndim not in (3, 4, 5):
-        raise ValueError(f"upsample_zeros: expected a 3-D, 4-D or 5-D input (N, C, ...), "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"upsample_zeros: expected a 3-D, 4-D or 5-D input (N, C, ...), "
+            f"got shape {tuple(x.shape)}"
+        )
     if not isinstance(scale_factor, (int, np.integer, tuple, list)):
-        raise ValueError(f"upsample_zeros: scale_factor must be an int or a tuple of ints, "
-                         f"got {scale_factor!r}")
+        raise ValueError(
+            f"upsample_zeros: scale_factor must be an int or a tuple of ints, got {scale_factor!r}"
+        )
     scale = ntuple(scale_factor, x.ndim - 2, "upsample_zeros", "scale_factor", minimum=1)
     return UpsampleZeros.apply(x, scale=scale)
 
