@@ -184,7 +184,7 @@ class Where(Function):
         )
 
 
-def where(cond: Tensor, a: Operand, b: Operand) -> Tensor:
+def where(cond: Tensor | np.ndarray, a: Operand, b: Operand) -> Tensor:
     """a where `cond` is true, b elsewhere (broadcasting all three)."""
     cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond))
     if cond.dtype != np.bool_:

@@ -7,6 +7,7 @@ Forward and weight gradient read the windows of the padded input as one strided 
 (im2col without copying the taps one by one); the input gradient adds each tap's
 contribution back at its offset (col2im), the adjoint of that view.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,13 +21,17 @@ def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) ->
     return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _windows(xp: np.ndarray, kernel: Triple, stride: Triple, dilation: Triple,
-             out: Triple) -> np.ndarray:
+def _windows(
+    xp: np.ndarray, kernel: Triple, stride: Triple, dilation: Triple, out: Triple
+) -> np.ndarray:
     """The (N, C, *out, *kernel) view of xp's windows: view[..., p, t] = xp[..., p·s + t·d]."""
     lead, sp = xp.strides[:2], xp.strides[2:]
     shape = xp.shape[:2] + tuple(out) + tuple(kernel)
-    strides = lead + tuple(a * s for a, s in zip(sp, stride)) + tuple(
-        a * d for a, d in zip(sp, dilation))
+    strides = (
+        lead
+        + tuple(a * s for a, s in zip(sp, stride, strict=True))
+        + tuple(a * d for a, d in zip(sp, dilation, strict=True))
+    )
     return as_strided(xp, shape, strides, writeable=False)
 
 
@@ -36,29 +41,46 @@ def _padded(x: np.ndarray, padding: Triple) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
 
 
-def conv3d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Triple,
-                   padding: Triple, dilation: Triple, groups: int) -> np.ndarray:
+def conv3d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: Triple,
+    padding: Triple,
+    dilation: Triple,
+    groups: int,
+) -> np.ndarray:
     """y = W · im2col(x) per group; returns (N, O, Do, Ho, Wo)."""
     N, C = x.shape[:2]
     O, Cg = w.shape[:2]
     kernel = w.shape[2:]
-    out = tuple(output_size(n, k, s, p, d) for n, k, s, p, d
-                in zip(x.shape[2:], kernel, stride, padding, dilation))
+    out = tuple(
+        output_size(n, k, s, p, d)
+        for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation, strict=True)
+    )
     win = _windows(_padded(x, padding), kernel, stride, dilation, out)
     Og = O // groups
     y = np.empty((N, O) + out, dtype=x.dtype)
     for g in range(groups):
-        cols = win[:, g * Cg:(g + 1) * Cg]  # (N, Cg, *out, *kernel)
+        cols = win[:, g * Cg : (g + 1) * Cg]  # (N, Cg, *out, *kernel)
         # y[n, o, p] = Σ_{c, t} cols[n, c, p, t] · w[o, c, t]
-        y[:, g * Og:(g + 1) * Og] = np.moveaxis(np.tensordot(
-            cols, w[g * Og:(g + 1) * Og], axes=([1, 5, 6, 7], [1, 2, 3, 4])), -1, 1)
+        y[:, g * Og : (g + 1) * Og] = np.moveaxis(
+            np.tensordot(cols, w[g * Og : (g + 1) * Og], axes=([1, 5, 6, 7], [1, 2, 3, 4])), -1, 1
+        )
     if b is not None:
         y += b.reshape(1, -1, 1, 1, 1)
     return y
 
 
-def conv3d_backward_data(gy: np.ndarray, w: np.ndarray, x_shape: tuple, stride: Triple,
-                         padding: Triple, dilation: Triple, groups: int) -> np.ndarray:
+def conv3d_backward_data(
+    gy: np.ndarray,
+    w: np.ndarray,
+    x_shape: tuple,
+    stride: Triple,
+    padding: Triple,
+    dilation: Triple,
+    groups: int,
+) -> np.ndarray:
     """dx[n, c, p·s + t·d] += Σ_o w[o, c, t]·dy[n, o, p], tap by tap (col2im); the padded
     border is cropped at the end."""
     N, C = x_shape[:2]
@@ -66,22 +88,35 @@ def conv3d_backward_data(gy: np.ndarray, w: np.ndarray, x_shape: tuple, stride: 
     kernel = w.shape[2:]
     out = gy.shape[2:]
     Og = O // groups
-    dxp = np.zeros((N, C) + tuple(n + 2 * p for n, p in zip(x_shape[2:], padding)),
-                   dtype=gy.dtype)
+    dxp = np.zeros(
+        (N, C) + tuple(n + 2 * p for n, p in zip(x_shape[2:], padding, strict=True)), dtype=gy.dtype
+    )
     for t in np.ndindex(*kernel):
-        dst = tuple(slice(i * d, i * d + (o - 1) * s + 1, s)
-                    for i, d, o, s in zip(t, dilation, out, stride))
+        dst = tuple(
+            slice(i * d, i * d + (o - 1) * s + 1, s)
+            for i, d, o, s in zip(t, dilation, out, stride, strict=True)
+        )
         for g in range(groups):
             # (N, Og, *out) × (Og, Cg) → (N, Cg, *out)
-            part = np.tensordot(gy[:, g * Og:(g + 1) * Og],
-                                w[g * Og:(g + 1) * Og, :, t[0], t[1], t[2]], axes=([1], [0]))
+            part = np.tensordot(
+                gy[:, g * Og : (g + 1) * Og],
+                w[g * Og : (g + 1) * Og, :, t[0], t[1], t[2]],
+                axes=([1], [0]),
+            )
             dxp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + dst] += np.moveaxis(part, -1, 1)
-    crop = tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:]))
+    crop = tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:], strict=True))
     return np.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
 
 
-def conv3d_backward_weight(x: np.ndarray, gy: np.ndarray, kernel: Triple, stride: Triple,
-                           padding: Triple, dilation: Triple, groups: int) -> np.ndarray:
+def conv3d_backward_weight(
+    x: np.ndarray,
+    gy: np.ndarray,
+    kernel: Triple,
+    stride: Triple,
+    padding: Triple,
+    dilation: Triple,
+    groups: int,
+) -> np.ndarray:
     """dW[o, c, t] = Σ_{n, p} dy[n, o, p] · xpad[n, c, p·s + t·d]."""
     N, C = x.shape[:2]
     O = gy.shape[1]
@@ -89,9 +124,11 @@ def conv3d_backward_weight(x: np.ndarray, gy: np.ndarray, kernel: Triple, stride
     win = _windows(_padded(x, padding), kernel, stride, dilation, gy.shape[2:])
     gw = np.empty((O, Cg) + tuple(kernel), dtype=gy.dtype)
     for g in range(groups):
-        gw[g * Og:(g + 1) * Og] = np.tensordot(
-            gy[:, g * Og:(g + 1) * Og], win[:, g * Cg:(g + 1) * Cg],
-            axes=([0, 2, 3, 4], [0, 2, 3, 4]))
+        gw[g * Og : (g + 1) * Og] = np.tensordot(
+            gy[:, g * Og : (g + 1) * Og],
+            win[:, g * Cg : (g + 1) * Cg],
+            axes=([0, 2, 3, 4], [0, 2, 3, 4]),
+        )
     return gw
 
 

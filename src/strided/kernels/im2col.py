@@ -13,6 +13,7 @@ the wrappers hand out as an NCHW *view* without a transposing copy (see `from_cn
 
 col2im is the adjoint: it adds every column entry back to the input position it came from.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,15 @@ import numpy as np
 Pair = tuple[int, int]
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int,
-                     dilation: int = 1, ceil_mode: bool = False) -> int:
+def conv_output_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    pad_lo: int,
+    pad_hi: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
     """Output length of a sliding window: ⌊(W + P_lo + P_hi − d·(F−1) − 1) / S⌋ + 1."""
     span = size + pad_lo + pad_hi - dilation * (kernel - 1) - 1
     if ceil_mode:
@@ -74,8 +82,9 @@ def compact(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], extra: Pair = (0, 0),
-             fill: float = 0.0) -> np.ndarray:
+def pad_cnhw(
+    x: np.ndarray, pads: tuple[Pair, Pair], extra: Pair = (0, 0), fill: float = 0.0
+) -> np.ndarray:
     """`x` (N, C, H, W) copied into a (C, N, H+pads, W+pads) buffer, borders set to `fill`.
 
     `extra` adds rows/columns at the bottom/right (ceil_mode windows that run past the
@@ -93,20 +102,22 @@ def pad_cnhw(x: np.ndarray, pads: tuple[Pair, Pair], extra: Pair = (0, 0),
     if pt:
         out[:, :, :pt] = fill
     if pb:
-        out[:, :, H + pt:] = fill
+        out[:, :, H + pt :] = fill
     if pl:
         out[:, :, :, :pl] = fill
     if pr:
-        out[:, :, :, W + pl:] = fill
-    copy_rows(out[:, :, pt:pt + H, pl:pl + W], xc)
+        out[:, :, :, W + pl :] = fill
+    copy_rows(out[:, :, pt : pt + H, pl : pl + W], xc)
     return out
 
 
-def tap_slices(i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair):
+def tap_slices(i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> tuple[slice, slice]:
     """Index of the (Ho, Wo) grid of padded-input positions kernel tap (i, j) reads."""
     (Ho, Wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    return (slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw))
+    return (
+        slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw),
+    )
 
 
 def im2col_into(xp: np.ndarray, stride: Pair, dilation: Pair, out: np.ndarray) -> np.ndarray:
@@ -131,8 +142,9 @@ def col2im_add(col: np.ndarray, stride: Pair, dilation: Pair, xp: np.ndarray) ->
     return xp
 
 
-def im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair],
-           dilation: Pair) -> np.ndarray:
+def im2col(
+    x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair], dilation: Pair
+) -> np.ndarray:
     """The column buffer (C, kh, kw, N, Ho, Wo) of `x` (N, C, H, W); see the module doc."""
     N, C, H, W = x.shape
     kh, kw = kernel
@@ -142,8 +154,9 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: tuple[Pair, Pair],
     return im2col_into(pad_cnhw(x, pads), stride, dilation, col)
 
 
-def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
-           dilation: Pair) -> np.ndarray:
+def col2im(
+    col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair], dilation: Pair
+) -> np.ndarray:
     """The adjoint of `im2col`: x[n, c, h, w] = Σ over taps that read (h, w) of col[...].
 
     `col` is (C, kh, kw, N, Ho, Wo); returns (N, C, H, W) as a view of a channels-first
@@ -154,4 +167,4 @@ def col2im(col: np.ndarray, x_hw: Pair, stride: Pair, pads: tuple[Pair, Pair],
     (pt, pb), (pl, pr) = pads
     xp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
     col2im_add(col, stride, dilation, xp)
-    return from_cnhw(compact(xp[:, :, pt:pt + H, pl:pl + W]))
+    return from_cnhw(compact(xp[:, :, pt : pt + H, pl : pl + W]))

@@ -7,6 +7,7 @@ Modes, for an axis of length n and an output index j ∈ [−lo, n + hi) read fr
     circular   j ↦ j mod n
 The adjoint of each gather adds every output gradient back to the source index it read.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,7 @@ def source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
     return np.clip(j, 0, n - 1)  # replicate
 
 
-def _slices(n: int, lo: int, hi: int):
+def _slices(n: int, lo: int, hi: int) -> tuple[slice, slice]:
     """(source, destination) slices copying x into the padded (or cropped) axis."""
     src = slice(max(-lo, 0), n - max(-hi, 0))
     dst = slice(max(lo, 0), max(lo, 0) + (src.stop - src.start))
@@ -41,10 +42,11 @@ def pad_forward(x: np.ndarray, pads: tuple, mode: str, value: float = 0.0) -> np
     """`pads` is ((lo, hi), ...) for the last len(pads) axes, in axis order."""
     first = x.ndim - len(pads)
     if mode == "constant":
-        shape = x.shape[:first] + tuple(n + lo + hi for n, (lo, hi)
-                                        in zip(x.shape[first:], pads))
+        shape = x.shape[:first] + tuple(
+            n + lo + hi for n, (lo, hi) in zip(x.shape[first:], pads, strict=True)
+        )
         out = np.full(shape, value, dtype=x.dtype)
-        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(x.shape[first:], pads)]
+        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(x.shape[first:], pads, strict=True)]
         lead = (slice(None),) * first
         out[lead + tuple(d for _, d in sl)] = x[lead + tuple(s for s, _ in sl)]
         return out
@@ -59,7 +61,7 @@ def pad_backward(g: np.ndarray, pads: tuple, mode: str, in_shape: tuple) -> np.n
     first = g.ndim - len(pads)
     if mode == "constant":
         gx = np.zeros(in_shape, dtype=g.dtype)
-        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(in_shape[first:], pads)]
+        sl = [_slices(n, lo, hi) for n, (lo, hi) in zip(in_shape[first:], pads, strict=True)]
         lead = (slice(None),) * first
         gx[lead + tuple(s for s, _ in sl)] = g[lead + tuple(d for _, d in sl)]
         return gx
@@ -76,7 +78,7 @@ def pad_backward(g: np.ndarray, pads: tuple, mode: str, in_shape: tuple) -> np.n
             np.add.at(gx, src, g)  # cropping: the interior is no longer at offset lo
             g = np.moveaxis(gx, 0, axis)
             continue
-        gx = g[lo:lo + n].copy()  # the interior maps to itself
+        gx = g[lo : lo + n].copy()  # the interior maps to itself
         for p in list(range(lo)) + list(range(lo + n, lo + n + hi)):
             gx[src[p]] += g[p]  # the border: a handful of rows, each added where it came from
         g = np.moveaxis(gx, 0, axis)

@@ -1,4 +1,5 @@
 """Export a trained run folder (what `strided train` wrote) to ONNX."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ class ExportedRun:
     proto: Any
 
 
-def export_run(run: str | os.PathLike, path: str | os.PathLike,
-               opset: int = DEFAULT_OPSET) -> ExportedRun:
+def export_run(
+    run: str | os.PathLike, path: str | os.PathLike, opset: int = DEFAULT_OPSET
+) -> ExportedRun:
     """Export the trained model of `run` (a run folder or its weights file) to `path`.
 
     The graph takes what the strided model takes: float32 images (batch first) scaled to
@@ -60,5 +62,12 @@ def export_run(run: str | os.PathLike, path: str | os.PathLike,
     info = dataset_info(cfg["dataset"])
     example = eval_transform(cfg)(np.zeros((2,) + tuple(info.image_shape), np.uint8))
     proto = export(model, example, path, opset=opset)
-    return ExportedRun(os.fspath(path), cfg["model"], tuple(example.shape[1:]), info.mean,
-                       info.std, list(classes), proto)
+    return ExportedRun(
+        os.fspath(path),
+        cfg["model"],
+        tuple(example.shape[1:]),
+        info.mean,
+        info.std,
+        list(classes),
+        proto,
+    )

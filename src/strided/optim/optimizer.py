@@ -6,32 +6,45 @@ and `state`, a dict from parameter to that parameter's buffers (momentum, moment
 `step()` updates every parameter that has a gradient, in place, under no_grad semantics:
 it writes `p.data` with in-place NumPy operations and records nothing.
 """
+
 from __future__ import annotations
 
 import copy
 import numbers
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import numpy as np
 
 from ..autograd import Tensor, no_grad
 from ..nn.utils import zero_grads_
 
+# what an optimiser takes: the parameters, or groups of them (dicts with "params" and
+# per-group options)
+Params = Iterable[Tensor] | Iterable[dict[str, Any]]
+
 
 class _RequiredParameter:
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<required parameter>"
 
 
 required = _RequiredParameter()
 
 
-def check_range(owner: str, name: str, value, low: float, high: float | None = None,
-                 high_open: bool = True) -> None:
+def check_range(
+    owner: str,
+    name: str,
+    value: object,
+    low: float,
+    high: float | None = None,
+    high_open: bool = True,
+) -> None:
     """ValueError unless low ≤ value (< or ≤) high."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise ValueError(f"{owner}: {name} must be a number, got {value!r}")
-    if value < low or (high is not None and (value >= high if high_open else value > high)):
+    v = float(value)
+    if v < low or (high is not None and (v >= high if high_open else v > high)):
         if high is None:
             rng = f">= {low}"
         else:
@@ -45,7 +58,7 @@ def check_range(owner: str, name: str, value, low: float, high: float | None = N
 UPDATE_BLOCK = 1 << 15
 
 
-def for_blocks(update: Callable, *arrays) -> None:
+def for_blocks(update: Callable, *arrays: Any) -> None:
     """update(*blocks) over matching flat blocks of `arrays` (None stays None), in place.
     Arrays that are not all C-contiguous (no flat views) are passed whole."""
     present = [a for a in arrays if a is not None]
@@ -55,7 +68,7 @@ def for_blocks(update: Callable, *arrays) -> None:
         return
     flat = [None if a is None else a.reshape(-1) for a in arrays]
     for i in range(0, n, UPDATE_BLOCK):
-        update(*(None if f is None else f[i:i + UPDATE_BLOCK] for f in flat))
+        update(*(None if f is None else f[i : i + UPDATE_BLOCK] for f in flat))
 
 
 class Optimizer:
@@ -68,63 +81,72 @@ class Optimizer:
         options).
     """
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: Params, defaults: dict) -> None:
         name = type(self).__name__
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, "
-                            f"got a single Tensor (wrap it in a list)")
+            raise TypeError(
+                f"{name}: params should be an iterable of Tensors or dicts, "
+                f"got a single Tensor (wrap it in a list)"
+            )
         if isinstance(params, dict):
             params = [params]
         groups = list(params)
         if not groups:
-            raise ValueError(f"{name} got an empty parameter list: nothing to optimise "
-                             "(did model.parameters() come back empty, or was the "
-                             "generator already consumed?)")
+            raise ValueError(
+                f"{name} got an empty parameter list: nothing to optimise "
+                "(did model.parameters() come back empty, or was the "
+                "generator already consumed?)"
+            )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
-            self.add_param_group(g)
+            self.add_param_group(cast(dict, g))
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (missing ones take the
         optimiser's defaults)."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}: a param group must be a dict, got "
-                            f"{type(param_group).__name__}")
+            raise TypeError(
+                f"{name}: a param group must be a dict, got {type(param_group).__name__}"
+            )
         group = dict(param_group)
         params = group.get("params")
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(f"{name}: params must be an ordered collection, not a set "
-                            "(a set's order changes between runs)")
+            raise TypeError(
+                f"{name}: params must be an ordered collection, not a set "
+                "(a set's order changes between runs)"
+            )
         params = list(params) if params is not None else []
         if not params:
             raise ValueError(f"{name}: a parameter group was given no parameters")
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name} can only optimise Tensors, got "
-                                f"{type(p).__name__}")
+                raise TypeError(f"{name} can only optimise Tensors, got {type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{name}: can't optimise a non-leaf Tensor (shape "
-                                 f"{p.shape}); optimise the leaves it was computed from")
+                raise ValueError(
+                    f"{name}: can't optimise a non-leaf Tensor (shape "
+                    f"{p.shape}); optimise the leaves it was computed from"
+                )
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter group holds the same parameter twice")
         group["params"] = params
         for k, v in self.defaults.items():
             if v is required and k not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of "
-                                 f"required optimisation parameter {k}")
+                raise ValueError(
+                    f"{name}: parameter group didn't specify a value of "
+                    f"required optimisation parameter {k}"
+                )
             group.setdefault(k, v)
         self._validate(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
-            raise ValueError(f"{name}: some parameters appear in more than one parameter "
-                             "group")
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
     def _validate(self, group: dict) -> None:
@@ -140,12 +162,13 @@ class Optimizer:
         """Clear the gradients of every parameter: drop them (default) or zero them."""
         zero_grads_((p for g in self.param_groups for p in g["params"]), set_to_none)
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient. `closure` (re-evaluates the
         model and returns the loss) is called first, with gradients enabled, if given."""
         loss = None
         if closure is not None:
             from ..autograd import enable_grad
+
             with enable_grad():
                 loss = closure()
         with no_grad():
@@ -157,7 +180,8 @@ class Optimizer:
                     if g.shape != p.shape:
                         raise ValueError(
                             f"{type(self).__name__}: gradient shape {g.shape} does not match "
-                            f"parameter shape {p.shape}")
+                            f"parameter shape {p.shape}"
+                        )
                     state = self.state.get(p)
                     if state is None:
                         state = self.state[p] = {}
@@ -185,8 +209,9 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             if id(p) in index:
-                state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                       for k, v in s.items()}
+                state[index[id(p)]] = {
+                    k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()
+                }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -195,40 +220,50 @@ class Optimizer:
         name = type(self).__name__
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         if groups is None or "state" not in state_dict:
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             "'param_groups'")
+            raise ValueError(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'"
+            )
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the state dict has {len(groups)} "
-                             f"parameter groups, this optimiser has {len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict has {len(groups)} "
+                f"parameter groups, this optimiser has {len(self.param_groups)}"
+            )
         sizes_saved = [len(g["params"]) for g in groups]
         sizes_here = [len(g["params"]) for g in self.param_groups]
         if sizes_saved != sizes_here:
-            raise ValueError(f"{name}.load_state_dict: group sizes {sizes_saved} in the state "
-                             f"dict do not match this optimiser's {sizes_here}")
+            raise ValueError(
+                f"{name}.load_state_dict: group sizes {sizes_saved} in the state "
+                f"dict do not match this optimiser's {sizes_here}"
+            )
         by_index = {}
-        for saved, here in zip(groups, self.param_groups):
-            for i, p in zip(saved["params"], here["params"]):
+        for saved, here in zip(groups, self.param_groups, strict=True):
+            for i, p in zip(saved["params"], here["params"], strict=True):
                 by_index[int(i)] = p
         new_state: dict = {}
         for i, s in state_dict["state"].items():
             p = by_index.get(int(i))
             if p is None:
-                raise ValueError(f"{name}.load_state_dict: state for parameter index {i}, "
-                                 "which no group holds")
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter index {i}, which no group holds"
+                )
             st = {}
             for k, v in s.items():
                 if isinstance(v, np.ndarray):
                     if v.shape != p.shape and v.ndim > 0:
                         raise ValueError(
                             f"{name}.load_state_dict: state {k!r} of parameter {i} has shape "
-                            f"{v.shape}, the parameter has shape {p.shape}")
+                            f"{v.shape}, the parameter has shape {p.shape}"
+                        )
                     # moments follow the parameter's dtype, counters keep theirs
-                    v = v.astype(p.dtype) if np.issubdtype(v.dtype, np.floating) and \
-                        v.ndim > 0 else v.copy()
+                    v = (
+                        v.astype(p.dtype)
+                        if np.issubdtype(v.dtype, np.floating) and v.ndim > 0
+                        else v.copy()
+                    )
                 st[k] = v
             new_state[p] = st
         self.state = new_state
-        for saved, here in zip(groups, self.param_groups):
+        for saved, here in zip(groups, self.param_groups, strict=True):
             for k, v in saved.items():
                 if k != "params":
                     here[k] = copy.deepcopy(v)

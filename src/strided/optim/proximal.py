@@ -6,14 +6,16 @@ which is the exact minimiser of ½‖θ' − θ‖² + lr·λ‖θ'‖₁. Unlik
 which makes small weights oscillate around zero, it sets them exactly to zero: a sparse
 model (ISTA, as the notes derive).
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import check_range
+from .optimizer import Params, check_range
 from .sgd import SGD
 
 
@@ -50,12 +52,20 @@ class ProximalSGD(SGD):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params, lr: float = 1e-3, l1: float = 0.0, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        l1: float = 0.0,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
         self._l1_default = l1
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize=maximize)
+        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov, maximize=maximize)
 
     def add_param_group(self, param_group: dict) -> None:
         self.defaults.setdefault("l1", getattr(self, "_l1_default", 0.0))
@@ -65,10 +75,11 @@ class ProximalSGD(SGD):
         super()._validate(group)
         check_range(type(self).__name__, "l1", group["l1"], 0.0)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = super().step(closure)
         for group in self.param_groups:
             if group["l1"]:
-                prox_l1_([p for p in group["params"] if p.grad is not None],
-                         group["lr"] * group["l1"])
+                prox_l1_(
+                    [p for p in group["params"] if p.grad is not None], group["lr"] * group["l1"]
+                )
         return loss

@@ -23,21 +23,30 @@ The generators are found by walking those objects, so a new random transform nee
 registration. Restoring sets each generator found now from the state saved under the
 same path, and complains about generators that were not saved.
 """
+
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from ..backend import (Generator, default_generator, find_generators,
-                       generator_state as _get, set_generator_state as _set)
+from ..backend import Generator, default_generator, find_generators
+from ..backend import generator_state as _get
+from ..backend import set_generator_state as _set
 from ..io import CheckpointError, load_state, save_state
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state",
-           "find_generators"]
+__all__ = [
+    "FORMAT",
+    "save_checkpoint",
+    "load_checkpoint",
+    "rng_state",
+    "set_rng_state",
+    "find_generators",
+]
 
 FORMAT = "strided-checkpoint/1"
 
@@ -83,7 +92,8 @@ def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
     """
     state: dict = {
         "strided": default_generator().get_state(),
-        "numpy_global": np.random.get_state(legacy=False),
+        # user code may still draw from NumPy's legacy global generator: resume it too
+        "numpy_global": np.random.get_state(legacy=False),  # noqa: NPY002
         "modules": {p: _get(g) for p, g in _module_generators(model)} if model is not None else {},
         "loaders": {},
         "extra": {k: _get(g) for k, g in (extra or {}).items()},
@@ -116,7 +126,7 @@ def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None
     """
     missing: list[str] = []
     default_generator().set_state(state["strided"])
-    np.random.set_state(state["numpy_global"])
+    np.random.set_state(state["numpy_global"])  # noqa: NPY002 - see rng_state
 
     def restore(saved: dict, found: Iterator[tuple[str, Any]], where: str) -> None:
         for path, gen in found:
@@ -136,16 +146,23 @@ def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None
             continue
         if saved.get("seed") != getattr(loader, "seed", None):
             # with another seed every epoch's order differs: not the same run
-            missing.append(f"{name} loader order (seed {getattr(loader, 'seed', None)}, "
-                           f"saved with {saved.get('seed')})")
+            missing.append(
+                f"{name} loader order (seed {getattr(loader, 'seed', None)}, "
+                f"saved with {saved.get('seed')})"
+            )
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(int(saved.get("epoch", 0)))
         restore(saved.get("generators", {}), _loader_generators(loader), f"{name} loader.")
     restore(state.get("extra", {}), iter((extra or {}).items()), "")
     if missing:
-        warnings.warn("resuming: the saved random state does not cover "
-                      + ", ".join(missing) + "; the resumed run will not repeat the original "
-                      "exactly", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            "resuming: the saved random state does not cover "
+            + ", ".join(missing)
+            + "; the resumed run will not repeat the original "
+            "exactly",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:

@@ -12,14 +12,16 @@ images per second, per-epoch metrics in a ``History``, a learning-rate schedule 
 per epoch (or per batch for one-cycle), callbacks (early stopping, checkpoints, learning
 curves), and checkpoints from which ``fit(..., resume=path)`` continues bit for bit.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence, Sized
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -32,8 +34,9 @@ from .metrics import RunningMetrics
 __all__ = ["Trainer", "fit"]
 
 
-def _default_loss(output, target):
+def _default_loss(output: Tensor, target: Tensor) -> Tensor:
     from ..functional.loss import cross_entropy
+
     return cross_entropy(output, target)
 
 
@@ -42,8 +45,10 @@ def _as_input(x: Any) -> Tensor:
         return x
     x = np.asarray(x)
     if x.dtype.kind in "ui":
-        raise TypeError(f"Trainer: the loader yields {x.dtype} inputs of shape {x.shape}; "
-                        "convert them to float first (e.g. transform=transforms.ToFloat())")
+        raise TypeError(
+            f"Trainer: the loader yields {x.dtype} inputs of shape {x.shape}; "
+            "convert them to float first (e.g. transform=transforms.ToFloat())"
+        )
     return Tensor(x)
 
 
@@ -80,24 +85,43 @@ class Trainer:
     ``trainer.global_step`` optimiser steps.
     """
 
-    def __init__(self, model: Any, optimizer: Any, loss_fn: Callable | None = None, *,
-                 scheduler: Any = None, scheduler_interval: str | None = None,
-                 callbacks: Iterable[Callback] = (), top_k: Sequence[int] = (),
-                 grad_clip: float | None = None, progress: bool | dict = True,
-                 verbose: bool = True,
-                 generators: dict[str, Any] | None = None, config: dict | None = None,
-                 classification: bool = True, file=None):
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        loss_fn: Callable | None = None,
+        *,
+        scheduler: Any = None,
+        scheduler_interval: str | None = None,
+        callbacks: Iterable[Callback] = (),
+        top_k: Sequence[int] = (),
+        grad_clip: float | None = None,
+        progress: bool | dict = True,
+        verbose: bool = True,
+        generators: dict[str, Any] | None = None,
+        config: dict | None = None,
+        classification: bool = True,
+        file: TextIO | None = None,
+    ) -> None:
         if not hasattr(model, "parameters") or not callable(model):
             raise TypeError(f"Trainer: model must be a strided Module, got {type(model).__name__}")
-        if optimizer is not None and not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-            raise TypeError(f"Trainer: optimizer must be a strided optimiser, got {type(optimizer).__name__}")
+        if optimizer is not None and not (
+            hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")
+        ):
+            raise TypeError(
+                f"Trainer: optimizer must be a strided optimiser, got {type(optimizer).__name__}"
+            )
         if scheduler_interval not in (None, "epoch", "batch"):
-            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
+            raise ValueError(
+                "Trainer: scheduler_interval must be 'epoch' or 'batch', got "
+                f"{scheduler_interval!r}"
+            )
         self.model, self.optimizer = model, optimizer
         self.loss_fn = loss_fn or _default_loss
         self.scheduler = scheduler
         self.scheduler_interval = scheduler_interval or (
-            getattr(scheduler, "interval", "epoch") if scheduler is not None else "epoch")
+            getattr(scheduler, "interval", "epoch") if scheduler is not None else "epoch"
+        )
         self.callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 50))
         self.top_k = tuple(top_k)
         self.grad_clip = grad_clip
@@ -107,9 +131,9 @@ class Trainer:
         self.classification = classification
         self.file = file
         self.history = History()
-        self.epoch = 0            # completed epochs
-        self.global_step = 0      # optimiser steps
-        self.batch_in_epoch = 0   # batches of the current epoch done (mid-epoch checkpoints)
+        self.epoch = 0  # completed epochs
+        self.global_step = 0  # optimiser steps
+        self.batch_in_epoch = 0  # batches of the current epoch done (mid-epoch checkpoints)
         self._epoch_metrics: RunningMetrics | None = None  # that epoch's sums so far
         self.total_epochs = 0
         self.stop_training = False
@@ -123,10 +147,11 @@ class Trainer:
         if not self.verbose:
             return
         from tqdm import tqdm
+
         tqdm.write(message, file=self.file or sys.stderr)
 
     # -- one epoch --------------------------------------------------------------------
-    def _callbacks(self, hook: str, *args) -> None:
+    def _callbacks(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
@@ -141,23 +166,35 @@ class Trainer:
             # lets a resumed run draw the same batches
             loader.set_epoch(epoch, first) if first else loader.set_epoch(epoch)
         elif first:
-            raise ValueError("Trainer: resuming inside an epoch needs a DataLoader (one that "
-                             "can start at a batch)")
+            raise ValueError(
+                "Trainer: resuming inside an epoch needs a DataLoader (one that "
+                "can start at a batch)"
+            )
         self.model.train()
-        metrics = self._epoch_metrics if first and self._epoch_metrics is not None \
+        metrics = (
+            self._epoch_metrics
+            if first and self._epoch_metrics is not None
             else RunningMetrics(self.top_k)
+        )
         self._epoch_metrics = metrics
-        total = len(loader) if hasattr(loader, "__len__") else None
-        desc = f"epoch {epoch + 1}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch + 1}"
-        options = dict(total=total, desc=desc, unit="batch", disable=not self.progress,
-                       file=self.file or sys.stderr, leave=False, dynamic_ncols=True)
+        total = len(loader) if isinstance(loader, Sized) else None
+        desc = (
+            f"epoch {epoch + 1}/{self.total_epochs}" if self.total_epochs else f"epoch {epoch + 1}"
+        )
+        options = dict(
+            total=total,
+            desc=desc,
+            unit="batch",
+            disable=not self.progress,
+            file=self.file or sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
         if isinstance(self.progress, dict):
             options.update(self.progress)
         bar = tqdm(**options)
-        clip = None
-        if self.grad_clip is not None:
-            from ..nn.utils import clip_grad_norm_
-            clip = clip_grad_norm_
+        from ..nn.utils import clip_grad_norm_
+
         start = time.perf_counter()
         seen = 0
         try:
@@ -170,11 +207,12 @@ class Trainer:
                     # stop before the step spreads NaN/inf into the parameters
                     raise FloatingPointError(
                         f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, step "
-                        f"{self.global_step + 1}; lower the learning rate or clip gradients")
+                        f"{self.global_step + 1}; lower the learning rate or clip gradients"
+                    )
                 self.optimizer.zero_grad()
                 loss.backward()
-                if clip is not None:
-                    clip(self.model.parameters(), self.grad_clip)
+                if self.grad_clip is not None:
+                    clip_grad_norm_(self.model.parameters(), self.grad_clip)
                 self.optimizer.step()
                 if self.scheduler is not None and self.scheduler_interval == "batch":
                     self.scheduler.step()
@@ -182,8 +220,11 @@ class Trainer:
                 self.batch_in_epoch += 1
                 n = len(y)
                 seen += n
-                metrics.update(loss_value, output.data if self.classification else
-                               np.zeros((n, 1)), y if self.classification else np.zeros(n, np.int64))
+                metrics.update(
+                    loss_value,
+                    output.data if self.classification else np.zeros((n, 1)),
+                    y if self.classification else np.zeros(n, np.int64),
+                )
                 elapsed = time.perf_counter() - start
                 post = {"loss": f"{metrics.loss:.4f}"}
                 if self.classification:
@@ -192,20 +233,36 @@ class Trainer:
                 bar.set_postfix(post, refresh=False)
                 bar.update(1)
                 if self.callbacks:
-                    self._callbacks("on_batch_end", {"epoch": epoch + 1, "step": self.global_step,
-                                                     "loss": loss_value, "batch_size": n})
+                    self._callbacks(
+                        "on_batch_end",
+                        {
+                            "epoch": epoch + 1,
+                            "step": self.global_step,
+                            "loss": loss_value,
+                            "batch_size": n,
+                        },
+                    )
         finally:
             bar.close()
         self.batch_in_epoch, self._epoch_metrics = 0, None
         seconds = time.perf_counter() - start
-        out = {"loss": metrics.loss, "seconds": seconds,
-               "images_per_s": seen / seconds if seconds > 0 else float("nan")}
+        out: dict[str, Any] = {
+            "loss": metrics.loss,
+            "seconds": seconds,
+            "images_per_s": seen / seconds if seconds > 0 else float("nan"),
+        }
         if self.classification:
             out.update({k: v for k, v in metrics.compute().items() if k != "loss"})
         return out
 
-    def evaluate(self, loader: Iterable, *, top_k: Sequence[int] | None = None,
-                 confusion: bool = False, num_classes: int | None = None) -> dict:
+    def evaluate(
+        self,
+        loader: Iterable,
+        *,
+        top_k: Sequence[int] | None = None,
+        confusion: bool = False,
+        num_classes: int | None = None,
+    ) -> dict:
         """Mean loss and accuracy (and top-k, and the confusion matrix if asked) of the
         model on ``loader``, in eval mode under ``no_grad``; the model's mode is kept."""
         top_k = self.top_k if top_k is None else tuple(top_k)
@@ -238,15 +295,22 @@ class Trainer:
         self.model.eval()
         try:
             with no_grad():
-                outs = [self.model(_as_input(x[i:i + batch_size])).data
-                        for i in range(0, len(x), batch_size)]
+                outs = [
+                    self.model(_as_input(x[i : i + batch_size])).data
+                    for i in range(0, len(x), batch_size)
+                ]
         finally:
             self.model.train(was_training)
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     # -- the run ----------------------------------------------------------------------
-    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, epochs: int = 1,
-            resume: str | os.PathLike | None = None) -> History:
+    def fit(
+        self,
+        train_loader: Iterable,
+        val_loader: Iterable | None = None,
+        epochs: int = 1,
+        resume: str | os.PathLike | None = None,
+    ) -> History:
         """Train for ``epochs`` epochs in total (counting those of a resumed checkpoint),
         validating on ``val_loader`` after each; returns the ``History``.
 
@@ -258,8 +322,9 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative int, got {epochs!r}")
         if self.optimizer is None:
-            raise ValueError("Trainer.fit: this trainer has no optimizer (it was built for "
-                             "evaluation only)")
+            raise ValueError(
+                "Trainer.fit: this trainer has no optimizer (it was built for evaluation only)"
+            )
         self.train_loader, self.val_loader = train_loader, val_loader
         self.total_epochs = epochs
         if resume is not None:
@@ -273,8 +338,9 @@ class Trainer:
             self._callbacks("on_epoch_begin", e)
             train = self.train_epoch(train_loader, e)
             record: dict = {"epoch": e + 1, "step": self.global_step}
-            record.update({f"train_{k}": v for k, v in train.items()
-                           if k not in ("seconds", "images_per_s")})
+            record.update(
+                {f"train_{k}": v for k, v in train.items() if k not in ("seconds", "images_per_s")}
+            )
             if val_loader is not None:
                 val = self.evaluate(val_loader)
                 record.update({f"val_{k}": v for k, v in val.items() if k != "seconds"})
@@ -330,8 +396,9 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "history": self.history.state_dict(),
-            "callbacks": {k: cb.state_dict() for k, cb in self._callback_keys()
-                          if cb.state_dict() is not None},
+            "callbacks": {
+                k: cb.state_dict() for k, cb in self._callback_keys() if cb.state_dict() is not None
+            },
             "rng": ckpt.rng_state(self.model, self._loaders(), self.generators),
             "config": self.config,
         }
@@ -343,8 +410,10 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
             if state.get("scheduler") is None:
-                raise ValueError("Trainer.load_state_dict: the checkpoint has no scheduler "
-                                 f"state but this run uses {type(self.scheduler).__name__}")
+                raise ValueError(
+                    "Trainer.load_state_dict: the checkpoint has no scheduler "
+                    f"state but this run uses {type(self.scheduler).__name__}"
+                )
             self.scheduler.load_state_dict(state["scheduler"])
         self.history.load_state_dict(state.get("history", {}))
         saved_cbs = state.get("callbacks", {})
@@ -359,8 +428,11 @@ class Trainer:
             self._epoch_metrics = RunningMetrics(self.top_k)
             sums = state["epoch_metrics"]
             m = self._epoch_metrics
-            m.count, m.loss_sum, m.correct = int(sums["count"]), float(sums["loss_sum"]), \
-                int(sums["correct"])
+            m.count, m.loss_sum, m.correct = (
+                int(sums["count"]),
+                float(sums["loss_sum"]),
+                int(sums["correct"]),
+            )
             m.correct_k = {int(k): int(v) for k, v in sums["correct_k"].items()}
         self.stop_training = bool(state.get("stop_training", False))
         if "rng" in state:
@@ -387,16 +459,27 @@ def _metric_sums(m: RunningMetrics | None) -> dict | None:
     """An epoch's running sums, for a checkpoint taken inside it."""
     if m is None:
         return None
-    return {"count": m.count, "loss_sum": m.loss_sum, "correct": m.correct,
-            "correct_k": {str(k): v for k, v in m.correct_k.items()}}
+    return {
+        "count": m.count,
+        "loss_sum": m.loss_sum,
+        "correct": m.correct,
+        "correct_k": {str(k): v for k, v in m.correct_k.items()},
+    }
 
 
-def fit(model: Any, train_loader: Iterable, optimizer: Any = None, epochs: int = 1,
-        val_loader: Iterable | None = None, **kwargs) -> History:
+def fit(
+    model: Any,
+    train_loader: Iterable,
+    optimizer: Any = None,
+    epochs: int = 1,
+    val_loader: Iterable | None = None,
+    **kwargs: Any,
+) -> History:
     """Train in one call: ``Trainer(model, optimizer, **kwargs).fit(train_loader,
     val_loader, epochs)``. Without an optimiser, Adam with lr 1e-3."""
     if optimizer is None:
         from ..optim import Adam
+
         optimizer = Adam(model.parameters(), lr=1e-3)
     resume = kwargs.pop("resume", None)
     return Trainer(model, optimizer, **kwargs).fit(train_loader, val_loader, epochs, resume=resume)
