@@ -7,6 +7,7 @@ Each rank trains on its share of a fixed global batch per rank (weak scaling: th
 batch grows with the ranks, as data-parallel training is used), with gradients averaged by
 DistributedDataParallel. Needs `pip install 'strided[mpi]'`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,8 @@ def worker(model_name: str, steps: int, batch: int) -> None:
     dist.init()
     st.manual_seed(0)
     model = dist.DistributedDataParallel(
-        dist.SyncBatchNorm.convert_sync_batchnorm(get_model(model_name)))
+        dist.SyncBatchNorm.convert_sync_batchnorm(get_model(model_name))
+    )
     opt = st.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(dist.get_rank())
     x = st.tensor(rng.standard_normal((batch,) + SHAPES[model_name]).astype(np.float32))
@@ -60,26 +62,50 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=64, help="images per rank and step")
     parser.add_argument("--models", nargs="+", default=list(SHAPES))
-    parser.add_argument("--worker", nargs=3, metavar=("MODEL", "STEPS", "BATCH"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("MODEL", "STEPS", "BATCH"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), int(args.worker[2]))
         return
     mpirun = str(Path(sys.executable).with_name("mpirun"))
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               NUMBA_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        NUMBA_NUM_THREADS="1",
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+    )
     print(f"{'model':10s} {'ranks':>5s} {'img/s':>9s} {'efficiency':>10s}")
     for name in args.models:
         base = None
         for k in args.ranks:
-            out = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe",
-                                  "--bind-to", "none", "-n", str(k), sys.executable, __file__,
-                                  "--worker", name, str(args.steps), str(args.batch)],
-                                 env=env, capture_output=True, text=True, check=True)
-            rate = float(next(line.split()[1] for line in out.stdout.splitlines()
-                              if line.startswith("RATE")))
+            out = subprocess.run(
+                [
+                    mpirun,
+                    "--allow-run-as-root",
+                    "--oversubscribe",
+                    "--bind-to",
+                    "none",
+                    "-n",
+                    str(k),
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    name,
+                    str(args.steps),
+                    str(args.batch),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            rate = float(
+                next(line.split()[1] for line in out.stdout.splitlines() if line.startswith("RATE"))
+            )
             base = rate if k == args.ranks[0] and base is None else base
             eff = rate / (k / args.ranks[0] * base)
             print(f"{name:10s} {k:5d} {rate:9.1f} {eff:10.0%}", flush=True)

@@ -12,6 +12,7 @@ after warm-up (the fastest of --steps rounds, strided and PyTorch taken in turn)
 ratio = ours / PyTorch's (1.0 is parity, the goal is ≥ 0.7).
 Speed only; correctness lives in tests/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,6 +40,7 @@ except ImportError:  # the table still prints, without the PyTorch columns
 
 # ---- the same models in PyTorch -------------------------------------------------------
 if torch is not None:
+
     class TBlock(tnn.Module):
         def __init__(self, cin, cout, stride):
             super().__init__()
@@ -54,7 +56,7 @@ if torch is not None:
             out = self.bn2(self.conv2(out))
             sc = x
             if self.stride != 1 or self.pad:  # option A: subsample, zero-pad channels
-                sc = TF.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.pad))
+                sc = TF.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.pad))
             return TF.relu(out + sc)
 
     class TResNet20(tnn.Module):
@@ -89,9 +91,14 @@ if torch is not None:
             self.features = tnn.Sequential(*layers)
             self.avgpool = tnn.AdaptiveAvgPool2d((7, 7))
             self.classifier = tnn.Sequential(
-                tnn.Linear(512 * 49, 4096), tnn.ReLU(True), tnn.Dropout(),
-                tnn.Linear(4096, 4096), tnn.ReLU(True), tnn.Dropout(),
-                tnn.Linear(4096, num_classes))
+                tnn.Linear(512 * 49, 4096),
+                tnn.ReLU(True),
+                tnn.Dropout(),
+                tnn.Linear(4096, 4096),
+                tnn.ReLU(True),
+                tnn.Dropout(),
+                tnn.Linear(4096, num_classes),
+            )
 
         def forward(self, x):
             return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -108,7 +115,7 @@ def copy_to_torch(ours, tmodel) -> None:
         a = [k for k in src if not k.endswith("num_batches_tracked")]
         b = [k for k in dst if not k.endswith("num_batches_tracked")]
         assert [src[k].shape for k in a] == [tuple(dst[k].shape) for k in b]
-        pairs = list(zip(a, b))
+        pairs = list(zip(a, b, strict=True))
     with torch.no_grad():
         for ka, kb in pairs:
             dst[kb].copy_(torch.from_numpy(np.asarray(src[ka])))
@@ -177,13 +184,31 @@ def main(argv=None):
     args = p.parse_args(argv)
     rows = []
     if args.only in (None, "resnet20"):
-        rows.append(bench("ResNet-20, 32×32, batch 128", lambda: resnet20(num_classes=10),
-                          lambda: TResNet20(10), 128, 32, args.steps, args.warmup,
-                          args.threads))
+        rows.append(
+            bench(
+                "ResNet-20, 32×32, batch 128",
+                lambda: resnet20(num_classes=10),
+                lambda: TResNet20(10),
+                128,
+                32,
+                args.steps,
+                args.warmup,
+                args.threads,
+            )
+        )
     if args.only in (None, "vgg11"):
-        rows.append(bench("VGG-11, 64×64, batch 32", lambda: vgg11(num_classes=10),
-                          lambda: TVGG11(10), 32, 64, args.steps, args.warmup,
-                          args.threads))
+        rows.append(
+            bench(
+                "VGG-11, 64×64, batch 32",
+                lambda: vgg11(num_classes=10),
+                lambda: TVGG11(10),
+                32,
+                64,
+                args.steps,
+                args.warmup,
+                args.threads,
+            )
+        )
     print(f"{'training step':32s} {'strided img/s':>14s} {'torch img/s':>12s} {'ratio':>6s}")
     for name, ours, theirs in rows:
         t = f"{theirs:12.1f}" if theirs else f"{'-':>12s}"

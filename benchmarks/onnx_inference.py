@@ -5,6 +5,7 @@ ONNX Runtime, on the same inputs and the same number of threads, side by side.
 
 Prints images per second for each (model, batch) and the ratio strided / ONNX Runtime.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,10 @@ def main() -> None:
                 b = _best_rate(theirs, batch, args.reps)
                 a = max(a, _best_rate(ours, batch, args.reps))  # alternate, keep the best
                 rows.append((name, batch, a, b))
-    print(f"ONNX Runtime {ort.__version__}, {args.threads} thread(s); images/s, best of "
-          f"{args.reps} runs each")
+    print(
+        f"ONNX Runtime {ort.__version__}, {args.threads} thread(s); images/s, best of "
+        f"{args.reps} runs each"
+    )
     print(f"{'model':10s} {'batch':>5s} {'strided':>10s} {'ORT':>10s} {'strided/ORT':>12s}")
     for name, batch, a, b in rows:
         print(f"{name:10s} {batch:5d} {a:10.1f} {b:10.1f} {a / b:12.2f}")

@@ -13,10 +13,12 @@ on, or OMP_NUM_THREADS/OPENBLAS_NUM_THREADS when set).
 
 Printed per epoch: training seconds for each (test evaluation not included), their
 ratio (strided / PyTorch: below 1.0 means strided is faster) and the test accuracy of
-each after the epoch; then the fastest and the median epoch of each. The frameworks train epoch by epoch in alternation, so that load
-from other processes on a shared machine falls on both alike. Speed only; correctness
+each after the epoch; then the fastest and the median epoch of each. The frameworks train
+epoch by epoch in alternation, so that load from other processes on a shared machine falls
+on both alike. Speed only; correctness
 lives in tests/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,6 +69,7 @@ def load(limit: int | None):
 
 # -- strided ------------------------------------------------------------------------------
 
+
 class StridedRun:
     name = "strided"
 
@@ -78,7 +81,7 @@ class StridedRun:
     def epoch(self, x, y, order, batch):
         self.model.train()
         for i in range(0, len(order), batch):
-            idx = order[i:i + batch]
+            idx = order[i : i + batch]
             loss = cross_entropy(self.model(Tensor(x[idx])), y[idx])
             self.opt.zero_grad()
             loss.backward()
@@ -90,12 +93,14 @@ class StridedRun:
         correct = 0
         with no_grad():
             for i in range(0, len(x), batch):
-                correct += int((self.model(Tensor(x[i:i + batch])).data.argmax(1)
-                                == y[i:i + batch]).sum())
+                correct += int(
+                    (self.model(Tensor(x[i : i + batch])).data.argmax(1) == y[i : i + batch]).sum()
+                )
         return correct / len(x)
 
 
 # -- PyTorch ------------------------------------------------------------------------------
+
 
 class TorchRun:
     name = "torch"
@@ -103,12 +108,22 @@ class TorchRun:
     def __init__(self, weights: dict):
         nn = torch.nn
         self.model = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, 10),
+        )
         # strided's keys are features.{0,3}.* and classifier.{0,2,4}.*; same order here
         with torch.no_grad():
-            for p, (k, a) in zip(self.model.parameters(), weights.items()):
+            for p, (k, a) in zip(self.model.parameters(), weights.items(), strict=True):
                 if tuple(p.shape) != a.shape:
                     raise ValueError(f"weight {k}: strided {a.shape}, torch {tuple(p.shape)}")
                 p.copy_(torch.from_numpy(a))
@@ -119,7 +134,7 @@ class TorchRun:
         self.model.train()
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         for i in range(0, len(order), batch):
-            idx = torch.from_numpy(order[i:i + batch])
+            idx = torch.from_numpy(order[i : i + batch])
             loss = self.loss(self.model(xt[idx]), yt[idx])
             self.opt.zero_grad()
             loss.backward()
@@ -131,8 +146,8 @@ class TorchRun:
         correct = 0
         with torch.no_grad():
             for i in range(0, len(x), batch):
-                out = self.model(torch.from_numpy(x[i:i + batch]))
-                correct += int((out.argmax(1).numpy() == y[i:i + batch]).sum())
+                out = self.model(torch.from_numpy(x[i : i + batch]))
+                correct += int((out.argmax(1).numpy() == y[i : i + batch]).sum())
         return correct / len(x)
 
 
@@ -154,9 +169,11 @@ def main(argv=None) -> int:
         runs.append(TorchRun(runs[0].model.state_dict()))
     elif not args.no_torch:
         print("PyTorch is not installed: strided only (pip install torch==2.13.0)")
-    print(f"LeNet-5, Fashion-MNIST: {len(xtr)} training / {len(xte)} test images, batch "
-          f"{args.batch_size}, Adam 1e-3, {threads} threads"
-          + (f", torch {torch.__version__}" if len(runs) > 1 else ""))
+    print(
+        f"LeNet-5, Fashion-MNIST: {len(xtr)} training / {len(xte)} test images, batch "
+        f"{args.batch_size}, Adam 1e-3, {threads} threads"
+        + (f", torch {torch.__version__}" if len(runs) > 1 else "")
+    )
     names = [r.name for r in runs]
     head = f"{'epoch':>5}  " + "  ".join(f"{n + ' s':>10}" for n in names)
     if len(runs) > 1:
@@ -185,9 +202,11 @@ def main(argv=None) -> int:
         if len(runs) > 1:
             line += f"  {value['strided'] / value['torch']:>6.2f}"
         print(line)
-    print("seconds per epoch, training only: the fastest epoch (min; the least disturbed by "
-          "other load on shared cores) and the median; ratio = strided / torch (< 1: strided "
-          "faster); accuracy on the full test set after each epoch")
+    print(
+        "seconds per epoch, training only: the fastest epoch (min; the least disturbed by "
+        "other load on shared cores) and the median; ratio = strided / torch (< 1: strided "
+        "faster); accuracy on the full test set after each epoch"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
 Needs Fashion-MNIST: `apt-get install dataset-fashion-mnist` on Debian/Ubuntu, or run
 once with --download (fetches the four files from the official mirror into the user cache).
 """
+
 import argparse
 
 import strided
@@ -33,8 +34,9 @@ train_part, val_part = train_val_split(train_set, 0.1, seed=0)
 # the data-set registry records: mean 0.2860, std 0.3530).
 info = dataset_info("fashion-mnist")
 to_input = T.Compose([T.ToFloat(), T.Normalize(info.mean, info.std)])
-train_loader = DataLoader(train_part, batch_size=128, shuffle=True, seed=0,
-                          transform=to_input, prefetch=2)
+train_loader = DataLoader(
+    train_part, batch_size=128, shuffle=True, seed=0, transform=to_input, prefetch=2
+)
 val_loader = DataLoader(val_part, batch_size=512, transform=to_input)
 test_loader = DataLoader(test_set, batch_size=512, transform=to_input)
 
@@ -47,17 +49,21 @@ optimizer = Adam(model.parameters(), lr=1e-3)
 #    (early stopping), and a checkpoint + learning curves written after every epoch.
 #    If the run is interrupted, fit(..., resume=f"{args.out}/checkpoint.safetensors")
 #    continues it exactly.
-trainer = Trainer(model, optimizer, callbacks=[
-    EarlyStopping("val_loss", patience=3),
-    LearningCurves(args.out),
-    Checkpoint(args.out),
-])
+trainer = Trainer(
+    model,
+    optimizer,
+    callbacks=[
+        EarlyStopping("val_loss", patience=3),
+        LearningCurves(args.out),
+        Checkpoint(args.out),
+    ],
+)
 history = trainer.fit(train_loader, val_loader, epochs=args.epochs)
 
 # 4. Test once, and keep the weights.
 test = trainer.evaluate(test_loader, confusion=True)
 print(f"test accuracy {test['accuracy']:.4f}")
-for name, acc in zip(test_set.classes, test["per_class_accuracy"]):
+for name, acc in zip(test_set.classes, test["per_class_accuracy"], strict=True):
     print(f"  {name:12s} {acc:.3f}")
 save_model(f"{args.out}/model.safetensors", model, {"test_accuracy": test["accuracy"]})
 print(f"curves in {args.out}/history.csv; weights in {args.out}/model.safetensors")

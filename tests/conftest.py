@@ -1,4 +1,5 @@
 """Fixtures shared by several test files."""
+
 import pytest
 
 from strided.data import download as dl
@@ -26,6 +27,7 @@ def hide_module(monkeypatch):
             if name == package or name.startswith(package + "."):
                 raise ImportError(f"No module named {name!r}")
             return real_import(name, *args, **kwargs)
+
         monkeypatch.setattr(builtins, "__import__", fake_import)
 
     return hide

@@ -1,4 +1,5 @@
 """Small data sets the tests write for themselves (the real ones are not always installed)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,7 @@ def write_fake_fashion(root: Path, n_train: int = 240, n_test: int = 80, seed: i
         labels = rng.integers(0, 10, n).astype(np.uint8)
         images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
         for i, c in enumerate(labels):
-            images[i, 2 + 2 * c: 5 + 2 * c, 4:24] = 230
+            images[i, 2 + 2 * c : 5 + 2 * c, 4:24] = 230
         write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
     return root

@@ -1,5 +1,6 @@
 """The autograd engine: graph walk, accumulation, broadcasting, grad modes, memory,
 dtypes and in-place safety."""
+
 import gc
 import weakref
 
@@ -16,7 +17,7 @@ def test_long_chain_is_iterative():
     for _ in range(10_000):
         y = y * 1.0001
     y.backward()
-    np.testing.assert_allclose(x.grad.item(), 1.0001 ** 10_000, rtol=1e-9)
+    np.testing.assert_allclose(x.grad.item(), 1.0001**10_000, rtol=1e-9)
 
 
 def test_reused_tensor_accumulates():
@@ -125,8 +126,17 @@ def test_graph_memory_released_after_backward():
 
 def test_float32_with_python_float_stays_float32():
     x = st.randn(3, requires_grad=True)
-    for y in (x * 0.5, 0.5 * x, x + 1.5, x / 3.0, 2.0 - x, x ** 2.0, F.maximum(x, 0.1),
-              x @ np.ones(3, np.float32), F.where(x > 0, x, 0.0)):
+    for y in (
+        x * 0.5,
+        0.5 * x,
+        x + 1.5,
+        x / 3.0,
+        2.0 - x,
+        x**2.0,
+        F.maximum(x, 0.1),
+        x @ np.ones(3, np.float32),
+        F.where(x > 0, x, 0.0),
+    ):
         assert y.dtype == np.float32, y
     (x * 0.5).sum().backward()
     assert x.grad.dtype == np.float32
@@ -140,8 +150,14 @@ def test_numpy_scalar_results_keep_dtype():
 
 def test_inplace_on_tensor_requiring_grad_is_refused():
     w = st.ones(3, requires_grad=True)
-    for op in (lambda: w.__iadd__(1.0), lambda: w.mul_(2.0), lambda: w.zero_(),
-               lambda: w.fill_(3.0), lambda: w.copy_(np.zeros(3)), lambda: w.__setitem__(0, 5.0)):
+    for op in (
+        lambda: w.__iadd__(1.0),
+        lambda: w.mul_(2.0),
+        lambda: w.zero_(),
+        lambda: w.fill_(3.0),
+        lambda: w.copy_(np.zeros(3)),
+        lambda: w.__setitem__(0, 5.0),
+    ):
         with pytest.raises(RuntimeError, match="out-of-place"):
             op()
     np.testing.assert_array_equal(w.data, 1)
@@ -155,8 +171,7 @@ def test_inplace_on_tensor_requiring_grad_is_refused():
 def test_inplace_write_of_a_grad_tensor_into_a_plain_one_is_refused():
     buf = st.zeros(3)
     x = st.ones(3, requires_grad=True)
-    for op in (lambda: buf.__setitem__(slice(None), x), lambda: buf.add_(x),
-               lambda: buf.copy_(x)):
+    for op in (lambda: buf.__setitem__(slice(None), x), lambda: buf.add_(x), lambda: buf.copy_(x)):
         with pytest.raises(RuntimeError, match="drop its gradient"):
             op()
     with st.no_grad():
@@ -173,8 +188,11 @@ def test_inplace_after_use_is_caught_by_version_check():
         y.backward()
 
 
-@pytest.mark.parametrize("view", [lambda c: c.reshape(1, 9)[:, :3], lambda c: c[1:], lambda c: c.T,
-                                  lambda c: c.detach()], ids=["reshape", "slice", "T", "detach"])
+@pytest.mark.parametrize(
+    "view",
+    [lambda c: c.reshape(1, 9)[:, :3], lambda c: c[1:], lambda c: c.T, lambda c: c.detach()],
+    ids=["reshape", "slice", "T", "detach"],
+)
 @pytest.mark.parametrize("through_view", [False, True])
 def test_inplace_write_through_a_view_is_caught(view, through_view):
     """A view shares its base's version counter: writing through either one after the
@@ -182,7 +200,7 @@ def test_inplace_write_through_a_view_is_caught(view, through_view):
     w = st.ones(3, 3, requires_grad=True)
     c = st.tensor(np.arange(9.0).reshape(3, 3))  # no grad: in-place allowed
     v = view(c)
-    loss = (w[:v.shape[0], :v.shape[1]] * v).sum()  # Mul saved the view
+    loss = (w[: v.shape[0], : v.shape[1]] * v).sum()  # Mul saved the view
     if through_view:
         loss = (w * c).sum()  # Mul saved the base; write through the view
         v += 1
@@ -292,6 +310,9 @@ def test_every_extra_output_must_be_marked():
         def forward(self, x):
             return x * 2, x * 3
 
-    with pytest.raises(TypeError, match="Unmarked.forward returned 2 outputs; all but one "
-                                        "must be marked non-differentiable, 2 are not"):
+    with pytest.raises(
+        TypeError,
+        match="Unmarked.forward returned 2 outputs; all but one "
+        "must be marked non-differentiable, 2 are not",
+    ):
         Unmarked.apply(st.Tensor(np.ones(2), requires_grad=True))

@@ -1,4 +1,5 @@
 """gradcheck itself: it must pass right gradients and catch wrong ones, loudly."""
+
 import re
 
 import numpy as np
@@ -53,6 +54,7 @@ def test_wrong_backward_is_caught_and_located():
 def test_wrong_gradient_of_second_input_names_it():
     def f(a, b):
         return a + WrongSquare.apply(b)
+
     with pytest.raises(GradcheckError, match="input 1"):
         gradcheck(f, [x64(5), x64(5)])
 

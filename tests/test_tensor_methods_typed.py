@@ -13,8 +13,9 @@ from strided import autograd
 def _declared() -> dict[str, ast.FunctionDef]:
     tree = ast.parse(pathlib.Path(autograd.__file__).read_text())
     tensor = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Tensor")
-    block = next(n for n in tensor.body
-                 if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    block = next(
+        n for n in tensor.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
     return {n.name: n for n in block.body if isinstance(n, ast.FunctionDef)}
 
 
@@ -61,8 +62,12 @@ def test_every_declared_method_is_attached_with_the_same_parameters():
 def test_every_attached_method_is_declared():
     source = pathlib.Path(inspect.getfile(st.functional.methods)).read_text()
     attached = set(re.findall(r"^Tensor\.(\w+)", source, flags=re.M))
-    attached |= set(re.findall(r"Tensor\.(\w+)", " ".join(
-        line for line in source.splitlines() if line.startswith("Tensor."))))
+    attached |= set(
+        re.findall(
+            r"Tensor\.(\w+)",
+            " ".join(line for line in source.splitlines() if line.startswith("Tensor.")),
+        )
+    )
     for names in re.findall(r"for _name in \(([^)]*)\)", source):
         attached |= set(re.findall(r'"(\w+)"', names))
     assert {"__add__", "sum", "reshape", "zero_", "float"} <= attached

@@ -1,4 +1,5 @@
 """The command line: each command on a small data set the test writes, --help, errors."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,22 @@ def data_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained_run(data_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "lenet"
-    rc = main(["train", "--data-root", str(data_root), "--epochs", "2", "--batch-size", "32",
-               "--out", str(out), "--quiet", "--seed", "3"])
+    rc = main(
+        [
+            "train",
+            "--data-root",
+            str(data_root),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+            "--quiet",
+            "--seed",
+            "3",
+        ]
+    )
     assert rc == 0
     return out
 
@@ -34,20 +49,41 @@ def run_cli(*args, env=None, cwd=None):
     e = dict(os.environ)
     e.pop("STRIDED_DEBUG", None)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "strided", *args], capture_output=True,
-                          text=True, env=e, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "strided", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_train_writes_checkpoint_curves_model_and_results(trained_run):
     names = {p.name for p in trained_run.iterdir()}
-    assert {"config.json", "checkpoint.safetensors", "history.csv", "history.json",
-            "model.safetensors", "results.json"} <= names
+    assert {
+        "config.json",
+        "checkpoint.safetensors",
+        "history.csv",
+        "history.json",
+        "model.safetensors",
+        "results.json",
+    } <= names
     results = json.loads((trained_run / "results.json").read_text())
     assert results["epochs"] == 2 and results["test_images"] == 80
     assert results["test_accuracy"] > 0.5  # chance is 0.1
-    assert set(results["per_class_accuracy"]) == {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                 "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                                                 "Ankle boot"}
+    assert set(results["per_class_accuracy"]) == {
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    }
     config = json.loads((trained_run / "config.json").read_text())
     assert config["model"] == "lenet5" and config["dataset"] == "fashion-mnist"
     assert config["optimizer"] == "adam" and config["seed"] == 3
@@ -57,9 +93,27 @@ def test_train_writes_checkpoint_curves_model_and_results(trained_run):
 
 
 def test_train_output_shows_progress_and_epochs(data_root, tmp_path, capsys):
-    rc = main(["train", "--data-root", str(data_root), "--epochs", "1", "--limit-train", "64",
-               "--out", str(tmp_path / "r"), "--augment", "crop+flip", "--schedule", "cosine",
-               "--optimizer", "sgd", "--val-split", "0"])
+    rc = main(
+        [
+            "train",
+            "--data-root",
+            str(data_root),
+            "--epochs",
+            "1",
+            "--limit-train",
+            "64",
+            "--out",
+            str(tmp_path / "r"),
+            "--augment",
+            "crop+flip",
+            "--schedule",
+            "cosine",
+            "--optimizer",
+            "sgd",
+            "--val-split",
+            "0",
+        ]
+    )
     assert rc == 0
     out, err = capsys.readouterr()
     assert "training lenet5 (61,706 parameters) on fashion-mnist: 64 training" in out
@@ -72,15 +126,37 @@ def test_evaluate_prints_accuracy_per_class_and_confusion(trained_run, data_root
     out = capsys.readouterr().out
     assert "test accuracy" in out and "per-class accuracy" in out and "confusion matrix" in out
     assert "Ankle boot" in out
-    assert main(["evaluate", str(trained_run / "checkpoint.safetensors"), "--data-root",
-                 str(data_root), "--json", "--limit", "40"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained_run / "checkpoint.safetensors"),
+                "--data-root",
+                str(data_root),
+                "--json",
+                "--limit",
+                "40",
+            ]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["test_images"] == 40
     assert np.array(r["confusion_matrix"]).sum() == 40
     results = json.loads((trained_run / "results.json").read_text())
     # the final weights give the accuracy the training run reported
-    assert main(["evaluate", str(trained_run / "model.safetensors"), "--data-root",
-                 str(data_root), "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained_run / "model.safetensors"),
+                "--data-root",
+                str(data_root),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["test_accuracy"] == results["test_accuracy"]
 
 
@@ -96,21 +172,36 @@ def test_summary_table_and_list(capsys):
 
 def test_predict_npy_single_and_batch(trained_run, data_root, tmp_path, capsys):
     from strided.data import FashionMNIST
+
     test = FashionMNIST(root=data_root, train=False)
     np.save(tmp_path / "one.npy", test.images[0, 0])
     np.save(tmp_path / "three.npy", test.images[:3])
-    assert main(["predict", str(trained_run), str(tmp_path / "one.npy"),
-                 str(tmp_path / "three.npy"), "--top", "2", "--json"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(trained_run),
+                str(tmp_path / "one.npy"),
+                str(tmp_path / "three.npy"),
+                "--top",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
-    assert [x["image"] for x in r] == [str(tmp_path / "one.npy")] + \
-        [f"{tmp_path / 'three.npy'}[{i}]" for i in range(3)]
+    assert [x["image"] for x in r] == [str(tmp_path / "one.npy")] + [
+        f"{tmp_path / 'three.npy'}[{i}]" for i in range(3)
+    ]
     for item in r:
         probs = [t["probability"] for t in item["top"]]
         assert len(probs) == 2 and probs[0] >= probs[1] and 0 < sum(probs) <= 1 + 1e-6
     # the same image, alone or in a batch (BLAS may round differently by batch size)
     assert [t["class"] for t in r[0]["top"]] == [t["class"] for t in r[1]["top"]]
-    assert [t["probability"] for t in r[0]["top"]] == \
-        pytest.approx([t["probability"] for t in r[1]["top"]], rel=1e-5)
+    assert [t["probability"] for t in r[0]["top"]] == pytest.approx(
+        [t["probability"] for t in r[1]["top"]], rel=1e-5
+    )
     assert main(["predict", str(trained_run), str(tmp_path / "one.npy")]) == 0
     assert capsys.readouterr().out.startswith(f"{tmp_path / 'one.npy'}: ")
 
@@ -131,14 +222,34 @@ def test_predict_png(trained_run, tmp_path, capsys):
 def test_resume_refuses_changed_options_and_taken_folders(trained_run, data_root, capsys):
     rc = main(["train", "--data-root", str(data_root), "--out", str(trained_run), "--quiet"])
     assert rc == 2 and "--resume" in capsys.readouterr().err
-    rc = main(["train", "--resume", str(trained_run), "--lr", "0.5", "--quiet",
-               "--data-root", str(data_root)])
+    rc = main(
+        [
+            "train",
+            "--resume",
+            str(trained_run),
+            "--lr",
+            "0.5",
+            "--quiet",
+            "--data-root",
+            str(data_root),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "--lr 0.5" in err and "checkpoint" in err
     # the cosine schedule (the default) was laid out for 2 epochs
-    rc = main(["train", "--resume", str(trained_run), "--epochs", "3", "--quiet",
-               "--data-root", str(data_root)])
+    rc = main(
+        [
+            "train",
+            "--resume",
+            str(trained_run),
+            "--epochs",
+            "3",
+            "--quiet",
+            "--data-root",
+            str(data_root),
+        ]
+    )
     assert rc == 2 and "--epochs 2" in capsys.readouterr().err
 
 
@@ -151,20 +262,33 @@ def test_finished_run_with_a_constant_lr_continues_with_more_epochs(data_root, t
     assert [r["epoch"] for r in history] == [1, 2]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--model", "lenet6", "--out", "{tmp}/x"], "unknown model 'lenet6'"),
-    (["train", "--dataset", "imagenet", "--out", "{tmp}/x"], "unknown data set 'imagenet'"),
-    (["train", "--data-root", "{tmp}/empty", "--dataset", "kmnist", "--no-download",
-      "--out", "{tmp}/x"],
-     "KMNIST"),
-    (["evaluate", "{tmp}/missing.safetensors"], "no such checkpoint"),
-    (["evaluate", "{tmp}/broken.safetensors"], "broken.safetensors is truncated"),
-    (["predict", "{tmp}/broken.safetensors", "x.npy"], "broken.safetensors"),
-    (["summary", "resnet7"], "did you mean"),
-    (["train", "--resume", "{tmp}/nowhere"], "no checkpoint at"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--model", "lenet6", "--out", "{tmp}/x"], "unknown model 'lenet6'"),
+        (["train", "--dataset", "imagenet", "--out", "{tmp}/x"], "unknown data set 'imagenet'"),
+        (
+            [
+                "train",
+                "--data-root",
+                "{tmp}/empty",
+                "--dataset",
+                "kmnist",
+                "--no-download",
+                "--out",
+                "{tmp}/x",
+            ],
+            "KMNIST",
+        ),
+        (["evaluate", "{tmp}/missing.safetensors"], "no such checkpoint"),
+        (["evaluate", "{tmp}/broken.safetensors"], "broken.safetensors is truncated"),
+        (["predict", "{tmp}/broken.safetensors", "x.npy"], "broken.safetensors"),
+        (["summary", "resnet7"], "did you mean"),
+        (["train", "--resume", "{tmp}/nowhere"], "no checkpoint at"),
+    ],
+)
 def test_errors_are_one_line_without_traceback(args, message, tmp_path):
-    (tmp_path / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":")
+    (tmp_path / "broken.safetensors").write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"a":')
     r = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], cwd=tmp_path)
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
@@ -174,8 +298,7 @@ def test_errors_are_one_line_without_traceback(args, message, tmp_path):
 
 
 def test_debug_env_shows_the_traceback(tmp_path):
-    r = run_cli("evaluate", str(tmp_path / "missing.safetensors"),
-                env={"STRIDED_DEBUG": "1"})
+    r = run_cli("evaluate", str(tmp_path / "missing.safetensors"), env={"STRIDED_DEBUG": "1"})
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 

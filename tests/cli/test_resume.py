@@ -1,5 +1,6 @@
 """Kill a training run with SIGKILL in the middle of an epoch, ``--resume`` it, and get
 the same parameters, bit for bit, as a run that was never interrupted."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ import sys
 
 import numpy as np
 import pytest
+from test_cli import write_fake_fashion
 
 from strided.io import load
 from strided.train import load_checkpoint
-from test_cli import write_fake_fashion
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
@@ -39,16 +40,35 @@ N_TRAIN = 200  # 180 after the 10% validation split: 6 batches per epoch
 
 
 def _train_args(data_root, out, *extra):
-    return ["train", "--data-root", str(data_root), "--out", str(out), "--epochs", str(EPOCHS),
-            "--batch-size", str(BATCH), "--augment", "crop+flip", "--schedule", "step",
-            "--seed", "11", "--quiet", "--prefetch", "2", *extra]
+    return [
+        "train",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        "--epochs",
+        str(EPOCHS),
+        "--batch-size",
+        str(BATCH),
+        "--augment",
+        "crop+flip",
+        "--schedule",
+        "step",
+        "--seed",
+        "11",
+        "--quiet",
+        "--prefetch",
+        "2",
+        *extra,
+    ]
 
 
 def _run(args, env=None):
     e = dict(os.environ, **(env or {}))
     e.pop("STRIDED_DEBUG", None)
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=e,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=e, timeout=300
+    )
 
 
 def _weights(out):
@@ -73,8 +93,18 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     assert not (broken / "model.safetensors").exists()
     assert not [p for p in broken.iterdir() if p.name.startswith(".")]  # no stray temp files
 
-    r = _run(["-m", "strided", "train", "--resume", str(broken), "--quiet",
-              "--data-root", str(data_root)])
+    r = _run(
+        [
+            "-m",
+            "strided",
+            "train",
+            "--resume",
+            str(broken),
+            "--quiet",
+            "--data-root",
+            str(data_root),
+        ]
+    )
     assert r.returncode == 0, r.stderr
 
     a, meta_a = _weights(straight)
@@ -88,14 +118,17 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     strip = {"seconds", "images_per_s"}
     ha = json.loads((straight / "history.json").read_text())["records"]
     hb = json.loads((broken / "history.json").read_text())["records"]
-    assert [{k: v for k, v in r.items() if k not in strip} for r in ha] == \
-           [{k: v for k, v in r.items() if k not in strip} for r in hb]
+    assert [{k: v for k, v in r.items() if k not in strip} for r in ha] == [
+        {k: v for k, v in r.items() if k not in strip} for r in hb
+    ]
     final_a = load_checkpoint(straight / "checkpoint.safetensors")
     final_b = load_checkpoint(broken / "checkpoint.safetensors")
     assert final_a["global_step"] == final_b["global_step"] == EPOCHS * steps_per_epoch
     for k, v in final_a["optimizer"]["state"].items():
         for name, arr in v.items():
-            assert np.array_equal(np.asarray(arr), np.asarray(final_b["optimizer"]["state"][k][name]))
+            assert np.array_equal(
+                np.asarray(arr), np.asarray(final_b["optimizer"]["state"][k][name])
+            )
 
 
 def test_a_different_seed_gives_different_parameters(tmp_path):
@@ -104,9 +137,24 @@ def test_a_different_seed_gives_different_parameters(tmp_path):
     outs = []
     for seed in ("1", "2"):
         out = tmp_path / f"s{seed}"
-        args = ["-m", "strided", "train", "--data-root", str(data_root), "--out", str(out),
-                "--epochs", "1", "--batch-size", "32", "--quiet", "--seed", seed,
-                "--val-split", "0"]
+        args = [
+            "-m",
+            "strided",
+            "train",
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--quiet",
+            "--seed",
+            seed,
+            "--val-split",
+            "0",
+        ]
         assert _run(args).returncode == 0
         outs.append(_weights(out)[0])
     assert any(not np.array_equal(outs[0][k], outs[1][k]) for k in outs[0])

@@ -4,6 +4,7 @@ hundred Adam steps, must clear an accuracy floor far above chance (0.10).
 Needs the data set (CI: `apt-get install dataset-fashion-mnist`, which installs it in
 /usr/share/datasets/fashion-mnist); skipped without it.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,30 @@ def _have_fashion() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _have_fashion(), reason="Fashion-MNIST is not installed "
-                    "(apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not _have_fashion(),
+    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",
+)
 def test_lenet5_fashion_mnist_300_steps(tmp_path, capsys):
     # 300 steps of batch 128 (38,400 images, 0.64 epoch), tested on 2,000 test images
-    rc = main(["train", "--epochs", "1", "--limit-train", "38400", "--val-split", "0",
-               "--limit-test", "2000", "--out", str(tmp_path / "run"), "--quiet",
-               "--seed", "0"])
+    rc = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--limit-train",
+            "38400",
+            "--val-split",
+            "0",
+            "--limit-test",
+            "2000",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+            "--seed",
+            "0",
+        ]
+    )
     assert rc == 0
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["steps"] == 300

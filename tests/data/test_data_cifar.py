@@ -25,12 +25,35 @@ def write_cifar10(folder, per_batch=4, seed=0, protocol=2):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
         lab = [int(v) for v in rng.integers(0, 10, size=per_batch)]
-        dump(base / name, {b"batch_label": name.encode(), b"labels": lab, b"data": data,
-                           b"filenames": [b"img%d.png" % i for i in range(per_batch)]}, protocol)
+        dump(
+            base / name,
+            {
+                b"batch_label": name.encode(),
+                b"labels": lab,
+                b"data": data,
+                b"filenames": [b"img%d.png" % i for i in range(per_batch)],
+            },
+            protocol,
+        )
         datas.append(data)
         labels.append(lab)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-    dump(base / "batches.meta", {b"num_cases_per_batch": per_batch, b"label_names": names, b"num_vis": 3072}, protocol)
+    names = [
+        b"airplane",
+        b"automobile",
+        b"bird",
+        b"cat",
+        b"deer",
+        b"dog",
+        b"frog",
+        b"horse",
+        b"ship",
+        b"truck",
+    ]
+    dump(
+        base / "batches.meta",
+        {b"num_cases_per_batch": per_batch, b"label_names": names, b"num_vis": 3072},
+        protocol,
+    )
     return datas, labels
 
 
@@ -42,11 +65,24 @@ def write_cifar100(folder, n=6, seed=0):
         data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
         fine = [int(v) for v in rng.integers(0, 100, size=n)]
         coarse = [f // 5 for f in fine]
-        dump(base / name, {b"filenames": [b"x"] * n, b"batch_label": b"b", b"fine_labels": fine,
-                           b"coarse_labels": coarse, b"data": data})
+        dump(
+            base / name,
+            {
+                b"filenames": [b"x"] * n,
+                b"batch_label": b"b",
+                b"fine_labels": fine,
+                b"coarse_labels": coarse,
+                b"data": data,
+            },
+        )
         out[name] = (data, fine, coarse)
-    dump(base / "meta", {b"fine_label_names": [b"c%d" % i for i in range(100)],
-                         b"coarse_label_names": [b"s%d" % i for i in range(20)]})
+    dump(
+        base / "meta",
+        {
+            b"fine_label_names": [b"c%d" % i for i in range(100)],
+            b"coarse_label_names": [b"s%d" % i for i in range(20)],
+        },
+    )
     return out
 
 
@@ -58,7 +94,9 @@ class Evil:
 def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     payload = pickle.dumps({b"data": Evil(), b"labels": [1]}, protocol=2)
-    with pytest.raises(pickle.UnpicklingError, match=r"global (posix|nt|os)\.system is not allowed"):
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"global (posix|nt|os)\.system is not allowed"
+    ):
         safe_unpickle(payload)
     (tmp_path / "data_batch_1").write_bytes(payload)
     with pytest.raises(ValueError, match=r"data_batch_1 was refused: .*(posix|nt|os)\.system"):
@@ -80,8 +118,11 @@ def test_object_arrays_are_refused(protocol):
 
 @pytest.mark.parametrize("protocol", [0, 2, 3, 4, 5])
 def test_plain_arrays_and_containers_load(protocol):
-    obj = {b"data": np.arange(12, dtype=np.uint8).reshape(3, 4), "x": [1, 2.5, (b"a", None)],
-           "f": np.asfortranarray(np.ones((2, 3), np.float32))}
+    obj = {
+        b"data": np.arange(12, dtype=np.uint8).reshape(3, 4),
+        "x": [1, 2.5, (b"a", None)],
+        "f": np.asfortranarray(np.ones((2, 3), np.float32)),
+    }
     back = safe_unpickle(pickle.dumps(obj, protocol=protocol))
     np.testing.assert_array_equal(back[b"data"], obj[b"data"])
     assert back[b"data"].dtype == np.uint8 and back["x"] == [1, 2.5, (b"a", None)]

@@ -49,8 +49,10 @@ def test_download_file_url_with_checksums(tmp_path):
     payload = os.urandom(3 << 20)  # several chunks
     (tmp_path / "src.bin").write_bytes(payload)
     out = dl.download_url(
-        (tmp_path / "src.bin").as_uri(), tmp_path / "d" / "out.bin",
-        md5=hashlib.md5(payload).hexdigest(), sha256=hashlib.sha256(payload).hexdigest().upper(),
+        (tmp_path / "src.bin").as_uri(),
+        tmp_path / "d" / "out.bin",
+        md5=hashlib.md5(payload).hexdigest(),
+        sha256=hashlib.sha256(payload).hexdigest().upper(),
     )
     assert out.read_bytes() == payload
     assert os.listdir(tmp_path / "d") == ["out.bin"]
@@ -59,18 +61,27 @@ def test_download_file_url_with_checksums(tmp_path):
 @pytest.mark.parametrize("which", ["md5", "sha256"])
 def test_checksum_mismatch_leaves_nothing(tmp_path, which):
     (tmp_path / "src.bin").write_bytes(b"tampered")
-    good = {"md5": hashlib.md5(b"original").hexdigest(), "sha256": hashlib.sha256(b"original").hexdigest()}
+    good = {
+        "md5": hashlib.md5(b"original").hexdigest(),
+        "sha256": hashlib.sha256(b"original").hexdigest(),
+    }
     (tmp_path / "d").mkdir()
     with pytest.raises(ValueError, match=f"download_url: {which} checksum mismatch"):
-        dl.download_url((tmp_path / "src.bin").as_uri(), tmp_path / "d" / "out.bin", **{which: good[which]})
+        dl.download_url(
+            (tmp_path / "src.bin").as_uri(), tmp_path / "d" / "out.bin", **{which: good[which]}
+        )
     assert os.listdir(tmp_path / "d") == []
 
 
 def test_mismatch_does_not_clobber_existing_file(tmp_path):
     (tmp_path / "out.bin").write_bytes(b"keep me")
     with pytest.raises(ValueError):
-        dl.download_url("http://example.invalid/x", tmp_path / "out.bin", md5="0" * 32,
-                        opener=lambda url: io.BytesIO(b"other"))
+        dl.download_url(
+            "http://example.invalid/x",
+            tmp_path / "out.bin",
+            md5="0" * 32,
+            opener=lambda url: io.BytesIO(b"other"),
+        )
     assert (tmp_path / "out.bin").read_bytes() == b"keep me"
     assert os.listdir(tmp_path) == ["out.bin"]
 
@@ -83,7 +94,9 @@ def test_interrupted_download_leaves_nothing(tmp_path):
             return super().read(4)
 
     with pytest.raises(ConnectionResetError):
-        dl.download_url("http://example.invalid/x", tmp_path / "out.bin", opener=lambda url: Broken(b"12345678"))
+        dl.download_url(
+            "http://example.invalid/x", tmp_path / "out.bin", opener=lambda url: Broken(b"12345678")
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -94,7 +107,12 @@ def test_opener_receives_url(tmp_path):
         seen.append(url)
         return io.BytesIO(b"hello")
 
-    dl.download_url("https://mirror.example/a.gz", tmp_path / "a.gz", sha256=hashlib.sha256(b"hello").hexdigest(), opener=opener)
+    dl.download_url(
+        "https://mirror.example/a.gz",
+        tmp_path / "a.gz",
+        sha256=hashlib.sha256(b"hello").hexdigest(),
+        opener=opener,
+    )
     assert seen == ["https://mirror.example/a.gz"] and (tmp_path / "a.gz").read_bytes() == b"hello"
 
 
@@ -122,8 +140,15 @@ def _tar(path, members):
 
 
 def test_extract_good_tar(tmp_path):
-    arc = _tar(tmp_path / "a.tar.gz", [("top", "dir", None), ("top/x.bin", "file", b"xx"),
-                                       ("top/link", "sym", "x.bin"), ("top/hard", "hard", "top/x.bin")])
+    arc = _tar(
+        tmp_path / "a.tar.gz",
+        [
+            ("top", "dir", None),
+            ("top/x.bin", "file", b"xx"),
+            ("top/link", "sym", "x.bin"),
+            ("top/hard", "hard", "top/x.bin"),
+        ],
+    )
     dl.extract_archive(arc, tmp_path / "out")
     assert (tmp_path / "out" / "top" / "x.bin").read_bytes() == b"xx"
     assert (tmp_path / "out" / "top" / "link").read_bytes() == b"xx"
@@ -166,7 +191,7 @@ def test_zip_extract_and_refusals(tmp_path):
 
     with zipfile.ZipFile(tmp_path / "link.zip", "w") as zf:
         info = zipfile.ZipInfo("link")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, "/etc/passwd")
     with pytest.raises(ValueError, match="symlink"):
         dl.extract_archive(tmp_path / "link.zip", tmp_path / "out3")

@@ -40,7 +40,9 @@ def test_magic_numbers_and_layout(tmp_path):
 
 def test_read_hand_written_big_endian_file(tmp_path):
     # int32 (type 0x0C) 2x2, big-endian on disk, written by hand rather than by write_idx.
-    payload = bytes.fromhex("00000C02 00000002 00000002") + np.array([1, -2, 300, 70000], ">i4").tobytes()
+    payload = (
+        bytes.fromhex("00000C02 00000002 00000002") + np.array([1, -2, 300, 70000], ">i4").tobytes()
+    )
     (tmp_path / "x").write_bytes(payload)
     arr = read_idx(tmp_path / "x")
     assert arr.dtype == np.int32 and arr.dtype.isnative
@@ -144,9 +146,19 @@ def test_not_found_names_places_and_remedies(isolated, monkeypatch):
         FashionMNIST(root=isolated / "nowhere")
     msg = str(err.value)
     assert msg.startswith("FashionMNIST:")
-    for place in [isolated / "nowhere", isolated / "nowhere" / "FashionMNIST" / "raw", isolated / "env" / "fashion-mnist", isolated / "cache" / "strided" / "fashion-mnist", isolated / "system" / "fashion-mnist"]:
+    for place in [
+        isolated / "nowhere",
+        isolated / "nowhere" / "FashionMNIST" / "raw",
+        isolated / "env" / "fashion-mnist",
+        isolated / "cache" / "strided" / "fashion-mnist",
+        isolated / "system" / "fashion-mnist",
+    ]:
         assert str(place) in msg
-    assert "apt-get install dataset-fashion-mnist" in msg and "download=True" in msg and "STRIDED_DATA" in msg
+    assert (
+        "apt-get install dataset-fashion-mnist" in msg
+        and "download=True" in msg
+        and "STRIDED_DATA" in msg
+    )
 
 
 def test_incomplete_folder_is_skipped(isolated):
@@ -171,7 +183,8 @@ def test_download_from_file_mirror(isolated, monkeypatch):
     mirror = isolated / "mirror"
     written = write_mnist(mirror)
     resources = {
-        key: (fname, dl.file_hash(mirror / fname, "md5")) for key, (fname, _) in MNIST.resources.items()
+        key: (fname, dl.file_hash(mirror / fname, "md5"))
+        for key, (fname, _) in MNIST.resources.items()
     }
     monkeypatch.setattr(MNIST, "resources", resources)
     monkeypatch.setattr(MNIST, "mirrors", ["file:///nonexistent-mirror/", mirror.as_uri() + "/"])
@@ -179,7 +192,9 @@ def test_download_from_file_mirror(isolated, monkeypatch):
         MNIST(root=isolated / "r")  # download=False never fetches
     ds = MNIST(root=isolated / "r", download=True)
     np.testing.assert_array_equal(ds.data, written["train"][0])
-    assert sorted(p.name for p in (isolated / "r" / "mnist").iterdir()) == sorted(f for f, _ in resources.values())
+    assert sorted(p.name for p in (isolated / "r" / "mnist").iterdir()) == sorted(
+        f for f, _ in resources.values()
+    )
 
 
 def test_download_with_wrong_checksum_keeps_nothing(isolated, monkeypatch):
@@ -192,8 +207,11 @@ def test_download_with_wrong_checksum_keeps_nothing(isolated, monkeypatch):
     assert not cache.exists() or not any(cache.iterdir())
 
 
-@pytest.mark.skipif(not (FASHION / "train-labels-idx1-ubyte.gz").exists() and not (FASHION / "train-labels-idx1-ubyte").exists(),
-                    reason="Debian dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not (FASHION / "train-labels-idx1-ubyte.gz").exists()
+    and not (FASHION / "train-labels-idx1-ubyte").exists(),
+    reason="Debian dataset-fashion-mnist not installed",
+)
 def test_real_fashion_mnist(monkeypatch, tmp_path):
     monkeypatch.delenv("STRIDED_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from strided.data import ArrayDataset, DataLoader, Subset, TensorDataset, random_split, train_val_split
+from strided.data import (
+    ArrayDataset,
+    DataLoader,
+    Subset,
+    TensorDataset,
+    random_split,
+    train_val_split,
+)
 from strided.data.transforms import Compose, Normalize, ToFloat
 
 
@@ -28,7 +35,7 @@ class ListDataset:
 
 
 def cat(loader):
-    xs, ys = zip(*loader)
+    xs, ys = zip(*loader, strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -44,7 +51,9 @@ def test_array_dataset_indexing():
     np.testing.assert_array_equal(yb, y[[5, 1, 5]])
     with pytest.raises(IndexError, match="index 10 out of range for length 10"):
         ds[10]
-    with pytest.raises(ValueError, match=r"share their first dimension, got shapes \(10, 2, 3, 3\), \(9,\)"):
+    with pytest.raises(
+        ValueError, match=r"share their first dimension, got shapes \(10, 2, 3, 3\), \(9,\)"
+    ):
         ArrayDataset(x, y[:9])
 
 
@@ -58,7 +67,15 @@ def test_dataset_transform_single_and_batch():
     np.testing.assert_allclose(xb, x[:4] / 255.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("n, bs, drop, expected", [(10, 3, False, [3, 3, 3, 1]), (10, 3, True, [3, 3, 3]), (9, 3, False, [3, 3, 3]), (2, 5, True, [])])
+@pytest.mark.parametrize(
+    "n, bs, drop, expected",
+    [
+        (10, 3, False, [3, 3, 3, 1]),
+        (10, 3, True, [3, 3, 3]),
+        (9, 3, False, [3, 3, 3]),
+        (2, 5, True, []),
+    ],
+)
 def test_batch_sizes_and_len(n, bs, drop, expected):
     x, y = make(n)
     loader = DataLoader((x, y), batch_size=bs, drop_last=drop)
@@ -89,8 +106,12 @@ def test_shuffle_is_a_permutation_reproducible_and_changes_per_epoch():
     np.testing.assert_array_equal(a1, b1)
     np.testing.assert_array_equal(a2, b2)
     xs, _ = cat(DataLoader((x, y), batch_size=7, shuffle=True, seed=3))
-    assert sorted(map(tuple, xs.reshape(50, -1).tolist())) == sorted(map(tuple, x.reshape(50, -1).tolist()))
-    ox = [cat(DataLoader((x, np.arange(50)), batch_size=50, shuffle=True, seed=s))[1] for s in (3, 4)]
+    assert sorted(map(tuple, xs.reshape(50, -1).tolist())) == sorted(
+        map(tuple, x.reshape(50, -1).tolist())
+    )
+    ox = [
+        cat(DataLoader((x, np.arange(50)), batch_size=50, shuffle=True, seed=s))[1] for s in (3, 4)
+    ]
     assert not np.array_equal(ox[0], ox[1])
     orders = []
     loader = DataLoader((x, np.arange(50)), batch_size=50, shuffle=True, seed=3)
@@ -105,7 +126,9 @@ def test_shuffle_is_a_permutation_reproducible_and_changes_per_epoch():
 def test_generator_drives_shuffling():
     x, y = make(30)
     ids = np.arange(30)
-    a = cat(DataLoader((x, ids), batch_size=30, shuffle=True, generator=np.random.default_rng(9)))[1]
+    a = cat(DataLoader((x, ids), batch_size=30, shuffle=True, generator=np.random.default_rng(9)))[
+        1
+    ]
     np.testing.assert_array_equal(a, np.random.default_rng(9).permutation(30))
 
 
@@ -131,9 +154,11 @@ def test_prefetch_gives_identical_batches(prefetch):
     x, y = make(40)
     t = ToFloat()
     ref = list(DataLoader((x, y), batch_size=6, shuffle=True, seed=5, transform=t))
-    got = list(DataLoader((x, y), batch_size=6, shuffle=True, seed=5, transform=t, prefetch=prefetch))
+    got = list(
+        DataLoader((x, y), batch_size=6, shuffle=True, seed=5, transform=t, prefetch=prefetch)
+    )
     assert len(got) == len(ref) == 7
-    for (rx, ry), (gx, gy) in zip(ref, got):
+    for (rx, ry), (gx, gy) in zip(ref, got, strict=True):
         np.testing.assert_array_equal(rx, gx)
         np.testing.assert_array_equal(ry, gy)
 
@@ -183,7 +208,10 @@ def test_subset_and_random_split():
 def test_random_split_fractions_and_errors():
     ds = ArrayDataset(np.zeros((10, 1)))
     assert [len(p) for p in random_split(ds, [0.7, 0.2, 0.1], seed=1)] == [7, 2, 1]
-    assert [len(p) for p in random_split(ArrayDataset(np.zeros((11, 1))), [0.5, 0.5], seed=1)] == [6, 5]
+    assert [len(p) for p in random_split(ArrayDataset(np.zeros((11, 1))), [0.5, 0.5], seed=1)] == [
+        6,
+        5,
+    ]
     with pytest.raises(ValueError, match="sum to 9, but the data set has 10"):
         random_split(ds, [5, 4])
     with pytest.raises(ValueError, match="must sum to 1"):

@@ -1,4 +1,5 @@
 """data/registry.py: data sets by name, with their image shapes and statistics."""
+
 import pytest
 
 from strided.data import FashionMNIST, write_idx
@@ -24,6 +25,7 @@ def test_entries_carry_shape_and_one_statistic_per_channel():
 
 def test_load_dataset_builds_the_registered_class(tmp_path):
     import numpy as np
+
     folder = tmp_path / "fashion-mnist"
     folder.mkdir()
     for split, n in (("train", 6), ("t10k", 4)):

@@ -36,13 +36,18 @@ def test_normalize_per_channel(dtype):
 
 
 def test_normalize_errors():
-    with pytest.raises(ValueError, match=r"Normalize: mean has 2 values but the batch has 3 channels \(shape \(6, 3, 8, 8\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Normalize: mean has 2 values but the batch has 3 channels \(shape \(6, 3, 8, 8\)\)",
+    ):
         T.Normalize([0.1, 0.2], 1.0)(batch())
     with pytest.raises(TypeError, match="apply ToFloat first"):
         T.Normalize(0.0, 1.0)(np.zeros((1, 1, 2, 2), np.uint8))
     with pytest.raises(ValueError, match="non-zero"):
         T.Normalize(0.0, [1.0, 0.0])
-    with pytest.raises(ValueError, match=r"Normalize: expected \(N, C, H, W\) or \(C, H, W\), got shape \(2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"Normalize: expected \(N, C, H, W\) or \(C, H, W\), got shape \(2, 2\)"
+    ):
         T.Normalize(0.0, 1.0)(np.zeros((2, 2), np.float32))
 
 
@@ -61,7 +66,12 @@ def test_random_crop_windows_of_padded_image():
     padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
     offsets = set()
     for i in range(32):  # check each image against a loop-based reference
-        hits = [(t, l) for t in range(5) for l in range(5) if np.array_equal(padded[i, :, t:t + 6, l:l + 7], out[i])]
+        hits = [
+            (t, l)
+            for t in range(5)
+            for l in range(5)
+            if np.array_equal(padded[i, :, t : t + 6, l : l + 7], out[i])
+        ]
         assert hits, f"image {i} is not a window of its padded image"
         offsets.add(hits[0])
     assert len(offsets) > 5  # different images, different shifts
@@ -76,7 +86,9 @@ def test_random_crop_reproducible_and_errors():
     np.testing.assert_array_equal(a1, b(x))
     np.testing.assert_array_equal(a2, b(x))
     assert not np.array_equal(a1, a2)
-    with pytest.raises(ValueError, match=r"RandomCrop: crop \(9, 9\) larger than the padded image \(8, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"RandomCrop: crop \(9, 9\) larger than the padded image \(8, 8\)"
+    ):
         T.RandomCrop(9)(x)
     with pytest.raises(TypeError, match="RandomCrop: rng"):
         T.RandomCrop(4, rng="seed")
@@ -87,9 +99,9 @@ def test_horizontal_flip():
     np.testing.assert_array_equal(T.RandomHorizontalFlip(1.0)(x), x[..., ::-1])
     np.testing.assert_array_equal(T.RandomHorizontalFlip(0.0)(x), x)
     out = T.RandomHorizontalFlip(0.5, rng=2)(x)
-    flipped = [np.array_equal(o, xi[..., ::-1]) for o, xi in zip(out, x)]
-    same = [np.array_equal(o, xi) for o, xi in zip(out, x)]
-    assert all(f or s for f, s in zip(flipped, same)) and 5 < sum(flipped) < 35
+    flipped = [np.array_equal(o, xi[..., ::-1]) for o, xi in zip(out, x, strict=True)]
+    same = [np.array_equal(o, xi) for o, xi in zip(out, x, strict=True)]
+    assert all(f or s for f, s in zip(flipped, same, strict=True)) and 5 < sum(flipped) < 35
     assert x.dtype == out.dtype
     np.testing.assert_array_equal(T.RandomHorizontalFlip(0.5, rng=2)(x), out)
     with pytest.raises(ValueError, match="p must be in"):
@@ -144,7 +156,9 @@ def test_affine_grid_sample_translation_and_fill():
 
 
 def test_affine_grid_sample_shape_errors():
-    with pytest.raises(ValueError, match=r"matrices \(N, 2, 2\).*\(2, 1, 4, 4\), \(1, 2, 2\), \(2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"matrices \(N, 2, 2\).*\(2, 1, 4, 4\), \(1, 2, 2\), \(2, 2\)"
+    ):
         T.affine_grid_sample(np.zeros((2, 1, 4, 4)), np.zeros((1, 2, 2)), np.zeros((2, 2)))
 
 
@@ -172,7 +186,12 @@ def test_bilinear_affine_matches_torch_grid_sample():
     x = rng.random((n, c, s, s))
     ang = rng.uniform(-0.6, 0.6, n)
     sc = rng.uniform(0.7, 1.3, n)
-    m = np.stack([np.stack([np.cos(ang), np.sin(ang)], 1), np.stack([-np.sin(ang), np.cos(ang)], 1)], 1) / sc[:, None, None]
+    m = (
+        np.stack(
+            [np.stack([np.cos(ang), np.sin(ang)], 1), np.stack([-np.sin(ang), np.cos(ang)], 1)], 1
+        )
+        / sc[:, None, None]
+    )
     off = rng.uniform(-2, 2, (n, 2))
     ours = T.affine_grid_sample(x, m, off, "bilinear", fill=0.0)
     # torch's theta works on normalised (x, y) = (col, row); align_corners=True maps
@@ -184,7 +203,9 @@ def test_bilinear_affine_matches_torch_grid_sample():
     theta[:, 0, 2] = off[:, 1] / half
     theta[:, 1, 2] = off[:, 0] / half
     grid = F.affine_grid(torch.from_numpy(theta), (n, c, s, s), align_corners=True)
-    ref = F.grid_sample(torch.from_numpy(x), grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    ref = F.grid_sample(
+        torch.from_numpy(x), grid, mode="bilinear", padding_mode="zeros", align_corners=True
+    )
     np.testing.assert_allclose(ours, ref.numpy(), atol=1e-10)
 
 
@@ -194,9 +215,16 @@ def test_warp_of_large_batch_equals_image_by_image(interp):
     rng = np.random.default_rng(3)
     x = rng.random((100, 3, 12, 10)).astype(np.float32)
     ang = rng.uniform(-1, 1, 100)
-    m = np.stack([np.stack([np.cos(ang), np.sin(ang)], 1), np.stack([-np.sin(ang), np.cos(ang)], 1)], 1)
+    m = np.stack(
+        [np.stack([np.cos(ang), np.sin(ang)], 1), np.stack([-np.sin(ang), np.cos(ang)], 1)], 1
+    )
     off = rng.uniform(-3, 3, (100, 2))
     whole = T.affine_grid_sample(x, m, off, interp, fill=0.5)
-    one_by_one = np.concatenate([T.affine_grid_sample(x[i:i + 1], m[i:i + 1], off[i:i + 1], interp, fill=0.5) for i in range(100)])
+    one_by_one = np.concatenate(
+        [
+            T.affine_grid_sample(x[i : i + 1], m[i : i + 1], off[i : i + 1], interp, fill=0.5)
+            for i in range(100)
+        ]
+    )
     np.testing.assert_array_equal(whole, one_by_one)
     assert whole.dtype == np.float32

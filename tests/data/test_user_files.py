@@ -1,5 +1,6 @@
 """Reading a user's files: ImageFolder, .npy arrays and pictures, and the clear one-line
 errors for files that are damaged, empty, malicious or built to exhaust memory."""
+
 from __future__ import annotations
 
 import gzip
@@ -92,8 +93,9 @@ def test_read_npy_round_trip_and_refusals(tmp_path):
     # a valid header promising 10^15 float64s, with no data behind it
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000000), }"
     header += " " * (118 - len(header)) + "\n"
-    (tmp_path / "huge.npy").write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", 118)
-                                        + header.encode())
+    (tmp_path / "huge.npy").write_bytes(
+        b"\x93NUMPY\x01\x00" + struct.pack("<H", 118) + header.encode()
+    )
     with pytest.raises(ValueError, match=r"huge.npy: the header promises .* truncated"):
         read_npy(tmp_path / "huge.npy")
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -107,23 +109,39 @@ def test_read_npy_round_trip_and_refusals(tmp_path):
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims width × height pixels (a decompression bomb's header)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
 def test_read_image_refuses_bombs_and_garbage(tmp_path):
     bomb = _png_header_only(tmp_path / "bomb.png", 100_000, 100_000)
-    with pytest.raises(ValueError, match=r"bomb.png: the image is too large .* "
-                                         r"decompression bomb"):
+    with pytest.raises(
+        ValueError,
+        match=r"bomb.png: the image is too large .* "
+        r"decompression bomb",
+    ):
         read_image(bomb)
     bomb = _png_header_only(tmp_path / "bomb2.png", 10_000, 10_000)  # under Pillow's 2x
-    with pytest.raises(ValueError, match=r"bomb2.png: the image is 10000×10000 .* "
-                                         r"decompression bomb"):
+    with pytest.raises(
+        ValueError,
+        match=r"bomb2.png: the image is 10000×10000 .* "
+        r"decompression bomb",
+    ):
         read_image(bomb)
     (tmp_path / "junk.png").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="junk.png: not a readable image"):
@@ -149,8 +167,11 @@ class _Evil:
 def test_malicious_cifar_pickle_is_refused_cleanly(tmp_path, capsys):
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps({b"data": _Evil(), b"labels": [0]}))
-    with pytest.raises(ValueError, match=r"data_batch_1 was refused: .*builtins.print.* "
-                                         r"nothing in it was executed"):
+    with pytest.raises(
+        ValueError,
+        match=r"data_batch_1 was refused: .*builtins.print.* "
+        r"nothing in it was executed",
+    ):
         load_cifar_batch(path)
     assert "pwned" not in capsys.readouterr().out
     path.write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8)})[:-20])

@@ -1,4 +1,5 @@
 """Data-parallel training under `mpirun -n 2`, against one process with the global batch."""
+
 import json
 import os
 import shutil
@@ -27,9 +28,16 @@ def _mpirun() -> str:
 
 
 def _env(**extra) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               STRIDED_DIST_TIMEOUT="60", PYTHONPATH=str(ROOT / "src"))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        NUMBA_NUM_THREADS="1",
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        STRIDED_DIST_TIMEOUT="60",
+        PYTHONPATH=str(ROOT / "src"),
+    )
     env.update(extra)
     return env
 
@@ -38,8 +46,7 @@ def _run(args: list, ranks: int | None, timeout: float = 300, **env) -> subproce
     command = [sys.executable, str(WORKER)] + [str(a) for a in args]
     if ranks is not None:
         command = [_mpirun(), "--allow-run-as-root", "--oversubscribe", "-n", str(ranks)] + command
-    return subprocess.run(command, env=_env(**env), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(command, env=_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
 def _result(out: Path) -> tuple[dict, list]:
@@ -59,7 +66,7 @@ def test_two_ranks_take_the_steps_of_one_process_with_the_global_batch(mode, tmp
     assert p1.keys() == p2.keys()
     for k in p1:  # running statistics included, for the SyncBatchNorm model
         np.testing.assert_allclose(p2[k], p1[k], rtol=2e-4, atol=2e-5, err_msg=k)
-    for a, b in zip(h1, h2):  # the epoch's loss and accuracy, combined over the ranks
+    for a, b in zip(h1, h2, strict=True):  # the epoch's loss and accuracy, combined over the ranks
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
         assert a["train_accuracy"] == pytest.approx(b["train_accuracy"], abs=1e-9)
 
@@ -86,10 +93,11 @@ def test_resume_after_the_whole_job_is_killed_matches_an_uninterrupted_run(tmp_p
     assert r.returncode == 0, r.stderr
     killed = _run(["die-after-epoch", resumed, 3], 2, STRIDED_TEST_CHECKPOINT=str(ckpt))
     assert killed.returncode != 0 and (ckpt / "checkpoint.safetensors").is_file()
-    again = _run(["plain", resumed, 3, ckpt / "checkpoint.safetensors"], 2,
-                 STRIDED_TEST_CHECKPOINT=str(ckpt))
+    again = _run(
+        ["plain", resumed, 3, ckpt / "checkpoint.safetensors"], 2, STRIDED_TEST_CHECKPOINT=str(ckpt)
+    )
     assert again.returncode == 0, again.stderr
-    (p1, h1), (p2, h2) = _result(whole), _result(resumed)
+    (p1, _), (p2, h2) = _result(whole), _result(resumed)
     for k in p1:
         np.testing.assert_array_equal(p2[k], p1[k], err_msg=k)
     assert [r["epoch"] for r in h2] == [1, 2, 3]
@@ -105,22 +113,38 @@ def _cli(args: list, ranks: int | None, timeout: float = 400) -> subprocess.Comp
 def test_strided_train_distributed_matches_one_process_and_resumes(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from fake_data import write_fake_fashion
+
     root = write_fake_fashion(tmp_path / "data", n_train=160, n_test=40)
-    common = ["train", "--data-root", root / "fashion-mnist", "--no-download", "--batch-size", 16,
-              "--val-split", 0.2, "--schedule", "none", "--no-progress", "--prefetch", 0]
+    common = [
+        "train",
+        "--data-root",
+        root / "fashion-mnist",
+        "--no-download",
+        "--batch-size",
+        16,
+        "--val-split",
+        0.2,
+        "--schedule",
+        "none",
+        "--no-progress",
+        "--prefetch",
+        0,
+    ]
     one = _cli(common + ["--epochs", 2, "--out", tmp_path / "one"], None)
     assert one.returncode == 0, one.stderr
     two = _cli(common + ["--epochs", 1, "--out", tmp_path / "two", "--distributed"], 2)
     assert two.returncode == 0, two.stderr
-    assert two.stdout.count("test accuracy") == 1           # rank 0 speaks for the job
+    assert two.stdout.count("test accuracy") == 1  # rank 0 speaks for the job
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert config["world_size"] == 2
     wrong = _cli(common + ["--epochs", 2, "--out", tmp_path / "two", "--resume"], None)
     assert wrong.returncode != 0 and "resume it on as many" in wrong.stderr
-    again = _cli(common + ["--epochs", 2, "--out", tmp_path / "two", "--resume",
-                           "--distributed"], 2)
+    again = _cli(
+        common + ["--epochs", 2, "--out", tmp_path / "two", "--resume", "--distributed"], 2
+    )
     assert again.returncode == 0, again.stderr
     from strided.io import read_model_file
+
     a, _ = read_model_file(tmp_path / "one" / "model.safetensors")
     b, _ = read_model_file(tmp_path / "two" / "model.safetensors")
     for k in a:

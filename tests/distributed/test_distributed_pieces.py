@@ -23,8 +23,7 @@ def test_sampler_covers_every_example_once_per_epoch(n, ranks, drop_last):
     for epoch in (0, 1, 5):
         shares = []
         for r in range(ranks):
-            s = dist.DistributedSampler(n, num_replicas=ranks, rank=r, seed=3,
-                                        drop_last=drop_last)
+            s = dist.DistributedSampler(n, num_replicas=ranks, rank=r, seed=3, drop_last=drop_last)
             s.set_epoch(epoch)
             shares.append(list(s))
             assert len(shares[-1]) == len(s)
@@ -38,8 +37,7 @@ def test_sampler_covers_every_example_once_per_epoch(n, ranks, drop_last):
 
 
 def test_sampler_without_padding_counts_each_example_once():
-    shares = [list(dist.DistributedSampler(10, 3, r, shuffle=False, pad=False))
-              for r in range(3)]
+    shares = [list(dist.DistributedSampler(10, 3, r, shuffle=False, pad=False)) for r in range(3)]
     assert sorted(i for sh in shares for i in sh) == list(range(10))
     assert [len(sh) for sh in shares] == [4, 3, 3]
 
@@ -49,12 +47,13 @@ def test_ranks_batches_together_are_the_single_process_batch():
     x = np.arange(n, dtype=np.float32)[:, None]
     single = DataLoader(x, batch_size=ranks * batch, shuffle=True, seed=9)
     single.set_epoch(2)
-    loaders = [DataLoader(x, batch_size=batch,
-                          sampler=dist.DistributedSampler(n, ranks, r, seed=9))
-               for r in range(ranks)]
+    loaders = [
+        DataLoader(x, batch_size=batch, sampler=dist.DistributedSampler(n, ranks, r, seed=9))
+        for r in range(ranks)
+    ]
     for loader in loaders:
         loader.set_epoch(2)
-    for whole, *parts in zip(single, *loaders):
+    for whole, *parts in zip(single, *loaders, strict=True):
         assert sorted(whole[0].ravel()) == sorted(np.concatenate([p[0] for p in parts]).ravel())
     firsts = []
     for loader in loaders:
@@ -68,8 +67,9 @@ def test_sampler_and_loader_errors():
     with pytest.raises(ValueError, match=r"rank must be in \[0, 2\)"):
         dist.DistributedSampler(10, num_replicas=2, rank=2)
     with pytest.raises(ValueError, match="shuffle must be False with a sampler"):
-        DataLoader(np.zeros((4, 1)), batch_size=2, shuffle=True,
-                   sampler=dist.DistributedSampler(4, 1, 0))
+        DataLoader(
+            np.zeros((4, 1)), batch_size=2, shuffle=True, sampler=dist.DistributedSampler(4, 1, 0)
+        )
 
 
 def test_post_accumulate_hook_fires_once_with_the_final_gradient():
@@ -78,7 +78,8 @@ def test_post_accumulate_hook_fires_once_with_the_final_gradient():
     events = []
     w.register_post_accumulate_grad_hook(lambda t: events.append(("w", t.grad.numpy().copy())))
     handle = b.register_post_accumulate_grad_hook(
-        lambda t: (events.append(("b", None)), queue_callback(lambda: events.append("end"))))
+        lambda t: (events.append(("b", None)), queue_callback(lambda: events.append("end")))
+    )
     ((w * 2 + b).sum() + (w * w).sum()).backward()
     assert [e if isinstance(e, str) else e[0] for e in events] == ["b", "w", "end"]
     np.testing.assert_allclose(events[1][1], 2 + 2 * w.numpy(), rtol=1e-6)
@@ -108,10 +109,8 @@ def test_sync_batchnorm_alone_is_batchnorm():
     ya.backward(g)
     yb.backward(g)
     np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(sync.weight.grad.numpy(), reference.weight.grad.numpy(),
-                               rtol=1e-10)
-    np.testing.assert_allclose(sync.running_var.numpy(), reference.running_var.numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(sync.weight.grad.numpy(), reference.weight.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(sync.running_var.numpy(), reference.running_var.numpy(), rtol=1e-12)
 
 
 @needs_mpi
@@ -134,7 +133,7 @@ def test_ddp_in_a_world_of_one_keeps_gradients():
     grads = [p.grad.numpy().copy() for p in model.parameters()]
     model.zero_grad()
     model(x).sum().backward()
-    for g, p in zip(grads, model.parameters()):
+    for g, p in zip(grads, model.parameters(), strict=True):
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-6)
     assert set(ddp.state_dict()) == set(model.state_dict())
     with pytest.raises(TypeError, match="must be a strided Module"):
@@ -144,6 +143,7 @@ def test_ddp_in_a_world_of_one_keeps_gradients():
 @needs_mpi
 def test_metrics_of_one_rank_are_kept():
     dist.init()
-    out = dist.mean_over_ranks({"loss": 0.5, "accuracy": 0.25, "seconds": 2.0,
-                                "images_per_s": 100.0}, 10)
+    out = dist.mean_over_ranks(
+        {"loss": 0.5, "accuracy": 0.25, "seconds": 2.0, "images_per_s": 100.0}, 10
+    )
     assert out == {"loss": 0.5, "accuracy": 0.25, "seconds": 2.0, "images_per_s": 100.0}

@@ -1,4 +1,5 @@
 """functional/arguments.py: the argument rules the ops and the layers share."""
+
 import numpy as np
 import pytest
 
@@ -56,12 +57,16 @@ def test_conv_pads_same_puts_the_odd_pixel_at_the_end():
 def test_the_layer_and_the_function_share_the_padding_rules():
     x = Tensor(np.zeros((1, 2, 5, 5), np.float32))
     w = Tensor(np.zeros((3, 2, 3, 3), np.float32))
-    for call in (lambda: nn.Conv2d(2, 3, 3, stride=2, padding="same"),
-                 lambda: C.conv2d(x, w, stride=2, padding="same")):
+    for call in (
+        lambda: nn.Conv2d(2, 3, 3, stride=2, padding="same"),
+        lambda: C.conv2d(x, w, stride=2, padding="same"),
+    ):
         with pytest.raises(ValueError, match="padding='same' needs stride 1"):
             call()
-    for call in (lambda: nn.Conv2d(2, 3, 3, padding_mode="mirror"),
-                 lambda: C.conv2d(x, w, padding=1, padding_mode="mirror")):
+    for call in (
+        lambda: nn.Conv2d(2, 3, 3, padding_mode="mirror"),
+        lambda: C.conv2d(x, w, padding=1, padding_mode="mirror"),
+    ):
         with pytest.raises(ValueError, match="padding_mode must be 'zeros', 'reflect'"):
             call()
 

@@ -1,13 +1,21 @@
 """Convolution family: gradients against central differences, the adjoint identity, the
 true-convolution identity, unfold/fold, padding, and bad input."""
+
 import numpy as np
 import pytest
 
 from strided.autograd import Tensor
-from strided.gradcheck import gradcheck
-from strided.functional.conv import (conv1d, conv2d, conv_transpose1d, conv_transpose2d,
-                                     convolve2d, fold, unfold)
+from strided.functional.conv import (
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    convolve2d,
+    fold,
+    unfold,
+)
 from strided.functional.padding import pad
+from strided.gradcheck import gradcheck
 
 rng = np.random.default_rng(1234)
 
@@ -18,14 +26,14 @@ def t64(*shape, grad=True):
 
 # (N, C, O, H, W, kh, kw, stride, padding, dilation, groups)
 CONV_CASES = [
-    (2, 3, 4, 7, 6, 3, 3, 1, 0, 1, 1),        # odd sizes
-    (1, 2, 3, 8, 9, 3, 2, 2, 1, 1, 1),        # stride 2 with leftovers, non-square kernel
-    (2, 4, 4, 7, 7, 3, 3, 1, 2, 2, 2),        # dilation + groups
-    (1, 3, 6, 6, 5, 3, 3, 1, 1, 1, 3),        # depthwise with channel multiplier 2
-    (2, 3, 5, 5, 4, 1, 1, 1, 0, 1, 1),        # 1x1
+    (2, 3, 4, 7, 6, 3, 3, 1, 0, 1, 1),  # odd sizes
+    (1, 2, 3, 8, 9, 3, 2, 2, 1, 1, 1),  # stride 2 with leftovers, non-square kernel
+    (2, 4, 4, 7, 7, 3, 3, 1, 2, 2, 2),  # dilation + groups
+    (1, 3, 6, 6, 5, 3, 3, 1, 1, 1, 3),  # depthwise with channel multiplier 2
+    (2, 3, 5, 5, 4, 1, 1, 1, 0, 1, 1),  # 1x1
     (1, 2, 2, 9, 7, 2, 3, 3, (1, 0), (1, 2), 1),  # stride 3, asymmetric pad/dilation
-    (1, 2, 4, 6, 6, 3, 3, 1, "same", 2, 2),   # 'same' with dilation
-    (1, 2, 2, 5, 6, 2, 2, 1, "same", 1, 1),   # 'same' with an even kernel (asymmetric)
+    (1, 2, 4, 6, 6, 3, 3, 1, "same", 2, 2),  # 'same' with dilation
+    (1, 2, 2, 5, 6, 2, 2, 1, "same", 1, 1),  # 'same' with an even kernel (asymmetric)
 ]
 
 
@@ -33,8 +41,9 @@ CONV_CASES = [
 def test_conv2d_gradcheck(case):
     N, C, O, H, W, kh, kw, s, p, d, g = case
     x, w, b = t64(N, C, H, W), t64(O, C // g, kh, kw), t64(O)
-    assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride=s, padding=p, dilation=d,
-                                            groups=g), [x, w, b])
+    assert gradcheck(
+        lambda x, w, b: conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g), [x, w, b]
+    )
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -56,8 +65,9 @@ def test_conv2d_matches_direct_sum():
     for o in range(4):
         for i in range(Ho):
             for j in range(Wo):
-                ref[:, o, i, j] = (xp[:, :, 2 * i:2 * i + 3, j:j + 2] * w.data[o]).sum(
-                    axis=(1, 2, 3)) + b.data[o]
+                ref[:, o, i, j] = (xp[:, :, 2 * i : 2 * i + 3, j : j + 2] * w.data[o]).sum(
+                    axis=(1, 2, 3)
+                ) + b.data[o]
     np.testing.assert_allclose(y, ref, atol=1e-12)
 
 
@@ -81,18 +91,28 @@ def test_conv2d_float32_stays_float32():
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("case", [(1, 3, 2, 7, 3, 2, 1, 1, 1), (2, 4, 4, 6, 3, 1, "same", 2, 2),
-                                  (1, 2, 4, 5, 2, 3, 0, 1, 2)])
+@pytest.mark.parametrize(
+    "case",
+    [(1, 3, 2, 7, 3, 2, 1, 1, 1), (2, 4, 4, 6, 3, 1, "same", 2, 2), (1, 2, 4, 5, 2, 3, 0, 1, 2)],
+)
 def test_conv1d_gradcheck(case):
     N, C, O, L, k, s, p, d, g = case
     x, w, b = t64(N, C, L), t64(O, C // g, k), t64(O)
-    assert gradcheck(lambda x, w, b: conv1d(x, w, b, stride=s, padding=p, dilation=d,
-                                            groups=g), [x, w, b])
+    assert gradcheck(
+        lambda x, w, b: conv1d(x, w, b, stride=s, padding=p, dilation=d, groups=g), [x, w, b]
+    )
     # conv1d is conv2d on a height-1 image
     y1 = conv1d(x, w, b, stride=s, padding=p, dilation=d, groups=g).data
     p2 = p if isinstance(p, str) else (0, p)
-    y2 = conv2d(Tensor(x.data[:, :, None]), Tensor(w.data[:, :, None]), b, stride=(1, s),
-                padding=p2, dilation=(1, d), groups=g).data
+    y2 = conv2d(
+        Tensor(x.data[:, :, None]),
+        Tensor(w.data[:, :, None]),
+        b,
+        stride=(1, s),
+        padding=p2,
+        dilation=(1, d),
+        groups=g,
+    ).data
     np.testing.assert_allclose(y1, y2[:, :, 0], atol=1e-12)
 
 
@@ -109,8 +129,12 @@ CONVT_CASES = [
 def test_conv_transpose2d_gradcheck_and_adjoint(case):
     N, Ci, Co, H, W, kh, kw, s, p, op, d, g = case
     y, w, b = t64(N, Ci, H, W), t64(Ci, Co // g, kh, kw), t64(Co)
-    f = lambda y, w, b: conv_transpose2d(y, w, b, stride=s, padding=p, output_padding=op,
-                                         dilation=d, groups=g)
+
+    def f(y, w, b):
+        return conv_transpose2d(
+            y, w, b, stride=s, padding=p, output_padding=op, dilation=d, groups=g
+        )
+
     assert gradcheck(f, [y, w, b])
     # adjoint: <conv2d(x, w), y> == <x, conv_transpose2d(y, w)>
     xt = f(y, w, None)
@@ -124,8 +148,10 @@ def test_conv_transpose2d_output_size_formula_and_argument():
     y, w = t64(1, 2, 5, 7, grad=False), t64(2, 3, 3, 4, grad=False)
     for s, p, op, d in [(2, 1, 1, 1), (3, 0, 2, 1), (1, 2, 0, 2), (2, 2, 1, 3)]:
         out = conv_transpose2d(y, w, stride=s, padding=p, output_padding=op, dilation=d)
-        assert out.shape[2:] == ((5 - 1) * s - 2 * p + d * 2 + op + 1,
-                                 (7 - 1) * s - 2 * p + d * 3 + op + 1)
+        assert out.shape[2:] == (
+            (5 - 1) * s - 2 * p + d * 2 + op + 1,
+            (7 - 1) * s - 2 * p + d * 3 + op + 1,
+        )
     a = conv_transpose2d(y, w, stride=2, padding=1, output_size=(10, 15))
     b = conv_transpose2d(y, w, stride=2, padding=1, output_padding=(1, 1))
     assert a.shape == (1, 3, 10, 15)
@@ -138,8 +164,9 @@ def test_conv_transpose2d_output_size_formula_and_argument():
 
 def test_conv_transpose1d_gradcheck():
     y, w, b = t64(2, 3, 4), t64(3, 2, 3), t64(2)
-    assert gradcheck(lambda y, w, b: conv_transpose1d(y, w, b, stride=2, padding=1,
-                                                      output_padding=1), [y, w, b])
+    assert gradcheck(
+        lambda y, w, b: conv_transpose1d(y, w, b, stride=2, padding=1, output_padding=1), [y, w, b]
+    )
 
 
 def test_convolve2d_is_correlation_with_rotated_kernel():
@@ -152,9 +179,9 @@ def test_convolve2d_is_correlation_with_rotated_kernel():
     delta = np.zeros((1, 1, 5, 5))
     delta[0, 0, 2, 2] = 1.0
     k = np.arange(9.0).reshape(1, 1, 3, 3)
-    np.testing.assert_array_equal(convolve2d(Tensor(delta), Tensor(k), padding=1).data[0, 0,
-                                                                                       1:4, 1:4],
-                                  k[0, 0])
+    np.testing.assert_array_equal(
+        convolve2d(Tensor(delta), Tensor(k), padding=1).data[0, 0, 1:4, 1:4], k[0, 0]
+    )
 
 
 def test_unfold_fold():
@@ -166,14 +193,15 @@ def test_unfold_fold():
     xp = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
     win = xp[:, :, 2:4, 1:6:2]  # output position (1, 1)
     np.testing.assert_array_equal(cols.data[:, :, 1 * Wo + 1], win.reshape(2, -1))
-    assert gradcheck(lambda x: unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
-                     [x])
+    assert gradcheck(lambda x: unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [x])
     c = t64(2, 3 * 6, Ho * Wo)
-    f = lambda c: fold(c, (6, 5), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))
+
+    def f(c):
+        return fold(c, (6, 5), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))
+
     assert gradcheck(f, [c])
     # fold is unfold's adjoint
-    np.testing.assert_allclose(np.vdot(cols.data, c.data), np.vdot(x.data, f(c).data),
-                               rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(cols.data, c.data), np.vdot(x.data, f(c).data), rtol=1e-10)
     # conv2d == weight matrix times unfold
     w = rng.standard_normal((4, 3, 2, 3))
     y = conv2d(x, Tensor(w), dilation=(1, 2), padding=1, stride=(2, 1)).data
@@ -185,10 +213,12 @@ def test_pad_values_and_gradcheck(mode):
     x = t64(2, 3, 4, 5)
     assert gradcheck(lambda x: pad(x, (2, 1, 3, 0), mode=mode, value=0.5), [x])
     out = pad(Tensor(np.arange(4.0).reshape(1, 4)), (2, 3), mode=mode, value=-1).data[0]
-    expected = {"constant": [-1, -1, 0, 1, 2, 3, -1, -1, -1],
-                "reflect": [2, 1, 0, 1, 2, 3, 2, 1, 0],
-                "replicate": [0, 0, 0, 1, 2, 3, 3, 3, 3],
-                "circular": [2, 3, 0, 1, 2, 3, 0, 1, 2]}[mode]
+    expected = {
+        "constant": [-1, -1, 0, 1, 2, 3, -1, -1, -1],
+        "reflect": [2, 1, 0, 1, 2, 3, 2, 1, 0],
+        "replicate": [0, 0, 0, 1, 2, 3, 3, 3, 3],
+        "circular": [2, 3, 0, 1, 2, 3, 0, 1, 2],
+    }[mode]
     np.testing.assert_array_equal(out, expected)
 
 
@@ -207,9 +237,12 @@ def test_pad_negative_crops_and_errors():
 def test_bad_input_errors_name_function_argument_and_shapes():
     x = Tensor(np.zeros((8, 1, 28, 28), np.float32))
     w = Tensor(np.zeros((16, 3, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=r"conv2d: input has 1 channels, expected 3 "
-                                         r"\(input shape \(8, 1, 28, 28\), weight shape "
-                                         r"\(16, 3, 5, 5\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d: input has 1 channels, expected 3 "
+        r"\(input shape \(8, 1, 28, 28\), weight shape "
+        r"\(16, 3, 5, 5\)\)",
+    ):
         conv2d(x, w)
     w1 = Tensor(np.zeros((16, 1, 5, 5), np.float32))
     with pytest.raises(ValueError, match=r"conv2d: kernel size \(5, 5\).*larger.*\(3, 3\)"):
@@ -219,8 +252,11 @@ def test_bad_input_errors_name_function_argument_and_shapes():
     with pytest.raises(ValueError, match="conv2d: dilation must be >= 1"):
         conv2d(x, w1, dilation=(1, -1))
     with pytest.raises(ValueError, match="conv2d: groups=3 must divide"):
-        conv2d(Tensor(np.zeros((1, 4, 8, 8), np.float32)),
-               Tensor(np.zeros((6, 1, 3, 3), np.float32)), groups=3)
+        conv2d(
+            Tensor(np.zeros((1, 4, 8, 8), np.float32)),
+            Tensor(np.zeros((6, 1, 3, 3), np.float32)),
+            groups=3,
+        )
     with pytest.raises(ValueError, match=r"conv2d: expected a 4-D or 3-D input.*\(28, 28\)"):
         conv2d(Tensor(np.zeros((28, 28), np.float32)), w1)
     with pytest.raises(TypeError, match="conv2d: input dtype float64 and weight dtype float32"):
@@ -238,6 +274,7 @@ def test_pointwise_conv_in_both_layouts(x_first, dy_first):
     NCHW or channels-first (as convs hand them over): every pass matches the direct sum."""
     from strided.kernels import conv as K
     from strided.kernels.im2col import from_cnhw
+
     rng = np.random.default_rng(11)
     x = rng.standard_normal((3, 5, 4, 6))
     w = rng.standard_normal((7, 5, 1, 1))
@@ -249,8 +286,9 @@ def test_pointwise_conv_in_both_layouts(x_first, dy_first):
     args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     b = rng.standard_normal(7)
     y = K.conv2d_forward(x, w, b, *args)
-    np.testing.assert_allclose(y, np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x)
-                               + b[None, :, None, None], rtol=1e-12)
+    np.testing.assert_allclose(
+        y, np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x) + b[None, :, None, None], rtol=1e-12
+    )
     dx = K.conv2d_backward_data(dy, w, (4, 6), *args)
     np.testing.assert_allclose(dx, np.einsum("oc,nohw->nchw", w[:, :, 0, 0], dy), rtol=1e-12)
     dw = K.conv2d_backward_weight(x, dy, (1, 1), *args)

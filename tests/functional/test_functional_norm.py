@@ -1,5 +1,6 @@
 """functional/norm.py directly: batch, layer, group and local response normalisation
 against their formulas in NumPy, gradcheck in float64, running statistics, bad input."""
+
 import numpy as np
 import pytest
 
@@ -25,8 +26,9 @@ def test_batch_norm_training_matches_its_formula_and_updates_running_stats(shape
     axes = (0,) + tuple(range(2, len(shape)))
     per_channel = (1, -1) + (1,) * (len(shape) - 2)
     rm, rv = np.zeros(shape[1]), np.ones(shape[1])
-    y = FN.batch_norm(t(x, False), rm, rv, t(w, False), t(b, False), training=True,
-                      momentum=0.1, eps=1e-5)
+    y = FN.batch_norm(
+        t(x, False), rm, rv, t(w, False), t(b, False), training=True, momentum=0.1, eps=1e-5
+    )
     expect = standardise(x, axes, 1e-5) * w.reshape(per_channel) + b.reshape(per_channel)
     np.testing.assert_allclose(y.data, expect, rtol=1e-12, atol=1e-12)
     n = x.size // shape[1]
@@ -41,16 +43,13 @@ def test_batch_norm_training_matches_its_formula_and_updates_running_stats(shape
 def test_batch_norm_gradients_training_eval_and_a_channels_first_view():
     x = t(RNG.standard_normal((4, 3, 3, 2)))
     w, b = t(RNG.standard_normal(3)), t(RNG.standard_normal(3))
-    assert gradcheck(lambda x, w, b: FN.batch_norm(x, None, None, w, b, training=True),
-                     [x, w, b])
+    assert gradcheck(lambda x, w, b: FN.batch_norm(x, None, None, w, b, training=True), [x, w, b])
     rm, rv = RNG.standard_normal(3), RNG.random(3) + 0.5
-    assert gradcheck(lambda x, w, b: FN.batch_norm(x, rm, rv, w, b, training=False),
-                     [x, w, b])
+    assert gradcheck(lambda x, w, b: FN.batch_norm(x, rm, rv, w, b, training=False), [x, w, b])
     # (N, C, H, W) as a view of a (C, N, H, W) buffer: the layout conv outputs come in
     base = RNG.standard_normal((3, 4, 3, 2))
     view = t(base.transpose(1, 0, 2, 3))
-    assert gradcheck(lambda x, w: FN.batch_norm(x, None, None, w, None, training=True),
-                     [view, w])
+    assert gradcheck(lambda x, w: FN.batch_norm(x, None, None, w, None, training=True), [view, w])
     y = FN.batch_norm(view, None, None, training=True)
     np.testing.assert_allclose(y.data, standardise(view.data, (0, 2, 3), 1e-5), atol=1e-12)
 
@@ -82,16 +81,15 @@ def test_group_norm_spans_layer_norm_and_instance_norm():
     three = standardise(g, (2, 3, 4), 1e-5).reshape(x.shape)
     w, b = RNG.standard_normal(6), RNG.standard_normal(6)
     y = FN.group_norm(t(x, False), 3, t(w, False), t(b, False), eps=1e-5).data
-    np.testing.assert_allclose(y, three * w.reshape(1, 6, 1, 1) + b.reshape(1, 6, 1, 1),
-                               atol=1e-12)
+    np.testing.assert_allclose(y, three * w.reshape(1, 6, 1, 1) + b.reshape(1, 6, 1, 1), atol=1e-12)
     assert gradcheck(lambda x, w, b: FN.group_norm(x, 3, w, b), [t(x), t(w), t(b)])
 
 
 def test_local_response_norm_matches_the_definition():
     x = RNG.standard_normal((2, 7, 3, 3))
     size, alpha, beta, k = 3, 0.2, 0.75, 2.0
-    sq = np.pad(x ** 2, ((0, 0), (size // 2, (size - 1) // 2), (0, 0), (0, 0)))
-    window = sum(sq[:, i:i + 7] for i in range(size))
+    sq = np.pad(x**2, ((0, 0), (size // 2, (size - 1) // 2), (0, 0), (0, 0)))
+    window = sum(sq[:, i : i + 7] for i in range(size))
     expect = x / (k + alpha / size * window) ** beta
     y = FN.local_response_norm(t(x, False), size, alpha, beta, k).data
     np.testing.assert_allclose(y, expect, rtol=1e-12)

@@ -1,4 +1,5 @@
 """The worked examples of the lecture notes, checked through the public layers/functions."""
+
 import math
 
 import numpy as np
@@ -16,9 +17,10 @@ def n_params(m):
     return sum(p.size for p in m.parameters())
 
 
-@pytest.mark.parametrize("W, F, P, S, out", [(32, 5, 0, 1, 28), (32, 5, 2, 1, 32),
-                                             (227, 11, 0, 4, 55), (7, 3, 0, 2, 3),
-                                             (7, 3, 1, 3, 3)])
+@pytest.mark.parametrize(
+    "W, F, P, S, out",
+    [(32, 5, 0, 1, 28), (32, 5, 2, 1, 32), (227, 11, 0, 4, 55), (7, 3, 0, 2, 3), (7, 3, 1, 3, 3)],
+)
 def test_output_size_formula(W, F, P, S, out):
     # ⌊(W − F + 2P)/S⌋ + 1
     assert (W - F + 2 * P) // S + 1 == out
@@ -36,8 +38,7 @@ def test_alexnet_first_layer():
 def test_transposed_convolution_1d_example():
     # kernel [x, y, z], stride 2, input [a, b] → [ax, ay, az + bx, by, bz]
     x, y, z, a, b = 2.0, 3.0, 5.0, 7.0, 11.0
-    out = conv_transpose1d(Tensor(np.array([[[a, b]]])), Tensor(np.array([[[x, y, z]]])),
-                           stride=2)
+    out = conv_transpose1d(Tensor(np.array([[[a, b]]])), Tensor(np.array([[[x, y, z]]])), stride=2)
     np.testing.assert_array_equal(out.data[0, 0], [a * x, a * y, a * z + b * x, b * y, b * z])
 
 
@@ -52,8 +53,11 @@ def test_weight_gradient_3x3_input_2x2_kernel():
     expected = np.zeros((2, 2))
     for r in range(1, 3):
         for s in range(1, 3):
-            expected[r - 1, s - 1] = sum(dE[0, 0, m - 1, n - 1] * h[0, 0, r + m - 2, s + n - 2]
-                                         for m in range(1, 3) for n in range(1, 3))
+            expected[r - 1, s - 1] = sum(
+                dE[0, 0, m - 1, n - 1] * h[0, 0, r + m - 2, s + n - 2]
+                for m in range(1, 3)
+                for n in range(1, 3)
+            )
     np.testing.assert_array_equal(w.grad.data[0, 0], expected)
     # ... which is the correlation of the input with the output gradient
     np.testing.assert_array_equal(expected, conv2d(Tensor(h), Tensor(dE)).data[0, 0])
@@ -61,20 +65,33 @@ def test_weight_gradient_3x3_input_2x2_kernel():
 
 
 def test_max_pool_backward_routing_example():
-    x = Tensor(np.array([[[[1., 1., 2., 4.],
-                           [5., 6., 7., 8.],
-                           [3., 2., 1., 0.],
-                           [1., 2., 3., 4.]]]]), requires_grad=True)
+    x = Tensor(
+        np.array(
+            [
+                [
+                    [
+                        [1.0, 1.0, 2.0, 4.0],
+                        [5.0, 6.0, 7.0, 8.0],
+                        [3.0, 2.0, 1.0, 0.0],
+                        [1.0, 2.0, 3.0, 4.0],
+                    ]
+                ]
+            ]
+        ),
+        requires_grad=True,
+    )
     pool = MaxPool2d(2)
     y = pool(x)
-    np.testing.assert_array_equal(y.data[0, 0], [[6., 8.], [3., 4.]])
+    np.testing.assert_array_equal(y.data[0, 0], [[6.0, 8.0], [3.0, 4.0]])
     y.backward(np.ones(y.shape))
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 0, 0, 0], [0, 1, 0, 1],
-                                                     [1, 0, 0, 0], [0, 0, 0, 1]])
+    np.testing.assert_array_equal(
+        x.grad.data[0, 0], [[0, 0, 0, 0], [0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 0, 1]]
+    )
 
 
-@pytest.mark.parametrize("d, k, s, p", [(28, 3, 2, 1), (32, 4, 2, 1), (17, 5, 3, 2),
-                                        (16, 3, 1, 1), (9, 2, 2, 0)])
+@pytest.mark.parametrize(
+    "d, k, s, p", [(28, 3, 2, 1), (32, 4, 2, 1), (17, 5, 3, 2), (16, 3, 1, 1), (9, 2, 2, 0)]
+)
 def test_conv_then_transposed_conv_returns_to_size(d, k, s, p):
     conv = Conv2d(2, 3, k, stride=s, padding=p)
     y = conv(Tensor(np.zeros((1, 2, d, d), np.float32)))
@@ -106,11 +123,17 @@ def test_layers_init_backward_and_errors():
     assert Conv2d(3, 4, 3, bias=False).bias is None
     c1 = Conv1d(3, 5, 4, stride=2, padding_mode="reflect", padding=1)
     assert c1(Tensor(np.zeros((2, 3, 10), np.float32))).shape == (2, 5, 5)
-    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): input has 1 channels, "
-                                         r"expected 3 \(input shape \(8, 1, 28, 28\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(3→16, k=5\): input has 1 channels, "
+        r"expected 3 \(input shape \(8, 1, 28, 28\)\)",
+    ):
         Conv2d(3, 16, 5)(Tensor(np.zeros((8, 1, 28, 28), np.float32)))
-    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): expected a 4-D or 3-D input.*"
-                                         r"\(28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(3→16, k=5\): expected a 4-D or 3-D input.*"
+        r"\(28, 28\)",
+    ):
         Conv2d(3, 16, 5)(Tensor(np.zeros((28, 28), np.float32)))
     with pytest.raises(ValueError, match="Conv2d: groups=4 must divide in_channels=6"):
         Conv2d(6, 8, 3, groups=4)

@@ -1,5 +1,6 @@
 """Losses: gradcheck for every loss × reduction, stability, bad input, module forms, and
 values against PyTorch when it is installed."""
+
 import numpy as np
 import pytest
 
@@ -28,16 +29,24 @@ def t64(a, grad=True):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_cross_entropy_gradcheck(red, smoothing, weighted):
     w = W if weighted else None
-    gradcheck(lambda a: L.cross_entropy(a, Y, weight=w, reduction=red,
-                                        label_smoothing=smoothing), [t64(X)])
-    gradcheck(lambda a: L.cross_entropy(a, Y4, weight=None if w is None else w[:3],
-                                        reduction=red, label_smoothing=smoothing), [t64(X4)])
+    gradcheck(
+        lambda a: L.cross_entropy(a, Y, weight=w, reduction=red, label_smoothing=smoothing),
+        [t64(X)],
+    )
+    gradcheck(
+        lambda a: L.cross_entropy(
+            a, Y4, weight=None if w is None else w[:3], reduction=red, label_smoothing=smoothing
+        ),
+        [t64(X4)],
+    )
 
 
 @pytest.mark.parametrize("red", REDS)
 def test_cross_entropy_soft_targets_gradcheck(red):
-    gradcheck(lambda a, b: L.cross_entropy(a, b, weight=W, reduction=red,
-                                           label_smoothing=0.1), [t64(X), t64(SOFT)])
+    gradcheck(
+        lambda a, b: L.cross_entropy(a, b, weight=W, reduction=red, label_smoothing=0.1),
+        [t64(X), t64(SOFT)],
+    )
 
 
 def test_cross_entropy_matches_formula_and_soft_onehot():
@@ -53,7 +62,8 @@ def test_cross_entropy_matches_formula_and_soft_onehot():
     y2[1] = -100
     keep = np.array([0, 2, 3, 4])
     assert L.cross_entropy(t64(X), y2).item() == pytest.approx(
-        -logp[keep, y[keep]].mean(), rel=1e-12)
+        -logp[keep, y[keep]].mean(), rel=1e-12
+    )
     # log_softmax + nll is cross-entropy
     assert L.nll_loss(t64(logp), y).item() == pytest.approx(expect, rel=1e-12)
 
@@ -62,7 +72,9 @@ def test_cross_entropy_stable_for_huge_logits():
     big = t64([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 5.0], [3e4, 3e4, -3e4]])
     out = L.cross_entropy(big, np.array([1, 0, 2]))
     out.backward()
-    assert np.isfinite(out.item()) and out.item() == pytest.approx((2000 + 2000 + 6e4 + np.log(2)) / 3, rel=1e-12)
+    assert np.isfinite(out.item()) and out.item() == pytest.approx(
+        (2000 + 2000 + 6e4 + np.log(2)) / 3, rel=1e-12
+    )
     assert np.all(np.isfinite(big.grad.data))
     z = t64([[800.0, -900.0], [-700.0, 650.0]])
     b = L.binary_cross_entropy_with_logits(z, t64([[0.0, 1.0], [1.0, 0.0]], False))
@@ -91,20 +103,23 @@ def test_regression_losses_gradcheck(fn, red):
 
 @pytest.mark.parametrize("red", REDS)
 def test_bce_gradcheck(red):
-    gradcheck(lambda a, b: L.binary_cross_entropy(a, b, weight=W, reduction=red),
-              [t64(P), t64(T)])
-    gradcheck(lambda a, b: L.binary_cross_entropy_with_logits(
-        a, b, weight=W, pos_weight=W + 0.5, reduction=red), [t64(X), t64(T)])
-    gradcheck(lambda a, b: L.binary_cross_entropy_with_logits(a, b, reduction=red),
-              [t64(X), t64(T)])
+    gradcheck(lambda a, b: L.binary_cross_entropy(a, b, weight=W, reduction=red), [t64(P), t64(T)])
+    gradcheck(
+        lambda a, b: L.binary_cross_entropy_with_logits(
+            a, b, weight=W, pos_weight=W + 0.5, reduction=red
+        ),
+        [t64(X), t64(T)],
+    )
+    gradcheck(
+        lambda a, b: L.binary_cross_entropy_with_logits(a, b, reduction=red), [t64(X), t64(T)]
+    )
 
 
 @pytest.mark.parametrize("red", REDS + ["batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
 def test_kl_div_gradcheck(red, log_target):
     tgt = np.log(SOFT) if log_target else SOFT
-    gradcheck(lambda a, b: L.kl_div(a, b, reduction=red, log_target=log_target),
-              [t64(X), t64(tgt)])
+    gradcheck(lambda a, b: L.kl_div(a, b, reduction=red, log_target=log_target), [t64(X), t64(tgt)])
 
 
 def test_kl_div_batchmean_is_kl():
@@ -125,8 +140,9 @@ def test_squared_error_loss_of_the_notes(red):
     per_sample = ((X - onehot) ** 2).sum(1)
     expect = {"none": per_sample, "mean": per_sample.mean(), "sum": per_sample.sum()}[red]
     np.testing.assert_allclose(L.squared_error_loss(t64(X), y, reduction=red).data, expect)
-    np.testing.assert_allclose(L.squared_error_loss(t64(X), t64(onehot, False),
-                                                    reduction=red).data, expect)
+    np.testing.assert_allclose(
+        L.squared_error_loss(t64(X), t64(onehot, False), reduction=red).data, expect
+    )
 
 
 def test_bad_input_messages():
@@ -150,16 +166,23 @@ def test_loss_modules():
     y = np.array([0, 3, 1, 2, 1])
     crit = nn.CrossEntropyLoss(weight=W, label_smoothing=0.1, reduction="sum")
     assert crit(t64(X), y).item() == pytest.approx(
-        L.cross_entropy(t64(X), y, weight=W, label_smoothing=0.1, reduction="sum").item())
+        L.cross_entropy(t64(X), y, weight=W, label_smoothing=0.1, reduction="sum").item()
+    )
     assert "weight" in crit.state_dict()
     assert repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
-    for mod, fn in [(nn.MSELoss(), L.mse_loss), (nn.L1Loss(), L.l1_loss),
-                    (nn.SmoothL1Loss(), L.smooth_l1_loss), (nn.HuberLoss(), L.huber_loss),
-                    (nn.KLDivLoss(), L.kl_div)]:
+    for mod, fn in [
+        (nn.MSELoss(), L.mse_loss),
+        (nn.L1Loss(), L.l1_loss),
+        (nn.SmoothL1Loss(), L.smooth_l1_loss),
+        (nn.HuberLoss(), L.huber_loss),
+        (nn.KLDivLoss(), L.kl_div),
+    ]:
         assert mod(t64(X), t64(T)).item() == fn(t64(X), t64(T)).item()
     assert nn.BCELoss()(t64(P), t64(T)).item() == L.binary_cross_entropy(t64(P), t64(T)).item()
-    assert nn.BCEWithLogitsLoss(pos_weight=W)(t64(X), t64(T)).item() == \
-        L.binary_cross_entropy_with_logits(t64(X), t64(T), pos_weight=W).item()
+    assert (
+        nn.BCEWithLogitsLoss(pos_weight=W)(t64(X), t64(T)).item()
+        == L.binary_cross_entropy_with_logits(t64(X), t64(T), pos_weight=W).item()
+    )
     assert nn.NLLLoss()(t64(X), y).item() == L.nll_loss(t64(X), y).item()
     assert nn.SquaredErrorLoss()(t64(X), y).item() == L.squared_error_loss(t64(X), y).item()
     with pytest.raises(ValueError, match="reduction"):
@@ -180,8 +203,10 @@ def test_values_and_grads_match_torch(red):
     F = torch.nn.functional
 
     def both(ours, theirs, *arrays, grad_idx=(0,)):
-        mine = [t64(a, i in grad_idx) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-                else a for i, a in enumerate(arrays)]
+        mine = [
+            t64(a, i in grad_idx) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+            for i, a in enumerate(arrays)
+        ]
         tt = [torch.tensor(a, requires_grad=(i in grad_idx)) for i, a in enumerate(arrays)]
         o, t = ours(*mine), theirs(*tt)
         np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -189,34 +214,73 @@ def test_values_and_grads_match_torch(red):
         o.backward(g)
         t.backward(torch.tensor(g))
         for i in grad_idx:
-            np.testing.assert_allclose(mine[i].grad.data, tt[i].grad.numpy(), rtol=1e-9,
-                                       atol=1e-12)
+            np.testing.assert_allclose(mine[i].grad.data, tt[i].grad.numpy(), rtol=1e-9, atol=1e-12)
 
     w = torch.tensor(W)
     for ls in (0.0, 0.3):
-        both(lambda a, y: L.cross_entropy(a, y, weight=W, reduction=red, label_smoothing=ls),
-             lambda a, y: F.cross_entropy(a, y, weight=w, reduction=red, label_smoothing=ls),
-             X, Y)
-        both(lambda a, y: L.cross_entropy(a, y, reduction=red, label_smoothing=ls),
-             lambda a, y: F.cross_entropy(a, y, reduction=red, label_smoothing=ls), X4, Y4)
-        both(lambda a, y: L.cross_entropy(a, y, weight=W, reduction=red, label_smoothing=ls),
-             lambda a, y: F.cross_entropy(a, y, weight=w, reduction=red, label_smoothing=ls),
-             X, SOFT, grad_idx=(0, 1))
-    both(lambda a, y: L.nll_loss(a, y, weight=W, reduction=red),
-         lambda a, y: F.nll_loss(a, y, weight=w, reduction=red), X, Y)
-    for ours, theirs in [(L.mse_loss, F.mse_loss), (L.l1_loss, F.l1_loss),
-                         (L.smooth_l1_loss, F.smooth_l1_loss), (L.huber_loss, F.huber_loss)]:
-        both(lambda a, b: ours(a, b, reduction=red), lambda a, b: theirs(a, b, reduction=red),
-             X, T, grad_idx=(0, 1))
-    both(lambda a, b: L.binary_cross_entropy(a, b, weight=W, reduction=red),
-         lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=red), P, T,
-         grad_idx=(0, 1))
-    both(lambda a, b: L.binary_cross_entropy_with_logits(a, b, weight=W, pos_weight=W + 1,
-                                                         reduction=red),
-         lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=w + 1,
-                                                         reduction=red), X, T, grad_idx=(0, 1))
-    both(lambda a, b: L.kl_div(a, b, reduction=red),
-         lambda a, b: F.kl_div(a, b, reduction=red), X, SOFT, grad_idx=(0, 1))
+        both(
+            lambda a, y: L.cross_entropy(a, y, weight=W, reduction=red, label_smoothing=ls),
+            lambda a, y: F.cross_entropy(a, y, weight=w, reduction=red, label_smoothing=ls),
+            X,
+            Y,
+        )
+        both(
+            lambda a, y: L.cross_entropy(a, y, reduction=red, label_smoothing=ls),
+            lambda a, y: F.cross_entropy(a, y, reduction=red, label_smoothing=ls),
+            X4,
+            Y4,
+        )
+        both(
+            lambda a, y: L.cross_entropy(a, y, weight=W, reduction=red, label_smoothing=ls),
+            lambda a, y: F.cross_entropy(a, y, weight=w, reduction=red, label_smoothing=ls),
+            X,
+            SOFT,
+            grad_idx=(0, 1),
+        )
+    both(
+        lambda a, y: L.nll_loss(a, y, weight=W, reduction=red),
+        lambda a, y: F.nll_loss(a, y, weight=w, reduction=red),
+        X,
+        Y,
+    )
+    for ours, theirs in [
+        (L.mse_loss, F.mse_loss),
+        (L.l1_loss, F.l1_loss),
+        (L.smooth_l1_loss, F.smooth_l1_loss),
+        (L.huber_loss, F.huber_loss),
+    ]:
+        both(
+            lambda a, b: ours(a, b, reduction=red),
+            lambda a, b: theirs(a, b, reduction=red),
+            X,
+            T,
+            grad_idx=(0, 1),
+        )
+    both(
+        lambda a, b: L.binary_cross_entropy(a, b, weight=W, reduction=red),
+        lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=red),
+        P,
+        T,
+        grad_idx=(0, 1),
+    )
+    both(
+        lambda a, b: L.binary_cross_entropy_with_logits(
+            a, b, weight=W, pos_weight=W + 1, reduction=red
+        ),
+        lambda a, b: F.binary_cross_entropy_with_logits(
+            a, b, weight=w, pos_weight=w + 1, reduction=red
+        ),
+        X,
+        T,
+        grad_idx=(0, 1),
+    )
+    both(
+        lambda a, b: L.kl_div(a, b, reduction=red),
+        lambda a, b: F.kl_div(a, b, reduction=red),
+        X,
+        SOFT,
+        grad_idx=(0, 1),
+    )
 
 
 def test_unbatched_input():

@@ -1,5 +1,6 @@
 """Numerical gradient checks (float64 central differences) for the ops added to follow
 PyTorch's conventions, and the behaviour they promise without PyTorch at hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,25 +16,44 @@ def t(*shape, seed=0, grad=True):
     return Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=grad)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(dilation=2),
-                                dict(groups=2, padding="same"), dict(padding=(1, 0, 2))])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(stride=2, padding=1),
+        dict(dilation=2),
+        dict(groups=2, padding="same"),
+        dict(padding=(1, 0, 2)),
+    ],
+)
 def test_conv3d_gradcheck(kw):
     x, w, b = t(2, 4, 5, 6, 5), t(6, 4 // kw.get("groups", 1), 3, 2, 3, seed=1), t(6, seed=2)
     assert gradcheck(lambda x, w, b: F.conv3d(x, w, b, **kw), [x, w, b])
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                                dict(kernel_size=2, dilation=2, ceil_mode=True),
-                                dict(kernel_size=(3, 2, 2), stride=(1, 2, 2), ceil_mode=True)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=2, dilation=2, ceil_mode=True),
+        dict(kernel_size=(3, 2, 2), stride=(1, 2, 2), ceil_mode=True),
+    ],
+)
 def test_max_pool3d_gradcheck(kw):
     x = t(2, 3, 6, 5, 7)  # distinct values: the maximum is never a tie
     assert gradcheck(lambda x: F.max_pool3d(x, **kw), [x])
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                                dict(kernel_size=3, padding=1, count_include_pad=False,
-                                     ceil_mode=True),
-                                dict(kernel_size=2, divisor_override=3)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=3, padding=1, count_include_pad=False, ceil_mode=True),
+        dict(kernel_size=2, divisor_override=3),
+    ],
+)
 def test_avg_pool3d_gradcheck(kw):
     assert gradcheck(lambda x: F.avg_pool3d(x, **kw), [t(2, 3, 5, 6, 4)])
 
@@ -42,8 +62,9 @@ def test_max_pool3d_indices_unpool_the_maxima():
     x = t(1, 2, 4, 4, 4, grad=False)
     y, idx = F.max_pool3d(x, 2, return_indices=True)
     flat = x.data.reshape(1, 2, -1)
-    np.testing.assert_array_equal(np.take_along_axis(flat, idx.data.reshape(1, 2, -1), 2),
-                                  y.data.reshape(1, 2, -1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(flat, idx.data.reshape(1, 2, -1), 2), y.data.reshape(1, 2, -1)
+    )
 
 
 def test_adaptive_max_pool1d_gradcheck_and_indices():
@@ -88,9 +109,18 @@ def test_embedding_gradcheck_padding_row_and_errors():
         F.embedding(np.array([1.0]), w)
 
 
-@pytest.mark.parametrize("mode,nd", [("nearest", 1), ("nearest-exact", 2), ("linear", 1),
-                                     ("bilinear", 2), ("bicubic", 2), ("trilinear", 3),
-                                     ("area", 2)])
+@pytest.mark.parametrize(
+    "mode,nd",
+    [
+        ("nearest", 1),
+        ("nearest-exact", 2),
+        ("linear", 1),
+        ("bilinear", 2),
+        ("bicubic", 2),
+        ("trilinear", 3),
+        ("area", 2),
+    ],
+)
 def test_interpolate_gradcheck(mode, nd):
     x = t(2, 2, *(4,) * nd)
     assert gradcheck(lambda x: F.interpolate(x, scale_factor=1.5, mode=mode), [x])
@@ -128,8 +158,10 @@ def test_conv_transpose2d_backward_with_output_padding_beyond_stride():
     x, w = t(2, 2, 3, 3), t(2, 2, 3, 3, seed=1)
     y = F.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1, padding=1)
     assert y.shape == (2, 2, 6, 6)
-    assert gradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=1, dilation=2,
-                                                     output_padding=1, padding=1), [x, w])
+    assert gradcheck(
+        lambda x, w: F.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1, padding=1),
+        [x, w],
+    )
 
 
 def test_strings_are_refused_clearly():
@@ -141,28 +173,31 @@ def test_strings_are_refused_clearly():
         st.tensor([[1, 2], [3]])
 
 
-@pytest.mark.parametrize("make,shape,out", [
-    (lambda: nn.Conv1d(3, 4, 3), (3, 9), (4, 7)),
-    (lambda: nn.Conv2d(3, 4, 3, padding=(1,)), (3, 6, 6), (4, 6, 6)),
-    (lambda: nn.Conv3d(3, 4, 3), (3, 5, 5, 5), (4, 3, 3, 3)),
-    (lambda: nn.ConvTranspose1d(3, 4, 3, stride=2), (3, 5), (4, 11)),
-    (lambda: nn.ConvTranspose2d(3, 4, 3), (3, 5, 5), (4, 7, 7)),
-    (lambda: nn.MaxPool1d(2), (3, 8), (3, 4)),
-    (lambda: nn.MaxPool2d(2), (3, 8, 8), (3, 4, 4)),
-    (lambda: nn.MaxPool3d(2), (3, 4, 4, 4), (3, 2, 2, 2)),
-    (lambda: nn.AvgPool1d(2), (3, 8), (3, 4)),
-    (lambda: nn.AvgPool2d(2), (3, 8, 8), (3, 4, 4)),
-    (lambda: nn.AvgPool3d(2), (3, 4, 4, 4), (3, 2, 2, 2)),
-    (lambda: nn.AdaptiveAvgPool1d(3), (3, 8), (3, 3)),
-    (lambda: nn.AdaptiveAvgPool2d(3), (3, 8, 8), (3, 3, 3)),
-    (lambda: nn.AdaptiveMaxPool1d(3), (3, 8), (3, 3)),
-    (lambda: nn.AdaptiveMaxPool2d(3), (3, 8, 8), (3, 3, 3)),
-    (lambda: nn.InstanceNorm1d(3), (3, 8), (3, 8)),
-    (lambda: nn.InstanceNorm2d(3, affine=True), (3, 4, 4), (3, 4, 4)),
-    (lambda: nn.InstanceNorm3d(3), (3, 2, 4, 4), (3, 2, 4, 4)),
-    (lambda: nn.PixelShuffle(2), (8, 3, 3), (2, 6, 6)),
-    (lambda: nn.PixelUnshuffle(2), (2, 6, 6), (8, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "make,shape,out",
+    [
+        (lambda: nn.Conv1d(3, 4, 3), (3, 9), (4, 7)),
+        (lambda: nn.Conv2d(3, 4, 3, padding=(1,)), (3, 6, 6), (4, 6, 6)),
+        (lambda: nn.Conv3d(3, 4, 3), (3, 5, 5, 5), (4, 3, 3, 3)),
+        (lambda: nn.ConvTranspose1d(3, 4, 3, stride=2), (3, 5), (4, 11)),
+        (lambda: nn.ConvTranspose2d(3, 4, 3), (3, 5, 5), (4, 7, 7)),
+        (lambda: nn.MaxPool1d(2), (3, 8), (3, 4)),
+        (lambda: nn.MaxPool2d(2), (3, 8, 8), (3, 4, 4)),
+        (lambda: nn.MaxPool3d(2), (3, 4, 4, 4), (3, 2, 2, 2)),
+        (lambda: nn.AvgPool1d(2), (3, 8), (3, 4)),
+        (lambda: nn.AvgPool2d(2), (3, 8, 8), (3, 4, 4)),
+        (lambda: nn.AvgPool3d(2), (3, 4, 4, 4), (3, 2, 2, 2)),
+        (lambda: nn.AdaptiveAvgPool1d(3), (3, 8), (3, 3)),
+        (lambda: nn.AdaptiveAvgPool2d(3), (3, 8, 8), (3, 3, 3)),
+        (lambda: nn.AdaptiveMaxPool1d(3), (3, 8), (3, 3)),
+        (lambda: nn.AdaptiveMaxPool2d(3), (3, 8, 8), (3, 3, 3)),
+        (lambda: nn.InstanceNorm1d(3), (3, 8), (3, 8)),
+        (lambda: nn.InstanceNorm2d(3, affine=True), (3, 4, 4), (3, 4, 4)),
+        (lambda: nn.InstanceNorm3d(3), (3, 2, 4, 4), (3, 2, 4, 4)),
+        (lambda: nn.PixelShuffle(2), (8, 3, 3), (2, 6, 6)),
+        (lambda: nn.PixelUnshuffle(2), (2, 6, 6), (8, 3, 3)),
+    ],
+)
 def test_modules_take_unbatched_inputs(make, shape, out):
     m = make()
     x = t(*shape, grad=False).to(np.float32)

@@ -1,4 +1,5 @@
 """Activations and (log-)softmax: values, gradients, and stability at ±1000."""
+
 import math
 import zlib
 
@@ -26,15 +27,23 @@ CASES = {
     "elu": (lambda x: F.elu(x, 1.5), lambda x: np.where(x > 0, x, 1.5 * np.expm1(x))),
     "sigmoid": (F.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
     "tanh": (F.tanh, np.tanh),
-    "softplus": (lambda x: F.softplus(x, beta=2.0, threshold=3.0),
-                 lambda x: _np_softplus(x, 2.0, 3.0)),
+    "softplus": (
+        lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+        lambda x: _np_softplus(x, 2.0, 3.0),
+    ),
     "gelu": (F.gelu, lambda x: x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
-                  lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
-    "softmax": (lambda x: F.softmax(x, axis=1),
-                lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
-    "log_softmax": (lambda x: F.log_softmax(x, dim=0),
-                    lambda x: x - np.log(np.exp(x).sum(0, keepdims=True))),
+    "gelu_tanh": (
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    ),
+    "softmax": (
+        lambda x: F.softmax(x, axis=1),
+        lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True),
+    ),
+    "log_softmax": (
+        lambda x: F.log_softmax(x, dim=0),
+        lambda x: x - np.log(np.exp(x).sum(0, keepdims=True)),
+    ),
 }
 
 
@@ -67,11 +76,23 @@ def test_relu_gradient_is_zero_at_zero_and_mask_only_when_recording():
     assert y.grad_fn is None
 
 
-@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax, F.sigmoid, F.tanh, F.softplus,
-                                F.gelu, F.elu, lambda x: F.gelu(x, approximate="tanh")])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        F.softmax,
+        F.log_softmax,
+        F.sigmoid,
+        F.tanh,
+        F.softplus,
+        F.gelu,
+        F.elu,
+        lambda x: F.gelu(x, approximate="tanh"),
+    ],
+)
 def test_stable_at_plus_minus_1000(fn):
-    x = st.Tensor(np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0]]),
-                  requires_grad=True)
+    x = st.Tensor(
+        np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0]]), requires_grad=True
+    )
     y = fn(x)
     assert np.all(np.isfinite(y.data))
     y.backward(np.ones(y.shape))

@@ -1,4 +1,5 @@
 """Elementwise functions, selections and comparisons."""
+
 import numpy as np
 import pytest
 
@@ -93,9 +94,16 @@ def test_where():
 def test_comparisons_are_bool_without_grad():
     a = st.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = st.tensor([3.0, 2.0, 1.0])
-    for op, ref in [(a == b, [0, 1, 0]), (a != b, [1, 0, 1]), (a < b, [1, 0, 0]),
-                    (a <= b, [1, 1, 0]), (a > b, [0, 0, 1]), (a >= 2, [0, 1, 1]),
-                    (2 < a, [0, 0, 1]), (F.eq(a, 2.0), [0, 1, 0])]:
+    for op, ref in [
+        (a == b, [0, 1, 0]),
+        (a != b, [1, 0, 1]),
+        (a < b, [1, 0, 0]),
+        (a <= b, [1, 1, 0]),
+        (a > b, [0, 0, 1]),
+        (a >= 2, [0, 1, 1]),
+        (2 < a, [0, 0, 1]),
+        (F.eq(a, 2.0), [0, 1, 0]),
+    ]:
         assert op.dtype == np.bool_ and not op.requires_grad
         np.testing.assert_array_equal(op.data, np.array(ref, bool))
     assert (a == None) is False  # noqa: E711

@@ -1,4 +1,5 @@
 """matmul and linear: values against NumPy, gradients against central differences."""
+
 import numpy as np
 import pytest
 
@@ -12,17 +13,20 @@ def t(*shape, seed=0, grad=True):
     return st.Tensor(rng.standard_normal(shape), requires_grad=grad)
 
 
-@pytest.mark.parametrize("sa,sb", [
-    ((3,), (3,)),              # dot product
-    ((3,), (3, 5)),            # row vector · matrix
-    ((4, 3), (3,)),            # matrix · column vector
-    ((4, 3), (3, 5)),
-    ((2, 4, 3), (3, 5)),       # batch · matrix (the linear-layer case)
-    ((4, 3), (2, 3, 5)),       # matrix · batch
-    ((2, 1, 4, 3), (3, 3, 5)),  # batch dims broadcast against each other
-    ((3,), (2, 3, 5)),
-    ((2, 4, 3), (3,)),
-])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((3,), (3,)),  # dot product
+        ((3,), (3, 5)),  # row vector · matrix
+        ((4, 3), (3,)),  # matrix · column vector
+        ((4, 3), (3, 5)),
+        ((2, 4, 3), (3, 5)),  # batch · matrix (the linear-layer case)
+        ((4, 3), (2, 3, 5)),  # matrix · batch
+        ((2, 1, 4, 3), (3, 3, 5)),  # batch dims broadcast against each other
+        ((3,), (2, 3, 5)),
+        ((2, 4, 3), (3,)),
+    ],
+)
 def test_matmul_values_and_gradients(sa, sb):
     a, b = t(*sa, seed=1), t(*sb, seed=2)
     out = F.matmul(a, b)
@@ -44,8 +48,9 @@ def test_matmul_only_needed_gradients():
     assert a.grad is not None and b.grad is None
 
 
-@pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 2, 3), (3, 3, 4)),
-                                   ((), (3,))])
+@pytest.mark.parametrize(
+    "sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 2, 3), (3, 3, 4)), ((), (3,))]
+)
 def test_matmul_shape_errors_name_both_shapes(sa, sb):
     with pytest.raises(ValueError) as e:
         F.matmul(st.zeros(*sa), st.zeros(*sb))

@@ -1,4 +1,5 @@
 """Reductions: values against NumPy, gradcheck over axes/keepdims, tie rules, spellings."""
+
 import numpy as np
 import pytest
 
@@ -21,8 +22,10 @@ REFS = {
     "std": (F.std, lambda x, axis, keepdims: np.std(x, axis=axis, keepdims=keepdims, ddof=1)),
     "max": (F.max, np.max),
     "min": (F.min, np.min),
-    "logsumexp": (F.logsumexp, lambda x, axis, keepdims: np.log(
-        np.sum(np.exp(x), axis=axis, keepdims=keepdims))),
+    "logsumexp": (
+        F.logsumexp,
+        lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)),
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """Shape ops and indexing: values against NumPy, gradients, error messages."""
+
 import numpy as np
 import pytest
 
@@ -87,10 +88,13 @@ def test_split_and_chunk():
 
 
 INDICES = [
-    (1,), (slice(1, None, 2),), (Ellipsis, 0), (None, slice(None), 2),
-    (np.array([0, 2, 0, 0]),),                       # repeated rows accumulate
+    (1,),
+    (slice(1, None, 2),),
+    (Ellipsis, 0),
+    (None, slice(None), 2),
+    (np.array([0, 2, 0, 0]),),  # repeated rows accumulate
     (np.array([[1, 1], [0, 2]]), slice(None, 3)),
-    (np.array([0, 1, 1]), np.array([3, 3, 0])),     # pairs (as in losses)
+    (np.array([0, 1, 1]), np.array([3, 3, 0])),  # pairs (as in losses)
     (slice(None), np.array([4, 4, 4])),
     (np.array([True, False, True]),),
     (np.array([[True, False, True, False, True]] * 3),),

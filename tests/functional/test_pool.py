@@ -1,4 +1,5 @@
 """Pooling, unpooling and upsampling: gradients, routing, divisors, indices, bad input."""
+
 import numpy as np
 import pytest
 
@@ -24,13 +25,20 @@ rng = np.random.default_rng(7)
 def t64(*shape, grad=True):
     # distinct values a step apart: no ties, so max-pool's gradient is well defined
     n = int(np.prod(shape))
-    return Tensor(rng.permutation(n).reshape(shape) * 0.1 + 0.01 * rng.standard_normal(shape),
-                  requires_grad=grad)
+    return Tensor(
+        rng.permutation(n).reshape(shape) * 0.1 + 0.01 * rng.standard_normal(shape),
+        requires_grad=grad,
+    )
 
 
 # (H, W, kernel, stride, padding, dilation, ceil_mode)
-MAX_CASES = [(6, 6, 2, 2, 0, 1, False), (7, 5, 3, 2, 1, 1, True), (9, 8, (3, 2), (2, 3), (1, 0),
-             (2, 1), False), (5, 7, 2, 1, 1, 1, True), (8, 8, 3, 3, 1, 1, True)]
+MAX_CASES = [
+    (6, 6, 2, 2, 0, 1, False),
+    (7, 5, 3, 2, 1, 1, True),
+    (9, 8, (3, 2), (2, 3), (1, 0), (2, 1), False),
+    (5, 7, 2, 1, 1, 1, True),
+    (8, 8, 3, 3, 1, 1, True),
+]
 
 
 @pytest.mark.parametrize("case", MAX_CASES)
@@ -41,8 +49,15 @@ def test_max_pool2d_gradcheck(case):
 
 
 @pytest.mark.parametrize("cip", [True, False])
-@pytest.mark.parametrize("case", [(6, 6, 2, 2, 0, False), (7, 5, 3, 2, 1, True),
-                                  (8, 9, (3, 2), (2, 3), (1, 1), True), (5, 5, 3, 1, 1, False)])
+@pytest.mark.parametrize(
+    "case",
+    [
+        (6, 6, 2, 2, 0, False),
+        (7, 5, 3, 2, 1, True),
+        (8, 9, (3, 2), (2, 3), (1, 1), True),
+        (5, 5, 3, 1, 1, False),
+    ],
+)
 def test_avg_pool2d_gradcheck(case, cip):
     H, W, k, s, p, cm = case
     x = t64(2, 2, H, W)
@@ -61,20 +76,32 @@ def test_avg_pool2d_divisors():
 
 
 def test_max_pool_backward_routes_to_the_max():
-    x = Tensor(np.array([[[[1., 2., 5., 6.],
-                           [3., 4., 8., 7.],
-                           [9., 1., 0., 1.],
-                           [2., 2., 1., 3.]]]]), requires_grad=True)
+    x = Tensor(
+        np.array(
+            [
+                [
+                    [
+                        [1.0, 2.0, 5.0, 6.0],
+                        [3.0, 4.0, 8.0, 7.0],
+                        [9.0, 1.0, 0.0, 1.0],
+                        [2.0, 2.0, 1.0, 3.0],
+                    ]
+                ]
+            ]
+        ),
+        requires_grad=True,
+    )
     y, idx = max_pool2d(x, 2, return_indices=True)
-    np.testing.assert_array_equal(y.data[0, 0], [[4., 8.], [9., 3.]])
+    np.testing.assert_array_equal(y.data[0, 0], [[4.0, 8.0], [9.0, 3.0]])
     np.testing.assert_array_equal(idx.data[0, 0], [[5, 6], [8, 15]])
-    y.backward(np.array([[[[10., 20.], [30., 40.]]]]))
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 0, 0, 0],
-                                                     [0, 10, 20, 0],
-                                                     [30, 0, 0, 0],
-                                                     [0, 0, 0, 40]])
+    y.backward(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    np.testing.assert_array_equal(
+        x.grad.data[0, 0], [[0, 0, 0, 0], [0, 10, 20, 0], [30, 0, 0, 0], [0, 0, 0, 40]]
+    )
     # overlapping windows: a shared maximum collects from every window it wins
-    z = Tensor(np.array([[[[0., 0., 0.], [0., 9., 0.], [0., 0., 0.]]]]), requires_grad=True)
+    z = Tensor(
+        np.array([[[[0.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]]), requires_grad=True
+    )
     w = max_pool2d(z, 2, 1)
     w.backward(np.ones(w.shape))
     assert z.grad.data[0, 0, 1, 1] == 4.0 and z.grad.data.sum() == 4.0
@@ -83,9 +110,10 @@ def test_max_pool_backward_routes_to_the_max():
 def test_avg_pool_backward_spreads_evenly():
     x = Tensor(np.zeros((1, 1, 4, 4)), requires_grad=True)
     y = avg_pool2d(x, 2)
-    y.backward(np.array([[[[4., 8.], [12., 16.]]]]))
-    np.testing.assert_array_equal(x.grad.data[0, 0], np.kron([[1., 2.], [3., 4.]],
-                                                             np.ones((2, 2))))
+    y.backward(np.array([[[[4.0, 8.0], [12.0, 16.0]]]]))
+    np.testing.assert_array_equal(
+        x.grad.data[0, 0], np.kron([[1.0, 2.0], [3.0, 4.0]], np.ones((2, 2)))
+    )
 
 
 def test_max_unpool2d_inverts_pool_and_gradcheck():
@@ -115,9 +143,10 @@ def test_adaptive_pools():
     # window 1 of 3 over 7 rows is [2, 5), window 0 of 2 over 5 columns is [0, 3)
     np.testing.assert_allclose(y[:, :, 1, 0], x.data[:, :, 2:5, 0:3].mean(axis=(2, 3)))
     m, idx = adaptive_max_pool2d(x, (3, 4), return_indices=True)
-    np.testing.assert_array_equal(np.take_along_axis(x.data.reshape(2, 3, -1),
-                                                     idx.data.reshape(2, 3, -1), 2),
-                                  m.data.reshape(2, 3, -1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(x.data.reshape(2, 3, -1), idx.data.reshape(2, 3, -1), 2),
+        m.data.reshape(2, 3, -1),
+    )
     g = global_avg_pool2d(x)
     assert g.shape == (2, 3, 1, 1)
     np.testing.assert_allclose(g.data[:, :, 0, 0], x.data.mean(axis=(2, 3)))
@@ -150,8 +179,12 @@ def test_upsampling():
 
 def test_pool_float32_stays_float32():
     x = Tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32), requires_grad=True)
-    for y in (max_pool2d(x, 3, 2, 1), avg_pool2d(x, 2), adaptive_avg_pool2d(x, 3),
-              adaptive_max_pool2d(x, 3)):
+    for y in (
+        max_pool2d(x, 3, 2, 1),
+        avg_pool2d(x, 2),
+        adaptive_avg_pool2d(x, 3),
+        adaptive_max_pool2d(x, 3),
+    ):
         assert y.dtype == np.float32
         y.backward(np.ones(y.shape, np.float32))
         assert x.grad.dtype == np.float32
@@ -188,6 +221,7 @@ def test_max_pool_backward_is_max_unpool_of_the_gradient(nd):
 
 def test_indices_come_back_as_outputs_without_and_with_grad():
     from strided import no_grad
+
     x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     with no_grad():
         y, idx = max_pool2d(x, 2, return_indices=True)

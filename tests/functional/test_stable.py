@@ -1,4 +1,5 @@
 """functional/stable.py: the overflow-free logistic, softplus, softmax and log-softmax."""
+
 import numpy as np
 
 from strided.functional.stable import (

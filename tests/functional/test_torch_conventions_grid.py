@@ -6,6 +6,7 @@ A call PyTorch refuses is skipped (the grid is generated, not hand-picked); a ca
 accepts must give the same results here. Each test gathers all mismatching calls and
 reports them together.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,7 +59,7 @@ def compare(s_fn, t_fn, arrays, seed=0, rtol=1e-7, atol=1e-9):
         return f"refused: {type(e).__name__}: {e}"
     if len(s_out) != len(t_out):
         return f"{len(s_out)} outputs, torch {len(t_out)}"
-    for k, (s, t) in enumerate(zip(s_out, t_out)):
+    for k, (s, t) in enumerate(zip(s_out, t_out, strict=True)):
         tv = t.detach().numpy()
         if tv.dtype == np.float32:
             rtol, atol = 1e-5, 1e-6
@@ -76,11 +77,12 @@ def compare(s_fn, t_fn, arrays, seed=0, rtol=1e-7, atol=1e-9):
     g = np.random.default_rng(seed).standard_normal(tuple(t0.shape))
     t0.backward(torch.tensor(g))
     s_out[0].backward(Tensor(g))
-    for k, (s, t) in enumerate(zip(s_in, t_in)):
+    for k, (s, t) in enumerate(zip(s_in, t_in, strict=True)):
         if isinstance(t, torch.Tensor) and t.requires_grad:
             tg = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-            sg = np.zeros(t.shape) if s.grad is None else np.asarray(
-                getattr(s.grad, "data", s.grad))
+            sg = (
+                np.zeros(t.shape) if s.grad is None else np.asarray(getattr(s.grad, "data", s.grad))
+            )
             if not np.allclose(sg, tg, rtol=rtol, atol=atol * (1 + np.abs(tg).max())):
                 return f"gradient of input {k} differs by {np.abs(sg - tg).max():.3g}"
     return None
@@ -107,13 +109,17 @@ def rand(*shape, seed=0):
 
 
 def _conv_cases(nd):
-    s_op, t_op = {1: (F.conv1d, TF.conv1d), 2: (F.conv2d, TF.conv2d),
-                  3: (F.conv3d, TF.conv3d)}[nd]
+    s_op, t_op = {1: (F.conv1d, TF.conv1d), 2: (F.conv2d, TF.conv2d), 3: (F.conv3d, TF.conv3d)}[nd]
     size = {1: 9, 2: 7, 3: 5}[nd]
     cases = []
     grid = itertools.product(
-        ("batched", "unbatched", "empty"), (1, 2), (0, 1, (1,), "same", "valid"), (1, 2),
-        (1, 2), (True, False))
+        ("batched", "unbatched", "empty"),
+        (1, 2),
+        (0, 1, (1,), "same", "valid"),
+        (1, 2),
+        (1, 2),
+        (True, False),
+    )
     for batch, stride, padding, dilation, groups, bias in grid:
         if nd == 3 and (dilation, groups) not in ((1, 1), (2, 2)):
             continue  # keep the 3-D grid small
@@ -123,8 +129,9 @@ def _conv_cases(nd):
         arrays = [x, w] + ([rand(6, seed=2)] if bias else [])
         kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         label = f"conv{nd}d {batch} {kw} bias={bias}"
-        cases.append((label, lambda *a, kw=kw: s_op(*a, **kw),
-                      lambda *a, kw=kw: t_op(*a, **kw), arrays))
+        cases.append(
+            (label, lambda *a, kw=kw: s_op(*a, **kw), lambda *a, kw=kw: t_op(*a, **kw), arrays)
+        )
     return cases
 
 
@@ -138,8 +145,8 @@ def test_conv_padding_modes_grid(nd):
     s_op, t_mod = {1: (F.conv1d, torch.nn.Conv1d), 2: (F.conv2d, torch.nn.Conv2d)}[nd]
     cases = []
     for mode, padding, batch in itertools.product(
-            ("zeros", "reflect", "replicate", "circular"), (1, 2, "same"),
-            ("batched", "unbatched")):
+        ("zeros", "reflect", "replicate", "circular"), (1, 2, "same"), ("batched", "unbatched")
+    ):
         x = rand(*((2,) if batch == "batched" else ()), 3, *(6,) * nd)
         w, b = rand(4, 3, *(3,) * nd, seed=1), rand(4, seed=2)
 
@@ -147,31 +154,45 @@ def test_conv_padding_modes_grid(nd):
             m = t_mod(3, 4, 3, padding=padding, padding_mode=mode).double()
             return m._conv_forward(x, w, b)
 
-        cases.append((f"conv{nd}d padding_mode={mode} padding={padding} {batch}",
-                      lambda x, w, b, mode=mode, padding=padding:
-                      s_op(x, w, b, padding=padding, padding_mode=mode),
-                      t_fn, [x, w, b]))
+        cases.append(
+            (
+                f"conv{nd}d padding_mode={mode} padding={padding} {batch}",
+                lambda x, w, b, mode=mode, padding=padding: s_op(
+                    x, w, b, padding=padding, padding_mode=mode
+                ),
+                t_fn,
+                [x, w, b],
+            )
+        )
     run_grid(cases)
 
 
 @pytest.mark.parametrize("nd", [1, 2])
 def test_conv_transpose_grid(nd):
-    s_op, t_op = {1: (F.conv_transpose1d, TF.conv_transpose1d),
-                  2: (F.conv_transpose2d, TF.conv_transpose2d)}[nd]
+    s_op, t_op = {
+        1: (F.conv_transpose1d, TF.conv_transpose1d),
+        2: (F.conv_transpose2d, TF.conv_transpose2d),
+    }[nd]
     cases = []
     for batch, stride, padding, out_pad, dilation, groups in itertools.product(
-            ("batched", "unbatched", "empty"), (1, 2, 3), (0, 1, (1,)), (0, 1, 2), (1, 2),
-            (1, 2)):
+        ("batched", "unbatched", "empty"), (1, 2, 3), (0, 1, (1,)), (0, 1, 2), (1, 2), (1, 2)
+    ):
         if batch == "empty" and out_pad >= max(stride, dilation):
             continue  # PyTorch skips its output_padding check for an empty batch
         lead = {"batched": (2,), "unbatched": (), "empty": (0,)}[batch]
         x = rand(*lead, 4, *(4,) * nd)
         w, b = rand(4, 6 // groups, *(3,) * nd, seed=1), rand(6, seed=2)
-        kw = dict(stride=stride, padding=padding, output_padding=out_pad, groups=groups,
-                  dilation=dilation)
-        cases.append((f"conv_transpose{nd}d {batch} {kw}",
-                      lambda *a, kw=kw: s_op(*a, **kw), lambda *a, kw=kw: t_op(*a, **kw),
-                      [x, w, b]))
+        kw = dict(
+            stride=stride, padding=padding, output_padding=out_pad, groups=groups, dilation=dilation
+        )
+        cases.append(
+            (
+                f"conv_transpose{nd}d {batch} {kw}",
+                lambda *a, kw=kw: s_op(*a, **kw),
+                lambda *a, kw=kw: t_op(*a, **kw),
+                [x, w, b],
+            )
+        )
     assert run_grid(cases) > 100
 
 
@@ -179,9 +200,14 @@ def test_conv_transpose2d_output_padding_beyond_stride_backward():
     """The reported crash: stride 1, dilation 2, output_padding 1 (PyTorch allows
     output_padding < max(stride, dilation))."""
     x, w = rand(2, 2, 4, 4), rand(2, 2, 3, 3, seed=1)
-    assert compare(lambda x, w: F.conv_transpose2d(x, w, dilation=2, output_padding=1),
-                   lambda x, w: TF.conv_transpose2d(x, w, dilation=2, output_padding=1),
-                   [x, w]) is None
+    assert (
+        compare(
+            lambda x, w: F.conv_transpose2d(x, w, dilation=2, output_padding=1),
+            lambda x, w: TF.conv_transpose2d(x, w, dilation=2, output_padding=1),
+            [x, w],
+        )
+        is None
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -196,16 +222,34 @@ def test_max_pool_grid(nd):
     size = {1: 9, 2: 7, 3: 6}[nd]
     cases = []
     for batch, kernel, stride, padding, dilation, ceil, ret in itertools.product(
-            ("batched", "unbatched", "empty"), (2, 3, (2,)), (None, 1, 2), (0, 1), (1, 2),
-            (False, True), (False, True)):
+        ("batched", "unbatched", "empty"),
+        (2, 3, (2,)),
+        (None, 1, 2),
+        (0, 1),
+        (1, 2),
+        (False, True),
+        (False, True),
+    ):
         if nd == 3 and (stride == 1 or dilation == 2 and ceil):
             continue
         lead = {"batched": (2,), "unbatched": (), "empty": (0,)}[batch]
         x = rand(*lead, 3, *(size,) * nd)
-        kw = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-                  ceil_mode=ceil, return_indices=ret)
-        cases.append((f"max_pool{nd}d {batch} {kw}", lambda x, kw=kw: s_op(x, **kw),
-                      lambda x, kw=kw: t_op(x, **kw), [x]))
+        kw = dict(
+            kernel_size=kernel,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil,
+            return_indices=ret,
+        )
+        cases.append(
+            (
+                f"max_pool{nd}d {batch} {kw}",
+                lambda x, kw=kw: s_op(x, **kw),
+                lambda x, kw=kw: t_op(x, **kw),
+                [x],
+            )
+        )
     assert run_grid(cases) > 100
 
 
@@ -216,18 +260,35 @@ def test_avg_pool_grid(nd):
     size = {1: 9, 2: 7, 3: 6}[nd]
     cases = []
     for batch, kernel, stride, padding, ceil, include, divisor in itertools.product(
-            ("batched", "unbatched", "empty"), (2, 3, (3,)), (None, 1, 2), (0, 1),
-            (False, True), (False, True), (None, 5)):
+        ("batched", "unbatched", "empty"),
+        (2, 3, (3,)),
+        (None, 1, 2),
+        (0, 1),
+        (False, True),
+        (False, True),
+        (None, 5),
+    ):
         if nd == 1 and divisor is not None:
             continue  # avg_pool1d has no divisor_override
         lead = {"batched": (2,), "unbatched": (), "empty": (0,)}[batch]
         x = rand(*lead, 3, *(size,) * nd)
-        kw = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil,
-                  count_include_pad=include)
+        kw = dict(
+            kernel_size=kernel,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil,
+            count_include_pad=include,
+        )
         if divisor is not None:
             kw["divisor_override"] = divisor
-        cases.append((f"avg_pool{nd}d {batch} {kw}", lambda x, kw=kw: s_op(x, **kw),
-                      lambda x, kw=kw: t_op(x, **kw), [x]))
+        cases.append(
+            (
+                f"avg_pool{nd}d {batch} {kw}",
+                lambda x, kw=kw: s_op(x, **kw),
+                lambda x, kw=kw: t_op(x, **kw),
+                [x],
+            )
+        )
     assert run_grid(cases) > 100
 
 
@@ -238,12 +299,19 @@ def test_adaptive_pool_grid(kind, nd):
     t_op = getattr(TF, f"adaptive_{kind}_pool{nd}d")
     sizes = (1, 3, 4, 7) + (((2, None), (None, 3), (5, 2)) if nd == 2 else ())
     cases = []
-    for batch, out, ret in itertools.product(("batched", "unbatched"), sizes,
-                                             (False, True) if kind == "max" else (False,)):
+    for batch, out, ret in itertools.product(
+        ("batched", "unbatched"), sizes, (False, True) if kind == "max" else (False,)
+    ):
         x = rand(*((2,) if batch == "batched" else ()), 3, *(7, 5)[:nd])
         kw = dict(output_size=out) | (dict(return_indices=ret) if kind == "max" else {})
-        cases.append((f"adaptive_{kind}_pool{nd}d {batch} {kw}",
-                      lambda x, kw=kw: s_op(x, **kw), lambda x, kw=kw: t_op(x, **kw), [x]))
+        cases.append(
+            (
+                f"adaptive_{kind}_pool{nd}d {batch} {kw}",
+                lambda x, kw=kw: s_op(x, **kw),
+                lambda x, kw=kw: t_op(x, **kw),
+                [x],
+            )
+        )
     run_grid(cases)
 
 
@@ -260,8 +328,12 @@ def test_max_unpool_unbatched(nd):
         v, i = t_pool(x, 2, return_indices=True)
         return t_unpool(v, i, 2)
 
-    run_grid([(f"max_unpool{nd}d {b}", s_fn, t_fn, [rand(*lead, 3, *(6,) * nd)])
-              for b, lead in (("batched", (2,)), ("unbatched", ()))])
+    run_grid(
+        [
+            (f"max_unpool{nd}d {b}", s_fn, t_fn, [rand(*lead, 3, *(6,) * nd)])
+            for b, lead in (("batched", (2,)), ("unbatched", ()))
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -271,20 +343,36 @@ def test_max_unpool_unbatched(nd):
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_interpolate_grid(nd):
-    modes = {1: ("nearest", "nearest-exact", "linear", "area"),
-             2: ("nearest", "nearest-exact", "bilinear", "bicubic", "area"),
-             3: ("nearest", "nearest-exact", "trilinear", "area")}[nd]
-    sizes = [dict(size=7), dict(size=3), dict(size=(4,) * nd), dict(scale_factor=2),
-             dict(scale_factor=1.7), dict(scale_factor=0.6),
-             dict(scale_factor=1.7, recompute_scale_factor=True)]
+    modes = {
+        1: ("nearest", "nearest-exact", "linear", "area"),
+        2: ("nearest", "nearest-exact", "bilinear", "bicubic", "area"),
+        3: ("nearest", "nearest-exact", "trilinear", "area"),
+    }[nd]
+    sizes = [
+        dict(size=7),
+        dict(size=3),
+        dict(size=(4,) * nd),
+        dict(scale_factor=2),
+        dict(scale_factor=1.7),
+        dict(scale_factor=0.6),
+        dict(scale_factor=1.7, recompute_scale_factor=True),
+    ]
     cases = []
     for mode, kw in itertools.product(modes, sizes):
-        for ac in (None, False, True) if mode in ("linear", "bilinear", "bicubic",
-                                                   "trilinear") else (None,):
+        for ac in (
+            (None, False, True)
+            if mode in ("linear", "bilinear", "bicubic", "trilinear")
+            else (None,)
+        ):
             k = dict(kw, mode=mode, align_corners=ac)
-            cases.append((f"interpolate {nd}-D {k}",
-                          lambda x, k=k: F.interpolate(x, **k),
-                          lambda x, k=k: TF.interpolate(x, **k), [rand(2, 3, *(5,) * nd)]))
+            cases.append(
+                (
+                    f"interpolate {nd}-D {k}",
+                    lambda x, k=k: F.interpolate(x, **k),
+                    lambda x, k=k: TF.interpolate(x, **k),
+                    [rand(2, 3, *(5,) * nd)],
+                )
+            )
     assert run_grid(cases) > 20
 
 
@@ -295,17 +383,23 @@ def test_interpolate_refuses_align_corners_for_nearest():
 
 def test_pad_grid_negative_widths_in_every_mode():
     cases = []
-    for mode, lo, hi, n in itertools.product(("constant", "reflect", "replicate", "circular"),
-                                             range(-4, 4), range(-4, 4), (3, 5)):
+    for mode, lo, hi, n in itertools.product(
+        ("constant", "reflect", "replicate", "circular"), range(-4, 4), range(-4, 4), (3, 5)
+    ):
         # circular wraps around what cropping leaves, at most once (PyTorch reads past
         # the end of its buffer otherwise)
         if mode == "circular" and max(lo, hi) > n - max(-lo, 0) - max(-hi, 0):
             continue
         for pads in ((lo, hi), (lo, hi, hi, lo)):
             x = rand(2, 3, n, n)
-            cases.append((f"pad {mode} {pads} n={n}",
-                          lambda x, p=pads, m=mode: F.pad(x, p, mode=m),
-                          lambda x, p=pads, m=mode: TF.pad(x, p, mode=m), [x]))
+            cases.append(
+                (
+                    f"pad {mode} {pads} n={n}",
+                    lambda x, p=pads, m=mode: F.pad(x, p, mode=m),
+                    lambda x, p=pads, m=mode: TF.pad(x, p, mode=m),
+                    [x],
+                )
+            )
     assert run_grid(cases) > 300
 
 
@@ -313,20 +407,32 @@ def test_pad_grid_negative_widths_in_every_mode():
 def test_fold_unfold_grid(batch):
     cases = []
     for kernel, dilation, padding, stride in itertools.product(
-            (2, (2, 3), (1,)), (1, 2), (0, 1, (1,)), (1, 2, (2, 1))):
+        (2, (2, 3), (1,)), (1, 2), (0, 1, (1,)), (1, 2, (2, 1))
+    ):
         lead = (2,) if batch == "batched" else ()
         x = rand(*lead, 3, 6, 7)
         kw = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
-        cases.append((f"unfold {batch} {kw}", lambda x, kw=kw: F.unfold(x, **kw),
-                      lambda x, kw=kw: TF.unfold(x, **kw), [x]))
+        cases.append(
+            (
+                f"unfold {batch} {kw}",
+                lambda x, kw=kw: F.unfold(x, **kw),
+                lambda x, kw=kw: TF.unfold(x, **kw),
+                [x],
+            )
+        )
         try:
             cols = TF.unfold(torch.tensor(x), **kw).numpy()
         except RuntimeError:
             continue
         cols = rand(*cols.shape, seed=3)
-        cases.append((f"fold {batch} {kw}",
-                      lambda c, kw=kw: F.fold(c, (6, 7), **kw),
-                      lambda c, kw=kw: TF.fold(c, (6, 7), **kw), [cols]))
+        cases.append(
+            (
+                f"fold {batch} {kw}",
+                lambda c, kw=kw: F.fold(c, (6, 7), **kw),
+                lambda c, kw=kw: TF.fold(c, (6, 7), **kw),
+                [cols],
+            )
+        )
     assert run_grid(cases) > 50
 
 
@@ -334,12 +440,23 @@ def test_pixel_shuffle_grid():
     cases = []
     for lead, r in itertools.product(((), (2,), (2, 3)), (1, 2, 3)):
         x = rand(*lead, 2 * r * r, 3, 4)
-        cases.append((f"pixel_shuffle {lead} r={r}", lambda x, r=r: F.pixel_shuffle(x, r),
-                      lambda x, r=r: TF.pixel_shuffle(x, r), [x]))
+        cases.append(
+            (
+                f"pixel_shuffle {lead} r={r}",
+                lambda x, r=r: F.pixel_shuffle(x, r),
+                lambda x, r=r: TF.pixel_shuffle(x, r),
+                [x],
+            )
+        )
         y = rand(*lead, 2, 3 * r, 2 * r)
-        cases.append((f"pixel_unshuffle {lead} r={r}",
-                      lambda x, r=r: F.pixel_unshuffle(x, r),
-                      lambda x, r=r: TF.pixel_unshuffle(x, r), [y]))
+        cases.append(
+            (
+                f"pixel_unshuffle {lead} r={r}",
+                lambda x, r=r: F.pixel_unshuffle(x, r),
+                lambda x, r=r: TF.pixel_unshuffle(x, r),
+                [y],
+            )
+        )
     run_grid(cases)
 
 
@@ -351,14 +468,22 @@ def test_pixel_shuffle_grid():
 def test_softmax_grid():
     cases = []
     for shape, dim, dtype, name in itertools.product(
-            ((3, 4), (0, 3), (3, 0), (2, 3, 4), (5,)), (0, 1, -1), (None, "float64"),
-            ("softmax", "log_softmax")):
+        ((3, 4), (0, 3), (3, 0), (2, 3, 4), (5,)),
+        (0, 1, -1),
+        (None, "float64"),
+        ("softmax", "log_softmax"),
+    ):
         x = rand(*shape).astype(np.float32)
         s_op, t_op = getattr(F, name), getattr(TF, name)
         t_dtype = None if dtype is None else torch.float64
-        cases.append((f"{name} {shape} dim={dim} dtype={dtype}",
-                      lambda x, d=dim, s=s_op, dt=dtype: s(x, dim=d, dtype=dt),
-                      lambda x, d=dim, t=t_op, dt=t_dtype: t(x, dim=d, dtype=dt), [x]))
+        cases.append(
+            (
+                f"{name} {shape} dim={dim} dtype={dtype}",
+                lambda x, d=dim, s=s_op, dt=dtype: s(x, dim=d, dtype=dt),
+                lambda x, d=dim, t=t_op, dt=t_dtype: t(x, dim=d, dtype=dt),
+                [x],
+            )
+        )
     run_grid(cases)
     y = F.softmax(Tensor(rand(3, 4).astype(np.float32)), dim=1, dtype=np.float64)
     assert y.dtype == np.float64
@@ -368,19 +493,36 @@ def test_norms_grid_with_empty_batches():
     cases = []
     for shape in ((0, 4, 3), (2, 4, 3), (3, 4, 5, 2), (0, 4, 2, 2)):
         x, w, b = rand(*shape), rand(4, seed=1), rand(4, seed=2)
-        cases.append((f"group_norm {shape}", lambda x, w, b: F.group_norm(x, 2, w, b),
-                      lambda x, w, b: TF.group_norm(x, 2, w, b), [x, w, b]))
-        cases.append((f"instance_norm {shape}", lambda x, w, b: F.instance_norm(x, weight=w,
-                                                                                bias=b),
-                      lambda x, w, b: TF.instance_norm(x, weight=w, bias=b), [x, w, b]))
+        cases.append(
+            (
+                f"group_norm {shape}",
+                lambda x, w, b: F.group_norm(x, 2, w, b),
+                lambda x, w, b: TF.group_norm(x, 2, w, b),
+                [x, w, b],
+            )
+        )
+        cases.append(
+            (
+                f"instance_norm {shape}",
+                lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+                lambda x, w, b: TF.instance_norm(x, weight=w, bias=b),
+                [x, w, b],
+            )
+        )
         for training in (False, True):
+
             def s_bn(x, w, b, training=training):
                 return F.batch_norm(x, np.zeros(4), np.ones(4), w, b, training=training)
 
             def t_bn(x, w, b, training=training):
-                return TF.batch_norm(x, torch.zeros(4, dtype=torch.float64),
-                                     torch.ones(4, dtype=torch.float64), w, b,
-                                     training=training)
+                return TF.batch_norm(
+                    x,
+                    torch.zeros(4, dtype=torch.float64),
+                    torch.ones(4, dtype=torch.float64),
+                    w,
+                    b,
+                    training=training,
+                )
 
             cases.append((f"batch_norm {shape} training={training}", s_bn, t_bn, [x, w, b]))
     run_grid(cases)
@@ -409,15 +551,22 @@ def test_instance_norm_running_statistics_match_torch():
 def test_embedding_grid():
     cases = []
     idx = np.array([[1, 3, 3], [0, 4, 1]])
-    for padding_idx, freq, index in itertools.product((None, 3, -2), (False, True),
-                                                      (idx, idx[0], np.array(2))):
+    for padding_idx, freq, index in itertools.product(
+        (None, 3, -2), (False, True), (idx, idx[0], np.array(2))
+    ):
         w = rand(5, 3)
-        cases.append((f"embedding padding_idx={padding_idx} freq={freq} idx={index.shape}",
-                      lambda w, i=index, p=padding_idx, f=freq:
-                      F.embedding(i, w, padding_idx=p, scale_grad_by_freq=f),
-                      lambda w, i=index, p=padding_idx, f=freq:
-                      TF.embedding(torch.tensor(i), w, padding_idx=p, scale_grad_by_freq=f),
-                      [w]))
+        cases.append(
+            (
+                f"embedding padding_idx={padding_idx} freq={freq} idx={index.shape}",
+                lambda w, i=index, p=padding_idx, f=freq: F.embedding(
+                    i, w, padding_idx=p, scale_grad_by_freq=f
+                ),
+                lambda w, i=index, p=padding_idx, f=freq: TF.embedding(
+                    torch.tensor(i), w, padding_idx=p, scale_grad_by_freq=f
+                ),
+                [w],
+            )
+        )
     run_grid(cases)
     w, tw = rand(5, 3) * 3, torch.tensor(rand(5, 3) * 3)
     F.embedding(idx, Tensor(w), max_norm=1.0)
@@ -435,19 +584,39 @@ def test_selection_grid():
     cases = []
     for dim, keep in itertools.product((0, 1, -1), (False, True)):
         for name in ("max", "min"):
-            cases.append((f"{name}(dim={dim}, keepdim={keep})",
-                          lambda x, n=name, d=dim, k=keep: getattr(x, n)(d, keepdim=k),
-                          lambda x, n=name, d=dim, k=keep: getattr(x, n)(d, keepdim=k), [x]))
+            cases.append(
+                (
+                    f"{name}(dim={dim}, keepdim={keep})",
+                    lambda x, n=name, d=dim, k=keep: getattr(x, n)(d, keepdim=k),
+                    lambda x, n=name, d=dim, k=keep: getattr(x, n)(d, keepdim=k),
+                    [x],
+                )
+            )
     xu = rand(4, 5)  # sort's order among ties is PyTorch's business; no ties here
     for dim, desc in itertools.product((0, 1, -1), (False, True)):
-        cases.append((f"sort(dim={dim}, descending={desc})",
-                      lambda x, d=dim, s=desc: x.sort(d, descending=s),
-                      lambda x, d=dim, s=desc: x.sort(d, descending=s), [xu]))
-        cases.append((f"argsort(dim={dim}, descending={desc})",
-                      lambda x, d=dim, s=desc: (x * 1.0, x.argsort(d, descending=s)),
-                      lambda x, d=dim, s=desc: (x * 1.0, x.argsort(d, descending=s)), [xu]))
+        cases.append(
+            (
+                f"sort(dim={dim}, descending={desc})",
+                lambda x, d=dim, s=desc: x.sort(d, descending=s),
+                lambda x, d=dim, s=desc: x.sort(d, descending=s),
+                [xu],
+            )
+        )
+        cases.append(
+            (
+                f"argsort(dim={dim}, descending={desc})",
+                lambda x, d=dim, s=desc: (x * 1.0, x.argsort(d, descending=s)),
+                lambda x, d=dim, s=desc: (x * 1.0, x.argsort(d, descending=s)),
+                [xu],
+            )
+        )
         for k, largest in itertools.product((0, 1, 3), (True, False)):
-            cases.append((f"topk(k={k}, dim={dim}, largest={largest})",
-                          lambda x, k=k, d=dim, lg=largest: x.topk(k, d, largest=lg),
-                          lambda x, k=k, d=dim, lg=largest: x.topk(k, d, largest=lg), [xu]))
+            cases.append(
+                (
+                    f"topk(k={k}, dim={dim}, largest={largest})",
+                    lambda x, k=k, d=dim, lg=largest: x.topk(k, d, largest=lg),
+                    lambda x, k=k, d=dim, lg=largest: x.topk(k, d, largest=lg),
+                    [xu],
+                )
+            )
     run_grid(cases)

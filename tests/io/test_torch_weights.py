@@ -1,5 +1,6 @@
 """`load_torch_state_dict`: .safetensors and .npz files with torchvision's key names, strict
 checks that list every missing / unexpected / mis-shaped key, the documented mappings."""
+
 import numpy as np
 import pytest
 
@@ -11,9 +12,14 @@ from strided.models import densenet_cifar, lenet5, resnet20
 
 def _random_state(model, seed=0):
     rng = np.random.default_rng(seed)
-    return {k: (rng.standard_normal(v.shape).astype(v.dtype) if v.dtype.kind == "f"
-                else np.full(v.shape, 7, v.dtype))
-            for k, v in model.state_dict().items()}
+    return {
+        k: (
+            rng.standard_normal(v.shape).astype(v.dtype)
+            if v.dtype.kind == "f"
+            else np.full(v.shape, 7, v.dtype)
+        )
+        for k, v in model.state_dict().items()
+    }
 
 
 @pytest.mark.parametrize("ext", [".safetensors", ".npz"])
@@ -50,8 +56,12 @@ def test_all_problems_are_listed_at_once():
     with pytest.raises(ValueError) as err:
         load_torch_state_dict(model, state)
     msg = str(err.value)
-    for key in ("features.0.bias", "classifier.4.weight", "classifier.9.weight",
-                "features.3.weight"):
+    for key in (
+        "features.0.bias",
+        "classifier.4.weight",
+        "classifier.9.weight",
+        "features.3.weight",
+    ):
         assert key in msg
     assert "missing keys (2)" in msg and "unexpected keys (1)" in msg
     assert "(16, 6, 3, 3)" in msg and "(16, 6, 5, 5)" in msg
@@ -75,8 +85,7 @@ def test_non_strict_loads_what_fits_but_still_rejects_wrong_shapes():
 
 def test_num_batches_tracked_is_optional_both_ways():
     model = resnet20()
-    state = {k: v for k, v in _random_state(model).items()
-             if not k.endswith("num_batches_tracked")}
+    state = {k: v for k, v in _random_state(model).items() if not k.endswith("num_batches_tracked")}
     load_torch_state_dict(model, state)  # an old checkpoint without the counters
     np.testing.assert_array_equal(model.bn1.running_var.data, state["bn1.running_var"])
 
@@ -97,8 +106,10 @@ def test_old_densenet_key_names_and_key_map(tmp_path):
 
 def test_values_are_cast_to_the_model_dtype():
     model = lenet5()
-    state = {k: v.astype(np.float64) if v.dtype.kind == "f" else v
-             for k, v in _random_state(model).items()}
+    state = {
+        k: v.astype(np.float64) if v.dtype.kind == "f" else v
+        for k, v in _random_state(model).items()
+    }
     load_torch_state_dict(model, state)
     assert all(p.dtype == np.float32 for p in model.parameters())
 
@@ -109,10 +120,17 @@ def test_torch_checkpoint_through_safetensors(tmp_path):
     tnn = torch.nn
     torch.manual_seed(0)
     t = tnn.Module()
-    t.features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-                                tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
-    t.classifier = tnn.Sequential(tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84),
-                                  tnn.ReLU(), tnn.Linear(84, 10))
+    t.features = tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+    )
+    t.classifier = tnn.Sequential(
+        tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10)
+    )
     path = tmp_path / "lenet.safetensors"
     st.save_file(t.state_dict(), str(path))
     ours = lenet5()
@@ -128,6 +146,7 @@ def test_torch_checkpoint_through_safetensors(tmp_path):
 def test_switched_off_submodules_skip_their_checkpoint_weights():
     # torchvision's GoogLeNet checkpoint carries aux1/aux2 even for aux_logits=False
     from strided.models import googlenet
+
     full = googlenet(num_classes=10, variant="torchvision")
     state = _random_state(full)
     slim = googlenet(num_classes=10, variant="torchvision", aux_logits=False)

@@ -1,4 +1,5 @@
 """The choice between the compiled kernels and the NumPy reference."""
+
 import os
 import subprocess
 import sys
@@ -29,22 +30,33 @@ def test_unknown_kernels_name_is_refused():
 @pytest.mark.parametrize("value, expected", [("numpy", "numpy"), ("NumPy ", "numpy")])
 def test_environment_variable_selects_the_reference(value, expected):
     env = dict(os.environ, STRIDED_KERNELS=value)
-    out = subprocess.run([sys.executable, "-c", "import strided; print(strided.kernels_in_use())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import strided; print(strided.kernels_in_use())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == expected
 
 
 def test_bad_environment_variable_names_itself():
     env = dict(os.environ, STRIDED_KERNELS="gpu")
-    out = subprocess.run([sys.executable, "-c", "import strided"], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import strided"], env=env, capture_output=True, text=True
+    )
     assert out.returncode != 0 and "STRIDED_KERNELS: unknown kernels 'gpu'" in out.stderr
 
 
 def test_numba_is_the_default_where_it_imports():
     env = {k: v for k, v in os.environ.items() if k != "STRIDED_KERNELS"}
-    out = subprocess.run([sys.executable, "-c", "import strided; print(strided.kernels_in_use())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import strided; print(strided.kernels_in_use())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == ("numba" if compiled.numba_available() else "numpy")
 
 
@@ -57,5 +69,6 @@ def test_jit_compiles_with_the_library_options():
         return a
 
     import numpy as np
+
     assert add_one(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
     assert hasattr(add_one, "py_func")

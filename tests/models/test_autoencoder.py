@@ -1,14 +1,14 @@
 """Autoencoders: shapes, the unpooling decoder's use of the encoder's indices, and the
 classic result that a linear autoencoder learns the principal subspace (compared with an
 SVD)."""
+
 import numpy as np
 import pytest
 
 import strided
 from strided.autograd import Tensor
+from strided.models import conv_autoencoder, fc_autoencoder, linear_autoencoder, unpool_autoencoder
 from strided.optim import SGD
-from strided.models import (conv_autoencoder, fc_autoencoder, linear_autoencoder,
-                            unpool_autoencoder)
 
 
 def test_fc_autoencoder_code_and_reconstruction():
@@ -22,6 +22,7 @@ def test_fc_autoencoder_code_and_reconstruction():
 
 def test_conv_autoencoder_uses_transposed_convs_to_undo_the_strides():
     from strided.nn.conv import ConvTranspose2d
+
     m = conv_autoencoder(1, (8, 16))
     assert sum(isinstance(l, ConvTranspose2d) for l in m.decoder) == 2
     x = Tensor(np.zeros((2, 1, 28, 28), np.float32))
@@ -44,7 +45,8 @@ def test_unpool_autoencoder_puts_values_back_at_the_argmax():
     flat = up.data.reshape(8, -1)
     np.testing.assert_array_equal(
         np.sort(flat[np.arange(8)[:, None], indices[-1].data.reshape(8, -1)], axis=1),
-        np.sort(z.data.reshape(8, -1), axis=1))
+        np.sort(z.data.reshape(8, -1), axis=1),
+    )
     assert m(x).shape == (1, 1, 8, 8)
 
 

@@ -3,17 +3,37 @@
 Constructing allocates the weights (VGG-19: 144M floats), which takes about a second for
 the largest; no forward pass runs here.
 """
+
 import pytest
 
-from strided.models import (alexnet, densenet121, densenet_cifar, googlenet, lenet5, mlp,
-                            mobilenet_v1, resnet18, resnet20, resnet32, resnet34, resnet44,
-                            resnet50, resnet56, resnet101, resnet110, resnet152, vgg11, vgg13,
-                            vgg16, vgg19)
+from strided.models import (
+    alexnet,
+    densenet121,
+    densenet_cifar,
+    googlenet,
+    lenet5,
+    mlp,
+    mobilenet_v1,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet56,
+    resnet101,
+    resnet110,
+    resnet152,
+    vgg11,
+    vgg13,
+    vgg16,
+    vgg19,
+)
 from strided.models.googlenet import INCEPTION_TABLE, Inception
 from strided.models.resnet import BasicBlock, Bottleneck
 from strided.models.vgg import CONFIGS, make_features
-from strided.nn.conv import Conv2d
 from strided.nn.containers import Sequential
+from strided.nn.conv import Conv2d
 
 
 def count(model) -> int:
@@ -27,15 +47,24 @@ CASES = {
     "lenet5 classic": (lambda: lenet5(variant="classic"), 61_706, "LeCun 1998, full C3"),
     "alexnet torchvision": (lambda: alexnet(), 61_100_840, "torchvision"),
     "alexnet original": (lambda: alexnet(variant="original"), 62_378_344, "notes' table"),
-    "alexnet original 2 GPUs": (lambda: alexnet(variant="original", groups=2), 60_965_224,
-                                "Krizhevsky 2012, '60 million'"),
+    "alexnet original 2 GPUs": (
+        lambda: alexnet(variant="original", groups=2),
+        60_965_224,
+        "Krizhevsky 2012, '60 million'",
+    ),
     "vgg11": (lambda: vgg11(), 132_863_336, "torchvision"),
     "vgg13": (lambda: vgg13(), 133_047_848, "torchvision"),
     "vgg19": (lambda: vgg19(), 143_667_240, "torchvision"),
-    "googlenet tv, no aux": (lambda: googlenet(variant="torchvision", aux_logits=False),
-                             6_624_904, "torchvision"),
-    "googlenet tv, aux": (lambda: googlenet(variant="torchvision"), 13_004_888,
-                          "torchvision (aux heads in the state dict)"),
+    "googlenet tv, no aux": (
+        lambda: googlenet(variant="torchvision", aux_logits=False),
+        6_624_904,
+        "torchvision",
+    ),
+    "googlenet tv, aux": (
+        lambda: googlenet(variant="torchvision"),
+        13_004_888,
+        "torchvision (aux heads in the state dict)",
+    ),
     "resnet18": (lambda: resnet18(), 11_689_512, "torchvision"),
     "resnet34": (lambda: resnet34(), 21_797_672, "torchvision"),
     "resnet50": (lambda: resnet50(), 25_557_032, "torchvision"),
@@ -52,8 +81,10 @@ def test_parameter_count(name):
     assert count(build()) == expected
 
 
-@pytest.mark.parametrize("build, paper_millions", [
-    (resnet20, 0.27), (resnet32, 0.46), (resnet44, 0.66), (resnet56, 0.85), (resnet110, 1.7)])
+@pytest.mark.parametrize(
+    "build, paper_millions",
+    [(resnet20, 0.27), (resnet32, 0.46), (resnet44, 0.66), (resnet56, 0.85), (resnet110, 1.7)],
+)
 def test_cifar_resnets_match_table_6(build, paper_millions):
     # option-A shortcuts have no parameters, so the plain twin has exactly as many
     n = count(build())
@@ -64,8 +95,9 @@ def test_cifar_resnets_match_table_6(build, paper_millions):
 def test_cifar_resnet20_exact():
     # 3·16·9 + BN 32, then 6 convs 16→16, 1 conv 16→32 + 5 at 32, 1 conv 32→64 + 5 at 64,
     # each conv followed by a BN (2 per channel), and the 64→10 FC
-    conv = 3 * 16 * 9 + 6 * 16 * 16 * 9 + 16 * 32 * 9 + 5 * 32 * 32 * 9 + 32 * 64 * 9 \
-        + 5 * 64 * 64 * 9
+    conv = (
+        3 * 16 * 9 + 6 * 16 * 16 * 9 + 16 * 32 * 9 + 5 * 32 * 32 * 9 + 32 * 64 * 9 + 5 * 64 * 64 * 9
+    )
     bn = 2 * (16 + 6 * 16 + 6 * 32 + 6 * 64)
     assert count(resnet20()) == conv + bn + 64 * 10 + 10 == 269_722
 
@@ -109,8 +141,11 @@ def test_basic_and_bottleneck_block_counts():
     # two 3×3 convs at 64 + two BNs
     assert count(BasicBlock(64, 64)) == 2 * 3 * 3 * 64 * 64 + 4 * 64 == 73_984
     # 1×1 256→64, 3×3 64→64, 1×1 64→256 and their BNs: the 'bottleneck' saving
-    assert count(Bottleneck(256, 64)) == 256 * 64 + 9 * 64 * 64 + 64 * 256 \
-        + 2 * (64 + 64 + 256) == 70_400
+    assert (
+        count(Bottleneck(256, 64))
+        == 256 * 64 + 9 * 64 * 64 + 64 * 256 + 2 * (64 + 64 + 256)
+        == 70_400
+    )
 
 
 def test_one_by_one_reduction_arithmetic_of_the_notes():
@@ -121,8 +156,17 @@ def test_one_by_one_reduction_arithmetic_of_the_notes():
 
 
 # Table 1 of Szegedy et al., "params" column (thousands).
-PAPER_PARAMS_K = {"3a": 159, "3b": 380, "4a": 364, "4b": 437, "4c": 463, "4d": 580,
-                  "4e": 840, "5a": 1072, "5b": 1388}
+PAPER_PARAMS_K = {
+    "3a": 159,
+    "3b": 380,
+    "4a": 364,
+    "4b": 437,
+    "4c": 463,
+    "4d": 580,
+    "4e": 840,
+    "5a": 1072,
+    "5b": 1388,
+}
 
 
 def _table_weights(cin, c1, r3, c3, r5, c5, pp):
@@ -196,12 +240,32 @@ def test_bad_constructor_arguments_are_named():
 
 def test_registry_builds_by_name():
     from strided.models import get_model, input_shape_of, list_models
+
     names = list_models()
-    for expected in ("mlp", "lenet5", "lenet5_classic", "alexnet", "alexnet_original",
-                     "vgg11", "vgg16", "vgg19_bn", "googlenet", "resnet18", "resnet152",
-                     "resnet20", "resnet110", "plain20", "plain56", "densenet121",
-                     "densenet_bc_100", "mobilenet_v1", "fc_autoencoder", "conv_autoencoder",
-                     "unpool_autoencoder", "linear_autoencoder"):
+    for expected in (
+        "mlp",
+        "lenet5",
+        "lenet5_classic",
+        "alexnet",
+        "alexnet_original",
+        "vgg11",
+        "vgg16",
+        "vgg19_bn",
+        "googlenet",
+        "resnet18",
+        "resnet152",
+        "resnet20",
+        "resnet110",
+        "plain20",
+        "plain56",
+        "densenet121",
+        "densenet_bc_100",
+        "mobilenet_v1",
+        "fc_autoencoder",
+        "conv_autoencoder",
+        "unpool_autoencoder",
+        "linear_autoencoder",
+    ):
         assert expected in names
     assert count(get_model("lenet5", num_classes=10)) == 61_706
     assert count(get_model("mlp")) == 13_002

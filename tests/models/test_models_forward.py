@@ -5,15 +5,32 @@ GoogLeNet's auxiliary heads exist in training only.
 Big models run at small inputs (ResNet-18 on 64×64, VGG at 32×32 with a narrow head) so
 the file stays within a few seconds on two cores.
 """
+
 import numpy as np
 import pytest
 
 import strided
 from strided.autograd import Tensor
-from strided.models import (GoogLeNetOutputs, alexnet, conv_autoencoder, densenet121,
-                            densenet_cifar, fc_autoencoder, googlenet, googlenet_loss,
-                            lenet5, linear_autoencoder, mlp, mobilenet_v1, resnet18,
-                            resnet20, resnet50, unpool_autoencoder, vgg11, vgg16)
+from strided.models import (
+    GoogLeNetOutputs,
+    alexnet,
+    conv_autoencoder,
+    densenet121,
+    densenet_cifar,
+    fc_autoencoder,
+    googlenet,
+    googlenet_loss,
+    lenet5,
+    linear_autoencoder,
+    mlp,
+    mobilenet_v1,
+    resnet18,
+    resnet20,
+    resnet50,
+    unpool_autoencoder,
+    vgg11,
+    vgg16,
+)
 from strided.models.resnet import BasicBlock, Bottleneck
 
 
@@ -27,12 +44,21 @@ SMALL = {
     "lenet5": (lambda: lenet5(), (2, 1, 28, 28), (2, 10)),
     "lenet5 classic": (lambda: lenet5(variant="classic"), (2, 1, 32, 32), (2, 10)),
     "alexnet": (lambda: alexnet(num_classes=10), (1, 3, 64, 64), (1, 10)),
-    "vgg11 narrow head": (lambda: vgg11(num_classes=10, hidden=64, pool_size=1),
-                          (2, 3, 32, 32), (2, 10)),
-    "vgg16_bn narrow head": (lambda: vgg16(num_classes=10, batch_norm=True, hidden=32,
-                                           pool_size=1), (2, 3, 32, 32), (2, 10)),
-    "googlenet (eval path)": (lambda: googlenet(num_classes=10, aux_logits=False),
-                              (1, 3, 64, 64), (1, 10)),
+    "vgg11 narrow head": (
+        lambda: vgg11(num_classes=10, hidden=64, pool_size=1),
+        (2, 3, 32, 32),
+        (2, 10),
+    ),
+    "vgg16_bn narrow head": (
+        lambda: vgg16(num_classes=10, batch_norm=True, hidden=32, pool_size=1),
+        (2, 3, 32, 32),
+        (2, 10),
+    ),
+    "googlenet (eval path)": (
+        lambda: googlenet(num_classes=10, aux_logits=False),
+        (1, 3, 64, 64),
+        (1, 10),
+    ),
     "resnet18": (lambda: resnet18(num_classes=10), (1, 3, 64, 64), (1, 10)),
     "resnet50": (lambda: resnet50(num_classes=10), (2, 3, 32, 32), (2, 10)),
     "resnet20": (lambda: resnet20(), (2, 3, 32, 32), (2, 10)),
@@ -40,11 +66,16 @@ SMALL = {
     "resnet20 option B": (lambda: resnet20(shortcut="B"), (2, 3, 16, 16), (2, 10)),
     "densenet121": (lambda: densenet121(num_classes=10), (2, 3, 32, 32), (2, 10)),
     "densenet-bc 40": (lambda: densenet_cifar(40, 12), (2, 3, 32, 32), (2, 10)),
-    "densenet 40 no bottleneck": (lambda: densenet_cifar(40, 12, bottleneck=False,
-                                                         compression=1.0),
-                                  (1, 3, 16, 16), (1, 10)),
-    "mobilenet_v1 x0.25": (lambda: mobilenet_v1(num_classes=10, width_mult=0.25),
-                           (2, 3, 64, 64), (2, 10)),
+    "densenet 40 no bottleneck": (
+        lambda: densenet_cifar(40, 12, bottleneck=False, compression=1.0),
+        (1, 3, 16, 16),
+        (1, 10),
+    ),
+    "mobilenet_v1 x0.25": (
+        lambda: mobilenet_v1(num_classes=10, width_mult=0.25),
+        (2, 3, 64, 64),
+        (2, 10),
+    ),
     "fc autoencoder": (lambda: fc_autoencoder(), (2, 784), (2, 784)),
     "conv autoencoder": (lambda: conv_autoencoder(), (2, 1, 28, 28), (2, 1, 28, 28)),
     "unpool autoencoder": (lambda: unpool_autoencoder(), (2, 1, 28, 28), (2, 1, 28, 28)),
@@ -104,6 +135,7 @@ def test_googlenet_auxiliary_outputs_in_training_only():
     target = Tensor(np.array([1, 4]))
     loss = googlenet_loss(out, target)
     from strided.functional.loss import cross_entropy
+
     parts = [cross_entropy(o, target).item() for o in out]
     assert loss.item() == pytest.approx(parts[0] + 0.3 * parts[1] + 0.3 * parts[2], rel=1e-5)
     loss.backward()
@@ -111,8 +143,7 @@ def test_googlenet_auxiliary_outputs_in_training_only():
     with strided.no_grad():
         ev = m.eval()(x)
     assert isinstance(ev, Tensor) and ev.shape == (2, 7)
-    assert googlenet_loss(ev, target).item() == pytest.approx(
-        cross_entropy(ev, target).item())
+    assert googlenet_loss(ev, target).item() == pytest.approx(cross_entropy(ev, target).item())
 
 
 def test_residual_block_with_zero_last_bn_is_the_identity_path():
@@ -130,6 +161,7 @@ def test_bottleneck_downsample_shapes():
     from strided.nn.containers import Sequential
     from strided.nn.conv import Conv2d
     from strided.nn.norm import BatchNorm2d
+
     ds = Sequential(Conv2d(64, 256, 1, stride=2, bias=False), BatchNorm2d(256))
     block = Bottleneck(64, 64, stride=2, downsample=ds)
     assert block(rand(1, 64, 8, 8)).shape == (1, 256, 4, 4)
@@ -153,19 +185,24 @@ def test_models_are_float32_and_follow_the_default_dtype():
 
 
 def test_googlenet_transform_input_matches_torchvision_formula():
-    m = googlenet(num_classes=3, aux_logits=False, variant="torchvision",
-                  transform_input=True)
+    m = googlenet(num_classes=3, aux_logits=False, variant="torchvision", transform_input=True)
     x = rand(1, 3, 4, 4)
     y = m._transform_input(x).data
-    expected = np.stack([x.data[:, 0] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5,
-                         x.data[:, 1] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5,
-                         x.data[:, 2] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5], axis=1)
+    expected = np.stack(
+        [
+            x.data[:, 0] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5,
+            x.data[:, 1] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5,
+            x.data[:, 2] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5,
+        ],
+        axis=1,
+    )
     np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_mlp_activation_by_name_or_factory():
     from strided.nn.activation import ReLU, Sigmoid, Tanh
     from strided.nn.dropout import Dropout
+
     m = mlp([4, 3, 2], activation="tanh", output_activation="sigmoid", dropout=0.1)
     assert [type(l) for l in m] == [type(m[0]), Tanh, Dropout, type(m[0]), Sigmoid]
     m2 = mlp([4, 3, 2], activation=ReLU)

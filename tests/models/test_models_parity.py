@@ -5,6 +5,7 @@ block, a dense block, the CIFAR ResNet-20 with option-A shortcuts, and whole
 torchvision-layout ResNet-18 / GoogLeNet / DenseNet-121 / VGG-11 whose state dicts load
 1:1 through `load_torch_state_dict`.
 """
+
 from collections import OrderedDict
 
 import numpy as np
@@ -17,8 +18,15 @@ TF = torch.nn.functional
 import strided  # noqa: E402
 from strided.autograd import Tensor  # noqa: E402
 from strided.io import load_torch_state_dict  # noqa: E402
-from strided.models import (VGG, googlenet, densenet121, lenet5,  # noqa: E402
-                            resnet18, resnet20, vgg11)
+from strided.models import (  # noqa: E402
+    VGG,
+    densenet121,
+    googlenet,
+    lenet5,
+    resnet18,
+    resnet20,
+    vgg11,
+)
 from strided.models.densenet import DenseBlock  # noqa: E402
 from strided.models.googlenet import Inception  # noqa: E402
 from strided.models.resnet import BasicBlock, Bottleneck  # noqa: E402
@@ -92,7 +100,8 @@ class TResNet(tnn.Module):
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = tnn.Sequential(
                 tnn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
-                tnn.BatchNorm2d(planes * block.expansion))
+                tnn.BatchNorm2d(planes * block.expansion),
+            )
         layers = [block(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * block.expansion
         layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
@@ -112,7 +121,7 @@ class TPadShortcut(tnn.Module):
         self.extra, self.stride = extra, stride
 
     def forward(self, x):
-        return TF.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.extra))
+        return TF.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra))
 
 
 class TCifarResNet(tnn.Module):
@@ -151,17 +160,20 @@ class TInception(tnn.Module):
     def __init__(self, cin, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj, k5=3):
         super().__init__()
         self.branch1 = TBasicConv2d(cin, ch1x1, kernel_size=1)
-        self.branch2 = tnn.Sequential(TBasicConv2d(cin, ch3x3red, kernel_size=1),
-                                      TBasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = tnn.Sequential(TBasicConv2d(cin, ch5x5red, kernel_size=1),
-                                      TBasicConv2d(ch5x5red, ch5x5, kernel_size=k5,
-                                                   padding=k5 // 2))
-        self.branch4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1, ceil_mode=True),
-                                      TBasicConv2d(cin, pool_proj, kernel_size=1))
+        self.branch2 = tnn.Sequential(
+            TBasicConv2d(cin, ch3x3red, kernel_size=1),
+            TBasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1),
+        )
+        self.branch3 = tnn.Sequential(
+            TBasicConv2d(cin, ch5x5red, kernel_size=1),
+            TBasicConv2d(ch5x5red, ch5x5, kernel_size=k5, padding=k5 // 2),
+        )
+        self.branch4 = tnn.Sequential(
+            tnn.MaxPool2d(3, 1, 1, ceil_mode=True), TBasicConv2d(cin, pool_proj, kernel_size=1)
+        )
 
     def forward(self, x):
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x),
-                          self.branch4(x)], 1)
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
 class TInceptionAux(tnn.Module):
@@ -253,10 +265,16 @@ class TTransition(tnn.Sequential):
 class TDenseNet(tnn.Module):
     def __init__(self, growth=32, blocks=(6, 12, 24, 16), init=64, bn_size=4, num_classes=1000):
         super().__init__()
-        self.features = tnn.Sequential(OrderedDict([
-            ("conv0", tnn.Conv2d(3, init, 7, 2, 3, bias=False)),
-            ("norm0", tnn.BatchNorm2d(init)), ("relu0", tnn.ReLU(inplace=True)),
-            ("pool0", tnn.MaxPool2d(3, 2, 1))]))
+        self.features = tnn.Sequential(
+            OrderedDict(
+                [
+                    ("conv0", tnn.Conv2d(3, init, 7, 2, 3, bias=False)),
+                    ("norm0", tnn.BatchNorm2d(init)),
+                    ("relu0", tnn.ReLU(inplace=True)),
+                    ("pool0", tnn.MaxPool2d(3, 2, 1)),
+                ]
+            )
+        )
         c = init
         for i, n in enumerate(blocks):
             self.features.add_module(f"denseblock{i + 1}", TDenseBlock(n, c, bn_size, growth))
@@ -293,9 +311,14 @@ class TVGG(tnn.Module):
         self.avgpool = tnn.AdaptiveAvgPool2d((pool, pool))
         last = [v for v in cfg if v != "M"][-1]
         self.classifier = tnn.Sequential(
-            tnn.Linear(last * pool * pool, hidden), tnn.ReLU(True), tnn.Dropout(),
-            tnn.Linear(hidden, hidden), tnn.ReLU(True), tnn.Dropout(),
-            tnn.Linear(hidden, num_classes))
+            tnn.Linear(last * pool * pool, hidden),
+            tnn.ReLU(True),
+            tnn.Dropout(),
+            tnn.Linear(hidden, hidden),
+            tnn.ReLU(True),
+            tnn.Dropout(),
+            tnn.Linear(hidden, num_classes),
+        )
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -305,11 +328,16 @@ class TLeNet5(tnn.Module):
     def __init__(self):
         super().__init__()
         self.features = tnn.Sequential(
-            tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-            tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
+            tnn.Conv2d(1, 6, 5, padding=2),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+        )
         self.classifier = tnn.Sequential(
-            tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
-            tnn.Linear(84, 10))
+            tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10)
+        )
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.features(x), 1))
@@ -358,8 +386,10 @@ def check_forward_backward(ours, tmodel, shape, train, tol=1e-4):
     (y * Tensor(w)).sum().backward()
     (ty * torch.tensor(w)).sum().backward()
     close(x.grad, tx.grad, tol)
-    (name, p), (tname, tp) = next(iter(ours.named_parameters())), \
-        next(iter(tmodel.named_parameters()))
+    (name, p), (tname, tp) = (
+        next(iter(ours.named_parameters())),
+        next(iter(tmodel.named_parameters())),
+    )
     assert name == tname
     close(p.grad, tp.grad, tol)
 
@@ -383,14 +413,17 @@ def test_vgg_style_stack_parity_with_batch_norm():
     for m in t2.modules():
         if isinstance(m, tnn.Dropout):
             m.p = 0.0
-    ours2 = copy_weights(t2, VGG(cfg, num_classes=10, batch_norm=True, hidden=32,
-                                 pool_size=2, dropout=0.0))
+    ours2 = copy_weights(
+        t2, VGG(cfg, num_classes=10, batch_norm=True, hidden=32, pool_size=2, dropout=0.0)
+    )
     check_forward_backward(ours2, t2, (3, 3, 16, 16), train=True)
 
 
 @pytest.mark.parametrize("train", [False, True])
-@pytest.mark.parametrize("ours_cls, torch_cls, cin, planes, hw", [
-    (BasicBlock, TBasicBlock, 8, 16, 9), (Bottleneck, TBottleneck, 16, 8, 8)])
+@pytest.mark.parametrize(
+    "ours_cls, torch_cls, cin, planes, hw",
+    [(BasicBlock, TBasicBlock, 8, 16, 9), (Bottleneck, TBottleneck, 16, 8, 8)],
+)
 def test_residual_block_parity(ours_cls, torch_cls, cin, planes, hw, train):
     torch.manual_seed(0)
     cout = planes * ours_cls.expansion
@@ -466,5 +499,6 @@ def test_vgg11_keys_match_torchvision():
     cfg = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
     t = TVGG(cfg, num_classes=10, hidden=16)
     ours = vgg11(num_classes=10, hidden=16)
-    assert {k: tuple(v.shape) for k, v in t.state_dict().items()} == \
-        {k: tuple(v.shape) for k, v in ours.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in t.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in ours.state_dict().items()
+    }

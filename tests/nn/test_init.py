@@ -1,4 +1,5 @@
 """Initialisers: statistics match their formulas on large tensors; gains; layer defaults."""
+
 import math
 
 import numpy as np
@@ -30,20 +31,23 @@ def test_fans_and_gains():
         init.xavier_uniform_(fresh((5,)))
 
 
-@pytest.mark.parametrize("fn,kwargs,std", [
-    (init.xavier_uniform_, {}, math.sqrt(2 / (FAN_IN + FAN_OUT))),
-    (init.xavier_normal_, {"gain": 2.0}, 2 * math.sqrt(2 / (FAN_IN + FAN_OUT))),
-    (init.kaiming_uniform_, {"nonlinearity": "relu"}, math.sqrt(2 / FAN_IN)),
-    (init.kaiming_normal_, {"nonlinearity": "relu"}, math.sqrt(2 / FAN_IN)),
-    (init.kaiming_normal_, {"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2 / FAN_OUT)),
-    (init.kaiming_normal_, {"a": 0.1}, math.sqrt(2 / 1.01 / FAN_IN)),
-    (init.he_uniform_, {"nonlinearity": "tanh"}, 5 / 3 / math.sqrt(FAN_IN)),
-    (init.lecun_normal_, {}, 1 / math.sqrt(FAN_IN)),
-    (init.lecun_uniform_, {}, 1 / math.sqrt(FAN_IN)),
-    (init.glorot_normal_, {}, math.sqrt(2 / (FAN_IN + FAN_OUT))),
-    (init.normal_, {"std": 0.02}, 0.02),
-    (init.trunc_normal_, {"std": 1.0, "a": -100, "b": 100}, 1.0),
-])
+@pytest.mark.parametrize(
+    "fn,kwargs,std",
+    [
+        (init.xavier_uniform_, {}, math.sqrt(2 / (FAN_IN + FAN_OUT))),
+        (init.xavier_normal_, {"gain": 2.0}, 2 * math.sqrt(2 / (FAN_IN + FAN_OUT))),
+        (init.kaiming_uniform_, {"nonlinearity": "relu"}, math.sqrt(2 / FAN_IN)),
+        (init.kaiming_normal_, {"nonlinearity": "relu"}, math.sqrt(2 / FAN_IN)),
+        (init.kaiming_normal_, {"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2 / FAN_OUT)),
+        (init.kaiming_normal_, {"a": 0.1}, math.sqrt(2 / 1.01 / FAN_IN)),
+        (init.he_uniform_, {"nonlinearity": "tanh"}, 5 / 3 / math.sqrt(FAN_IN)),
+        (init.lecun_normal_, {}, 1 / math.sqrt(FAN_IN)),
+        (init.lecun_uniform_, {}, 1 / math.sqrt(FAN_IN)),
+        (init.glorot_normal_, {}, math.sqrt(2 / (FAN_IN + FAN_OUT))),
+        (init.normal_, {"std": 0.02}, 0.02),
+        (init.trunc_normal_, {"std": 1.0, "a": -100, "b": 100}, 1.0),
+    ],
+)
 def test_std_matches_formula(fn, kwargs, std):
     w = fn(fresh(), generator=Generator(0), **kwargs)
     assert abs(w.data.std() / std - 1) < 0.02

@@ -1,12 +1,12 @@
 """Layers: gradcheck through every layer, train-vs-eval behaviour of BatchNorm/LayerNorm/
 Dropout, running statistics like torch's, error messages naming layer and shapes."""
+
 import numpy as np
 import pytest
 
+import strided.functional as F
 import strided.nn as nn
 from strided import Generator, Tensor, gradcheck, no_grad
-
-import strided.functional as F
 from strided.functional import norm as FN
 
 RNG = np.random.default_rng(0)
@@ -28,18 +28,21 @@ def params64(m):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layer,shape", [
-    (lambda: nn.BatchNorm1d(3), (5, 3)),
-    (lambda: nn.BatchNorm1d(3), (4, 3, 2)),
-    (lambda: nn.BatchNorm2d(2), (3, 2, 2, 3)),
-    (lambda: nn.LayerNorm((2, 3)), (4, 2, 3)),
-    (lambda: nn.LayerNorm(5), (2, 3, 5)),
-    (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
-    (lambda: nn.GroupNorm(3, 6), (2, 6, 2, 2)),
-    (lambda: nn.GroupNorm(1, 2, affine=False), (3, 2, 2, 2)),
-    (lambda: nn.LocalResponseNorm(3, alpha=0.3, beta=0.75, k=2.0), (2, 5, 2, 2)),
-    (lambda: nn.LocalResponseNorm(4, alpha=0.5), (2, 6, 3)),
-])
+@pytest.mark.parametrize(
+    "layer,shape",
+    [
+        (lambda: nn.BatchNorm1d(3), (5, 3)),
+        (lambda: nn.BatchNorm1d(3), (4, 3, 2)),
+        (lambda: nn.BatchNorm2d(2), (3, 2, 2, 3)),
+        (lambda: nn.LayerNorm((2, 3)), (4, 2, 3)),
+        (lambda: nn.LayerNorm(5), (2, 3, 5)),
+        (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+        (lambda: nn.GroupNorm(3, 6), (2, 6, 2, 2)),
+        (lambda: nn.GroupNorm(1, 2, affine=False), (3, 2, 2, 2)),
+        (lambda: nn.LocalResponseNorm(3, alpha=0.3, beta=0.75, k=2.0), (2, 5, 2, 2)),
+        (lambda: nn.LocalResponseNorm(4, alpha=0.5), (2, 6, 3)),
+    ],
+)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_norm_layers_gradcheck(layer, shape, mode):
     m = layer()
@@ -70,13 +73,15 @@ def test_batchnorm_train_vs_eval_and_running_stats():
     n = 8 * 16
     mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
     np.testing.assert_allclose(bn.running_mean.data, 0.8 * 0 + 0.2 * mean, rtol=1e-5)
-    np.testing.assert_allclose(bn.running_var.data, 0.8 * 1 + 0.2 * var * n / (n - 1),
-                               rtol=1e-5)  # unbiased, like torch
+    np.testing.assert_allclose(
+        bn.running_var.data, 0.8 * 1 + 0.2 * var * n / (n - 1), rtol=1e-5
+    )  # unbiased, like torch
     assert bn.num_batches_tracked.data == 1 and bn.running_mean.dtype == np.float32
     bn.eval()
     y2 = bn(Tensor(x))
     expect = (x - bn.running_mean.data[:, None, None]) / np.sqrt(
-        bn.running_var.data[:, None, None] + 1e-5)
+        bn.running_var.data[:, None, None] + 1e-5
+    )
     np.testing.assert_allclose(y2.data, expect, rtol=1e-5, atol=1e-5)
     assert bn.num_batches_tracked.data == 1
     # a single sample works in eval, not in training
@@ -90,8 +95,7 @@ def test_batchnorm_cumulative_average_and_untracked():
     xs = [RNG.standard_normal((6, 2)) for _ in range(3)]
     for x in xs:
         bn(Tensor(x.astype(np.float32)))
-    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.mean(0) for x in xs], 0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.mean(0) for x in xs], 0), rtol=1e-5)
     free = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
     assert free.running_mean is None and list(free.parameters()) == []
     free.eval()
@@ -117,18 +121,25 @@ def test_lrn_matches_the_alexnet_formula():
     expect = np.empty_like(x)
     for c in range(7):
         lo, hi = max(0, c - n // 2), min(6, c + (n - 1) // 2)
-        expect[:, c] = x[:, c] / (k + alpha / n * (x[:, lo:hi + 1] ** 2).sum(1)) ** beta
+        expect[:, c] = x[:, c] / (k + alpha / n * (x[:, lo : hi + 1] ** 2).sum(1)) ** beta
     np.testing.assert_allclose(out, expect, rtol=1e-12)
 
 
-@pytest.mark.parametrize("layer,shape,msg", [
-    (nn.BatchNorm2d(16), (8, 3, 4, 4), r"BatchNorm2d\(16\): input has 3 channels, expected 16 "
-                                        r"\(input shape \(8, 3, 4, 4\)\)"),
-    (nn.BatchNorm2d(3), (8, 3), r"BatchNorm2d\(3\): expected a 4-D input"),
-    (nn.BatchNorm1d(3), (8, 4), "input has 4 channels, expected 3"),
-    (nn.LayerNorm(5), (2, 4), r"does not end with \(5,\)"),
-    (nn.GroupNorm(2, 4), (2, 6, 3), "input has 6 channels, expected 4"),
-])
+@pytest.mark.parametrize(
+    "layer,shape,msg",
+    [
+        (
+            nn.BatchNorm2d(16),
+            (8, 3, 4, 4),
+            r"BatchNorm2d\(16\): input has 3 channels, expected 16 "
+            r"\(input shape \(8, 3, 4, 4\)\)",
+        ),
+        (nn.BatchNorm2d(3), (8, 3), r"BatchNorm2d\(3\): expected a 4-D input"),
+        (nn.BatchNorm1d(3), (8, 4), "input has 4 channels, expected 3"),
+        (nn.LayerNorm(5), (2, 4), r"does not end with \(5,\)"),
+        (nn.GroupNorm(2, 4), (2, 6, 3), "input has 6 channels, expected 4"),
+    ],
+)
 def test_layer_errors_name_layer_and_shapes(layer, shape, msg):
     with pytest.raises(ValueError, match=msg):
         layer(Tensor(np.zeros(shape, np.float32)))
@@ -150,22 +161,30 @@ def test_norms_match_torch():
     bn, tbn = nn.BatchNorm2d(4).double(), torch.nn.BatchNorm2d(4).double()
     for step in range(3):
         xi = x * (step + 1) + step
-        np.testing.assert_allclose(bn(t64(xi, False)).data,
-                                   tbn(torch.tensor(xi)).detach().numpy(), atol=1e-10)
+        np.testing.assert_allclose(
+            bn(t64(xi, False)).data, tbn(torch.tensor(xi)).detach().numpy(), atol=1e-10
+        )
     for k in ("running_mean", "running_var", "num_batches_tracked"):
         np.testing.assert_allclose(bn.state_dict()[k], tbn.state_dict()[k].numpy(), rtol=1e-12)
     bn.eval(), tbn.eval()
-    np.testing.assert_allclose(bn(t64(x, False)).data, tbn(torch.tensor(x)).detach().numpy(),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        bn(t64(x, False)).data, tbn(torch.tensor(x)).detach().numpy(), atol=1e-10
+    )
     F = torch.nn.functional
-    np.testing.assert_allclose(FN.group_norm(t64(x, False), 2).data,
-                               F.group_norm(torch.tensor(x), 2).numpy(), atol=1e-10)
-    np.testing.assert_allclose(FN.layer_norm(t64(x, False), (3, 3)).data,
-                               F.layer_norm(torch.tensor(x), (3, 3)).numpy(), atol=1e-10)
+    np.testing.assert_allclose(
+        FN.group_norm(t64(x, False), 2).data, F.group_norm(torch.tensor(x), 2).numpy(), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        FN.layer_norm(t64(x, False), (3, 3)).data,
+        F.layer_norm(torch.tensor(x), (3, 3)).numpy(),
+        atol=1e-10,
+    )
     for size in (1, 2, 3, 4, 5):
         np.testing.assert_allclose(
             FN.local_response_norm(t64(x, False), size, 0.1, 0.75, 2.0).data,
-            F.local_response_norm(torch.tensor(x), size, 0.1, 0.75, 2.0).numpy(), rtol=1e-12)
+            F.local_response_norm(torch.tensor(x), size, 0.1, 0.75, 2.0).numpy(),
+            rtol=1e-12,
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,8 +229,9 @@ def test_dropout2d_drops_whole_channels():
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
     assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
     assert d.eval()(x) is x
-    assert nn.Dropout2d(0.5, generator=Generator(1))(Tensor(np.ones((8, 5, 5),
-                                                                     np.float32))).shape == (8, 5, 5)
+    assert nn.Dropout2d(0.5, generator=Generator(1))(
+        Tensor(np.ones((8, 5, 5), np.float32))
+    ).shape == (8, 5, 5)
     with pytest.raises(ValueError, match="dropout2d"):
         d.train()(Tensor(np.ones((4, 4), np.float32)))
     y1 = nn.Dropout1d(0.5, generator=Generator(1))(Tensor(np.ones((4, 6, 7), np.float32))).data
@@ -234,23 +254,29 @@ def test_linear_forward_gradcheck_and_errors():
     assert repr(lin) == "Linear(in_features=4, out_features=3, bias=True)"
     nb = nn.Linear(4, 3, bias=False)
     assert nb.bias is None and [n for n, _ in nb.named_parameters()] == ["weight"]
-    with pytest.raises(ValueError, match=r"Linear\(784→16\): input has 100 features, "
-                                         r"expected 784 \(input shape \(8, 100\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Linear\(784→16\): input has 100 features, "
+        r"expected 784 \(input shape \(8, 100\)\)",
+    ):
         nn.Linear(784, 16)(Tensor(np.zeros((8, 100), np.float32)))
 
 
-@pytest.mark.parametrize("module,ref", [
-    (nn.ReLU(), lambda x: np.maximum(x, 0)),
-    (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
-    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
-    (nn.Tanh(), np.tanh),
-    (nn.ELU(0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
-    (nn.Softplus(), lambda x: np.log1p(np.exp(x))),
-    (nn.Softmax(dim=1), lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
-    (nn.LogSoftmax(dim=-1), lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
-    (nn.GELU(), None),
-    (nn.GELU("tanh"), None),
-])
+@pytest.mark.parametrize(
+    "module,ref",
+    [
+        (nn.ReLU(), lambda x: np.maximum(x, 0)),
+        (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+        (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+        (nn.Tanh(), np.tanh),
+        (nn.ELU(0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+        (nn.Softplus(), lambda x: np.log1p(np.exp(x))),
+        (nn.Softmax(dim=1), lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
+        (nn.LogSoftmax(dim=-1), lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
+        (nn.GELU(), None),
+        (nn.GELU("tanh"), None),
+    ],
+)
 def test_activation_modules(module, ref):
     pytest.importorskip("strided.functional.activation")
     x = t64(RNG.standard_normal((3, 4)) + 0.05)

@@ -1,5 +1,6 @@
 """Module: registration, traversal, modes, state_dict round trips and errors, to(dtype),
 repr, hooks, containers."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -42,12 +43,31 @@ class Net(nn.Module):
 def test_registration_and_names():
     net = Net()
     names = [n for n, _ in net.named_parameters()]
-    assert names == ["first.w", "first.b", "body.0.w", "body.0.b", "body.1.weight",
-                     "body.1.bias", "body.2.w", "body.2.b", "head.a.w", "head.a.b"]
+    assert names == [
+        "first.w",
+        "first.b",
+        "body.0.w",
+        "body.0.b",
+        "body.1.weight",
+        "body.1.bias",
+        "body.2.w",
+        "body.2.b",
+        "head.a.w",
+        "head.a.b",
+    ]
     assert [n for n, _ in net.named_buffers()] == [
-        "first.count", "first.cache", "body.0.count", "body.0.cache", "body.1.running_mean",
-        "body.1.running_var", "body.1.num_batches_tracked", "body.2.count", "body.2.cache",
-        "head.a.count", "head.a.cache"]
+        "first.count",
+        "first.cache",
+        "body.0.count",
+        "body.0.cache",
+        "body.1.running_mean",
+        "body.1.running_var",
+        "body.1.num_batches_tracked",
+        "body.2.count",
+        "body.2.cache",
+        "head.a.count",
+        "head.a.cache",
+    ]
     assert [n for n, _ in net.named_children()] == ["first", "body", "head"]
     assert [n for n, _ in net.named_modules()][:4] == ["", "first", "body", "body.0"]
     assert len(list(net.modules())) == 8
@@ -178,7 +198,8 @@ def test_repr_nested_like_torch():
         "    (0): Identity()\n"
         "    (1): Scale(n=4)\n"
         "  )\n"
-        ")")
+        ")"
+    )
     assert "Parameter containing" in repr(Parameter(np.zeros(2, np.float32)))
 
 

@@ -1,4 +1,5 @@
 """Penalties (L1, L2, elastic net, activation L1), proximal L1, gradient clipping."""
+
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ def test_penalty_values_and_gradients():
     l1 = nn.l1_penalty([a, b], 0.1)
     assert l1.item() == pytest.approx(0.1 * (np.abs(a.data).sum() + np.abs(b.data).sum()))
     l2 = nn.l2_penalty([a, b], 0.2)
-    assert l2.item() == pytest.approx(0.1 * ((a.data ** 2).sum() + (b.data ** 2).sum()))
+    assert l2.item() == pytest.approx(0.1 * ((a.data**2).sum() + (b.data**2).sum()))
     en = nn.elastic_net_penalty([a, b], l1=0.1, l2=0.2)
     assert en.item() == pytest.approx(l1.item() + l2.item())
     en.backward()
@@ -113,8 +114,9 @@ def test_clip_grad_norm_returns_norm_before_clipping():
     c = Parameter(np.zeros(1))  # no grad: ignored
     total = nn.clip_grad_norm_([a, b, c], max_norm=1.0)
     assert total.item() == pytest.approx(5.0)
-    np.testing.assert_allclose(np.concatenate([a.grad.data, b.grad.data]),
-                               [0.6, 0.0, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(
+        np.concatenate([a.grad.data, b.grad.data]), [0.6, 0.0, 0.8], rtol=1e-5
+    )
     total = nn.clip_grad_norm_([a, b], max_norm=10.0)  # below the limit: untouched
     assert total.item() == pytest.approx(1.0, rel=1e-5)
     np.testing.assert_allclose(a.grad.data, [0.6, 0.0], rtol=1e-5)
@@ -147,10 +149,10 @@ def test_clip_grad_norm_matches_torch():
     for norm_type in (2.0, 1.0, 3.0, math.inf):
         ps = [Parameter(np.zeros(g.shape)) for g in grads]
         ts = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
-        for p, t, g in zip(ps, ts, grads):
+        for p, t, g in zip(ps, ts, grads, strict=True):
             p.grad, t.grad = Tensor(g.copy()), torch.tensor(g.copy())
         ours = nn.clip_grad_norm_(ps, 0.5, norm_type)
         theirs = torch.nn.utils.clip_grad_norm_(ts, 0.5, norm_type)
         assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
-        for p, t in zip(ps, ts):
+        for p, t in zip(ps, ts, strict=True):
             np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-12)

@@ -5,12 +5,11 @@ five pools halve 32 → 1 as they halve 224 → 7, so every conv and pool row at
 exactly (224/32)² = 49 times the row at 32, and the FC rows (after the adaptive 7×7 pool)
 are the same. The test checks the 224×224 numbers of the notes through that factor.
 """
+
 import io
 
-import numpy as np
 import pytest
 
-import strided
 from strided.models import alexnet, googlenet, lenet5, mobilenet_v1, resnet18, resnet20, vgg16
 from strided.models.mobilenet import DepthwiseSeparableConv
 from strided.nn.containers import Sequential
@@ -34,9 +33,18 @@ def test_vgg16_table_of_the_notes(vgg16_at_32):
     assert labels[-3:] == ["FC-4096", "FC-4096", "FC-1000"]
     spatial = [r for r in rows if r.label.startswith(("CONV", "POOL"))]
     # the notes' memory column at 224×224, through the factor 49
-    notes_memory = [224 * 224 * 64] * 2 + [112 * 112 * 64] + [112 * 112 * 128] * 2 \
-        + [56 * 56 * 128] + [56 * 56 * 256] * 3 + [28 * 28 * 256] + [28 * 28 * 512] * 3 \
-        + [14 * 14 * 512] + [14 * 14 * 512] * 3 + [7 * 7 * 512]
+    notes_memory = (
+        [224 * 224 * 64] * 2
+        + [112 * 112 * 64]
+        + [112 * 112 * 128] * 2
+        + [56 * 56 * 128]
+        + [56 * 56 * 256] * 3
+        + [28 * 28 * 256]
+        + [28 * 28 * 512] * 3
+        + [14 * 14 * 512]
+        + [14 * 14 * 512] * 3
+        + [7 * 7 * 512]
+    )
     assert [49 * r.memory for r in spatial] == notes_memory
     # params column: the notes count weights (3*3*3)*64 = 1,728; we add the 64 biases
     convs = [r for r in rows if r.label.startswith("CONV")]
@@ -44,8 +52,11 @@ def test_vgg16_table_of_the_notes(vgg16_at_32):
     assert convs[1].params == (3 * 3 * 64) * 64 + 64
     assert convs[-1].params == (3 * 3 * 512) * 512 + 512
     fcs = [r for r in rows if r.label.startswith("FC")]
-    assert [r.params for r in fcs] == [7 * 7 * 512 * 4096 + 4096, 4096 * 4096 + 4096,
-                                       4096 * 1000 + 1000]
+    assert [r.params for r in fcs] == [
+        7 * 7 * 512 * 4096 + 4096,
+        4096 * 4096 + 4096,
+        4096 * 1000 + 1000,
+    ]
     assert [r.memory for r in fcs] == [4096, 4096, 1000]
     assert s.total_params == s.params_in_rows == 138_357_544
     # totals at 224: 15.2M activations (~58 MiB of float32 per image, forward only) and
@@ -70,21 +81,33 @@ def test_vgg16_printed_table(vgg16_at_32):
 def test_alexnet_original_reproduces_the_layer_table():
     s = summary(alexnet(variant="original"), (3, 227, 227), print_table=False)
     shapes = [(r.label, tuple(r.output_shape[1:])) for r in s.rows]
-    assert shapes[:9] == [("INPUT", (3, 227, 227)), ("CONV11-96/4", (96, 55, 55)),
-                          ("POOL3", (96, 27, 27)), ("NORM", (96, 27, 27)),
-                          ("CONV5-256", (256, 27, 27)), ("POOL3", (256, 13, 13)),
-                          ("NORM", (256, 13, 13)), ("CONV3-384", (384, 13, 13)),
-                          ("CONV3-384", (384, 13, 13))]
-    assert shapes[9:] == [("CONV3-256", (256, 13, 13)), ("POOL3", (256, 6, 6)),
-                          ("FC-4096", (4096,)), ("FC-4096", (4096,)), ("FC-1000", (1000,))]
+    assert shapes[:9] == [
+        ("INPUT", (3, 227, 227)),
+        ("CONV11-96/4", (96, 55, 55)),
+        ("POOL3", (96, 27, 27)),
+        ("NORM", (96, 27, 27)),
+        ("CONV5-256", (256, 27, 27)),
+        ("POOL3", (256, 13, 13)),
+        ("NORM", (256, 13, 13)),
+        ("CONV3-384", (384, 13, 13)),
+        ("CONV3-384", (384, 13, 13)),
+    ]
+    assert shapes[9:] == [
+        ("CONV3-256", (256, 13, 13)),
+        ("POOL3", (256, 6, 6)),
+        ("FC-4096", (4096,)),
+        ("FC-4096", (4096,)),
+        ("FC-1000", (1000,)),
+    ]
     conv1 = s.rows[1]
     assert conv1.params == 11 * 11 * 3 * 96 + 96
     assert conv1.mult_adds == 96 * 55 * 55 * 3 * 11 * 11  # 105,415,200
 
 
 def test_mult_adds_formulas():
-    m = Sequential(Conv2d(4, 8, 3, padding=1, groups=2), ConvTranspose2d(8, 6, 2, stride=2),
-                   Conv2d(6, 6, 1))
+    m = Sequential(
+        Conv2d(4, 8, 3, padding=1, groups=2), ConvTranspose2d(8, 6, 2, stride=2), Conv2d(6, 6, 1)
+    )
     s = summary(m, (2, 4, 5, 5), print_table=False)  # a batch of 2
     conv, deconv, pw = s.rows[1:]
     assert conv.mult_adds == 2 * 8 * 5 * 5 * (4 // 2) * 3 * 3
@@ -98,8 +121,7 @@ def test_mult_adds_formulas():
 def test_depthwise_separable_costs_one_over_n_plus_one_over_k_squared():
     cin, cout, hw = 32, 64, 8
     sep = summary(DepthwiseSeparableConv(cin, cout), (cin, hw, hw), print_table=False)
-    full = summary(Conv2d(cin, cout, 3, padding=1, bias=False), (cin, hw, hw),
-                   print_table=False)
+    full = summary(Conv2d(cin, cout, 3, padding=1, bias=False), (cin, hw, hw), print_table=False)
     ratio = sep.total_mult_adds / full.total_mult_adds
     assert ratio == pytest.approx(1 / cout + 1 / 9)
 
@@ -112,8 +134,9 @@ def test_summary_restores_mode_and_removes_hooks():
     assert all(not mod._forward_hooks for mod in m.modules())
     # the auxiliary heads only run in training: their parameters are not in the rows
     assert not any(r.name.startswith("aux") for r in s.rows)
-    aux = sum(p.data.size for p in m.aux1.parameters()) + \
-        sum(p.data.size for p in m.aux2.parameters())
+    aux = sum(p.data.size for p in m.aux1.parameters()) + sum(
+        p.data.size for p in m.aux2.parameters()
+    )
     assert s.total_params - s.params_in_rows == aux
     assert "not used by this forward" in str(s)
     assert all(p.grad is None for p in m.parameters())
@@ -136,8 +159,7 @@ def test_compact_folds_activations():
 
 
 def test_mobilenet_summary_runs_and_counts():
-    s = summary(mobilenet_v1(width_mult=0.25, num_classes=10), (3, 64, 64),
-                print_table=False)
+    s = summary(mobilenet_v1(width_mult=0.25, num_classes=10), (3, 64, 64), print_table=False)
     assert s.total_params == s.params_in_rows
     assert s.total_mult_adds > 0
 
@@ -147,10 +169,13 @@ def test_bad_input_shape():
         summary(lenet5(), (1, 0, 28), print_table=False)
 
 
-@pytest.mark.parametrize("build, millions", [
-    (lambda: mobilenet_v1(), 569),       # Howard et al. 2017, Table 1/8: 569M mult-adds
-    (lambda: resnet18(), 1814),          # torchvision: 1.81 GFLOPS (multiply-adds)
-])
+@pytest.mark.parametrize(
+    "build, millions",
+    [
+        (lambda: mobilenet_v1(), 569),  # Howard et al. 2017, Table 1/8: 569M mult-adds
+        (lambda: resnet18(), 1814),  # torchvision: 1.81 GFLOPS (multiply-adds)
+    ],
+)
 def test_mult_adds_at_224_match_the_published_figures(build, millions):
     s = summary(build(), (3, 224, 224), print_table=False)
     assert round(s.total_mult_adds / 1e6) == millions

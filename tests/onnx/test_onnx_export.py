@@ -1,4 +1,5 @@
 """ONNX export checked by ONNX Runtime, and `strided.onnx.load` of what was exported."""
+
 import os
 
 import numpy as np
@@ -20,8 +21,7 @@ def _alive(model, shape, seed=0):
     """BatchNorm statistics taken from one batch (momentum 1), so that deep random networks
     keep a signal to compare: at initialisation, in eval mode, a random MobileNet's or
     ResNet-50's activations shrink to nothing and all logits equal the bias."""
-    norms = [m for m in model.modules() if hasattr(m, "running_mean") and
-             hasattr(m, "momentum")]
+    norms = [m for m in model.modules() if hasattr(m, "running_mean") and hasattr(m, "momentum")]
     for m in norms:
         m.momentum = 1.0
     x = np.random.default_rng(seed).random((4,) + shape, dtype=np.float32)
@@ -47,9 +47,24 @@ def _close(a, b, rtol=RTOL):
     assert np.abs(a - b).max() <= rtol * scale, np.abs(a - b).max() / scale
 
 
-ZOO = ["lenet5", "lenet5_classic", "alexnet", "alexnet_original", "vgg11", "googlenet",
-       "resnet18", "resnet20", "resnet50", "densenet121", "mobilenet_v1", "mlp",
-       "fc_autoencoder", "linear_autoencoder", "conv_autoencoder", "unpool_autoencoder"]
+ZOO = [
+    "lenet5",
+    "lenet5_classic",
+    "alexnet",
+    "alexnet_original",
+    "vgg11",
+    "googlenet",
+    "resnet18",
+    "resnet20",
+    "resnet50",
+    "densenet121",
+    "mobilenet_v1",
+    "mlp",
+    "fc_autoencoder",
+    "linear_autoencoder",
+    "conv_autoencoder",
+    "unpool_autoencoder",
+]
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -74,8 +89,7 @@ def test_export_names_weights_after_the_state_dict(tmp_path):
     model = get_model("lenet5").eval()
     proto = so.export(model, np.zeros((2, 1, 28, 28), np.float32))
     names = {t.name for t in proto.graph.initializer}
-    assert set(model.state_dict()) <= names | {k for k in model.state_dict()
-                                               if "num_batches" in k}
+    assert set(model.state_dict()) <= names | {k for k in model.state_dict() if "num_batches" in k}
     back = so.load(proto)
     assert back.onnx_names["features.0.weight"] in dict(back.named_parameters())
     # the loaded module fine-tunes: its parameters receive gradients
@@ -96,9 +110,9 @@ class _Everything(nn.Module):
         self.fc = nn.Linear(8, 5)
 
     def forward(self, x):
-        y = self.convt(x)                                         # (N, 4, 8, 8)
+        y = self.convt(x)  # (N, 4, 8, 8)
         y = F.leaky_relu(self.dil(y), 0.2) + F.elu(y)
-        y = F.pad(y, (1, 1, 2, 0), mode="reflect")                # (N, 4, 10, 10)
+        y = F.pad(y, (1, 1, 2, 0), mode="reflect")  # (N, 4, 10, 10)
         y = F.pad(y, (1, 0, 0, 1), mode="replicate")
         y = F.max_pool2d(y, 3, stride=2, padding=1, ceil_mode=True)
         y = F.avg_pool2d(y, 2, stride=1, padding=1, count_include_pad=False)
@@ -106,8 +120,8 @@ class _Everything(nn.Module):
         y = self.lrn(y)[:, :, 1:9, 0:8]
         y = self.ln(y)
         y = F.gelu(y) * F.sigmoid(y) - F.tanh(y)
-        y = y.mean(axis=(2,), keepdims=False)                     # (N, 4, 8)
-        y = self.fc(y)                                            # (N, 4, 5): MatMul + Add
+        y = y.mean(axis=(2,), keepdims=False)  # (N, 4, 8)
+        y = self.fc(y)  # (N, 4, 5): MatMul + Add
         return F.log_softmax(y.reshape(y.shape[0], -1), axis=1)
 
 
@@ -119,8 +133,17 @@ def test_every_op_matches_onnx_runtime(opset, tmp_path):
     proto = so.export(model, x, path, opset=opset)
     ops = {n.op_type for n in proto.graph.node}
     assert ("Gelu" in ops) == (opset >= 20)
-    assert {"ConvTranspose", "Pad", "MaxPool", "AveragePool", "Resize", "LRN",
-            "LayerNormalization", "MatMul", "LogSoftmax"} <= ops
+    assert {
+        "ConvTranspose",
+        "Pad",
+        "MaxPool",
+        "AveragePool",
+        "Resize",
+        "LRN",
+        "LayerNormalization",
+        "MatMul",
+        "LogSoftmax",
+    } <= ops
     for batch in (2, 5):
         xb = np.random.default_rng(batch).standard_normal((batch, 3, 4, 4)).astype(np.float32)
         _close(_ours(model, xb), _runtime(path, xb))
@@ -129,8 +152,14 @@ def test_every_op_matches_onnx_runtime(opset, tmp_path):
 
 
 def test_one_dimensional_layers(tmp_path):
-    model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
-                          nn.AvgPool1d(2), nn.Flatten(), nn.Linear(16, 3)).eval()
+    model = nn.Sequential(
+        nn.Conv1d(2, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.AvgPool1d(2),
+        nn.Flatten(),
+        nn.Linear(16, 3),
+    ).eval()
     x = np.random.default_rng(3).standard_normal((2, 2, 16)).astype(np.float32)
     path = tmp_path / "one_d.onnx"
     so.export(model, x, path)
@@ -164,11 +193,15 @@ def test_failed_export_leaves_no_file(tmp_path):
 
 def test_load_lists_unknown_ops_and_refuses_garbage(tmp_path):
     from onnx import TensorProto, helper
+
     node = helper.make_node("Hardmax", ["x"], ["y"])
     node2 = helper.make_node("Einsum", ["y"], ["z"], equation="ij->ji")
-    graph = helper.make_graph([node, node2], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
-                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 2])])
+    graph = helper.make_graph(
+        [node, node2],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 2])],
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ValueError, match="unsupported ONNX ops: Einsum, Hardmax"):
         so.load(proto)
@@ -196,10 +229,17 @@ def test_pytorch_exported_model_loads_and_matches_pytorch(tmp_path):
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        Block(), torch.nn.AvgPool2d(2), torch.nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-        torch.nn.Linear(16, 10))
+        torch.nn.Conv2d(1, 8, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        Block(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 10),
+    )
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -210,8 +250,15 @@ def test_pytorch_exported_model_loads_and_matches_pytorch(tmp_path):
     path = tmp_path / "torch.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), str(path), dynamo=False, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}},
+        )
     model = so.load(path).eval()
     for batch in (2, 4):
         xb = torch.randn(batch, 1, 28, 28)
@@ -224,12 +271,30 @@ def test_strided_export_command_writes_a_model_onnx_runtime_runs(tmp_path):
 
     from strided.cli import main
     from strided.train.recipe import load_trained
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from fake_data import write_fake_fashion
+
     root = write_fake_fashion(tmp_path / "data", n_train=64, n_test=32)
     run = tmp_path / "run"
-    assert main(["train", "--data-root", str(root / "fashion-mnist"), "--no-download",
-                 "--epochs", "1", "--batch-size", "32", "--out", str(run), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data-root",
+                str(root / "fashion-mnist"),
+                "--no-download",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "lenet.onnx"
     assert main(["export", str(run), str(out)]) == 0
     model, _, _, _ = load_trained(run)

@@ -1,4 +1,5 @@
 """LR schedules against their closed forms (no PyTorch needed), state and errors."""
+
 import math
 
 import numpy as np
@@ -24,11 +25,13 @@ def run(sched, opt, n):
 
 def test_step_multistep_exponential():
     o = make()
-    np.testing.assert_allclose(run(S.StepLR(o, 3, gamma=0.5), o, 9),
-                               0.1 * 0.5 ** (np.arange(9) // 3))
+    np.testing.assert_allclose(
+        run(S.StepLR(o, 3, gamma=0.5), o, 9), 0.1 * 0.5 ** (np.arange(9) // 3)
+    )
     o = make()
-    np.testing.assert_allclose(run(S.MultiStepLR(o, [2, 5], gamma=0.1), o, 7),
-                               [0.1, 0.1, 0.01, 0.01, 0.01, 0.001, 0.001])
+    np.testing.assert_allclose(
+        run(S.MultiStepLR(o, [2, 5], gamma=0.1), o, 7), [0.1, 0.1, 0.01, 0.01, 0.01, 0.001, 0.001]
+    )
     o = make()
     np.testing.assert_allclose(run(S.ExponentialLR(o, 0.9), o, 5), 0.1 * 0.9 ** np.arange(5))
 
@@ -55,8 +58,9 @@ def test_linear_warmup_then_cosine():
     cos = S.CosineAnnealingLR(o, T_max=4)
     lrs = run(S.SequentialLR(o, [warm, cos], milestones=[3]), o, 8)
     np.testing.assert_allclose(lrs[:4], [0.025, 0.05, 0.075, 0.1])
-    np.testing.assert_allclose(lrs[3:], [0.1 * (1 + math.cos(math.pi * t / 4)) / 2
-                                         for t in range(5)])
+    np.testing.assert_allclose(
+        lrs[3:], [0.1 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(5)]
+    )
 
 
 def test_inverse_scaling_is_sklearns_invscaling():
@@ -151,8 +155,10 @@ def test_warm_restarts_closed_form_matches_stepping_across_restarts(T_0, T_mult)
     s = S.CosineAnnealingWarmRestarts(o, T_0=T_0, T_mult=T_mult, eta_min=0.001)
     n = 130  # (3, 3) restarts at 120 = 3 + 9 + 27 + 81, where log_3 rounds below 4
     stepped = run(s, o, n)
-    expect = [0.001 + 0.099 * (1 + math.cos(math.pi * c / T)) / 2
-              for c, T in _incremental_restarts(T_0, T_mult, n)]
+    expect = [
+        0.001 + 0.099 * (1 + math.cos(math.pi * c / T)) / 2
+        for c, T in _incremental_restarts(T_0, T_mult, n)
+    ]
     np.testing.assert_allclose(stepped, expect, rtol=1e-12)
     np.testing.assert_allclose([s.lrs_at(t)[0] for t in range(n)], expect, rtol=1e-12)
     assert [s.period_at(t) for t in range(n)] == _incremental_restarts(T_0, T_mult, n)
@@ -183,16 +189,29 @@ def test_one_cycle_closed_form_lr_and_momentum_and_exact_resume():
     adam = optim.Adam([Parameter(np.zeros(2))], lr=0.1, betas=(0.9, 0.99))
     s = S.OneCycleLR(adam, max_lr=0.1, total_steps=10)
     assert adam.param_groups[0]["betas"] == (0.95, 0.99)  # β₁ starts at max_momentum
-    assert S.OneCycleLR(make(momentum=0.9), 1.0, total_steps=5,
-                        cycle_momentum=False).momenta_at(2) is None
+    assert (
+        S.OneCycleLR(make(momentum=0.9), 1.0, total_steps=5, cycle_momentum=False).momenta_at(2)
+        is None
+    )
 
 
 def test_each_schedule_declares_its_interval_and_metric():
     o = make(momentum=0.9)
     per_batch = {S.OneCycleLR}
-    for cls in (S.StepLR, S.MultiStepLR, S.ConstantLR, S.LinearLR, S.ExponentialLR,
-                S.CosineAnnealingLR, S.CosineAnnealingWarmRestarts, S.OneCycleLR,
-                S.InverseScalingLR, S.SequentialLR, S.LambdaLR, S.ReduceLROnPlateau):
+    for cls in (
+        S.StepLR,
+        S.MultiStepLR,
+        S.ConstantLR,
+        S.LinearLR,
+        S.ExponentialLR,
+        S.CosineAnnealingLR,
+        S.CosineAnnealingWarmRestarts,
+        S.OneCycleLR,
+        S.InverseScalingLR,
+        S.SequentialLR,
+        S.LambdaLR,
+        S.ReduceLROnPlateau,
+    ):
         assert cls.interval == ("batch" if cls in per_batch else "epoch"), cls
         assert cls.needs_metric == (cls is S.ReduceLROnPlateau), cls
     assert S.ReduceLROnPlateau(o).needs_metric

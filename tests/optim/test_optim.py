@@ -1,4 +1,5 @@
 """Optimisers without PyTorch: closed-form trajectories, validation, groups, state_dict."""
+
 import numpy as np
 import pytest
 
@@ -59,8 +60,15 @@ def test_nesterov_and_weight_decay_recurrence():
         np.testing.assert_allclose(traj[k + 1], th, rtol=1e-12)
 
 
-@pytest.mark.parametrize("cls,kw", [(optim.Adam, {}), (optim.AdamW, {"weight_decay": 0.0}),
-                                    (optim.Adagrad, {}), (optim.Adam, {"amsgrad": True})])
+@pytest.mark.parametrize(
+    "cls,kw",
+    [
+        (optim.Adam, {}),
+        (optim.AdamW, {"weight_decay": 0.0}),
+        (optim.Adagrad, {}),
+        (optim.Adam, {"amsgrad": True}),
+    ],
+)
 def test_first_adaptive_step_is_lr_times_sign(cls, kw):
     p = Parameter(np.array([3.0, -0.001, 50.0]))
     g = np.array([10.0, -0.1, 1e3])
@@ -87,8 +95,7 @@ def test_adamw_decay_is_decoupled():
     assert q.data[0] == pytest.approx(10.0 - 0.1, rel=1e-6)
 
 
-@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop,
-                                 optim.Adagrad])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad])
 def test_all_optimisers_minimise_the_quadratic_and_keep_float32(cls):
     p = Parameter(np.array([1.0, 1.0], np.float32))
     kw = {"lr": 0.05} if cls is not optim.Adagrad else {"lr": 0.5}
@@ -99,20 +106,26 @@ def test_all_optimisers_minimise_the_quadratic_and_keep_float32(cls):
     assert p.dtype == np.float32 and np.all(np.abs(p.data) < 0.05)
 
 
-@pytest.mark.parametrize("make,msg", [
-    (lambda p: optim.SGD(p, lr=-0.1), r"invalid learning rate \(lr\) -0.1"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=1.0), "momentum 1.0; it must be in \\[0.0, 1.0\\)"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
-    (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"beta1 \(betas\[0\]\) 1.0"),
-    (lambda p: optim.Adam(p, betas=(0.9, -0.1)), "beta2"),
-    (lambda p: optim.AdamW(p, lr=-1), "learning rate"),
-    (lambda p: optim.Adam(p, eps=-1e-8), "eps"),
-    (lambda p: optim.RMSprop(p, momentum=1.5), "momentum"),
-    (lambda p: optim.RMSprop(p, alpha=-0.1), "alpha"),
-    (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
-])
+@pytest.mark.parametrize(
+    "make,msg",
+    [
+        (lambda p: optim.SGD(p, lr=-0.1), r"invalid learning rate \(lr\) -0.1"),
+        (
+            lambda p: optim.SGD(p, lr=0.1, momentum=1.0),
+            "momentum 1.0; it must be in \\[0.0, 1.0\\)",
+        ),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum"),
+        (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
+        (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"beta1 \(betas\[0\]\) 1.0"),
+        (lambda p: optim.Adam(p, betas=(0.9, -0.1)), "beta2"),
+        (lambda p: optim.AdamW(p, lr=-1), "learning rate"),
+        (lambda p: optim.Adam(p, eps=-1e-8), "eps"),
+        (lambda p: optim.RMSprop(p, momentum=1.5), "momentum"),
+        (lambda p: optim.RMSprop(p, alpha=-0.1), "alpha"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
+    ],
+)
 def test_bad_hyperparameters(make, msg):
     with pytest.raises(ValueError, match=msg):
         make([Parameter(np.zeros(2))])
@@ -150,10 +163,16 @@ def test_param_groups_override_defaults_and_skip_missing_grads():
     assert len(opt.param_groups) == 3
 
 
-@pytest.mark.parametrize("cls,kw", [(optim.SGD, {"lr": 0.1, "momentum": 0.9}),
-                                    (optim.Adam, {"amsgrad": True}), (optim.AdamW, {}),
-                                    (optim.RMSprop, {"centered": True, "momentum": 0.5}),
-                                    (optim.Adagrad, {})])
+@pytest.mark.parametrize(
+    "cls,kw",
+    [
+        (optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+        (optim.Adam, {"amsgrad": True}),
+        (optim.AdamW, {}),
+        (optim.RMSprop, {"centered": True, "momentum": 0.5}),
+        (optim.Adagrad, {}),
+    ],
+)
 def test_state_dict_resume_is_bit_for_bit(cls, kw):
     rng = np.random.default_rng(0)
     init = rng.standard_normal((3, 2)).astype(np.float32)
@@ -187,8 +206,9 @@ def test_state_dict_resume_is_bit_for_bit(cls, kw):
 
 def test_load_state_dict_mismatch():
     opt = optim.SGD([Parameter(np.zeros(2))], lr=0.1)
-    other = optim.SGD([{"params": [Parameter(np.zeros(2))]},
-                       {"params": [Parameter(np.zeros(2))]}], lr=0.1)
+    other = optim.SGD(
+        [{"params": [Parameter(np.zeros(2))]}, {"params": [Parameter(np.zeros(2))]}], lr=0.1
+    )
     with pytest.raises(ValueError, match="2 parameter groups"):
         opt.load_state_dict(other.state_dict())
     with pytest.raises(ValueError):
@@ -208,14 +228,18 @@ def test_step_with_closure_and_repr():
     assert "lr: 0.25" in repr(opt)
 
 
-@pytest.mark.parametrize("make", [
-    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, maximize=True),
-    lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1),
-    lambda ps: optim.AdamW(ps, lr=0.01),
-    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
-    lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.1),
-], ids=["sgd-nesterov", "sgd-dampening", "adam-amsgrad", "adamw", "rmsprop", "adagrad"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, maximize=True),
+        lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1),
+        lambda ps: optim.AdamW(ps, lr=0.01),
+        lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
+        lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.1),
+    ],
+    ids=["sgd-nesterov", "sgd-dampening", "adam-amsgrad", "adamw", "rmsprop", "adagrad"],
+)
 def test_blocked_update_equals_whole_array_update(make, monkeypatch):
     """Large parameters are updated block by block (temporaries stay small); the result is
     bit-for-bit the whole-array update, also for a non-contiguous parameter."""

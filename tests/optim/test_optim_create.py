@@ -1,4 +1,5 @@
 """optim.create and lr_scheduler.create: optimisers and schedules by name."""
+
 import pytest
 
 import strided.optim as optim

@@ -1,4 +1,5 @@
 """Callbacks: early stopping (Algorithm 7.1), checkpoints, learning curves; History."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,15 @@ from strided.data import DataLoader
 from strided.io import load_model
 from strided.nn import Flatten, Linear, ReLU, Sequential
 from strided.optim import SGD
-from strided.train import (Callback, Checkpoint, EarlyStopping, History, LearningCurves,
-                           Trainer, load_checkpoint)
+from strided.train import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    History,
+    LearningCurves,
+    Trainer,
+    load_checkpoint,
+)
 
 
 class ScriptedVal(Callback):
@@ -45,27 +53,36 @@ def _data(n=16):
 
 def _trainer(callbacks, **kw):
     model = _net()
-    return Trainer(model, SGD(model.parameters(), lr=0.0), callbacks=callbacks,
-                   progress=False, verbose=False, **kw)
+    return Trainer(
+        model,
+        SGD(model.parameters(), lr=0.0),
+        callbacks=callbacks,
+        progress=False,
+        verbose=False,
+        **kw,
+    )
 
 
 def _loader():
     return DataLoader(_data(), batch_size=8)
 
 
-@pytest.mark.parametrize("values, patience, stop_epoch, best_epoch", [
-    ([5, 4, 3, 3.5, 3.2, 3.1, 2.0], 3, 6, 3),  # 3 epochs without a new minimum: stop after 6
-    ([5, 4, 3, 3.5, 2.9, 3.0, 3.0], 3, None, 5),  # the counter resets at epoch 5
-    ([1, 2], 1, 2, 1),
-    ([3, 3, 3], 2, 3, 1),  # equal is not better (strict improvement, as Algorithm 7.1)
-])
+@pytest.mark.parametrize(
+    "values, patience, stop_epoch, best_epoch",
+    [
+        ([5, 4, 3, 3.5, 3.2, 3.1, 2.0], 3, 6, 3),  # 3 epochs without a new minimum: stop after 6
+        ([5, 4, 3, 3.5, 2.9, 3.0, 3.0], 3, None, 5),  # the counter resets at epoch 5
+        ([1, 2], 1, 2, 1),
+        ([3, 3, 3], 2, 3, 1),  # equal is not better (strict improvement, as Algorithm 7.1)
+    ],
+)
 def test_early_stopping_patience_and_restores_best(values, patience, stop_epoch, best_epoch):
     es = EarlyStopping("val_loss", patience=patience)
     tr = _trainer([ScriptedVal(values), es])
     tr.fit(_loader(), epochs=len(values))
     assert tr.epoch == (stop_epoch or len(values))
     assert es.stopped_epoch == stop_epoch
-    assert es.best_epoch == best_epoch and es.best == min(values[:tr.epoch])
+    assert es.best_epoch == best_epoch and es.best == min(values[: tr.epoch])
     for p in tr.model.parameters():  # the parameters of the best epoch are back
         assert np.all(p.data == best_epoch)
 
@@ -118,12 +135,23 @@ def test_checkpoint_every_epoch_keep_all_and_best(tmp_path):
     x, y = _data(32)
     model = _net()
     ck = Checkpoint(tmp_path, keep_all=True, monitor="val_accuracy")
-    tr = Trainer(model, SGD(model.parameters(), lr=0.1), callbacks=[ck], progress=False,
-                 verbose=False, config={"run": "test"})
+    tr = Trainer(
+        model,
+        SGD(model.parameters(), lr=0.1),
+        callbacks=[ck],
+        progress=False,
+        verbose=False,
+        config={"run": "test"},
+    )
     tr.fit(DataLoader((x, y), batch_size=8), DataLoader((x, y), batch_size=32), epochs=3)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["best.safetensors", "checkpoint.safetensors", "epoch-001.safetensors",
-                     "epoch-002.safetensors", "epoch-003.safetensors"]
+    assert names == [
+        "best.safetensors",
+        "checkpoint.safetensors",
+        "epoch-001.safetensors",
+        "epoch-002.safetensors",
+        "epoch-003.safetensors",
+    ]
     state = load_checkpoint(tmp_path / "epoch-002.safetensors")
     assert state["epoch"] == 2 and state["global_step"] == 8
     assert state["config"] == {"run": "test"}
@@ -156,8 +184,13 @@ def test_checkpoint_every_n_epochs_still_writes_the_last(tmp_path):
 def test_learning_curves_csv_json(tmp_path):
     x, y = _data(32)
     model = _net()
-    tr = Trainer(model, SGD(model.parameters(), lr=0.1), callbacks=[LearningCurves(tmp_path)],
-                 progress=False, verbose=False)
+    tr = Trainer(
+        model,
+        SGD(model.parameters(), lr=0.1),
+        callbacks=[LearningCurves(tmp_path)],
+        progress=False,
+        verbose=False,
+    )
     tr.fit(DataLoader((x, y), batch_size=8), DataLoader((x, y), batch_size=32), epochs=2)
     with open(tmp_path / "history.csv") as f:
         rows = list(csv.DictReader(f))
@@ -168,6 +201,7 @@ def test_learning_curves_csv_json(tmp_path):
     assert History.from_json(tmp_path / "history.json").records == tr.history.records
     try:
         import matplotlib  # noqa: F401
+
         assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     except ImportError:
         assert not (tmp_path / "curves.png").exists()
@@ -194,6 +228,7 @@ def test_history_columns_best_and_state():
 def test_history_plot_without_matplotlib_returns_none(tmp_path):
     try:
         import matplotlib  # noqa: F401
+
         pytest.skip("matplotlib is installed")
     except ImportError:
         pass

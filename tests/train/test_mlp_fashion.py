@@ -3,6 +3,7 @@
 Reads the IDX files directly with NumPy (the Debian `dataset-fashion-mnist` package puts
 them in /usr/share/datasets/fashion-mnist); skipped when they are absent.
 """
+
 import gzip
 import os
 
@@ -38,10 +39,14 @@ def find(name: str):
 
 
 def mlp(generator=None) -> nn.Sequential:
-    return nn.Sequential(nn.Flatten(),
-                         nn.Linear(784, 16, generator=generator), nn.ReLU(),
-                         nn.Linear(16, 16, generator=generator), nn.ReLU(),
-                         nn.Linear(16, 10, generator=generator))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(784, 16, generator=generator),
+        nn.ReLU(),
+        nn.Linear(16, 16, generator=generator),
+        nn.ReLU(),
+        nn.Linear(16, 10, generator=generator),
+    )
 
 
 def test_parameter_count_of_the_notes():
@@ -67,7 +72,7 @@ def test_mlp_trains_on_fashion_mnist():
     opt = optim.Adam(model.parameters(), lr=3e-3)
     rng = np.random.default_rng(0)
     losses = []
-    for step in range(400):
+    for _ in range(400):
         idx = rng.integers(0, len(x_train), 64)
         loss = cross_entropy(model(Tensor(x_train[idx])), y_train[idx])
         opt.zero_grad()

@@ -2,6 +2,7 @@
 between two step checkpoints resumes from the last one and ends bit-identical to a run
 that was never interrupted — with shuffling, random augmentation drawn in the prefetch
 thread, and dropout all in play."""
+
 from __future__ import annotations
 
 import os
@@ -41,9 +42,10 @@ def maybe_kill(trainer, logs):
     if trainer.global_step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 
-trainer = Trainer(model, opt, progress=False, verbose=False,
-                  callbacks=[Checkpoint(out, every_steps=3), LambdaCallback(on_batch_end=maybe_kill)])
-trainer.fit(loader, epochs=3, resume=os.path.join(out, "checkpoint.safetensors") if resume else None)
+callbacks = [Checkpoint(out, every_steps=3), LambdaCallback(on_batch_end=maybe_kill)]
+trainer = Trainer(model, opt, progress=False, verbose=False, callbacks=callbacks)
+last = os.path.join(out, "checkpoint.safetensors")
+trainer.fit(loader, epochs=3, resume=last if resume else None)
 save_model(os.path.join(out, "final.safetensors"), model, {"history": trainer.history.records})
 """
 
@@ -51,12 +53,18 @@ save_model(os.path.join(out, "final.safetensors"), model, {"history": trainer.hi
 def _run(*args):
     env = dict(os.environ)
     env.pop("STRIDED_DEBUG", None)
-    return subprocess.run([sys.executable, "-c", RUN, *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", RUN, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_sigkill_between_step_checkpoints_resumes_bit_identical(tmp_path):
     from strided.io import load
+
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     r = _run(straight, -1, "fresh")
     assert r.returncode == 0, r.stderr
@@ -73,5 +81,5 @@ def test_sigkill_between_step_checkpoints_resumes_bit_identical(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    for ra, rb in zip(meta_a["history"], meta_b["history"]):
+    for ra, rb in zip(meta_a["history"], meta_b["history"], strict=True):
         assert ra["train_loss"] == rb["train_loss"] and ra["step"] == rb["step"]

@@ -1,4 +1,5 @@
 """strided.train: the Trainer loop, metrics, schedules and in-process exact resume."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +7,25 @@ import pytest
 
 import strided
 from strided import Generator, is_grad_enabled
-from strided.data import DataLoader, transforms as T
+from strided.data import DataLoader
+from strided.data import transforms as T
 from strided.nn import Dropout, Flatten, Linear, Module, ReLU, Sequential
 from strided.optim import SGD, Adam
 from strided.optim import lr_scheduler as S
-from strided.train import (Checkpoint, EarlyStopping, LambdaCallback, RunningMetrics, Trainer,
-                           accuracy, confusion_matrix, fit, load_checkpoint,
-                           per_class_accuracy, top_k_accuracy, top_k_correct)
+from strided.train import (
+    Checkpoint,
+    EarlyStopping,
+    LambdaCallback,
+    RunningMetrics,
+    Trainer,
+    accuracy,
+    confusion_matrix,
+    fit,
+    load_checkpoint,
+    per_class_accuracy,
+    top_k_accuracy,
+    top_k_correct,
+)
 
 
 def blobs(n=240, seed=0, classes=3):
@@ -32,6 +45,7 @@ def small_net(p=0.0, generator=None):
 
 
 # -- metrics ------------------------------------------------------------------------------
+
 
 def test_metrics_against_hand_counts():
     scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5], [0.4, 0.35, 0.25]])
@@ -59,7 +73,7 @@ def test_metric_errors_name_shapes():
 
 def test_running_metrics_weights_by_batch_size():
     m = RunningMetrics(top_k=(2,), confusion=True, num_classes=3)
-    m.update(1.0, np.eye(3)[[0, 1]], np.array([0, 2]))          # 1 of 2 right
+    m.update(1.0, np.eye(3)[[0, 1]], np.array([0, 2]))  # 1 of 2 right
     m.update(4.0, np.eye(3)[[2, 2, 2, 2]], np.array([2, 2, 2, 2]))  # 4 of 4 right
     r = m.compute()
     assert r["loss"] == pytest.approx((1.0 * 2 + 4.0 * 4) / 6)
@@ -69,19 +83,31 @@ def test_running_metrics_weights_by_batch_size():
 
 # -- the loop -----------------------------------------------------------------------------
 
+
 def test_fit_learns_and_records_history():
     strided.manual_seed(0)
     x, y = blobs()
     model = small_net()
     train = DataLoader((x[:200], y[:200]), batch_size=32, shuffle=True, seed=0)
     val = DataLoader((x[200:], y[200:]), batch_size=64)
-    tr = Trainer(model, Adam(model.parameters(), lr=1e-2), progress=False, verbose=False,
-                 top_k=(2,))
+    tr = Trainer(
+        model, Adam(model.parameters(), lr=1e-2), progress=False, verbose=False, top_k=(2,)
+    )
     h = tr.fit(train, val, epochs=6)
     assert len(h) == 6 and tr.epoch == 6 and tr.global_step == 6 * len(train)
     assert h["epoch"] == [1, 2, 3, 4, 5, 6]
-    for key in ("train_loss", "train_accuracy", "train_top2", "val_loss", "val_accuracy",
-                "val_top2", "lr", "seconds", "images_per_s", "step"):
+    for key in (
+        "train_loss",
+        "train_accuracy",
+        "train_top2",
+        "val_loss",
+        "val_accuracy",
+        "val_top2",
+        "lr",
+        "seconds",
+        "images_per_s",
+        "step",
+    ):
         assert key in h.keys(), key
     assert h["train_loss"][-1] < h["train_loss"][0] * 0.5
     assert h["val_accuracy"][-1] >= 0.9
@@ -118,9 +144,11 @@ def test_progress_bar_shows_loss_accuracy_and_images_per_second(capsys):
     x, y = blobs(64)
     model = small_net()
     import io as _io
+
     buf = _io.StringIO()
-    tr = Trainer(model, SGD(model.parameters(), lr=0.1), progress={"mininterval": 0},
-                 verbose=True, file=buf)
+    tr = Trainer(
+        model, SGD(model.parameters(), lr=0.1), progress={"mininterval": 0}, verbose=True, file=buf
+    )
     tr.fit(DataLoader((x, y), batch_size=16), epochs=1)
     text = buf.getvalue()
     assert "loss=" in text and "acc=" in text and "img/s=" in text
@@ -132,8 +160,9 @@ def test_schedules_step_per_epoch_per_batch_and_on_plateau():
     loader = DataLoader((x, y), batch_size=16)  # 4 batches per epoch
     model = small_net()
     opt = SGD(model.parameters(), lr=1.0)
-    tr = Trainer(model, opt, scheduler=S.StepLR(opt, step_size=1, gamma=0.5), progress=False,
-                 verbose=False)
+    tr = Trainer(
+        model, opt, scheduler=S.StepLR(opt, step_size=1, gamma=0.5), progress=False, verbose=False
+    )
     h = tr.fit(loader, epochs=3)
     assert h["lr"] == [1.0, 0.5, 0.25]  # the lr each epoch trained with
     assert opt.param_groups[0]["lr"] == 0.125
@@ -179,13 +208,19 @@ def test_fit_function_defaults_to_adam():
     strided.manual_seed(0)
     x, y = blobs()
     model = small_net()
-    h = fit(model, DataLoader((x, y), batch_size=16, shuffle=True, seed=1), epochs=8,
-            progress=False, verbose=False)
+    h = fit(
+        model,
+        DataLoader((x, y), batch_size=16, shuffle=True, seed=1),
+        epochs=8,
+        progress=False,
+        verbose=False,
+    )
     assert h["train_loss"][-1] < h["train_loss"][0]
     assert h["train_accuracy"][-1] > 0.8
 
 
 # -- exact resume, in process -------------------------------------------------------------
+
 
 def _run(tmp, epochs, resume=None, seed=0):
     """Dropout with its own generator, dropout from the default generator, shuffling,
@@ -193,16 +228,31 @@ def _run(tmp, epochs, resume=None, seed=0):
     kind of state a resumed run must restore."""
     strided.manual_seed(seed)
     x, y = blobs(200)
-    model = Sequential(Flatten(), Linear(8, 32), ReLU(), Dropout(0.3, generator=Generator(5)),
-                       Linear(32, 32), ReLU(), Dropout(0.2), Linear(32, 3))
+    model = Sequential(
+        Flatten(),
+        Linear(8, 32),
+        ReLU(),
+        Dropout(0.3, generator=Generator(5)),
+        Linear(32, 32),
+        ReLU(),
+        Dropout(0.2),
+        Linear(32, 3),
+    )
     opt = Adam(model.parameters(), lr=5e-3)
     sched = S.StepLR(opt, step_size=2, gamma=0.5)
     aug = T.RandomHorizontalFlip(rng=np.random.default_rng(9))
-    train = DataLoader((x[:150], y[:150]), batch_size=16, shuffle=True, seed=3,
-                       transform=aug, prefetch=2)
+    train = DataLoader(
+        (x[:150], y[:150]), batch_size=16, shuffle=True, seed=3, transform=aug, prefetch=2
+    )
     val = DataLoader((x[150:], y[150:]), batch_size=50)
-    tr = Trainer(model, opt, scheduler=sched, progress=False, verbose=False,
-                 callbacks=[EarlyStopping(patience=50), Checkpoint(tmp)])
+    tr = Trainer(
+        model,
+        opt,
+        scheduler=sched,
+        progress=False,
+        verbose=False,
+        callbacks=[EarlyStopping(patience=50), Checkpoint(tmp)],
+    )
     tr.fit(train, val, epochs=epochs, resume=resume)
     return tr
 
@@ -220,8 +270,9 @@ def test_resume_in_process_is_bit_exact(tmp_path):
     assert resumed.epoch == 5 and resumed.global_step == full.global_step
     assert _same_params(full, resumed)
     strip = ("seconds", "images_per_s")
-    assert [{k: v for k, v in r.items() if k not in strip} for r in full.history] == \
-           [{k: v for k, v in r.items() if k not in strip} for r in resumed.history]
+    assert [{k: v for k, v in r.items() if k not in strip} for r in full.history] == [
+        {k: v for k, v in r.items() if k not in strip} for r in resumed.history
+    ]
     # the optimiser's moments and the schedule continue too
     assert full.optimizer.param_groups[0]["lr"] == resumed.optimizer.param_groups[0]["lr"]
 
@@ -244,8 +295,11 @@ def test_resume_with_another_architecture_is_a_clear_error(tmp_path):
     tr = Trainer(model, Adam(model.parameters()), progress=False, verbose=False)
     x, y = blobs(32)
     with pytest.raises(ValueError, match=r"resuming from .*checkpoint\.safetensors"):
-        tr.fit(DataLoader((x, y), batch_size=16), epochs=2,
-               resume=tmp_path / "a" / "checkpoint.safetensors")
+        tr.fit(
+            DataLoader((x, y), batch_size=16),
+            epochs=2,
+            resume=tmp_path / "a" / "checkpoint.safetensors",
+        )
 
 
 def test_batch_callbacks_see_every_step():
@@ -253,8 +307,9 @@ def test_batch_callbacks_see_every_step():
     steps = []
     model = small_net()
     cb = LambdaCallback(on_batch_end=lambda t, logs: steps.append(logs["step"]))
-    Trainer(model, SGD(model.parameters(), lr=0.1), callbacks=[cb], progress=False,
-            verbose=False).fit(DataLoader((x, y), batch_size=16), epochs=2)
+    Trainer(
+        model, SGD(model.parameters(), lr=0.1), callbacks=[cb], progress=False, verbose=False
+    ).fit(DataLoader((x, y), batch_size=16), epochs=2)
     assert steps == list(range(1, 9))
     with pytest.raises(TypeError, match="unknown hooks"):
         LambdaCallback(on_batch_start=print)
@@ -290,7 +345,8 @@ def test_trainer_steps_any_schedule_as_it_declares():
     loader = DataLoader((x, y), batch_size=16)  # 4 batches per epoch
     for sched, expect in ((EveryBatch(), 8), (OnMetric(), 2)):
         model = small_net()
-        Trainer(model, SGD(model.parameters(), lr=0.1), scheduler=sched, progress=False,
-                verbose=False).fit(loader, loader, epochs=2)
+        Trainer(
+            model, SGD(model.parameters(), lr=0.1), scheduler=sched, progress=False, verbose=False
+        ).fit(loader, loader, epochs=2)
         assert len(sched.calls) == expect
         assert all(len(a) == int(sched.needs_metric) for a in sched.calls)
