@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["read_npy", "read_image", "image_info", "as_image_batch", "IMAGE_EXTENSIONS",
-           "MAX_IMAGE_PIXELS"]
+__all__ = [
+    "read_npy",
+    "read_image",
+    "image_info",
+    "as_image_batch",
+    "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_PIXELS",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -153,8 +160,9 @@ def read_image(
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy()
 
 
-def as_image_batch(a: np.ndarray, channels: int, size: tuple[int, int],
-                   name: str = "array") -> np.ndarray:
+def as_image_batch(
+    a: np.ndarray, channels: int, size: tuple[int, int], name: str = "array"
+) -> np.ndarray:
     """An array of pixels as an (N, C, H, W) batch for a model taking `channels` × `size`
     images: one image (H, W), (C, H, W) or (H, W, C), or a batch (N, H, W) of grey images,
     (N, C, H, W) or (N, H, W, C) — whichever layout fits the model's shape.
@@ -165,34 +173,53 @@ def as_image_batch(a: np.ndarray, channels: int, size: tuple[int, int],
     if a.dtype.kind not in "uif":
         raise ValueError(f"{name}: expected numeric pixels, got dtype {a.dtype}")
     C, (H, W) = channels, size
-    fits = {
+    # per rank: (layout, shape with None for any size, the map to channels-first)
+    by_rank: dict[int, list[tuple[str, tuple, Callable[[np.ndarray], np.ndarray]]]] = {
         2: [("HW", (H, W), lambda a: a[None, None])] if C == 1 else [],
-        3: [("CHW", (C, H, W), lambda a: a[None]),
-            ("HWC", (H, W, C), lambda a: a.transpose(2, 0, 1)[None])]
-           + ([("NHW", (None, H, W), lambda a: a[:, None])] if C == 1 else []),
-        4: [("NCHW", (None, C, H, W), lambda a: a),
-            ("NHWC", (None, H, W, C), lambda a: a.transpose(0, 3, 1, 2))],
-    }.get(a.ndim)
+        3: [
+            ("CHW", (C, H, W), lambda a: a[None]),
+            ("HWC", (H, W, C), lambda a: a.transpose(2, 0, 1)[None]),
+        ]
+        + ([("NHW", (None, H, W), lambda a: a[:, None])] if C == 1 else []),
+        4: [
+            ("NCHW", (None, C, H, W), lambda a: a),
+            ("NHWC", (None, H, W, C), lambda a: a.transpose(0, 3, 1, 2)),
+        ],
+    }
+    fits = by_rank.get(a.ndim)
     if fits is None:
-        raise ValueError(f"{name}: expected an image (H, W), (C, H, W), (H, W, C) or a batch "
-                         f"(N, C, H, W), (N, H, W, C), got shape {a.shape}")
-    match = [(lay, f) for lay, shape, f in fits
-             if all(s is None or s == d for s, d in zip(shape, a.shape))]
+        raise ValueError(
+            f"{name}: expected an image (H, W), (C, H, W), (H, W, C) or a batch "
+            f"(N, C, H, W), (N, H, W, C), got shape {a.shape}"
+        )
+    match = [
+        (lay, f)
+        for lay, shape, f in fits
+        if all(s is None or s == d for s, d in zip(shape, a.shape, strict=True))
+    ]
     layouts = {lay for lay, _ in match}
     if not match:
-        raise ValueError(f"{name}: images of shape {a.shape} do not fit the model's input "
-                         f"({C}, {H}, {W}) in any layout")
+        raise ValueError(
+            f"{name}: images of shape {a.shape} do not fit the model's input "
+            f"({C}, {H}, {W}) in any layout"
+        )
     if len(layouts) > 1 and not (layouts == {"CHW", "HWC"} and C == H == W):
-        raise ValueError(f"{name}: shape {a.shape} could be read as "
-                         f"{' or '.join(sorted(layouts))}; save it as (N, C, H, W)")
+        raise ValueError(
+            f"{name}: shape {a.shape} could be read as "
+            f"{' or '.join(sorted(layouts))}; save it as (N, C, H, W)"
+        )
     batch = match[0][1](a)
     if a.dtype.kind == "f":
         if not np.isfinite(batch).all():
             raise ValueError(f"{name}: has NaN or infinite pixels")
         if batch.size and (batch.min() < 0 or batch.max() > 1):
-            raise ValueError(f"{name}: float pixels must lie in [0, 1], got values from "
-                             f"{batch.min():g} to {batch.max():g} (uint8 pixels go up to 255)")
+            raise ValueError(
+                f"{name}: float pixels must lie in [0, 1], got values from "
+                f"{batch.min():g} to {batch.max():g} (uint8 pixels go up to 255)"
+            )
     elif batch.size and (batch.min() < 0 or batch.max() > 255):
-        raise ValueError(f"{name}: integer pixels must lie in [0, 255], got values from "
-                         f"{batch.min()} to {batch.max()}")
+        raise ValueError(
+            f"{name}: integer pixels must lie in [0, 255], got values from "
+            f"{batch.min()} to {batch.max()}"
+        )
     return np.ascontiguousarray(batch)

@@ -178,8 +178,11 @@ class UnpoolAutoencoder(Module):
         return self.decode(*self.encode(x))
 
 
-def unpool_autoencoder(in_channels: int = 1, channels: Sequence[int] = (16, 32),
-                       output_activation: str | None = "sigmoid") -> UnpoolAutoencoder:
+def unpool_autoencoder(
+    in_channels: int = 1,
+    channels: Sequence[int] = (16, 32),
+    output_activation: str | None = "sigmoid",
+) -> UnpoolAutoencoder:
     """Max-pooling encoder, max-unpooling decoder that reuses the encoder's indices.
 
     Parameters

@@ -210,7 +210,7 @@ class DenseNet(Module):
         return self.classifier(x.reshape(x.shape[0], -1))
 
 
-def densenet121(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> DenseNet:
+def densenet121(num_classes: int = 1000, in_channels: int = 3, **kwargs: Any) -> DenseNet:
     """DenseNet-121 (k=32, blocks 6-12-24-16, 64 stem channels): 7,978,856 parameters.
 
     Parameters
@@ -220,8 +220,9 @@ def densenet121(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> Dens
     in_channels : int
         Channels of the input images (1 for grey, 3 for RGB).
     """
-    return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes,
-                    in_channels=in_channels, **kwargs)
+    return DenseNet(
+        32, (6, 12, 24, 16), 64, num_classes=num_classes, in_channels=in_channels, **kwargs
+    )
 
 
 def densenet_cifar(

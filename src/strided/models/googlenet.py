@@ -286,8 +286,13 @@ def googlenet_loss(
     return cross_entropy(outputs, target)
 
 
-def googlenet(num_classes: int = 1000, aux_logits: bool = True, in_channels: int = 3,
-              variant: str = "paper", **kwargs) -> GoogLeNet:
+def googlenet(
+    num_classes: int = 1000,
+    aux_logits: bool = True,
+    in_channels: int = 3,
+    variant: str = "paper",
+    **kwargs: Any,
+) -> GoogLeNet:
     """GoogLeNet (Inception v1). `variant="torchvision"` for torchvision's weights.
 
     Parameters

@@ -155,8 +155,9 @@ class MobileNetV1(Module):
         return self.classifier(x.reshape(x.shape[0], -1))
 
 
-def mobilenet_v1(num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0,
-                 **kwargs) -> MobileNetV1:
+def mobilenet_v1(
+    num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0, **kwargs: Any
+) -> MobileNetV1:
     """MobileNet v1 (Table 1): 4,231,976 parameters at α = 1 with 1000 classes.
 
     Parameters

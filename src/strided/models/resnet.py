@@ -359,8 +359,9 @@ class CifarResNet(_ResNetBase):
         return self._stages_and_head(self.relu(self.bn1(self.conv1(x))))
 
 
-def resnet18(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> ResNet:
+def resnet18(
+    num_classes: int = 1000, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> ResNet:
     """ResNet-18 (basic blocks 2-2-2-2): 11,689,512 parameters.
 
     Parameters
@@ -376,8 +377,9 @@ def resnet18(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, plain, **kwargs)
 
 
-def resnet34(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> ResNet:
+def resnet34(
+    num_classes: int = 1000, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> ResNet:
     """ResNet-34 (basic blocks 3-4-6-3): 21,797,672 parameters.
 
     Parameters
@@ -393,8 +395,9 @@ def resnet34(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
 
 
-def resnet50(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> ResNet:
+def resnet50(
+    num_classes: int = 1000, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> ResNet:
     """ResNet-50 (bottlenecks 3-4-6-3): 25,557,032 parameters.
 
     Parameters
@@ -410,8 +413,9 @@ def resnet50(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, plain, **kwargs)
 
 
-def resnet101(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
-              **kwargs) -> ResNet:
+def resnet101(
+    num_classes: int = 1000, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> ResNet:
     """ResNet-101 (bottlenecks 3-4-23-3): 44,549,160 parameters.
 
     Parameters
@@ -427,8 +431,9 @@ def resnet101(num_classes: int = 1000, in_channels: int = 3, plain: bool = False
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, plain, **kwargs)
 
 
-def resnet152(num_classes: int = 1000, in_channels: int = 3, plain: bool = False,
-              **kwargs) -> ResNet:
+def resnet152(
+    num_classes: int = 1000, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> ResNet:
     """ResNet-152 (bottlenecks 3-8-36-3): 60,192,808 parameters.
 
     Parameters
@@ -444,8 +449,9 @@ def resnet152(num_classes: int = 1000, in_channels: int = 3, plain: bool = False
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, plain, **kwargs)
 
 
-def resnet20(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> CifarResNet:
+def resnet20(
+    num_classes: int = 10, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> CifarResNet:
     """CIFAR ResNet-20 (n=3): 269,722 parameters (paper: 0.27M).
 
     Parameters
@@ -461,8 +467,9 @@ def resnet20(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
     return CifarResNet(20, num_classes, in_channels, plain, **kwargs)
 
 
-def resnet32(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> CifarResNet:
+def resnet32(
+    num_classes: int = 10, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> CifarResNet:
     """CIFAR ResNet-32 (n=5): 464,154 parameters (paper: 0.46M).
 
     Parameters
@@ -478,8 +485,9 @@ def resnet32(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
     return CifarResNet(32, num_classes, in_channels, plain, **kwargs)
 
 
-def resnet44(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> CifarResNet:
+def resnet44(
+    num_classes: int = 10, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> CifarResNet:
     """CIFAR ResNet-44 (n=7): 658,586 parameters (paper: 0.66M).
 
     Parameters
@@ -495,8 +503,9 @@ def resnet44(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
     return CifarResNet(44, num_classes, in_channels, plain, **kwargs)
 
 
-def resnet56(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
-             **kwargs) -> CifarResNet:
+def resnet56(
+    num_classes: int = 10, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> CifarResNet:
     """CIFAR ResNet-56 (n=9): 853,018 parameters (paper: 0.85M).
 
     Parameters
@@ -512,8 +521,9 @@ def resnet56(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
     return CifarResNet(56, num_classes, in_channels, plain, **kwargs)
 
 
-def resnet110(num_classes: int = 10, in_channels: int = 3, plain: bool = False,
-              **kwargs) -> CifarResNet:
+def resnet110(
+    num_classes: int = 10, in_channels: int = 3, plain: bool = False, **kwargs: Any
+) -> CifarResNet:
     """CIFAR ResNet-110 (n=18): 1,727,962 parameters (paper: 1.7M).
 
     Parameters

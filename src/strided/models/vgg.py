@@ -137,8 +137,9 @@ class VGG(Module):
         return self.classifier(f.reshape(f.shape[0], -1))
 
 
-def vgg11(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
-          **kwargs) -> VGG:
+def vgg11(
+    num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False, **kwargs: Any
+) -> VGG:
     """VGG-11, configuration A (8 conv + 3 FC): 132,863,336 parameters.
 
     Parameters
@@ -153,8 +154,9 @@ def vgg11(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
     return VGG("A", num_classes, in_channels, batch_norm, **kwargs)
 
 
-def vgg13(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
-          **kwargs) -> VGG:
+def vgg13(
+    num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False, **kwargs: Any
+) -> VGG:
     """VGG-13, configuration B (10 conv + 3 FC): 133,047,848 parameters.
 
     Parameters
@@ -169,8 +171,9 @@ def vgg13(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
     return VGG("B", num_classes, in_channels, batch_norm, **kwargs)
 
 
-def vgg16(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
-          **kwargs) -> VGG:
+def vgg16(
+    num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False, **kwargs: Any
+) -> VGG:
     """VGG-16, configuration D (13 conv + 3 FC): 138,357,544 parameters.
 
     Parameters
@@ -185,8 +188,9 @@ def vgg16(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
     return VGG("D", num_classes, in_channels, batch_norm, **kwargs)
 
 
-def vgg19(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,
-          **kwargs) -> VGG:
+def vgg19(
+    num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False, **kwargs: Any
+) -> VGG:
     """VGG-19, configuration E (16 conv + 3 FC): 143,667,240 parameters.
 
     Parameters
