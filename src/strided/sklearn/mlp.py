@@ -217,7 +217,7 @@ class _BaseMLP(BaseEstimator):
             intercept_grads,
         )
 
-    def _make_solver(self):
+    def _make_solver(self) -> SGDSolver | AdamSolver:
         params = self.coefs_ + self.intercepts_
         if self.solver == "sgd":
             return SGDSolver(
@@ -351,14 +351,14 @@ class _BaseMLP(BaseEstimator):
         grads = coef_grads + intercept_grads
         latest = [np.nan]
 
-        def loss_and_gradient(w):
+        def loss_and_gradient(w: np.ndarray) -> tuple[float, np.ndarray]:
             _unpack_into(w, params)
             latest[0] = self._loss_and_gradients(X, Y, coef_grads, intercept_grads)
             return latest[0], _packed(grads)
 
         iteration = [0]
 
-        def report(_):
+        def report(_: Any) -> None:
             iteration[0] += 1
             print(f"Iteration {iteration[0]}, loss = {latest[0]:.8f}")
 
@@ -437,7 +437,7 @@ class _BaseMLP(BaseEstimator):
         """
         return self._fit(X, y, incremental=False)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
@@ -599,7 +599,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         return X, self._label_binarizer.transform(y).astype(bool)
 
-    def _targets_for_score(self, Y):
+    def _targets_for_score(self, Y: np.ndarray) -> np.ndarray:
         return self._label_binarizer.inverse_transform(Y)
 
     def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
@@ -678,7 +678,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.classes_ = self._label_binarizer.classes_
         return self._fit(X, y, incremental=True)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
@@ -744,7 +744,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             )
         return X, y
 
-    def _targets_for_score(self, Y):
+    def _targets_for_score(self, Y: np.ndarray) -> np.ndarray:
         return Y
 
     def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:

@@ -278,7 +278,7 @@ class _NeuralNet(BaseEstimator):
             ]
         return np.concatenate(parts).astype(np.float64, copy=False)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = False
         return tags
