@@ -31,7 +31,7 @@ def set_default_dtype(dtype: DTypeLike) -> None:
     _default_dtype = new
 
 
-def is_floating(dtype) -> bool:
+def is_floating(dtype: DTypeLike) -> bool:
     """True for the floating dtypes, the only ones that may carry gradients.
 
     Parameters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`.
 
     Parameters
@@ -60,7 +60,7 @@ def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones.
 
     Parameters
@@ -73,7 +73,7 @@ def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size: int | tuple[int, ...], fill_value: float, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
     """A tensor of `size` filled with `fill_value`.
 
     Parameters
@@ -87,7 +87,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
                   requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
     """Values from `start` to `end` (exclusive) by `step`; integers stay int64.
 
     Parameters
@@ -152,7 +152,7 @@ zeros_like = _like(zeros)
 ones_like = _like(ones)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value: float, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
     """`full` with the shape (and dtype, unless given) of `t`.
 
     Parameters

@@ -283,8 +283,8 @@ def conv2d(
 
 
 @batch_conventions(3)
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros") -> Tensor:
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, stride: int | tuple[int, ...]=1, padding: int | tuple[int, ...] | str=0, dilation: int | tuple[int, ...]=1, groups: int=1,
+           padding_mode: str="zeros") -> Tensor:
     """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d.
 
     Parameters
@@ -456,8 +456,8 @@ def conv_transpose2d(
 
 
 @batch_conventions(3)
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1, output_size=None) -> Tensor:
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, stride: int | tuple[int, ...]=1, padding: int | tuple[int, ...] | str=0, output_padding: int | tuple[int, ...]=0,
+                     groups: int=1, dilation: int | tuple[int, ...]=1, output_size: Sequence[int] | None = None) -> Tensor:
     """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k).
 
     Parameters

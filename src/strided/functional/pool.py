@@ -201,8 +201,8 @@ def max_pool2d(
 
 
 @batch_conventions(3)
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, dilation: int | tuple[int, ...]=1, ceil_mode: bool=False,
+               return_indices: bool=False) -> Tensor | tuple[Tensor, ...]:
     """max_pool2d for (N, C, L) inputs; indices index L.
 
     Parameters
@@ -275,8 +275,8 @@ def avg_pool2d(
 
 
 @batch_conventions(3)
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, ceil_mode: bool=False,
+               count_include_pad: bool=True) -> Tensor:
     """avg_pool2d for (N, C, L) inputs.
 
     Parameters
@@ -344,7 +344,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
 
 
 @batch_conventions(3)
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int | None, ...]) -> Tensor:
     """adaptive_avg_pool2d for (N, C, L) inputs.
 
     Parameters
@@ -358,7 +358,7 @@ def adaptive_avg_pool1d(input, output_size):
 
 
 @batch_conventions(4)
-def global_avg_pool2d(input):
+def global_avg_pool2d(input: Tensor) -> Tensor:
     """Mean over all spatial positions: (N, C, H, W) → (N, C, 1, 1).
 
     Parameters
@@ -392,7 +392,7 @@ def adaptive_max_pool2d(
 
 
 @batch_conventions(3)
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int | None, ...], return_indices: bool=False) -> Tensor | tuple[Tensor, ...]:
     """adaptive_max_pool2d for (N, C, L) inputs; indices index L.
 
     Parameters
@@ -495,7 +495,7 @@ def max_unpool2d(
 
 
 @batch_conventions(3, extra=("indices",))
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, output_size: Sequence[int] | None = None) -> Tensor:
     """max_unpool2d for (N, C, L) inputs.
 
     Parameters

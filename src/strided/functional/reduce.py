@@ -71,7 +71,7 @@ class Sum(Function):
         return np.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape)
 
 
-def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
+def sum(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
     """Sum over `axis` (all axes when None).
 
@@ -116,7 +116,7 @@ def _floating(x: Tensor) -> Tensor:
     return x if is_floating(x.dtype) else Tensor(x.data.astype(get_default_dtype()))
 
 
-def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
+def mean(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
          keepdim: bool = False) -> Tensor:
     """Arithmetic mean over `axis` (all axes when None).
 
@@ -189,8 +189,8 @@ def var(
     )
 
 
-def std(x: Tensor, axis=None, keepdims: bool = False, *, unbiased: bool | None = None,
-        correction: int | None = None, dim=None, keepdim: bool = False) -> Tensor:
+def std(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, unbiased: bool | None = None,
+        correction: int | None = None, dim: Axes | None=None, keepdim: bool = False) -> Tensor:
     """Standard deviation √var, with the same arguments as `var`.
 
     Parameters
@@ -349,8 +349,8 @@ def max(
     return _extremum("max", x, dim, keepdim, axis, keepdims)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A001
-        keepdims: bool = False):
+def min(x: Tensor, dim: Axes | None=None, keepdim: bool = False, *, axis: Axes | None=None,  # noqa: A001
+        keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """As `max`, for the smallest value: (values, indices) along an int `dim`.
 
     Parameters
@@ -382,7 +382,7 @@ class LogSumExp(Function):
         return _expand(g, self.axes, self.keepdims) * np.exp(self.x - self.out_keep)
 
 
-def logsumexp(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
+def logsumexp(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
               keepdim: bool = False) -> Tensor:
     """log Σ eˣ over `axis`, computed as m + log Σ e^{x − m} with m the maximum.
 
@@ -445,7 +445,7 @@ def argmax(
     return _arg("argmax", np.argmax, x, axis, keepdims, dim, keepdim)
 
 
-def argmin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
+def argmin(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
            keepdim: bool = False) -> Tensor:
     """Index of the smallest value along `axis`; the first one on ties. Returns int64.
 
@@ -463,7 +463,7 @@ def argmin(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,
     return _arg("argmin", np.argmin, x, axis, keepdims, dim, keepdim)
 
 
-def any(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
+def any(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
     """Whether any element (along `axis`) is nonzero; a bool tensor.
 
@@ -482,7 +482,7 @@ def any(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
     return Tensor(np.any(x.data, axis=axes, keepdims=keep))
 
 
-def all(x: Tensor, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001
+def all(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
     """Whether every element (along `axis`) is nonzero; a bool tensor.
 

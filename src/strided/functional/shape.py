@@ -101,7 +101,7 @@ class Permute(Function):
         return g.transpose(np.argsort(self.dims))
 
 
-def permute(x: Tensor, *dims) -> Tensor:
+def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder the axes: output axis i is input axis dims[i].
 
     Parameters
@@ -165,7 +165,7 @@ def squeeze(x: Tensor, axis: Axes | None = None, *, dim: Axes | None = None) -> 
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in drop))
 
 
-def unsqueeze(x: Tensor, axis: int = None, *, dim=None) -> Tensor:
+def unsqueeze(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Insert a size-1 axis at position `axis` (of the result: -1 appends).
 
     Parameters
@@ -207,7 +207,7 @@ def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
     return BroadcastTo.apply(x, shape=shape)
 
 
-def expand(x: Tensor, *sizes) -> Tensor:
+def expand(x: Tensor, *sizes: Any) -> Tensor:
     """torch's expand: broadcast_to where a size of -1 keeps that axis.
 
     Parameters
@@ -260,7 +260,7 @@ class Cat(Function):
         return tuple(np.split(g, self.ends, axis=self.axis))
 
 
-def cat(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+def cat(tensors: Iterable[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis.
 
     Parameters
@@ -296,7 +296,7 @@ class Stack(Function):
         return tuple(np.moveaxis(g, self.axis, 0))
 
 
-def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+def stack(tensors: Iterable[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis.
 
     Parameters

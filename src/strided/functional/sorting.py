@@ -79,7 +79,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     return ValuesIndices(_gather(x, idx, axis), Tensor(idx))
 
 
-def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The indices that sort `x` along `dim` (as `sort(...).indices`).
 
     Parameters

@@ -108,7 +108,7 @@ def elastic_net_penalty(parameters: Params, l1: float = 0.0, l2: float = 0.0) ->
     return _NormPenalty.apply(*ps, l1=float(l1), l2=float(l2))
 
 
-def l1_penalty(parameters, weight: float) -> Tensor:
+def l1_penalty(parameters: Params, weight: float) -> Tensor:
     """λ·Σ|w| (lasso): pushes weights to exactly zero when used with a proximal step.
 
     Parameters
@@ -121,7 +121,7 @@ def l1_penalty(parameters, weight: float) -> Tensor:
     return elastic_net_penalty(parameters, l1=weight)
 
 
-def l2_penalty(parameters, weight: float) -> Tensor:
+def l2_penalty(parameters: Params, weight: float) -> Tensor:
     """(λ/2)·Σ‖w‖² (ridge / weight decay); its gradient λ·w is SGD's weight_decay=λ.
 
     Parameters

@@ -48,7 +48,7 @@ def _check(scores: np.ndarray, targets: np.ndarray, where: str) -> None:
         )
 
 
-def top_k_correct(scores, targets, k: int = 1) -> int:
+def top_k_correct(scores: Values, targets: Values, k: int = 1) -> int:
     """How many rows of ``scores`` have their target among the ``k`` largest entries.
 
     Parameters
@@ -91,7 +91,7 @@ def accuracy(scores: Values, targets: Values) -> float:
     return top_k_correct(s, t, 1) / len(t) if len(t) else 0.0
 
 
-def top_k_accuracy(scores, targets, k: int = 5) -> float:
+def top_k_accuracy(scores: Values, targets: Values, k: int = 5) -> float:
     """Fraction of rows whose target is among the ``k`` highest scores.
 
     Parameters
