@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
 from ..kernels.activation import relu_backward, relu_forward
 from .stable import stable_log_softmax, stable_sigmoid, stable_softmax, stable_softplus
@@ -28,12 +29,14 @@ def _as_float(x: np.ndarray, name: str) -> np.ndarray:
 
 
 class ReLU(Function):
-    def forward(self, x):
+    """max(x, 0); the gradient passes where x > 0."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         # the mask only when a backward can come
         y, self.mask = relu_forward(x, with_mask=self.needs_input_grad[0])
         return y
 
-    def backward(self, g):  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
+    def backward(self, g: np.ndarray) -> Grads:  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
         return relu_backward(g, self.mask)
 
 
@@ -43,11 +46,13 @@ def relu(x: Tensor) -> Tensor:
 
 
 class LeakyReLU(Function):
-    def forward(self, x):
+    """x where x > 0, else slope·x; the gradient is 1 or the slope."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = x > 0
         return np.where(self.mask, x, x * x.dtype.type(self.slope))
 
-    def backward(self, g):  # d = 1 where x > 0 else negative_slope
+    def backward(self, g: np.ndarray) -> Grads:  # d = 1 where x > 0 else negative_slope
         return np.where(self.mask, g, g * g.dtype.type(self.slope))
 
 
@@ -57,14 +62,16 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 class ELU(Function):
-    def forward(self, x):
+    """x where x > 0, else α(eˣ − 1); the gradient is 1 or the output + α."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         _as_float(x, "elu")
         alpha = x.dtype.type(self.alpha)
         self.mask = x > 0
         self.out = np.where(self.mask, x, alpha * np.expm1(np.minimum(x, 0)))
         return self.out
 
-    def backward(self, g):  # d = 1 for x > 0, α·eˣ = out + α otherwise
+    def backward(self, g: np.ndarray) -> Grads:  # d = 1 for x > 0, α·eˣ = out + α otherwise
         return np.where(self.mask, g, g * (self.out + self.out.dtype.type(self.alpha)))
 
 
@@ -85,11 +92,13 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 class Sigmoid(Function):
-    def forward(self, x):
+    """σ(x) = 1 / (1 + e⁻ˣ), overflow-free; the gradient σ(1 − σ) from the output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = stable_sigmoid(_as_float(x, "sigmoid"))
         return self.out
 
-    def backward(self, g):  # d σ = σ(1 − σ)
+    def backward(self, g: np.ndarray) -> Grads:  # d σ = σ(1 − σ)
         return g * self.out * (1 - self.out)
 
 
@@ -102,11 +111,13 @@ logistic = sigmoid
 
 
 class Tanh(Function):
-    def forward(self, x):
+    """tanh x; the gradient 1 − tanh² from the output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = np.tanh(_as_float(x, "tanh"))
         return self.out
 
-    def backward(self, g):  # d tanh = 1 − tanh²
+    def backward(self, g: np.ndarray) -> Grads:  # d tanh = 1 − tanh²
         return g * (1 - self.out * self.out)
 
 
@@ -122,14 +133,16 @@ def tanh(x: Tensor) -> Tensor:
 
 
 class Softplus(Function):
-    def forward(self, x):
+    """log(1 + e^{βx}) / β, linear above the threshold; the gradient σ(βx)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         _as_float(x, "softplus")
         z = x * x.dtype.type(self.beta)
         self.z, self.linear = z, z > self.threshold
         soft = stable_softplus(z) / x.dtype.type(self.beta)
         return np.where(self.linear, x, soft)
 
-    def backward(self, g):  # d softplus = σ(βx), exactly 1 in the linear region
+    def backward(self, g: np.ndarray) -> Grads:  # d softplus = σ(βx), exactly 1 in the linear region
         return np.where(self.linear, g, g * stable_sigmoid(self.z))
 
 
@@ -179,7 +192,9 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 class GELU(Function):
-    def forward(self, x):
+    """x·Φ(x) (or its tanh approximation); the gradient Φ(x) + x·φ(x)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         _as_float(x, "gelu")
         self.x = x
         if self.approximate == "tanh":
@@ -189,7 +204,7 @@ class GELU(Function):
         self.cdf = (0.5 * (1 + _erf(x / x.dtype.type(math.sqrt(2))))).astype(x.dtype)
         return x * self.cdf
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         x = self.x
         if self.approximate == "tanh":
             # d = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
@@ -219,11 +234,13 @@ def _check_axis(name: str, x: np.ndarray, axis: int) -> int:
 
 
 class Softmax(Function):
-    def forward(self, x):
+    """e^{x_i} / Σ_j e^{x_j} along `axis`; the gradient g·s − s·Σ(g·s)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = stable_softmax(_as_float(x, "softmax"), self.axis)
         return self.out
 
-    def backward(self, g):  # d softmax: g·s − s·Σ(g·s)
+    def backward(self, g: np.ndarray) -> Grads:  # d softmax: g·s − s·Σ(g·s)
         s = self.out
         gs = g * s
         gs -= s * gs.sum(axis=self.axis, keepdims=True)
@@ -231,19 +248,21 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    def forward(self, x):
+    """x − log Σ e^x along `axis`; the gradient g − softmax·Σg."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.out = stable_log_softmax(_as_float(x, "log_softmax"), self.axis)
         return self.out
 
-    def backward(self, g):  # d log_softmax: g − softmax·Σg
+    def backward(self, g: np.ndarray) -> Grads:  # d log_softmax: g − softmax·Σg
         return g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
 
 
-def _axis_kw(axis, dim):
+def _axis_kw(axis: int, dim: int | None) -> int:
     return dim if dim is not None else axis
 
 
-def _cast(name: str, x: Tensor, dtype) -> Tensor:
+def _cast(name: str, x: Tensor, dtype: DTypeLike | None) -> Tensor:
     """`x` converted to `dtype` before a softmax (PyTorch's `dtype=`: guards against
     overflow in low precision); the conversion is differentiable."""
     if dtype is None:
@@ -254,7 +273,7 @@ def _cast(name: str, x: Tensor, dtype) -> Tensor:
     return x.to(dt) if x.dtype != dt else x
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None=None) -> Tensor:
     """e^{x_i} / Σ_j e^{x_j} along `axis` (torch's `dim=` is accepted too).
 
     Parameters
@@ -273,7 +292,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) ->
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None=None) -> Tensor:
     """log softmax along `axis`, computed as x − max − log Σ e^{x − max} (never log of a
     softmax that underflowed to 0); `dtype` converts `x` first, as in softmax.
 

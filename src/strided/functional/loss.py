@@ -11,9 +11,11 @@ losses and gradients.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
 from ..kernels import loss as compiled_ce
 from .shape import reshape
@@ -33,12 +35,12 @@ _REDUCTIONS = ("none", "mean", "sum")
 # ---------------------------------------------------------------------------------------
 
 
-def _check_reduction(name: str, reduction: str, allowed=_REDUCTIONS) -> None:
+def _check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
     if reduction not in allowed:
         raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
-def _tensor(name: str, arg: str, x) -> Tensor:
+def _tensor(name: str, arg: str, x: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, list, tuple, int, float, np.number)):
@@ -46,7 +48,7 @@ def _tensor(name: str, arg: str, x) -> Tensor:
     raise TypeError(f"{name}: {arg} must be a Tensor or array, got {type(x).__name__}")
 
 
-def _float_like(name: str, arg: str, x, like: Tensor) -> Tensor:
+def _float_like(name: str, arg: str, x: Tensor, like: Tensor) -> Tensor:
     """`x` as a Tensor of `like`'s floating dtype (targets given as int arrays or lists)."""
     t = _tensor(name, arg, x)
     if t.dtype != like.dtype:
@@ -63,7 +65,9 @@ def _same_shape(name: str, a: Tensor, b: Tensor, what: str = "target") -> None:
             "(broadcasting here is almost always a bug; reshape one of them)")
 
 
-def _difference_grads(needs, ga):
+def _difference_grads(
+    needs: tuple[bool, ...], ga: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Gradients of a loss of (a − b) given ∂/∂a: ∂/∂b is its negative."""
     return (ga if needs[0] else None, -ga if needs[1] else None)
 
@@ -77,7 +81,7 @@ class _PointwiseLoss(Function):
 
     reduction: str
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
         loss = self.pointwise(*arrays)
         self.loss_shape, self.loss_dtype = loss.shape, loss.dtype
         if self.reduction == "none":
@@ -89,7 +93,7 @@ class _PointwiseLoss(Function):
                               dtype=loss.dtype)
         return np.asarray(loss.mean(), dtype=loss.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
             gl = g
         else:
@@ -100,10 +104,10 @@ class _PointwiseLoss(Function):
             gl = np.broadcast_to(np.asarray(g / n, dtype=self.loss_dtype), self.loss_shape)
         return self.grads(gl)
 
-    def pointwise(self, *arrays):  # pragma: no cover - abstract
+    def pointwise(self, *arrays: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def grads(self, gl):  # pragma: no cover - abstract
+    def grads(self, gl: np.ndarray) -> Grads:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -112,7 +116,9 @@ class _PointwiseLoss(Function):
 # ---------------------------------------------------------------------------------------
 
 
-def _class_targets(name: str, x: np.ndarray, target: np.ndarray, ignore_index: int):
+def _class_targets(
+    name: str, x: np.ndarray, target: np.ndarray, ignore_index: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate index targets against (N, C, ...) scores; return (target, valid mask)."""
     expected = (x.shape[0],) + x.shape[2:]
     if target.shape != expected:
@@ -129,7 +135,7 @@ def _class_targets(name: str, x: np.ndarray, target: np.ndarray, ignore_index: i
     return target, valid
 
 
-def _class_weight(name: str, weight, x: Tensor):
+def _class_weight(name: str, weight: Tensor | None, x: Tensor) -> np.ndarray | None:
     """The (C,) class weights as an array of the input's dtype, or None."""
     if weight is None:
         return None
@@ -161,7 +167,7 @@ class CrossEntropyIndex(Function):
     ∂l_i/∂z_ic = p_ic·Σ_c q_ic − q_ic.
     """
 
-    def forward(self, x, target, weight):
+    def forward(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
         C = x.shape[1]
         tgt = np.where(self.valid, target, 0)
         if compiled_ce.applies(x):
@@ -184,7 +190,7 @@ class CrossEntropyIndex(Function):
         self.logp, self.tgt, self.wy, self.w = logp, tgt, wy, w
         return self._reduce(loss, x.dtype)
 
-    def _reduce(self, loss, dtype):
+    def _reduce(self, loss: np.ndarray, dtype: np.dtype) -> np.ndarray:
         red = self.reduction
         if red == "none":
             return loss.astype(dtype, copy=False)
@@ -194,7 +200,7 @@ class CrossEntropyIndex(Function):
             total = total / self.denom  # 0/0 = nan when every target is ignored, as torch
         return np.asarray(total, dtype=dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         if not self.needs_input_grad[0]:
             return None, None, None
         if self.compiled:
@@ -231,7 +237,7 @@ class CrossEntropySoft(Function):
     """Cross-entropy against probability targets: l_i = −Σ_c w_c·t_ic·log p_ic, the mean
     taken over the N·d1·... positions (torch's rule); t is smoothed as (1−ε)t + ε/C."""
 
-    def forward(self, x, t, weight):
+    def forward(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
         C = x.shape[1]
         eps = self.label_smoothing
         logp = stable_log_softmax(x, axis=1)
@@ -249,7 +255,7 @@ class CrossEntropySoft(Function):
             total = total / max(self.count, 1)
         return np.asarray(total, dtype=x.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
             gs = np.expand_dims(g, 1)
         else:
@@ -264,7 +270,7 @@ class CrossEntropySoft(Function):
         return gx, gt, None
 
 
-def _as_batched(x: Tensor, target: Tensor, soft: bool):
+def _as_batched(x: Tensor, target: Tensor, soft: bool) -> tuple[Tensor, Tensor, bool]:
     """Unbatched (C,) input with a scalar target (or (C,) probabilities) as a batch of 1."""
     if x.ndim == 1:
         x = reshape(x, (1, -1))
@@ -278,7 +284,7 @@ def _squeeze_unbatched(out: Tensor, reduction: str, unbatched: bool) -> Tensor:
     return reshape(out, ()) if unbatched and reduction == "none" else out
 
 
-def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between softmax(`input`) and `target`, computed from logits.
 
@@ -325,7 +331,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
 class NLLLoss(Function):
     """l_i = −w[y_i]·x_i[y_i]; mean = Σ l_i / Σ_{not ignored} w[y_i]."""
 
-    def forward(self, x, target, weight):
+    def forward(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
         tgt = np.where(self.valid, target, 0)
         wy = (np.ones(tgt.shape, x.dtype) if weight is None else weight[tgt]) * self.valid
         loss = -wy * _gather(x, tgt)
@@ -338,7 +344,7 @@ class NLLLoss(Function):
             total = total / self.denom
         return np.asarray(total, dtype=x.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         if not self.needs_input_grad[0]:
             return None, None, None
         scale = {"none": g, "sum": g}.get(self.reduction)
@@ -349,7 +355,7 @@ class NLLLoss(Function):
         return grad, None, None
 
 
-def nll_loss(input, target, weight=None, ignore_index: int = -100,
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None=None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index `target` under log-probabilities `input`
     (N, C, ...), e.g. the output of `log_softmax`. Arguments as in `cross_entropy`.
@@ -382,22 +388,22 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
 
 
 class MSE(_PointwiseLoss):
-    def pointwise(self, a, b):
+    def pointwise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.diff = a - b
         return self.diff * self.diff
 
-    def grads(self, gl):  # ∂(a−b)²/∂a = 2(a−b) = −∂/∂b
+    def grads(self, gl: np.ndarray) -> Grads:  # ∂(a−b)²/∂a = 2(a−b) = −∂/∂b
         ga = 2 * self.diff * gl
         return _difference_grads(self.needs_input_grad, ga)
 
 
 class L1(_PointwiseLoss):
-    def pointwise(self, a, b):
+    def pointwise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         diff = a - b
         self.sign = np.sign(diff)  # the subgradient 0 at a = b, as torch
         return np.abs(diff)
 
-    def grads(self, gl):
+    def grads(self, gl: np.ndarray) -> Grads:
         ga = self.sign * gl
         return _difference_grads(self.needs_input_grad, ga)
 
@@ -406,7 +412,7 @@ class Huber(_PointwiseLoss):
     """½d²/β·scale for |d| < δ, else (|d| − ½δ)·scale: smooth_l1 (β) and huber (δ)
     differ only by the factor δ (huber = δ·smooth_l1 with β = δ)."""
 
-    def pointwise(self, a, b):
+    def pointwise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         d = a - b
         ad = np.abs(d)
         self.d, self.small = d, ad < self.beta
@@ -415,7 +421,7 @@ class Huber(_PointwiseLoss):
             return s * ad
         return s * np.where(self.small, 0.5 * d * d / self.beta, ad - 0.5 * self.beta)
 
-    def grads(self, gl):
+    def grads(self, gl: np.ndarray) -> Grads:
         d = self.d
         if self.beta == 0:
             ga = np.sign(d)
@@ -425,14 +431,14 @@ class Huber(_PointwiseLoss):
         return _difference_grads(self.needs_input_grad, ga)
 
 
-def _pair_loss(name, input, target):
+def _pair_loss(name: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     x = _tensor(name, "input", input)
     t = _float_like(name, "target", target, x)
     _same_shape(name, x, t)
     return x, t
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: (input − target)², reduced.
 
     Parameters
@@ -444,7 +450,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     return MSE.apply(*_pair_loss("mse_loss", input, target), reduction=reduction)
 
 
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error |input − target| (subgradient 0 where they are equal).
 
     Parameters
@@ -456,7 +462,7 @@ def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     return L1.apply(*_pair_loss("l1_loss", input, target), reduction=reduction)
 
 
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """½(x−y)²/β where |x−y| < β, else |x−y| − ½β (Fast R-CNN's box loss).
 
     Parameters
@@ -477,7 +483,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
                        beta=float(beta), scale=1.0)
 
 
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """½(x−y)² where |x−y| < δ, else δ(|x−y| − ½δ).
 
     Parameters
@@ -501,7 +507,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
 class SquaredError(Function):
     """The notes' squared loss against one-hot targets: l_i = Σ_j (f_j(x_i) − y_ij)²."""
 
-    def forward(self, f, y):
+    def forward(self, f: np.ndarray, y: np.ndarray) -> np.ndarray:
         self.diff = f - y
         loss = (self.diff * self.diff).sum(axis=1)
         self.n = loss.shape[0]
@@ -510,7 +516,7 @@ class SquaredError(Function):
         total = loss.sum()
         return np.asarray(total / self.n if self.reduction == "mean" else total, f.dtype)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
             g = g[:, None]
         elif self.reduction == "mean":
@@ -519,7 +525,7 @@ class SquaredError(Function):
         return _difference_grads(self.needs_input_grad, ga)
 
 
-def squared_error_loss(input, target, reduction: str = "mean") -> Tensor:
+def squared_error_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Σ_j (f_j(x) − y_j)² per sample, the squared loss of the notes for classification
     with one-hot targets; "mean" averages over samples (not over N·C like `mse_loss`).
 
@@ -556,7 +562,7 @@ class BCE(_PointwiseLoss):
     """−w·[t·log p + (1−t)·log(1−p)], with logs clamped at −100 as torch does so that
     p = 0 or 1 gives a finite loss."""
 
-    def pointwise(self, p, t, w):
+    def pointwise(self, p: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> np.ndarray:
         with np.errstate(divide="ignore"):
             self.logp = np.maximum(np.log(p), -100)
             self.log1mp = np.maximum(np.log1p(-p), -100)
@@ -564,7 +570,7 @@ class BCE(_PointwiseLoss):
         loss = -(t * self.logp + (1 - t) * self.log1mp)
         return loss if w is None else loss * w
 
-    def grads(self, gl):
+    def grads(self, gl: np.ndarray) -> Grads:
         p, t = self.p, self.t
         gl = gl if self.w is None else gl * self.w
         gp = gt = None
@@ -575,7 +581,7 @@ class BCE(_PointwiseLoss):
         return gp, gt, None
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities `input` ∈ [0, 1] against `target` ∈ [0, 1].
     Prefer `binary_cross_entropy_with_logits` on raw scores: it is stable.
 
@@ -602,7 +608,7 @@ class BCEWithLogits(_PointwiseLoss):
     """l = w·[(1−t)·x + (1 + (pw−1)·t)·log(1 + e^{−x})]  (torch's stable form);
     ∂l/∂x = w·[(1−t) − (1 + (pw−1)t)·σ(−x)],  ∂l/∂t = w·[−x + (pw−1)·log(1 + e^{−x})]."""
 
-    def pointwise(self, x, t, w, pw):
+    def pointwise(self, x: np.ndarray, t: np.ndarray, w: np.ndarray | None, pw: np.ndarray | None) -> np.ndarray:
         self.x, self.t, self.w, self.pw = x, t, w, pw
         self.sp = stable_softplus(-x)
         lw = 1 if pw is None else 1 + (pw - 1) * t
@@ -610,7 +616,7 @@ class BCEWithLogits(_PointwiseLoss):
         loss = (1 - t) * x + lw * self.sp
         return loss if w is None else loss * w
 
-    def grads(self, gl):
+    def grads(self, gl: np.ndarray) -> Grads:
         gl = gl if self.w is None else gl * self.w
         gx = gt = None
         if self.needs_input_grad[0]:
@@ -623,8 +629,8 @@ class BCEWithLogits(_PointwiseLoss):
         return gx, gt, None, None
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
-                                     pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None=None) -> Tensor:
     """Binary cross-entropy of sigmoid(`input`) against `target`, computed from the logits
     without forming the sigmoid (stable for |x| in the thousands). `pos_weight` (broadcast
     along the last dimension, one per class) weighs the positive term, trading recall
@@ -641,7 +647,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
 
-    def arr(v):
+    def arr(v: Tensor | None) -> np.ndarray | None:
         return None if v is None else np.broadcast_to(
             np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype), x.shape)
 
@@ -657,7 +663,7 @@ class KLDiv(_PointwiseLoss):
     """t·(log t − x) with 0·log 0 = 0 (x are log-probabilities); with log_target,
     e^t·(t − x)."""
 
-    def pointwise(self, x, t):
+    def pointwise(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         self.x, self.t = x, t
         if self.log_target:
             self.et = np.exp(t)
@@ -666,7 +672,7 @@ class KLDiv(_PointwiseLoss):
         self.logt = np.log(np.where(pos, t, 1))
         return np.where(pos, t * (self.logt - x), 0)
 
-    def grads(self, gl):
+    def grads(self, gl: np.ndarray) -> Grads:
         gx = gt = None
         if self.log_target:
             if self.needs_input_grad[0]:
@@ -681,7 +687,7 @@ class KLDiv(_PointwiseLoss):
         return gx, gt
 
 
-def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target ‖ exp(input)) pointwise, with `input` given as log-probabilities.
 
     reduction "batchmean" (sum / N) is the true KL divergence per sample; "mean" averages

@@ -16,9 +16,12 @@ neighbouring channels instead.
 """
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Sequence
 
-from ..autograd import Function, Tensor
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
 from ..kernels.im2col import is_channels_first
 from ..kernels.norm import batch_norm_backward, batch_norm_forward
@@ -26,20 +29,22 @@ from ..kernels.norm import batch_norm_backward, batch_norm_forward
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
 
-def _arr(v, dtype):
+def _arr(v: Tensor | np.ndarray | None, dtype: DTypeLike) -> np.ndarray | None:
     if v is None:
         return None
     return np.asarray(v.data if isinstance(v, Tensor) else v, dtype=dtype)
 
 
-def _standardise_backward(gxhat: np.ndarray, xhat: np.ndarray, invstd: np.ndarray, axes):
+def _standardise_backward(
+    gxhat: np.ndarray, xhat: np.ndarray, invstd: np.ndarray, axes: int | tuple[int, ...]
+) -> np.ndarray:
     """∂L/∂x from ∂L/∂x̂ through x̂ = (x − mean)·invstd, statistics over `axes`."""
     mean_g = gxhat.mean(axis=axes, keepdims=True)
     mean_gx = (gxhat * xhat).mean(axis=axes, keepdims=True)
     return (gxhat - mean_g - xhat * mean_gx) * invstd
 
 
-def _channel_view(a: np.ndarray):
+def _channel_view(a: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """a (N, C, ...) as a 3-D (A, C, B) array — (N, C, rest) for a C-ordered a, (1, C, N·rest)
     for one lying channels-first (C, N, ...) as convolutions return it, so each channel is
     one contiguous run — and the function that puts a result of that layout back in a's
@@ -70,7 +75,7 @@ class BatchNorm(Function):
     conv's 128×16×32×32 channels-first output: forward 4.1 → 3.2 ms, backward 6.7 → 4.4 ms
     against normalising its NCHW view)."""
 
-    def forward(self, x, weight, bias):
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         v, self.back = _channel_view(x)
         rm, rv = (None, None) if self.use_batch_stats else (self.running_mean,
                                                               self.running_var)
@@ -81,14 +86,14 @@ class BatchNorm(Function):
         self.weight = weight
         return self.back(out)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         gx, gw, gb = batch_norm_backward(_like(g, self.xc), self.xc, self.invstd,
                                          self.weight, self.use_batch_stats,
                                          self.needs_input_grad)
         return (None if gx is None else self.back(gx)), gw, gb
 
 
-def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+def batch_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, running_var: Tensor | np.ndarray | None = None, weight: Tensor | None=None, bias: Tensor | None=None,
                training: bool = False, momentum: float | None = 0.1,
                eps: float = 1e-5) -> Tensor:
     """Batch normalisation over all axes but 1 of (N, C, ...), as `torch.nn.functional`.
@@ -160,7 +165,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
 class LayerNorm(Function):
     """Standardise over the trailing axes `axes`; γ, β have the normalised shape."""
 
-    def forward(self, x, weight, bias):
+    def forward(self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None) -> np.ndarray:
         axes = self.axes
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
@@ -173,7 +178,7 @@ class LayerNorm(Function):
             out = out + bias
         return out.astype(x.dtype, copy=False)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         lead = tuple(range(g.ndim - len(self.axes)))
         gx = gw = gb = None
         if self.needs_input_grad[0]:
@@ -186,7 +191,7 @@ class LayerNorm(Function):
         return gx, gw, gb
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None=None, bias: Tensor | None=None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing dimensions `normalized_shape` of each sample
     (Ba et al. 2016): same computation in training and eval.
 
@@ -222,7 +227,7 @@ class GroupNorm(Function):
     """Standardise each (sample, group) over its C/G channels and spatial positions; γ, β
     are per channel."""
 
-    def forward(self, x, weight, bias):
+    def forward(self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None) -> np.ndarray:
         N, C = x.shape[:2]
         G = self.num_groups
         xg = x.reshape(N, G, C // G * int(np.prod(x.shape[2:])))
@@ -237,7 +242,7 @@ class GroupNorm(Function):
             out = out + bias.reshape(self.cshape)
         return out.astype(x.dtype, copy=False)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         N = g.shape[0]
         G = self.num_groups
         axes = (0,) + tuple(range(2, g.ndim))
@@ -254,7 +259,7 @@ class GroupNorm(Function):
         return gx, gw, gb
 
 
-def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None=None, bias: Tensor | None=None, eps: float = 1e-5) -> Tensor:
     """Group normalisation (Wu & He 2018) of (N, C, ...): channels split into `num_groups`
     groups, each standardised per sample. G = 1 is layer norm over (C, H, W); G = C is
     instance norm.
@@ -283,7 +288,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+def instance_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, running_var: Tensor | np.ndarray | None = None, weight: Tensor | None=None, bias: Tensor | None=None,
                   use_input_stats: bool = True, momentum: float = 0.1,
                   eps: float = 1e-5) -> Tensor:
     """Instance normalisation (Ulyanov et al. 2016) of (N, C, ...): each sample's channel
@@ -347,7 +352,7 @@ class LocalResponseNorm(Function):
     (torch's placement). ∂L/∂a_c = g_c/d_c − 2(α/n)β·a_c·Σ_{j: c ∈ window(j)} g_j·a_j·d_j^{−1}/s_j
     where s_j = k + (α/n)·S_j and d_j = s_j^β."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         n = self.size
         self.before, self.after = n // 2, (n - 1) // 2
         self.a = a
@@ -355,7 +360,7 @@ class LocalResponseNorm(Function):
         self.d = self.s ** self.beta
         return (a / self.d).astype(a.dtype, copy=False)
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> Grads:
         n = self.size
         t = g * self.a / (self.d * self.s)  # g_j·a_j·s_j^{−β−1}
         # the adjoint window: output j uses input c when c ∈ [j − before, j + after]
@@ -363,7 +368,7 @@ class LocalResponseNorm(Function):
         return g / self.d - (2 * self.alpha * self.beta / n) * self.a * back
 
 
-def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """Local response normalisation across channels (Krizhevsky et al. 2012), torch's
     definition: the sum of squares over `size` neighbouring channels is averaged (α/n).

@@ -17,8 +17,11 @@ import os
 import warnings
 from typing import Any, Callable
 
+numba: Any  # the module, or None without it (Numba has no type stubs)
 try:
-    import numba
+    import numba as _numba
+
+    numba = _numba
     _NUMBA_ERROR: str | None = None
 except Exception as error:  # ImportError, or a Numba built against another NumPy
     numba = None

@@ -16,6 +16,8 @@ col2im is the adjoint: it adds every column entry back to the input position it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 Pair = tuple[int, int]
@@ -111,7 +113,9 @@ def pad_cnhw(
     return out
 
 
-def tap_slices(i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> tuple[slice, slice]:
+def tap_slices(
+    i: int, j: int, out_hw: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> tuple[slice, slice]:
     """Index of the (Ho, Wo) grid of padded-input positions kernel tap (i, j) reads."""
     (Ho, Wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
     return (

@@ -138,7 +138,7 @@ def batch_norm_backward(
         and g.dtype in (np.float32, np.float64)
     ):
         C, dtype = xc.shape[1], g.dtype
-        gx = np.empty_like(g) if needs[0] else np.empty((0, 0, 0), dtype)
+        gx: np.ndarray | None = np.empty_like(g) if needs[0] else np.empty((0, 0, 0), dtype)
         sum_g, sum_gxc = np.empty(C, dtype), np.empty(C, dtype)
         _backward(
             g,

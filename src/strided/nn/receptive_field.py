@@ -190,7 +190,9 @@ def _matrix_field(rf: ReceptiveField, mats: Sequence) -> ReceptiveField:
     size, jump, start = [], [], []
     for r, j, s, m in zip(rf.size, rf.jump, rf.start, mats):
         if m is None:
-            size.append(r), jump.append(j), start.append(s)
+            size.append(r)
+            jump.append(j)
+            start.append(s)
             continue
         nz = np.asarray(m) != 0
         first, last = nz.argmax(axis=1), nz.shape[1] - 1 - nz[:, ::-1].argmax(axis=1)

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..autograd import Tensor, no_grad
 from .module import Module
@@ -110,7 +111,7 @@ def _notes_shape(shape: tuple) -> str:
     return "[" + "x".join(map(str, s)) + "]"
 
 
-def _first_tensor(out: Any):
+def _first_tensor(out: Any) -> Tensor | None:
     if isinstance(out, Tensor):
         return out
     if isinstance(out, (tuple, list)):
@@ -161,8 +162,8 @@ def _mult_adds(m: Module, inputs: tuple, out: Tensor) -> int:
     return 0
 
 
-def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: bool = True,
-            file=None, print_table: bool = True, name: str | None = None) -> Summary:
+def summary(model: Module, input_shape: Sequence[int], *, dtype: DTypeLike | None = None, compact: bool = True,
+            file: TextIO | None = None, print_table: bool = True, name: str | None = None) -> Summary:
     """Print the per-layer table of `model` on an input of `input_shape` and return it.
 
     `input_shape` is (C, H, W) (or (F,) for an MLP) for one example, the notes' view, or a
@@ -199,7 +200,7 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype=None, compact: b
     names = {id(m): n for n, m in model.named_modules()}
     handles = []
 
-    def hook(m, inputs, out):
+    def hook(m: Module, inputs: tuple, out: Any) -> None:
         t = _first_tensor(out)
         if t is None:
             return None
@@ -263,7 +264,7 @@ def _format(s: Summary) -> str:
         body.append(cells)
     widths = [max(len(head[i]), *(len(b[i]) for b in body)) for i in range(len(head))]
 
-    def line(cells):
+    def line(cells: Sequence[str]) -> str:
         left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3])]
         right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
         return "  ".join(left + right)

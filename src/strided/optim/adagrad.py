@@ -1,10 +1,13 @@
 """Adagrad (Duchi et al. 2011): per-coordinate steps shrinking with the gradient history."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..autograd import Tensor
 from ..kernels.updates import adagrad_update
-from .optimizer import Optimizer, check_range, for_blocks
+from .optimizer import Optimizer, Params, check_range, for_blocks
 
 
 class Adagrad(Optimizer):
@@ -28,7 +31,7 @@ class Adagrad(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
@@ -41,7 +44,9 @@ class Adagrad(Optimizer):
         check_range(type(self).__name__, "initial_accumulator_value",
                      group["initial_accumulator_value"], 0.0)
 
-    def _update(self, p, g, state, group):
+    def _update(
+        self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         maximize, wd, eps = group["maximize"], group["weight_decay"], group["eps"]
         if not state:
             state["step"] = 0
@@ -51,7 +56,7 @@ class Adagrad(Optimizer):
         if adagrad_update(p.data, g, state["sum"], clr, eps, wd, maximize):
             return
 
-        def update(p, g, s):
+        def update(p: np.ndarray, g: np.ndarray, s: np.ndarray) -> None:
             if maximize:
                 g = -g
             if wd:

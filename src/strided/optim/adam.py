@@ -2,10 +2,13 @@
 decay (Loshchilov & Hutter 2019)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..autograd import Tensor
 from ..kernels.updates import adam_update
-from .optimizer import Optimizer, check_range, for_blocks
+from .optimizer import Optimizer, Params, check_range, for_blocks
 
 
 class Adam(Optimizer):
@@ -34,7 +37,7 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
                  maximize: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
@@ -51,7 +54,9 @@ class Adam(Optimizer):
         check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
         check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
 
-    def _update(self, p, g, state, group):
+    def _update(
+        self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         maximize, amsgrad, decoupled = group["maximize"], group["amsgrad"], self._decoupled
         if not state:
@@ -68,7 +73,7 @@ class Adam(Optimizer):
                        eps, wd, bc1, bc2_sqrt, maximize, decoupled):
             return
 
-        def update(p, g, m, v, vmax):
+        def update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, vmax: np.ndarray) -> None:
             if maximize:
                 g = -g
             if wd:
@@ -114,7 +119,7 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

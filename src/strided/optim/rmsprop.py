@@ -1,10 +1,13 @@
 """RMSprop (Hinton's lecture 6e), with optional momentum and centring."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..autograd import Tensor
 from ..kernels.updates import rmsprop_update
-from .optimizer import Optimizer, check_range, for_blocks
+from .optimizer import Optimizer, Params, check_range, for_blocks
 
 
 class RMSprop(Optimizer):
@@ -29,7 +32,7 @@ class RMSprop(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  *, maximize: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
@@ -41,7 +44,9 @@ class RMSprop(Optimizer):
         check_range(type(self).__name__, "alpha", group["alpha"], 0.0, 1.0, high_open=False)
         check_range(type(self).__name__, "momentum", group["momentum"], 0.0, 1.0)
 
-    def _update(self, p, g, state, group):
+    def _update(
+        self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay",
                                                  "momentum"))
         maximize, centered = group["maximize"], group["centered"]
@@ -58,7 +63,7 @@ class RMSprop(Optimizer):
         if rmsprop_update(p.data, g, *buffers, lr, a, eps, wd, mu, maximize):
             return
 
-        def update(p, g, s, ga, buf):
+        def update(p: np.ndarray, g: np.ndarray, s: np.ndarray, ga: np.ndarray, buf: np.ndarray) -> None:
             if maximize:
                 g = -g
             if wd:

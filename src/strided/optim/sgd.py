@@ -1,10 +1,13 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..autograd import Tensor
 from ..kernels.updates import sgd_update
-from .optimizer import Optimizer, check_range, for_blocks, required
+from .optimizer import Optimizer, Params, check_range, for_blocks
 
 
 class SGD(Optimizer):
@@ -26,7 +29,7 @@ class SGD(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0,
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  *, maximize: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -43,7 +46,9 @@ class SGD(Optimizer):
                              f"dampening (got momentum={group['momentum']}, "
                              f"dampening={group['dampening']})")
 
-    def _update(self, p, g, state, group):
+    def _update(
+        self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         damp, nesterov, maximize = 1 - group["dampening"], group["nesterov"], group["maximize"]
         buf = state.get("momentum_buffer") if mu else None
@@ -54,7 +59,7 @@ class SGD(Optimizer):
                       maximize):
             return
 
-        def update(p, g, buf):
+        def update(p: np.ndarray, g: np.ndarray, buf: np.ndarray) -> None:
             if maximize:
                 g = -g
             if wd:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .text import plural
 
@@ -63,7 +64,7 @@ class LambdaCallback(Callback):
         Position among the callbacks: lower runs earlier (default 50).
     """
 
-    def __init__(self, order: int = 50, **hooks):
+    def __init__(self, order: int = 50, **hooks: Callable[..., Any]) -> None:
         known = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
                  "on_train_end"}
         unknown = set(hooks) - known

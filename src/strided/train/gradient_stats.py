@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..nn.module import Module
 from .callbacks import Callback
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,7 +127,7 @@ class GradientStats(Callback):
             self._snapshot()
 
     def _hook(self, name: str) -> Any:
-        def hook(module, inputs, output):
+        def hook(module: Module, inputs: tuple, output: Any) -> None:
             trainer = self._trainer
             if trainer is None or not module.training or not self._records(trainer.global_step + 1):
                 return None

@@ -68,7 +68,7 @@ def decoder_samples(model: Any, images: Any, n: int = 16,
     x = as_batch(images)
     rng = np.random.default_rng(seed)
 
-    def run():
+    def run() -> Any:
         z = _codes(model, x)
         mu, sigma = z.mean(axis=0), z.std(axis=0)
         draw = mu + sigma * rng.standard_normal((n,) + z.shape[1:])

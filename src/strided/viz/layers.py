@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..nn.module import Module
 
 __all__ = ["layer_names", "get_layer", "conv_layer_names", "activations", "check_images",
            "as_batch"]
@@ -97,7 +98,7 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
     captured: dict[str, np.ndarray] = {}
 
     def hook_for(name: str) -> Any:
-        def hook(module, inputs, output):
+        def hook(module: Module, inputs: tuple, output: Any) -> None:
             out = output[0] if isinstance(output, (tuple, list)) else output
             captured[name] = np.array(out.data, copy=True)  # in-place layers may follow
         return hook

@@ -68,8 +68,8 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
         searched among ``pool_size`` test images.
     fmt : "png" or "svg".
     """
-    from ..train.recipe import eval_transform, load_dataset, load_trained
     from ..train.metrics import confusion_matrix
+    from ..train.recipe import eval_transform, load_dataset, load_trained
     from .confusion import plot_confusion_matrix
     from .feature_maps import plot_feature_maps
     from .figure import pyplot, save_figure
@@ -92,7 +92,7 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
     transform = eval_transform(cfg)
     cache: dict = {}
 
-    def test_set():
+    def test_set() -> Any:
         if "ds" not in cache:
             cache["ds"] = load_dataset(cfg["dataset"], False, data_root, download)
         return cache["ds"]

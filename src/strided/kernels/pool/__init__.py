@@ -61,7 +61,7 @@ class Planes:
         self.channels_first = is_channels_first(x)
         src = to_cnhw(x) if self.channels_first else np.ascontiguousarray(x)
         self.lead = src.shape[:2]
-        self.data = src.reshape((-1,) + src.shape[2:])
+        self.data: np.ndarray = src.reshape((-1,) + src.shape[2:])
 
     def like(self, a: np.ndarray) -> np.ndarray:
         """Another (N, C, h, w) array in these planes' order, contiguous."""

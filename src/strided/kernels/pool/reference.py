@@ -283,7 +283,7 @@ def max_pool2d_backward(dy: np.ndarray, arg: PoolArgmax, geo: PoolGeometry) -> n
     g = np.zeros(win.T, dtype=dy.dtype)  # dy on the whole grid, 0 where no output is
     copy_rows(win.crop(g), dy)
     grads = {p: np.zeros(win.size, dtype=dy.dtype) for p in win.phases}
-    written = set()
+    written: set = set()
     if win.separable:
         rtap, ctaps = arg.taps[0], arg.taps[1:]
         dcs = {a: np.zeros(win.Tc, dtype=dy.dtype) for a in win.row_phases}
@@ -341,6 +341,7 @@ def avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dt
 
 
 def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
+    """Window means: the sum over the window's taps, over each window's divisor."""
     xp = geo.padded(x, 0)
     y = None
     for t, (hs, ws) in geo.taps():
@@ -353,6 +354,7 @@ def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) ->
 
 
 def avg_pool2d_backward(dy: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
+    """dx: each window's dy / divisor added back to every tap it read (padding cropped)."""
     N, C = dy.shape[:2]
     gp = geo.zeros_padded(N, C, dy.dtype)
     share = dy / divisor
