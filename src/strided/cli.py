@@ -30,14 +30,18 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .data.registry import list_datasets
 from .functional.stable import stable_softmax
 from .train import recipe
+
+if TYPE_CHECKING:
+    from .train.gradient_stats import GradientStats
 
 __all__ = ["main", "build_parser"]
 
@@ -46,14 +50,14 @@ __all__ = ["main", "build_parser"]
 CLIError = recipe.ConfigError
 
 
-def _say(args, message: str = "") -> None:
+def _say(args: argparse.Namespace, message: str = "") -> None:
     if not getattr(args, "quiet", False):
         print(message, flush=True)
 
 
 # -- train --------------------------------------------------------------------------------
 
-def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
+def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
     placement = None
     if args.distributed:
         from .distributed import MPIPlacement
@@ -93,7 +97,7 @@ def cmd_train(args, extra_callbacks: Sequence = ()) -> int:
     return 0
 
 
-def _resume_command(args) -> str:
+def _resume_command(args: argparse.Namespace) -> str:
     """The command that continues an interrupted ``strided train``."""
     import shlex
     words = ["strided", "train", "--resume", str(args.run_folder)]
@@ -102,7 +106,7 @@ def _resume_command(args) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _write_grad_stats(stats, out: Path) -> list[Path]:
+def _write_grad_stats(stats: GradientStats, out: Path) -> list[Path]:
     paths = stats.write(out)
     try:
         from .viz import plot_gradient_flow, pyplot
@@ -115,7 +119,7 @@ def _write_grad_stats(stats, out: Path) -> list[Path]:
 
 # -- evaluate -----------------------------------------------------------------------------
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import DataLoader
     from .train import Trainer
     from .train.metrics import format_confusion
@@ -282,9 +286,14 @@ def cmd_search(args) -> int:
 
 # -- summary ------------------------------------------------------------------------------
 
-def cmd_summary(args) -> int:
-    from .models.registry import (describe_model, get_model, input_shape_of, list_models,
-                                  takes_in_channels)
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .models.registry import (
+        describe_model,
+        get_model,
+        input_shape_of,
+        list_models,
+        takes_in_channels,
+    )
     from .nn.summary import summary
     if args.list or args.model is None:
         for name in list_models():
@@ -312,7 +321,7 @@ def _read_image(path: Path, in_channels: int, size: int) -> np.ndarray:
     return read_image(path, in_channels, (size, size))[None]
 
 
-def cmd_predict(args) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
     from .autograd import Tensor, no_grad
     model, cfg, classes, file = recipe.load_trained(args.checkpoint)
     transform = recipe.eval_transform(cfg)
@@ -321,7 +330,7 @@ def cmd_predict(args) -> int:
     if args.top > len(classes):
         raise CLIError(f"--top {args.top} is more than the model's {len(classes)} classes")
     k = args.top
-    results = []
+    results: list[dict[str, Any]] = []
     for name in args.images:
         x = _read_image(Path(name), in_channels, size)
         with no_grad():
@@ -343,7 +352,7 @@ def cmd_predict(args) -> int:
 
 # -- visualize ----------------------------------------------------------------------------
 
-def cmd_visualize(args) -> int:
+def cmd_visualize(args: argparse.Namespace) -> int:
     from .viz.run_report import visualize_run
     paths = visualize_run(args.run, args.out, layers=args.layer, images=args.images,
                           channel=args.channel, k=args.top, pool_size=args.pool,
@@ -359,7 +368,7 @@ def cmd_visualize(args) -> int:
 
 # -- export -------------------------------------------------------------------------------
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from .onnx import export_run
     done = export_run(args.run, args.output, opset=args.opset)
     shape = "×".join(str(n) for n in done.input_shape)

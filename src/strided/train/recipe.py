@@ -27,14 +27,20 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .text import plural
+
+if TYPE_CHECKING:  # the run's pieces are imported when built, to keep `strided --help` quick
+    from ..data.transforms import Compose
+    from ..nn.module import Module
+    from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+    from ..optim.optimizer import Optimizer, Params
 
 __all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS",
            "RESUMABLE", "PLANNED", "RunFolder", "Run", "dataset_key", "load_dataset",
@@ -44,7 +50,7 @@ __all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS"
            "check_config", "latest_unfinished_run", "folder_data", "test_set", "input_size",
            "plural"]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 # the optimisers a config may name, with the learning rate each gets when none is given
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 0.05, "nesterov": 0.05, "rmsprop": 1e-3,
@@ -150,7 +156,7 @@ def dataset_key(name: str) -> str:
 
 
 def load_dataset(name: str, train: bool, root: PathLike | None = None,
-                 download: bool = False):
+                 download: bool = False) -> Any:
     """The ``strided.data`` data set ``name`` (see ``strided.data.registry``); when it is
     not on disk the message says how to get it in ``strided train``'s own flags."""
     from ..data.registry import load_dataset as load
@@ -164,7 +170,7 @@ def load_dataset(name: str, train: bool, root: PathLike | None = None,
         raise FileNotFoundError(text) from None
 
 
-def subset(ds, limit: int | None, seed: int):
+def subset(ds: Any, limit: int | None, seed: int) -> Any:
     """A fixed random ``limit`` samples of ``ds`` (all of them without a limit)."""
     from ..data import Subset
     if limit is None or limit >= len(ds):
@@ -193,7 +199,7 @@ def _model_input_rank(model_name: str) -> int:
         return 3
 
 
-def eval_transform(cfg: Mapping[str, Any]):
+def eval_transform(cfg: Mapping[str, Any]) -> Compose:
     """uint8 images → float32, normalised with the data set's statistics."""
     from ..data import transforms as T
     if cfg.get("data"):  # your own images: statistics of their training part, kept in cfg
@@ -202,13 +208,13 @@ def eval_transform(cfg: Mapping[str, Any]):
         from ..data.registry import dataset_info
         info = dataset_info(dataset_key(cfg["dataset"]))
         mean, std = info.mean, info.std
-    steps = [T.ToFloat(), T.Normalize(mean, std)]
+    steps: list[Callable[[np.ndarray], np.ndarray]] = [T.ToFloat(), T.Normalize(mean, std)]
     if _model_input_rank(cfg["model"]) == 1:
         steps.append(_Flatten())
     return T.Compose(steps)
 
 
-def train_transform(cfg: Mapping[str, Any], image_size: int):
+def train_transform(cfg: Mapping[str, Any], image_size: int) -> Compose:
     """Augmentation (on the uint8 images, where it is cheapest) then ``eval_transform``.
 
     One generator, seeded from the config's seed, draws for all augmentations; a
@@ -231,7 +237,7 @@ def train_transform(cfg: Mapping[str, Any], image_size: int):
 
 # -- model, optimiser, schedule -----------------------------------------------------------
 
-def build_model(cfg: Mapping[str, Any], num_classes: int, in_channels: int):
+def build_model(cfg: Mapping[str, Any], num_classes: int, in_channels: int) -> Module:
     """The registered model ``cfg["model"]`` for this many classes and input channels
     (constructors without ``in_channels``, like the MLP's, get only ``num_classes``)."""
     from ..models.registry import get_model, takes_in_channels
@@ -241,7 +247,7 @@ def build_model(cfg: Mapping[str, Any], num_classes: int, in_channels: int):
     return get_model(name, num_classes=num_classes)
 
 
-def build_optimizer(cfg: Mapping[str, Any], params):
+def build_optimizer(cfg: Mapping[str, Any], params: Params) -> Optimizer:
     """The config's optimiser: its name, ``lr`` (default ``DEFAULT_LR``), weight decay
     (AdamW: 1e-2 when none is given) and, for SGD, momentum."""
     from .. import optim
@@ -259,7 +265,9 @@ def build_optimizer(cfg: Mapping[str, Any], params):
     return optim.create(name, params, **kwargs)
 
 
-def build_scheduler(cfg: Mapping[str, Any], optimizer, steps_per_epoch: int):
+def build_scheduler(
+    cfg: Mapping[str, Any], optimizer: Optimizer, steps_per_epoch: int
+) -> LRScheduler | ReduceLROnPlateau | None:
     """The config's schedule laid out over its epochs (None for ``"none"``)."""
     from ..optim import lr_scheduler as S
     name, epochs = cfg["schedule"], int(cfg["epochs"])
@@ -267,15 +275,15 @@ def build_scheduler(cfg: Mapping[str, Any], optimizer, steps_per_epoch: int):
         raise ConfigError(f"unknown schedule {name!r}; choose from {', '.join(SCHEDULES)}")
     if name == "none":
         return None
-    kwargs = {
+    table: dict[str, dict[str, Any]] = {
         "step": {"step_size": max(1, epochs // 3), "gamma": 0.1},
         "cosine": {"T_max": max(1, epochs)},
         "exponential": {"gamma": 0.9},
         "onecycle": {"max_lr": optimizer.param_groups[0]["lr"], "epochs": max(1, epochs),
                      "steps_per_epoch": max(1, steps_per_epoch)},
         "plateau": {"factor": 0.5, "patience": 2},
-    }[name]
-    return S.create(name, optimizer, **kwargs)
+    }
+    return S.create(name, optimizer, **table[name])
 
 
 # -- options from a file -------------------------------------------------------------------
@@ -596,11 +604,11 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
                grad_stats=grad_stats, placement=place)
 
 
-def _rounded(values) -> tuple:
+def _rounded(values: Iterable[float]) -> tuple:
     return tuple(round(float(v), 4) for v in values)
 
 
-def folder_data(cfg: Mapping[str, Any]):
+def folder_data(cfg: Mapping[str, Any]) -> tuple[Any, Any]:
     """(train, test) of your own images (``cfg["data"]``, one sub-folder per class): an
     ``ImageFolder`` resized to ``cfg["image_size"]`` (default: its most common size), with
     ``cfg["test_split"]`` of each class held out for testing (the same for the same seed)."""
@@ -615,7 +623,7 @@ def folder_data(cfg: Mapping[str, Any]):
     return train, test
 
 
-def _folder_stats(cfg: Mapping[str, Any], train) -> tuple:
+def _folder_stats(cfg: Mapping[str, Any], train: Any) -> tuple:
     """The per-channel mean and std of the training images (kept from the first run when
     resuming, so the normalisation never changes under a model)."""
     from ..data import ImageFolder
@@ -624,7 +632,9 @@ def _folder_stats(cfg: Mapping[str, Any], train) -> tuple:
     return ImageFolder.channel_stats(train.arrays[0])
 
 
-def test_set(cfg: Mapping[str, Any], data_root: PathLike | None = None, download: bool = False):
+def test_set(
+    cfg: Mapping[str, Any], data_root: PathLike | None = None, download: bool = False
+) -> Any:
     """The test split a trained run is evaluated on (a registered data set's, or the part
     of your own images it held out)."""
     if cfg.get("data"):
@@ -683,7 +693,7 @@ def find_weights(path: PathLike) -> Path:
     return p
 
 
-def load_trained(path: PathLike):
+def load_trained(path: PathLike) -> tuple[Module, dict[str, Any], list[str], Path]:
     """``(model, config, classes, file)`` from a run folder, a ``model.safetensors`` or a
     training checkpoint; the model in eval mode."""
     from ..io import CheckpointError, read_model_file
