@@ -336,13 +336,19 @@ def _get_item(g: _Graph, c: Call) -> str:
     for axis, i in enumerate(index):
         if isinstance(i, (int, np.integer)):
             i = int(i) % x.shape[axis]
-            starts.append(i), ends.append(i + 1), axes.append(axis), steps.append(1)
+            starts.append(i)
+            ends.append(i + 1)
+            axes.append(axis)
+            steps.append(1)
             squeeze.append(axis)
         elif i != slice(None):
             start, stop, step = i.indices(x.shape[axis])
             if step < 0 and stop < 0:
                 stop = -(2 ** 62)  # "before the first element" for a reversed slice
-            starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
+            starts.append(start)
+            ends.append(stop)
+            axes.append(axis)
+            steps.append(step)
     y = _input(g, c, 0)
     if axes:
         y = g.node("Slice", [y, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
@@ -410,7 +416,7 @@ def _simple(onnx_op: str, **fixed: Any) -> Callable:
 def _with(onnx_op: str, **renames: str) -> Callable:
     """A node whose attributes are the call's params under other names (onnx ← strided)."""
     def convert(g: _Graph, c: Call) -> str:
-        attrs = {k: (float(c.params[v]) if isinstance(c.params[v], float) else c.params[v])
+        attrs: dict[str, Any] = {k: (float(c.params[v]) if isinstance(c.params[v], float) else c.params[v])
                  for k, v in renames.items()}
         return g.node(onnx_op, [_input(g, c, 0)], **attrs)
     return convert
@@ -669,7 +675,7 @@ def _mark(k: int, calls: list[Call], producer: dict, kinds: dict, needed: dict) 
 
 def _name_weights(g: _Graph, model: Module, calls: list[Call], used: dict) -> None:
     """Parameters and buffers become initializers under their state_dict names, when used."""
-    owners = {}
+    owners: dict[int, tuple[str, Any]] = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         owners.setdefault(id(t), (name, t))
         owners.setdefault(id(t.data), (name, t))

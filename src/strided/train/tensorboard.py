@@ -727,7 +727,7 @@ class TensorBoard(Callback):
         if self.histogram_freq and step % self.histogram_freq == 0:
             self._log_histograms(self.writer, trainer, step)
         if any(
-            getattr(cb, "every_steps", None) and step % cb.every_steps == 0
+            (every := getattr(cb, "every_steps", None)) and step % every == 0
             for cb in trainer.callbacks
         ):
             # a checkpoint inside the epoch follows at this step: what it covers goes first
