@@ -10,6 +10,7 @@ buffer. The last line is NumPy's sgemm GFLOP/s on this machine: the ceiling for 
 Times are the fastest of --reps runs in each of --procs fresh processes per layer.
 Speed only; correctness lives in tests/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -147,6 +148,7 @@ def sgemm_gflops(n=2048):
 def blas_threads() -> int:
     try:
         from threadpoolctl import threadpool_info
+
         return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
     except Exception:
         return int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count() or 1)
@@ -172,6 +174,7 @@ def measure(layer, reps: int, seed: int) -> dict:
 
     def tstep():
         theirs(layer, x, w).backward(gt)
+
     t_ours, t_torch = timeit_interleaved([step, tstep], reps)
     return {"ours": t_ours, "torch": t_torch, "peak": peak, "y": list(y.shape)}
 
@@ -186,10 +189,12 @@ def row(layer, runs: list[dict], ceiling: float) -> str:
     f = flops(layer, runs[0]["y"])
     col = column_mb(layer, runs[0]["y"])
     rate = None if f is None else f / t_ours / 1e9
-    return (f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
-            f"{'' if rate is None else f'{rate:8.1f}':>8s} "
-            f"{'' if rate is None else f'{100 * rate / ceiling:6.0f}%':>7s} "
-            f"{runs[0]['peak']:11.1f} {'' if col is None else f'{col:7.1f}':>7s}")
+    return (
+        f"{layer[0]:32s} {t_ours * 1e3:8.1f} {t_torch:>9s} {ratio:>6s} "
+        f"{'' if rate is None else f'{rate:8.1f}':>8s} "
+        f"{'' if rate is None else f'{100 * rate / ceiling:6.0f}%':>7s} "
+        f"{runs[0]['peak']:11.1f} {'' if col is None else f'{col:7.1f}':>7s}"
+    )
 
 
 def main(argv=None):
@@ -206,24 +211,38 @@ def main(argv=None):
         return
     # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where set, change which sgemm kernel OpenBLAS
     # picks (on an AVX-512 machine: Haswell instead of the native one, about half speed)
-    env = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in
-                    ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"))
+    env = ", ".join(
+        f"{k}={os.environ.get(k, 'unset')}"
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")
+    )
     print(f"NumPy {np.__version__}, {env}")
     ceiling = sgemm_gflops()
-    head = (f"{'layer':32s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
-            f"{'% sgemm':>7s} {'bwd peak MB':>11s} {'col MB':>7s}")
+    head = (
+        f"{'layer':32s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
+        f"{'% sgemm':>7s} {'bwd peak MB':>11s} {'col MB':>7s}"
+    )
     print(head)
     print("-" * len(head))
     # Each layer is timed in fresh processes, the fastest of them kept for each side: in
     # one process PyTorch's depthwise layer ran at 7 ms or at 19-25 ms, process by process,
     # and after the other layers had run in the same process at 21 ms.
     for i, layer in enumerate(LAYERS):
-        runs = [json.loads(subprocess.run(
-            [sys.executable, __file__, "--row", str(i), "--reps", str(args.reps)],
-            check=True, capture_output=True, text=True).stdout) for _ in range(args.procs)]
+        runs = [
+            json.loads(
+                subprocess.run(
+                    [sys.executable, __file__, "--row", str(i), "--reps", str(args.reps)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            for _ in range(args.procs)
+        ]
         print(row(layer, runs, ceiling), flush=True)
-    print(f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {ceiling:.0f} GFLOP/s "
-          f"(the ceiling for the conv rows; '% sgemm' is relative to it)")
+    print(
+        f"\nNumPy sgemm (2048²) on {threads} BLAS thread(s): {ceiling:.0f} GFLOP/s "
+        f"(the ceiling for the conv rows; '% sgemm' is relative to it)"
+    )
 
 
 if __name__ == "__main__":

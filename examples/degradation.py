@@ -12,6 +12,7 @@ To fit in minutes on a CPU the networks are the paper's CIFAR ResNets with half 
 (8/16/32 channels instead of 16/32/64), on images averaged down to 14×14, trained for 64
 SGD steps on a fixed 512-image subset.
 """
+
 import argparse
 from pathlib import Path
 
@@ -33,10 +34,15 @@ parser.add_argument("--out", default=str(Path(__file__).parent / "figures"))
 args = parser.parse_args()
 
 train = FashionMNIST(train=True)
-order = np.random.default_rng(0).permutation(len(train))[:args.images]
+order = np.random.default_rng(0).permutation(len(train))[: args.images]
 subset = Subset(train, np.sort(order))
-to_input = T.Compose([T.ToFloat(), T.Normalize(0.2860, 0.3530),
-                      lambda x: x.reshape(len(x), 1, 14, 2, 14, 2).mean(axis=(3, 5))])
+to_input = T.Compose(
+    [
+        T.ToFloat(),
+        T.Normalize(0.2860, 0.3530),
+        lambda x: x.reshape(len(x), 1, 14, 2, 14, 2).mean(axis=(3, 5)),
+    ]
+)
 WIDTHS = (8, 16, 32)
 
 
@@ -58,31 +64,50 @@ for depth in (20, 56):
         strided.manual_seed(0)
         model = CifarResNet(depth, num_classes=10, in_channels=1, plain=plain, widths=WIDTHS)
         losses: list[float] = []
-        record = LambdaCallback(on_batch_end=lambda t, logs, losses=losses: losses.append(
-            logs["loss"]))
-        loader = DataLoader(subset, batch_size=args.batch_size, shuffle=True, seed=0,
-                            transform=to_input)
-        trainer = Trainer(model, SGD(model.parameters(), lr=0.05, momentum=0.9,
-                                     weight_decay=1e-4),
-                          callbacks=[record], progress=False, verbose=False)
+        record = LambdaCallback(
+            on_batch_end=lambda t, logs, losses=losses: losses.append(logs["loss"])
+        )
+        loader = DataLoader(
+            subset, batch_size=args.batch_size, shuffle=True, seed=0, transform=to_input
+        )
+        trainer = Trainer(
+            model,
+            SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4),
+            callbacks=[record],
+            progress=False,
+            verbose=False,
+        )
         history = trainer.fit(loader, epochs=args.epochs)
         curves[name] = [1 - a for a in history["train_accuracy"]]
         steps[name] = losses
         final[name] = training_error(model)
-        print(f"{name:10s} training error by epoch "
-              + " ".join(f"{e:.3f}" for e in curves[name])
-              + f"; after training (eval mode) {final[name]:.3f}", flush=True)
+        print(
+            f"{name:10s} training error by epoch "
+            + " ".join(f"{e:.3f}" for e in curves[name])
+            + f"; after training (eval mode) {final[name]:.3f}",
+            flush=True,
+        )
 
 from strided.viz import pyplot, save_figure  # noqa: E402
 
 plt = pyplot()
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-style = {"plain-20": ("tab:blue", "--"), "plain-56": ("tab:red", "--"),
-         "ResNet-20": ("tab:blue", "-"), "ResNet-56": ("tab:red", "-")}
+style = {
+    "plain-20": ("tab:blue", "--"),
+    "plain-56": ("tab:red", "--"),
+    "ResNet-20": ("tab:blue", "-"),
+    "ResNet-56": ("tab:red", "-"),
+}
 for name, errs in curves.items():
     colour, ls = style[name]
-    axes[0].plot(range(1, len(errs) + 1), np.array(errs) * 100, color=colour, ls=ls,
-                 marker="o", label=f"{name} (final {final[name] * 100:.1f}%)")
+    axes[0].plot(
+        range(1, len(errs) + 1),
+        np.array(errs) * 100,
+        color=colour,
+        ls=ls,
+        marker="o",
+        label=f"{name} (final {final[name] * 100:.1f}%)",
+    )
     loss = np.asarray(steps[name])
     smooth = np.convolve(loss, np.ones(8) / 8, mode="valid")
     axes[1].plot(np.arange(len(smooth)) + 8, smooth, color=colour, ls=ls, label=name)

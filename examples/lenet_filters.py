@@ -8,6 +8,7 @@ Without --run it trains LeNet-5 for 2 epochs on 5,000 Fashion-MNIST images (a fe
 on two cores) with `strided train`, then draws. The same pictures, and more, come from
 `strided visualize RUN`.
 """
+
 import argparse
 from pathlib import Path
 
@@ -27,26 +28,53 @@ run = args.run
 if run is None:
     run = "runs/example-lenet5-short"
     if not (Path(run) / "model.safetensors").exists():
-        main(["train", "--model", "lenet5", "--epochs", "2", "--limit-train", "5000",
-              "--limit-test", "2000", "--out", run, "--no-progress"])
+        main(
+            [
+                "train",
+                "--model",
+                "lenet5",
+                "--epochs",
+                "2",
+                "--limit-train",
+                "5000",
+                "--limit-test",
+                "2000",
+                "--out",
+                run,
+                "--no-progress",
+            ]
+        )
 
 model, cfg, classes, _ = load_trained(run)
 test = load_dataset(cfg["dataset"], train=False)
 x = eval_transform(cfg)(test.images[:1000]).astype(np.float32)
 out = Path(args.out)
 plt = pyplot()
-for fig in (plot_filters(model, "features.0", path=out / "lenet_filters_conv1.png"),
-            plot_feature_maps(model, x[args.image], "features.0",
-                              path=out / "lenet_feature_maps_conv1.png"),
-            plot_feature_maps(model, x[args.image], "features.3",
-                              path=out / "lenet_feature_maps_conv2.png")):
+for fig in (
+    plot_filters(model, "features.0", path=out / "lenet_filters_conv1.png"),
+    plot_feature_maps(
+        model, x[args.image], "features.0", path=out / "lenet_feature_maps_conv1.png"
+    ),
+    plot_feature_maps(
+        model, x[args.image], "features.3", path=out / "lenet_feature_maps_conv2.png"
+    ),
+):
     plt.close(fig)
 print(f"test image {args.image}: a {classes[int(test.targets[args.image])]}")
 for channel in range(3):
     idx, scores = top_k_activating(model, x, "features.3", channel, k=9)
     names = [classes[int(test.targets[i])] for i in idx]
-    print(f"conv2 channel {channel}: top-9 test images are "
-          + ", ".join(f"{n}" for n in names))
-plt.close(plot_top_k(model, x, "features.3", 0, k=9, labels=test.targets[:1000],
-                     classes=classes, path=out / "lenet_top9_conv2_channel0.png"))
+    print(f"conv2 channel {channel}: top-9 test images are " + ", ".join(f"{n}" for n in names))
+plt.close(
+    plot_top_k(
+        model,
+        x,
+        "features.3",
+        0,
+        k=9,
+        labels=test.targets[:1000],
+        classes=classes,
+        path=out / "lenet_top9_conv2_channel0.png",
+    )
+)
 print("wrote the pictures to", out)

@@ -10,6 +10,7 @@ shrink the gradient reaching layer 1 by orders of magnitude; ReLU passes gradien
 unchanged where it is active, and He initialisation (variance 2/fan_in) keeps the signal's
 scale from layer to layer, so layer 1 learns as fast as layer 10.
 """
+
 import argparse
 from pathlib import Path
 
@@ -32,8 +33,7 @@ args = parser.parse_args()
 DEPTH, WIDTH, BATCH = 10, 128, 64
 train = FashionMNIST(train=True)
 subset = Subset(train, np.arange(args.steps * BATCH))
-to_input = T.Compose([T.ToFloat(), T.Normalize(0.2860, 0.3530),
-                      lambda x: x.reshape(len(x), -1)])
+to_input = T.Compose([T.ToFloat(), T.Normalize(0.2860, 0.3530), lambda x: x.reshape(len(x), -1)])
 
 CONFIGS = {  # name: (activation, initialiser of each Linear weight)
     "sigmoid + Xavier": ("sigmoid", init.xavier_normal_),
@@ -52,14 +52,17 @@ for name, (activation, initialise) in CONFIGS.items():
         init.zeros_(m.bias)
     stats = GradientStats(low=1e-6)  # warns when a layer's gradient norm drops below 1e-6
     loader = DataLoader(subset, batch_size=BATCH, shuffle=True, seed=0, transform=to_input)
-    Trainer(model, SGD(model.parameters(), lr=0.01), callbacks=[stats], progress=False,
-            verbose=False).fit(loader, epochs=1)
+    Trainer(
+        model, SGD(model.parameters(), lr=0.01), callbacks=[stats], progress=False, verbose=False
+    ).fit(loader, epochs=1)
     first, last = stats.layer_names()[0], stats.layer_names()[-1]
     steps, g1 = stats.series(first)
     _, g10 = stats.series(last)
     results[name] = (steps, g1, g10, [stats.series(n)[1] for n in stats.layer_names()])
-    print(f"{name:18s} ‖∇W1‖ {g1[:10].mean():.2e}  ‖∇W10‖ {g10[:10].mean():.2e}  "
-          f"layer 1 / layer 10 over the first 10 steps: {(g1[:10] / g10[:10]).mean():.2e}")
+    print(
+        f"{name:18s} ‖∇W1‖ {g1[:10].mean():.2e}  ‖∇W10‖ {g10[:10].mean():.2e}  "
+        f"layer 1 / layer 10 over the first 10 steps: {(g1[:10] / g10[:10]).mean():.2e}"
+    )
 
 try:
     from strided.viz import pyplot, save_figure
@@ -67,7 +70,7 @@ except ImportError:  # pragma: no cover
     raise SystemExit("the figure needs matplotlib: pip install 'strided[plot]'") from None
 plt = pyplot()
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-colours = dict(zip(CONFIGS, ["tab:red", "tab:orange", "tab:blue", "tab:green"]))
+colours = dict(zip(CONFIGS, ["tab:red", "tab:orange", "tab:blue", "tab:green"], strict=True))
 for name, (steps, g1, g10, _) in results.items():
     axes[0].plot(steps, g1, color=colours[name], label=f"{name}: layer 1")
     axes[0].plot(steps, g10, color=colours[name], ls="--", label=f"{name}: layer 10")
@@ -77,8 +80,13 @@ axes[0].set_ylabel("‖∂L/∂W‖")
 axes[0].set_title("gradient norm of layer 1 (—) and layer 10 (--)")
 axes[0].legend(fontsize=7, ncol=2)
 for name, (_, _, _, per_layer) in results.items():
-    axes[1].plot(range(1, DEPTH + 1), [g[:10].mean() for g in per_layer], marker="o",
-                 color=colours[name], label=name)
+    axes[1].plot(
+        range(1, DEPTH + 1),
+        [g[:10].mean() for g in per_layer],
+        marker="o",
+        color=colours[name],
+        label=name,
+    )
 axes[1].set_yscale("log")
 axes[1].set_xlabel("layer (1 = next to the input)")
 axes[1].set_title("mean gradient norm over the first 10 steps")

@@ -1,4 +1,5 @@
 """``python -m strided ...``: the same command line as ``strided ...``."""
+
 import sys
 
 from .cli import main

@@ -22,6 +22,7 @@ and ``results.json``; with ``--tensorboard``, TensorBoard's event files in ``tb/
 Errors are reported as one line on stderr with a non-zero exit status; set
 ``STRIDED_DEBUG=1`` to see the traceback instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,10 +58,12 @@ def _say(args: argparse.Namespace, message: str = "") -> None:
 
 # -- train --------------------------------------------------------------------------------
 
+
 def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
     placement = None
     if args.distributed:
         from .distributed import MPIPlacement
+
         placement = MPIPlacement(sync_batchnorm=args.sync_batchnorm)
         if not placement.is_writer:  # rank 0 speaks for the job
             args.quiet = True
@@ -77,29 +80,38 @@ def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
         _say(args, note)
     what = "resuming" if run.resume else "training"
     data = Path(cfg["data"]).name if cfg.get("data") else cfg["dataset"]
-    _say(args, f"{what} {cfg['model']} ({run.model.num_parameters():,} parameters) on "
-               f"{data}: {run.num_train} training, {run.num_val} validation images; "
-               f"{recipe.plural(int(cfg['epochs']), 'epoch')}, batch {cfg['batch_size']}, "
-               f"{cfg['optimizer']} lr {run.optimizer.param_groups[0]['lr']:g}; output in "
-               f"{run.folder.path}")
+    _say(
+        args,
+        f"{what} {cfg['model']} ({run.model.num_parameters():,} parameters) on "
+        f"{data}: {run.num_train} training, {run.num_val} validation images; "
+        f"{recipe.plural(int(cfg['epochs']), 'epoch')}, batch {cfg['batch_size']}, "
+        f"{cfg['optimizer']} lr {run.optimizer.param_groups[0]['lr']:g}; output in "
+        f"{run.folder.path}",
+    )
     run.started = time.perf_counter()
-    run.trainer.fit(run.train_loader, run.val_loader, epochs=int(cfg["epochs"]),
-                    resume=run.resume)
+    run.trainer.fit(run.train_loader, run.val_loader, epochs=int(cfg["epochs"]), resume=run.resume)
     results = recipe.finish_run(run)
     if not run.placement.is_writer:
         return 0
     if run.grad_stats is not None:
-        _say(args, "gradient statistics: " + ", ".join(
-            map(str, _write_grad_stats(run.grad_stats, run.folder.path))))
-    print(f"test accuracy {results['test_accuracy']:.4f} (loss {results['test_loss']:.4f}) on "
-          f"{results['test_images']} images after {recipe.plural(results['epochs'], 'epoch')}; "
-          f"saved {run.folder.model}", flush=True)
+        _say(
+            args,
+            "gradient statistics: "
+            + ", ".join(map(str, _write_grad_stats(run.grad_stats, run.folder.path))),
+        )
+    print(
+        f"test accuracy {results['test_accuracy']:.4f} (loss {results['test_loss']:.4f}) on "
+        f"{results['test_images']} images after {recipe.plural(results['epochs'], 'epoch')}; "
+        f"saved {run.folder.model}",
+        flush=True,
+    )
     return 0
 
 
 def _resume_command(args: argparse.Namespace) -> str:
     """The command that continues an interrupted ``strided train``."""
     import shlex
+
     words = ["strided", "train", "--resume", str(args.run_folder)]
     if args.data_root:
         words += ["--data-root", args.data_root]
@@ -110,6 +122,7 @@ def _write_grad_stats(stats: GradientStats, out: Path) -> list[Path]:
     paths = stats.write(out)
     try:
         from .viz import plot_gradient_flow, pyplot
+
         pyplot().close(plot_gradient_flow(stats, path=out / "grad-flow.png"))
         paths.append(out / "grad-flow.png")
     except (ImportError, ValueError):
@@ -119,26 +132,39 @@ def _write_grad_stats(stats: GradientStats, out: Path) -> list[Path]:
 
 # -- evaluate -----------------------------------------------------------------------------
 
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import DataLoader
     from .train import Trainer
     from .train.metrics import format_confusion
 
     model, cfg, classes, file = recipe.load_trained(args.checkpoint)
-    test = recipe.subset(recipe.test_set(cfg, args.data_root, args.download),
-                         args.limit, int(cfg.get("seed", 0)))
+    test = recipe.subset(
+        recipe.test_set(cfg, args.data_root, args.download), args.limit, int(cfg.get("seed", 0))
+    )
     loader = DataLoader(test, batch_size=args.batch_size, transform=recipe.eval_transform(cfg))
     top_k = (5,) if len(classes) > 5 else ()
     trainer = Trainer(model, None, progress=False, verbose=False)
     r = trainer.evaluate(loader, top_k=top_k, confusion=True, num_classes=len(classes))
     per_class = r["per_class_accuracy"]
     if args.json:
-        print(json.dumps({"checkpoint": str(file), "test_images": len(test),
-                          "test_loss": r["loss"], "test_accuracy": r["accuracy"],
-                          **{f"test_{k}": v for k, v in r.items() if k.startswith("top")},
-                          "per_class_accuracy": {c: (None if math.isnan(a) else a)
-                                                 for c, a in zip(classes, per_class.tolist())},
-                          "confusion_matrix": r["confusion_matrix"].tolist()}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "checkpoint": str(file),
+                    "test_images": len(test),
+                    "test_loss": r["loss"],
+                    "test_accuracy": r["accuracy"],
+                    **{f"test_{k}": v for k, v in r.items() if k.startswith("top")},
+                    "per_class_accuracy": {
+                        c: (None if math.isnan(a) else a)
+                        for c, a in zip(classes, per_class.tolist(), strict=False)
+                    },
+                    "confusion_matrix": r["confusion_matrix"].tolist(),
+                },
+                indent=1,
+            )
+        )
         return 0
     data = Path(cfg["data"]).name if cfg.get("data") else cfg["dataset"]
     print(f"{cfg['model']} from {file} on the {data} test set ({len(test)} images)")
@@ -148,10 +174,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(line)
     print("\nper-class accuracy")
     width = max(len(c) for c in classes)
-    for i, (c, a) in enumerate(zip(classes, per_class)):
+    for i, (c, a) in enumerate(zip(classes, per_class, strict=False)):
         n = int(r["confusion_matrix"][i].sum())
-        print(f"  {i:>2} {c.ljust(width)}  " + ("   -  " if math.isnan(a) else f"{a:.4f}")
-              + f"  ({recipe.plural(n, 'image')})")
+        print(
+            f"  {i:>2} {c.ljust(width)}  "
+            + ("   -  " if math.isnan(a) else f"{a:.4f}")
+            + f"  ({recipe.plural(n, 'image')})"
+        )
     print("\nconfusion matrix (rows: true class, columns: predicted)")
     print(format_confusion(r["confusion_matrix"], classes))
     return 0
@@ -286,6 +315,7 @@ def cmd_search(args) -> int:
 
 # -- summary ------------------------------------------------------------------------------
 
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from .models.registry import (
         describe_model,
@@ -295,6 +325,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         takes_in_channels,
     )
     from .nn.summary import summary
+
     if args.list or args.model is None:
         for name in list_models():
             print(f"{name:22s} {' '.join(str(describe_model(name) or '').split())[:70]}")
@@ -310,10 +341,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 # -- predict ------------------------------------------------------------------------------
 
+
 def _read_image(path: Path, in_channels: int, size: int) -> np.ndarray:
     """``(N, C, H, W)`` images from a ``.npy`` file (one image or a batch, in any layout
     that fits the model) or a picture file (via Pillow)."""
     from .data.image_files import as_image_batch, read_image, read_npy
+
     if not path.exists():
         raise FileNotFoundError(f"no such image: {path}")
     if path.suffix.lower() == ".npy":
@@ -323,6 +356,7 @@ def _read_image(path: Path, in_channels: int, size: int) -> np.ndarray:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .autograd import Tensor, no_grad
+
     model, cfg, classes, file = recipe.load_trained(args.checkpoint)
     transform = recipe.eval_transform(cfg)
     in_channels = int(cfg.get("in_channels", 1))
@@ -339,8 +373,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for j, p in enumerate(probs):
             top = np.argsort(-p, kind="stable")[:k]
             label = name if len(probs) == 1 else f"{name}[{j}]"
-            results.append({"image": label, "top": [
-                {"class": classes[c], "index": int(c), "probability": float(p[c])} for c in top]})
+            results.append(
+                {
+                    "image": label,
+                    "top": [
+                        {"class": classes[c], "index": int(c), "probability": float(p[c])}
+                        for c in top
+                    ],
+                }
+            )
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
@@ -352,11 +393,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 # -- visualize ----------------------------------------------------------------------------
 
+
 def cmd_visualize(args: argparse.Namespace) -> int:
     from .viz.run_report import visualize_run
-    paths = visualize_run(args.run, args.out, layers=args.layer, images=args.images,
-                          channel=args.channel, k=args.top, pool_size=args.pool,
-                          data_root=args.data_root, download=args.download, fmt=args.format)
+
+    paths = visualize_run(
+        args.run,
+        args.out,
+        layers=args.layer,
+        images=args.images,
+        channel=args.channel,
+        k=args.top,
+        pool_size=args.pool,
+        data_root=args.data_root,
+        download=args.download,
+        fmt=args.format,
+    )
     out = paths[0].parent if paths else args.out
     print(f"wrote {len(paths)} pictures to {out}:")
     for p in paths:
@@ -368,13 +420,17 @@ def cmd_visualize(args: argparse.Namespace) -> int:
 
 # -- export -------------------------------------------------------------------------------
 
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .onnx import export_run
+
     done = export_run(args.run, args.output, opset=args.opset)
     shape = "×".join(str(n) for n in done.input_shape)
-    print(f"wrote {done.path}: {done.model}, ONNX opset {args.opset}, input 'input' float32 "
-          f"(N, {shape}) = pixels/255 normalised with mean {list(done.mean)} and std "
-          f"{list(done.std)}; output 'output' (N, {len(done.classes)}) class scores")
+    print(
+        f"wrote {done.path}: {done.model}, ONNX opset {args.opset}, input 'input' float32 "
+        f"(N, {shape}) = pixels/255 normalised with mean {list(done.mean)} and std "
+        f"{list(done.std)}; output 'output' (N, {len(done.classes)}) class scores"
+    )
     return 0
 
 
@@ -400,12 +456,15 @@ def _add_test_set_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `strided` command line: one sub-command per job, each with its own flags."""
     from . import __version__
+
     p = argparse.ArgumentParser(
         prog="strided",
         description="strided: convolutional neural networks from first principles, on NumPy.",
         epilog="Run `strided COMMAND --help` for a command's options. "
-               "STRIDED_DEBUG=1 shows tracebacks.")
+        "STRIDED_DEBUG=1 shows tracebacks.",
+    )
     p.add_argument("--version", action="version", version=f"strided {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -440,46 +499,97 @@ def build_parser() -> argparse.ArgumentParser:
                    "extended: start a new run for more epochs")
     t.add_argument("--batch-size", type=_positive_int, help="default 128")
     t.add_argument("--optimizer", choices=list(recipe.DEFAULT_LR), help="default adam")
-    t.add_argument("--lr", type=float, help="learning rate (default: adam/adamw/rmsprop 1e-3, "
-                   "sgd/nesterov 0.05, adagrad 1e-2)")
+    t.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: adam/adamw/rmsprop 1e-3, sgd/nesterov 0.05, adagrad 1e-2)",
+    )
     t.add_argument("--momentum", type=float, help="for sgd/nesterov (default 0.9)")
     t.add_argument("--weight-decay", type=float, help="L2 penalty (AdamW: decoupled); default 0")
-    t.add_argument("--schedule", choices=recipe.SCHEDULES, help="learning-rate schedule (default "
-                   "cosine: from --lr down to 0 over the run)")
-    t.add_argument("--seed", type=int, help="seeds weights, shuffling, dropout and augmentation (default 0)")
-    t.add_argument("--augment", choices=recipe.AUGMENTATIONS, help="training augmentation (default none)")
-    t.add_argument("--val-split", type=float, help="fraction of the training set held out for "
-                   "validation each epoch (default 0.1; 0 for none)")
-    t.add_argument("--patience", type=_positive_int, help="early stopping: stop after this many "
-                   "epochs without a better validation loss and keep the best weights")
+    t.add_argument(
+        "--schedule",
+        choices=recipe.SCHEDULES,
+        help="learning-rate schedule (default cosine: from --lr down to 0 over the run)",
+    )
+    t.add_argument(
+        "--seed", type=int, help="seeds weights, shuffling, dropout and augmentation (default 0)"
+    )
+    t.add_argument(
+        "--augment", choices=recipe.AUGMENTATIONS, help="training augmentation (default none)"
+    )
+    t.add_argument(
+        "--val-split",
+        type=float,
+        help="fraction of the training set held out for "
+        "validation each epoch (default 0.1; 0 for none)",
+    )
+    t.add_argument(
+        "--patience",
+        type=_positive_int,
+        help="early stopping: stop after this many "
+        "epochs without a better validation loss and keep the best weights",
+    )
     t.add_argument("--grad-clip", type=float, help="clip the gradient norm to this value")
     t.add_argument("--top-k", type=int, help="also report top-k accuracy (default 5)")
-    t.add_argument("--limit-train", type=_positive_int, metavar="N",
-                   help="train on a fixed random N images (quick runs, tests)")
-    t.add_argument("--limit-test", type=_positive_int, metavar="N",
-                   help="test on a fixed random N images")
-    t.add_argument("--out", help="output folder (default runs/<model>-<dataset>, numbered if taken)")
-    t.add_argument("--resume", nargs="?", const="auto", metavar="PATH",
-                   help="continue an interrupted run from its checkpoint (a file or run folder; "
-                   "without PATH, the one in --out, or without --out the latest unfinished "
-                   "run in runs/); a finished run is not resumed")
-    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
-                   help="also checkpoint every N steps inside an epoch, so that an "
-                   "interrupted run loses at most N steps (and still ends as if never "
-                   "interrupted)")
-    t.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
-                   help="also log for TensorBoard (scalars, histograms, images, hparams) to DIR "
-                   "(default: the run's tb folder); view with `tensorboard --logdir DIR`")
-    t.add_argument("--distributed", action="store_true",
-                   help="data-parallel training over the processes of `mpirun -n N strided "
-                   "train --distributed` (needs the [mpi] extra); --batch-size is the global "
-                   "batch, split evenly; rank 0 writes the run")
-    t.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction, default=True,
-                   help="with --distributed: BatchNorm statistics over all processes "
-                   "(default: yes)")
-    t.add_argument("--grad-stats", nargs="?", type=_positive_int, const=1, metavar="EVERY",
-                   help="record per-layer gradient, weight, update and activation statistics "
-                   "every EVERY steps (default 1) to grad_stats.csv/.json and grad-flow.png")
+    t.add_argument(
+        "--limit-train",
+        type=_positive_int,
+        metavar="N",
+        help="train on a fixed random N images (quick runs, tests)",
+    )
+    t.add_argument(
+        "--limit-test", type=_positive_int, metavar="N", help="test on a fixed random N images"
+    )
+    t.add_argument(
+        "--out", help="output folder (default runs/<model>-<dataset>, numbered if taken)"
+    )
+    t.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        metavar="PATH",
+        help="continue an interrupted run from its checkpoint (a file or run folder; "
+        "without PATH, the one in --out, or without --out the latest unfinished "
+        "run in runs/); a finished run is not resumed",
+    )
+    t.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        metavar="N",
+        help="also checkpoint every N steps inside an epoch, so that an "
+        "interrupted run loses at most N steps (and still ends as if never "
+        "interrupted)",
+    )
+    t.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="also log for TensorBoard (scalars, histograms, images, hparams) to DIR "
+        "(default: the run's tb folder); view with `tensorboard --logdir DIR`",
+    )
+    t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over the processes of `mpirun -n N strided "
+        "train --distributed` (needs the [mpi] extra); --batch-size is the global "
+        "batch, split evenly; rank 0 writes the run",
+    )
+    t.add_argument(
+        "--sync-batchnorm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --distributed: BatchNorm statistics over all processes (default: yes)",
+    )
+    t.add_argument(
+        "--grad-stats",
+        nargs="?",
+        type=_positive_int,
+        const=1,
+        metavar="EVERY",
+        help="record per-layer gradient, weight, update and activation statistics "
+        "every EVERY steps (default 1) to grad_stats.csv/.json and grad-flow.png",
+    )
     t.add_argument("--prefetch", type=int, help="batches prepared ahead in a thread (default 2)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
@@ -490,13 +600,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a run folder, its model.safetensors or checkpoint.safetensors")
     _add_test_set_options(e)
 
-    s = sub.add_parser("summary", help="per-layer output shape, parameters and multiply-adds",
-                       description="Print a model's layers: output shape, parameters, "
-                       "activation memory and multiply-adds.")
+    s = sub.add_parser(
+        "summary",
+        help="per-layer output shape, parameters and multiply-adds",
+        description="Print a model's layers: output shape, parameters, "
+        "activation memory and multiply-adds.",
+    )
     s.add_argument("model", nargs="?", metavar="MODEL", help="a registered model name")
     s.add_argument("--list", action="store_true", help="list the registered models")
-    s.add_argument("--input-shape", type=_positive_int, nargs="+", metavar="D",
-                   help="one example's shape, e.g. 3 32 32 (default: the model's usual input)")
+    s.add_argument(
+        "--input-shape",
+        type=_positive_int,
+        nargs="+",
+        metavar="D",
+        help="one example's shape, e.g. 3 32 32 (default: the model's usual input)",
+    )
     s.add_argument("--num-classes", type=_positive_int, help="size of the output layer")
 
     n = sub.add_parser("ensemble", help="evaluate trained models and their ensemble",
@@ -572,32 +690,59 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--top", type=_positive_int, default=3, help="classes to show (default 3)")
     r.add_argument("--json", action="store_true", help="print the results as JSON")
 
-    x = sub.add_parser("export", help="write a trained model as ONNX (for ONNX Runtime)",
-                       description="Export a trained run's model to an ONNX file that ONNX "
-                       "Runtime runs without strided (needs the [onnx] extra).")
+    x = sub.add_parser(
+        "export",
+        help="write a trained model as ONNX (for ONNX Runtime)",
+        description="Export a trained run's model to an ONNX file that ONNX "
+        "Runtime runs without strided (needs the [onnx] extra).",
+    )
     x.add_argument("run", metavar="RUN", help="a run folder or its model.safetensors")
     x.add_argument("output", metavar="OUTPUT.onnx", help="the file to write")
     x.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default 17)")
-    v = sub.add_parser("visualize", help="pictures of a trained run: filters, feature maps, "
-                       "top images per channel, saliency, confusion matrix, gradient flow",
-                       description="Draw what a trained run learned, into RUN/viz by default "
-                       "(needs matplotlib: pip install 'strided[plot]').")
+    v = sub.add_parser(
+        "visualize",
+        help="pictures of a trained run: filters, feature maps, "
+        "top images per channel, saliency, confusion matrix, gradient flow",
+        description="Draw what a trained run learned, into RUN/viz by default "
+        "(needs matplotlib: pip install 'strided[plot]').",
+    )
     v.add_argument("run", metavar="RUN", help="a run folder (or its model.safetensors)")
-    v.add_argument("--layer", action="append", metavar="NAME",
-                   help="a layer to draw (repeatable; default: every conv layer)")
-    v.add_argument("--images", nargs="+", default=["0"], metavar="IMAGE",
-                   help="test-set indices or .npy images for the feature and saliency maps "
-                   "(default: test image 0)")
-    v.add_argument("--channel", type=int, default=0,
-                   help="the channel of the last --layer whose top images to show (default 0)")
+    v.add_argument(
+        "--layer",
+        action="append",
+        metavar="NAME",
+        help="a layer to draw (repeatable; default: every conv layer)",
+    )
+    v.add_argument(
+        "--images",
+        nargs="+",
+        default=["0"],
+        metavar="IMAGE",
+        help="test-set indices or .npy images for the feature and saliency maps "
+        "(default: test image 0)",
+    )
+    v.add_argument(
+        "--channel",
+        type=int,
+        default=0,
+        help="the channel of the last --layer whose top images to show (default 0)",
+    )
     v.add_argument("--top", type=_positive_int, default=9, help="how many top images (default 9)")
-    v.add_argument("--pool", type=_positive_int, default=1000,
-                   help="test images searched for the top images (default 1000)")
+    v.add_argument(
+        "--pool",
+        type=_positive_int,
+        default=1000,
+        help="test images searched for the top images (default 1000)",
+    )
     v.add_argument("--out", help="output folder (default RUN/viz)")
     v.add_argument("--format", choices=("png", "svg"), default="png")
     v.add_argument("--data-root", help="folder with the data set files")
-    v.add_argument("--download", action=argparse.BooleanOptionalAction, default=False,
-                   help="fetch the test set from its official mirror when it is not on disk")
+    v.add_argument(
+        "--download",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="fetch the test set from its official mirror when it is not on disk",
+    )
     return p
 
 
@@ -645,9 +790,11 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
         again = ""
         folder = getattr(args, "run_folder", None)
         if args.command == "train" and folder is not None:
-            again = (f"; continue with: {_resume_command(args)}"
-                     if recipe.RunFolder(folder).checkpoint.exists() else
-                     "; no checkpoint was written yet, so there is nothing to resume")
+            again = (
+                f"; continue with: {_resume_command(args)}"
+                if recipe.RunFolder(folder).checkpoint.exists()
+                else "; no checkpoint was written yet, so there is nothing to resume"
+            )
         print(f"strided {args.command}: interrupted{again}", file=sys.stderr)
         return 130
     except CLIError as exc:

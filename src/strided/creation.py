@@ -47,7 +47,7 @@ def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`.
 
     Parameters
@@ -60,7 +60,7 @@ def zeros(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False)
     return Tensor(np.zeros(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones.
 
     Parameters
@@ -73,7 +73,12 @@ def ones(*size: Any, dtype: DTypeLike | None=None, requires_grad: bool = False) 
     return Tensor(np.ones(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
 
 
-def full(size: int | tuple[int, ...], fill_value: float, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: int | tuple[int, ...],
+    fill_value: float,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of `size` filled with `fill_value`.
 
     Parameters
@@ -83,11 +88,16 @@ def full(size: int | tuple[int, ...], fill_value: float, dtype: DTypeLike | None
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return Tensor(np.full(_shape((size,)), fill_value, _dtype(dtype)),
-                  requires_grad=requires_grad)
+    return Tensor(np.full(_shape((size,)), fill_value, _dtype(dtype)), requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Values from `start` to `end` (exclusive) by `step`; integers stay int64.
 
     Parameters
@@ -104,8 +114,12 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: DType
     return Tensor(np.arange(start, end, step, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: DTypeLike | None = None, generator: Generator | None = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: DTypeLike | None = None,
+    generator: Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal samples, drawn from `generator` (or the default one).
 
     Parameters
@@ -119,8 +133,12 @@ def randn(*size: Any, dtype: DTypeLike | None = None, generator: Generator | Non
     return Tensor(data, requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: DTypeLike | None = None, generator: Generator | None = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    dtype: DTypeLike | None = None,
+    generator: Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform samples on [0, 1), drawn from `generator` (or the default one).
 
     Parameters
@@ -140,11 +158,13 @@ def _like(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
         return fill(*t.shape, dtype=d, requires_grad=requires_grad)
 
     like.__name__ = fill.__name__ + "_like"
-    like.__doc__ = (f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`.\n\n"
-                    "Parameters\n----------\nt : Tensor\n    The tensor whose shape is taken.\n"
-                    "dtype : dtype or None\n    dtype of the result (that of `t` when None).\n"
-                    "requires_grad : bool\n    Record operations on the result for autograd "
-                    "(default False).")
+    like.__doc__ = (
+        f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`.\n\n"
+        "Parameters\n----------\nt : Tensor\n    The tensor whose shape is taken.\n"
+        "dtype : dtype or None\n    dtype of the result (that of `t` when None).\n"
+        "requires_grad : bool\n    Record operations on the result for autograd "
+        "(default False)."
+    )
     return like
 
 
@@ -152,7 +172,9 @@ zeros_like = _like(zeros)
 ones_like = _like(ones)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: DTypeLike | None=None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: float, dtype: DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """`full` with the shape (and dtype, unless given) of `t`.
 
     Parameters
@@ -162,12 +184,17 @@ def full_like(t: Tensor, fill_value: float, dtype: DTypeLike | None=None, requir
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
-                requires_grad=requires_grad)
+    return full(
+        t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad
+    )
 
 
-def randn_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator | None = None,
-               requires_grad: bool = False) -> Tensor:
+def randn_like(
+    t: Tensor,
+    dtype: DTypeLike | None = None,
+    generator: Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """`randn` with the shape (and dtype, unless given) of `t`.
 
     Parameters
@@ -177,12 +204,20 @@ def randn_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator |
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
-                 requires_grad=requires_grad)
+    return randn(
+        *t.shape,
+        dtype=t.dtype if dtype is None else dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+    )
 
 
-def rand_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator | None = None,
-              requires_grad: bool = False) -> Tensor:
+def rand_like(
+    t: Tensor,
+    dtype: DTypeLike | None = None,
+    generator: Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """`rand` with the shape (and dtype, unless given) of `t`.
 
     Parameters
@@ -192,5 +227,9 @@ def rand_like(t: Tensor, dtype: DTypeLike | None = None, generator: Generator | 
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, generator=generator,
-                requires_grad=requires_grad)
+    return rand(
+        *t.shape,
+        dtype=t.dtype if dtype is None else dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+    )

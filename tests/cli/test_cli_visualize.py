@@ -1,4 +1,5 @@
 """`strided visualize RUN` and `strided train --grad-stats` on a tiny fake data set."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,22 @@ def run(tmp_path_factory):
     """A LeNet-5 trained for one epoch with --grad-stats on a small fake Fashion-MNIST."""
     root = write_fake_fashion(tmp_path_factory.mktemp("data"), n_train=160, n_test=40)
     out = tmp_path_factory.mktemp("runs") / "lenet"
-    rc = main(["train", "--data-root", str(root), "--epochs", "1", "--batch-size", "32",
-               "--out", str(out), "--quiet", "--grad-stats", "2"])
+    rc = main(
+        [
+            "train",
+            "--data-root",
+            str(root),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+            "--quiet",
+            "--grad-stats",
+            "2",
+        ]
+    )
     assert rc == 0
     return out, root
 
@@ -38,16 +53,40 @@ def test_train_grad_stats_writes_the_table_and_the_plot(run):
 
 def test_visualize_writes_and_names_every_picture(run, capsys):
     out, root = run
-    rc = main(["visualize", str(out), "--data-root", str(root), "--images", "0", "5",
-               "--pool", "40", "--top", "4", "--channel", "2"])
+    rc = main(
+        [
+            "visualize",
+            str(out),
+            "--data-root",
+            str(root),
+            "--images",
+            "0",
+            "5",
+            "--pool",
+            "40",
+            "--top",
+            "4",
+            "--channel",
+            "2",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     names = sorted(p.name for p in (out / "viz").iterdir())
-    assert names == sorted([
-        "filters-features-0.png", "filters-features-3.png",
-        "feature-maps-features-0-test0.png", "feature-maps-features-0-test5.png",
-        "feature-maps-features-3-test0.png", "feature-maps-features-3-test5.png",
-        "top4-features-3-channel2.png", "saliency.png", "confusion.png", "grad-flow.png"])
+    assert names == sorted(
+        [
+            "filters-features-0.png",
+            "filters-features-3.png",
+            "feature-maps-features-0-test0.png",
+            "feature-maps-features-0-test5.png",
+            "feature-maps-features-3-test0.png",
+            "feature-maps-features-3-test5.png",
+            "top4-features-3-channel2.png",
+            "saliency.png",
+            "confusion.png",
+            "grad-flow.png",
+        ]
+    )
     assert f"wrote 10 pictures to {out / 'viz'}" in printed
     for name in names:
         assert str(out / "viz" / name) in printed
@@ -58,18 +97,35 @@ def test_visualize_chosen_layer_as_svg_into_another_folder(run, tmp_path, capsys
     out, root = run
     image = tmp_path / "one.npy"
     np.save(image, np.zeros((28, 28), np.uint8)[None])
-    rc = main(["visualize", str(out), "--data-root", str(root), "--layer", "classifier.0",
-               "--images", str(image), "--format", "svg", "--out", str(tmp_path / "v")])
+    rc = main(
+        [
+            "visualize",
+            str(out),
+            "--data-root",
+            str(root),
+            "--layer",
+            "classifier.0",
+            "--images",
+            str(image),
+            "--format",
+            "svg",
+            "--out",
+            str(tmp_path / "v"),
+        ]
+    )
     assert rc == 0
     names = sorted(p.name for p in (tmp_path / "v").iterdir())
     assert "feature-maps-classifier-0-one.svg" in names and "saliency.svg" in names
     assert not any(n.startswith("filters") for n in names)  # a linear layer has no filters
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--layer", "conv9"], "has no layer 'conv9'; its layers are: features, features.0"),
-    (["--images", "999"], "test image 999 does not exist: the test set has 40 images"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--layer", "conv9"], "has no layer 'conv9'; its layers are: features, features.0"),
+        (["--images", "999"], "test image 999 does not exist: the test set has 40 images"),
+    ],
+)
 def test_visualize_bad_input_is_one_clear_line(run, extra, message, capsys):
     out, root = run
     assert main(["visualize", str(out), "--data-root", str(root), *extra]) == 1
@@ -97,6 +153,19 @@ def test_visualize_a_run_without_results_measures_the_confusion_matrix(run, tmp_
     out, root = run
     copy = tmp_path / "run"
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("results.json", "viz"))
-    assert main(["visualize", str(copy), "--data-root", str(root), "--layer", "features.0",
-                 "--pool", "40"]) == 0
+    assert (
+        main(
+            [
+                "visualize",
+                str(copy),
+                "--data-root",
+                str(root),
+                "--layer",
+                "features.0",
+                "--pool",
+                "40",
+            ]
+        )
+        == 0
+    )
     assert (copy / "viz" / "confusion.png").is_file()

@@ -8,6 +8,7 @@ builds a wider model), 'die' (rank 1 is killed during the second step), 'die-aft
 and history to OUT (.npz + .json). $STRIDED_TEST_CHECKPOINT adds a Checkpoint callback,
 $STRIDED_TEST_TENSORBOARD a TensorBoard one.
 """
+
 import json
 import os
 import signal
@@ -76,25 +77,30 @@ def main() -> None:
             model = dist.SyncBatchNorm.convert_sync_batchnorm(model)
         model = dist.DistributedDataParallel(model, bucket_mb=0.001)  # several buckets
         sampler = dist.DistributedSampler(len(x), seed=SEED)
-        loader = DataLoader((x, y), batch_size=GLOBAL_BATCH // dist.get_world_size(),
-                            sampler=sampler)
+        loader = DataLoader(
+            (x, y), batch_size=GLOBAL_BATCH // dist.get_world_size(), sampler=sampler
+        )
         trainer_cls = dist.DistributedTrainer
     optimizer = st.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     callbacks = [Killer(mode)]
     checkpoint = os.environ.get("STRIDED_TEST_CHECKPOINT")
     if checkpoint:
         from strided.train.callbacks import Checkpoint
+
         callbacks.append(Checkpoint(checkpoint))
     tensorboard = os.environ.get("STRIDED_TEST_TENSORBOARD")
     if tensorboard:
         from strided.train import TensorBoard
+
         callbacks.append(TensorBoard(tensorboard, update_freq=1, histogram_freq=2))
     trainer = trainer_cls(model, optimizer, callbacks=callbacks, progress=False, verbose=False)
     history = trainer.fit(loader, epochs=epochs, resume=resume)
     if dist.get_rank() == 0:
         state = (model.module if hasattr(model, "module") else model).state_dict()
-        np.savez(out + ".npz", **{k: v.numpy() if hasattr(v, "numpy") else np.asarray(v)
-                                  for k, v in state.items()})
+        np.savez(
+            out + ".npz",
+            **{k: v.numpy() if hasattr(v, "numpy") else np.asarray(v) for k, v in state.items()},
+        )
         with open(out + ".json", "w") as f:
             json.dump(history.records if hasattr(history, "records") else list(history), f)
 

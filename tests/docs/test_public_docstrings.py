@@ -1,25 +1,39 @@
 """Every public function and class of strided has a docstring that names its parameters —
 the API reference of the docs site is generated from them."""
+
 import importlib
 import inspect
-import pkgutil
 import re
 
-import pytest
-
-import strided
-
-OPTIONAL = {"strided.onnx": "onnx", "strided.distributed": "mpi4py",
-            "strided.sklearn": "sklearn", "strided.viz": "matplotlib"}
+OPTIONAL = {
+    "strided.onnx": "onnx",
+    "strided.distributed": "mpi4py",
+    "strided.sklearn": "sklearn",
+    "strided.viz": "matplotlib",
+}
 
 
 # the packages whose names make up the public API (the API reference documents these);
 # strided.kernels is the raw array math beneath them, documented for readers, not users
-PACKAGES = ["strided", "strided.autograd", "strided.functional", "strided.nn", "strided.optim",
-            "strided.optim.lr_scheduler", "strided.data", "strided.data.transforms",
-            "strided.models", "strided.train", "strided.io", "strided.onnx",
-            "strided.distributed", "strided.sklearn", "strided.viz", "strided.ensemble",
-            "strided.search"]
+PACKAGES = [
+    "strided",
+    "strided.autograd",
+    "strided.functional",
+    "strided.nn",
+    "strided.optim",
+    "strided.optim.lr_scheduler",
+    "strided.data",
+    "strided.data.transforms",
+    "strided.models",
+    "strided.train",
+    "strided.io",
+    "strided.onnx",
+    "strided.distributed",
+    "strided.sklearn",
+    "strided.viz",
+    "strided.ensemble",
+    "strided.search",
+]
 
 
 def _installed(name):
@@ -47,8 +61,9 @@ def _public(module):
         names = [n for n in vars(module) if not n.startswith("_")]
     for name in names:
         obj = getattr(module, name, None)
-        if (inspect.isfunction(obj) or inspect.isclass(obj)) and \
-                getattr(obj, "__module__", "").startswith("strided"):
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(
+            obj, "__module__", ""
+        ).startswith("strided"):
             yield f"{module.__name__}.{name}", obj
 
 
@@ -57,9 +72,11 @@ def _parameters(fn):
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return []
-    return [p.name for p in sig.parameters.values()
-            if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL,
-                                                                 p.VAR_KEYWORD)]
+    return [
+        p.name
+        for p in sig.parameters.values()
+        if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def _problems():
@@ -75,9 +92,14 @@ def _problems():
                 continue
             target = obj.__init__ if inspect.isclass(obj) else obj
             if inspect.isclass(obj):  # a subclass may rely on its bases' parameter lists
-                doc = "\n".join([inspect.getdoc(k) or "" for k in obj.__mro__
-                                  if k.__module__.startswith("strided")] +
-                                 [inspect.getdoc(obj.__init__) or ""])
+                doc = "\n".join(
+                    [
+                        inspect.getdoc(k) or ""
+                        for k in obj.__mro__
+                        if k.__module__.startswith("strided")
+                    ]
+                    + [inspect.getdoc(obj.__init__) or ""]
+                )
             words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", doc))
             missing = [p for p in _parameters(target) if p not in words]
             if missing and not (inspect.isclass(obj) and obj.__init__ is object.__init__):
@@ -87,5 +109,4 @@ def _problems():
 
 def test_every_public_function_and_class_documents_its_parameters():
     problems = _problems()
-    assert not problems, f"{len(problems)} public names lack documentation:\n" + \
-        "\n".join(problems)
+    assert not problems, f"{len(problems)} public names lack documentation:\n" + "\n".join(problems)

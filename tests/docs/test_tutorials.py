@@ -1,4 +1,5 @@
 """The tutorials of the docs site run, block by block, as they do when the site is built."""
+
 import os
 import re
 from pathlib import Path
@@ -17,14 +18,17 @@ def test_there_are_eight_tutorials():
 def test_tutorial_runs(page, tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     import matplotlib
+
     matplotlib.use("Agg")
     if page.stem in ("05-training-lenet", "07-deep-networks", "08-autoencoders-pca"):
         from strided.data import FashionMNIST
+
         try:
             FashionMNIST(train=False)
         except (FileNotFoundError, OSError, RuntimeError):
-            pytest.skip("Fashion-MNIST is not on this machine (apt-get install "
-                        "dataset-fashion-mnist)")
+            pytest.skip(
+                "Fashion-MNIST is not on this machine (apt-get install dataset-fashion-mnist)"
+            )
     blocks = BLOCK.findall(page.read_text())
     assert blocks, f"{page.name} has no runnable code"
     monkeypatch.chdir(tmp_path)

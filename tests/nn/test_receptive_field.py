@@ -4,6 +4,7 @@ Per layer, with effective kernel k' = d·(k − 1) + 1: r_out = r + (k' − 1)·
 j_out = j·stride, start_out = start + ((k' − 1)/2 − pad)·j (pixel i of the input centred
 at i).
 """
+
 import numpy as np
 import pytest
 
@@ -55,8 +56,16 @@ def test_vgg16_pool5_sees_212_pixels():
 
 def test_alexnet_of_the_notes():
     f = fields(alexnet(variant="original"), (3, 227, 227))
-    names = ["features.0", "features.2", "features.4", "features.6", "features.8",
-             "features.10", "features.12", "features.14"]
+    names = [
+        "features.0",
+        "features.2",
+        "features.4",
+        "features.6",
+        "features.8",
+        "features.10",
+        "features.12",
+        "features.14",
+    ]
     # conv1 11/4; pool 3/2: 11 + 2·4; conv2 5: 19 + 4·8; pool: 51 + 2·8; three 3×3
     # convs at jump 16: 67 + 32·(1, 2, 3); pool5: 163 + 2·16
     assert [f[n].size[0] for n in names] == [11, 19, 51, 67, 99, 131, 163, 195]
@@ -65,8 +74,9 @@ def test_alexnet_of_the_notes():
 
 
 def test_pooling_with_padding_and_adaptive_pooling():
-    model = Sequential(Conv2d(1, 2, 3, stride=2, padding=1), MaxPool2d(3, 2, 1),
-                       AdaptiveAvgPool2d(1))
+    model = Sequential(
+        Conv2d(1, 2, 3, stride=2, padding=1), MaxPool2d(3, 2, 1), AdaptiveAvgPool2d(1)
+    )
     f = fields(model, (1, 16, 16))
     assert f["0"] == ReceptiveField((3, 3), (2, 2), (0, 0))
     assert f["1"] == ReceptiveField((7, 7), (4, 4), (0, 0))
@@ -138,8 +148,8 @@ def test_branches_take_the_largest_path():
 
 
 def test_unequally_centred_branches_take_the_union():
-    a = ReceptiveField((3,), (1,), (0,))   # covers −1..1
-    b = ReceptiveField((3,), (1,), (2,))   # covers 1..3
+    a = ReceptiveField((3,), (1,), (0,))  # covers −1..1
+    b = ReceptiveField((3,), (1,), (2,))  # covers 1..3
     assert a.union(b) == ReceptiveField((5,), (1,), (1,))
 
 
@@ -158,6 +168,7 @@ def test_strided_slicing_and_global_after_flatten():
     assert s.rows[-1].receptive_field is GLOBAL
     from strided.autograd import Tensor
     from strided.nn.receptive_field import ReceptiveFieldTracer
+
     tracer = ReceptiveFieldTracer()
     x = Tensor(np.zeros((1, 1, 8, 8), np.float32))
     net = Net()
@@ -166,13 +177,13 @@ def test_strided_slicing_and_global_after_flatten():
     assert tracer.field_of(y) == ReceptiveField((3, 3), (2, 2), (1, 1))
 
 
-@pytest.mark.parametrize("build, shape", [(resnet20, (3, 32, 32)), (googlenet, (3, 64, 64)),
-                                          (densenet121, (3, 64, 64))])
+@pytest.mark.parametrize(
+    "build, shape", [(resnet20, (3, 32, 32)), (googlenet, (3, 64, 64)), (densenet121, (3, 64, 64))]
+)
 def test_every_layer_of_the_branched_models_has_a_field(build, shape):
     s = summary(build(), shape, print_table=False)
     known = [r.receptive_field for r in s.rows]
-    assert all(f is not None for f in known), [r.name for r in s.rows
-                                               if r.receptive_field is None]
+    assert all(f is not None for f in known), [r.name for r in s.rows if r.receptive_field is None]
     spatial = [f.size[0] for f in known if f is not GLOBAL]
     assert spatial[-1] == max(spatial)  # the last spatial layer sees the most
     assert "rf" in str(s) and "jump" in str(s)

@@ -1,5 +1,6 @@
 """GradientStats: per-layer gradient flow, checked against the same numbers computed by
 hand from the model between steps."""
+
 import csv
 import json
 import warnings
@@ -22,8 +23,9 @@ def _data(n=64, d=6, k=3, seed=0):
 
 def _fit(model, callbacks, epochs=1, lr=0.1, batch=16):
     x, y = _data()
-    tr = Trainer(model, SGD(model.parameters(), lr=lr), callbacks=callbacks, progress=False,
-                 verbose=False)
+    tr = Trainer(
+        model, SGD(model.parameters(), lr=lr), callbacks=callbacks, progress=False, verbose=False
+    )
     tr.fit(DataLoader((x, y), batch_size=batch), epochs=epochs)
     return tr
 
@@ -34,14 +36,18 @@ def test_norms_and_update_ratio_equal_the_ones_computed_by_hand(tmp_path):
 
     def by_hand(trainer, logs):  # runs after GradientStats (order 40 < 50)
         w = model[0].weight
-        seen.append((np.linalg.norm(np.concatenate([w.grad.data.ravel(), model[0].bias.grad.data])),
-                     np.concatenate([w.data.ravel(), model[0].bias.data]).copy()))
+        seen.append(
+            (
+                np.linalg.norm(np.concatenate([w.grad.data.ravel(), model[0].bias.grad.data])),
+                np.concatenate([w.data.ravel(), model[0].bias.data]).copy(),
+            )
+        )
 
     stats = GradientStats(tmp_path)
     _fit(model, [stats, LambdaCallback(on_batch_end=by_hand)])
     rows = [r for r in stats.records if r["layer"] == "0"]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
-    for r, (g, w) in zip(rows, seen):
+    for r, (g, w) in zip(rows, seen, strict=True):
         assert r["grad_norm"] == pytest.approx(g, rel=1e-5)
         assert r["weight_norm"] == pytest.approx(np.linalg.norm(w), rel=1e-5)
     # the update of step 3 is the difference between the weights after steps 2 and 3
@@ -81,8 +87,11 @@ def test_every_records_every_kth_step():
 def test_vanishing_and_exploding_gradients_warn_naming_the_layer():
     model = Sequential(Linear(6, 5), Sigmoid(), Linear(5, 3))
     stats = GradientStats(low=1e3, high=1e4)  # every real gradient is "vanishing" here
-    with pytest.warns(GradientWarning, match=r"layer 0: gradient norm .* below 1000 "
-                                             r"\(vanishing"):
+    with pytest.warns(
+        GradientWarning,
+        match=r"layer 0: gradient norm .* below 1000 "
+        r"\(vanishing",
+    ):
         _fit(model, [stats])
     assert len(stats.warnings) == 2  # once per layer, not once per step
     stats = GradientStats(low=0.0, high=1e-9)

@@ -1,5 +1,6 @@
 """train/recipe.py: a run built from its config, the run folder, resume rules, and reading
 a trained run back — the recipe behind `strided train`, used here from Python."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,13 @@ from strided.train.checkpoint import FORMAT
 
 def test_a_run_from_python_writes_the_run_folder_and_reads_back(tmp_path):
     data = write_fake_fashion(tmp_path / "data", n_train=120, n_test=40)
-    run = recipe.prepare_run({"epochs": 1, "batch_size": 32, "schedule": "onecycle",
-                              "optimizer": "sgd", "seed": 1}, out=tmp_path / "run",
-                             data_root=data, progress=False, verbose=False)
+    run = recipe.prepare_run(
+        {"epochs": 1, "batch_size": 32, "schedule": "onecycle", "optimizer": "sgd", "seed": 1},
+        out=tmp_path / "run",
+        data_root=data,
+        progress=False,
+        verbose=False,
+    )
     assert isinstance(run.optimizer, SGD) and isinstance(run.scheduler, OneCycleLR)
     assert run.num_train == 108 and run.num_val == 12
     assert json.loads(run.folder.config.read_text())["in_channels"] == 1
@@ -31,7 +36,9 @@ def test_a_run_from_python_writes_the_run_folder_and_reads_back(tmp_path):
     model, cfg, classes, file = recipe.load_trained(tmp_path / "run")
     assert file == run.folder.model and cfg["schedule"] == "onecycle"
     assert classes[0] == "T-shirt/top" and not model.training
-    for (name, a), b in zip(model.state_dict().items(), run.model.state_dict().values()):
+    for (name, a), b in zip(
+        model.state_dict().items(), run.model.state_dict().values(), strict=True
+    ):
         assert np.array_equal(a, b), name
     with pytest.raises(recipe.ConfigError, match="already holds a training run"):
         recipe.prepare_run({}, out=tmp_path / "run", data_root=data)
@@ -41,8 +48,9 @@ def test_resume_keeps_the_options_the_run_started_with(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ckpt = tmp_path / "checkpoint.safetensors"
     saved = {"format": FORMAT, "model": {}, "optimizer": {}, "epoch": 4}
-    save_state(ckpt, {**saved, "config": {**recipe.DEFAULTS, "epochs": 4,
-                                          "schedule": "exponential"}})
+    save_state(
+        ckpt, {**saved, "config": {**recipe.DEFAULTS, "epochs": 4, "schedule": "exponential"}}
+    )
     cfg = recipe.resume_config({"epochs": 6, "data_root": None}, ckpt)
     assert cfg["epochs"] == 6 and cfg["schedule"] == "exponential"
     with pytest.raises(recipe.ConfigError, match=r"--batch-size 64 \(checkpoint: 128\)"):
@@ -69,6 +77,7 @@ def test_models_with_and_without_in_channels(monkeypatch):
     from strided import Tensor
     from strided.models import registry
     from strided.nn import Linear
+
     assert takes_in_channels("lenet5") and not takes_in_channels("mlp")
     conv = recipe.build_model({"model": "lenet5"}, 7, 3)
     assert conv(Tensor(np.zeros((2, 3, 28, 28), np.float32))).shape == (2, 7)
@@ -81,6 +90,7 @@ def test_models_with_and_without_in_channels(monkeypatch):
 
 def test_optimizer_defaults_and_unknown_names():
     from strided.nn import Parameter
+
     cfg = {**recipe.DEFAULTS, "optimizer": "adamw"}
     opt = recipe.build_optimizer(cfg, [Parameter([1.0])])
     assert isinstance(opt, AdamW) and opt.defaults["weight_decay"] == 1e-2

@@ -1,5 +1,6 @@
 """strided.viz computations: arrays checked against values worked out by hand or by a
 second route (finite differences for the saliency map, a direct loop for the top-k)."""
+
 import numpy as np
 import pytest
 
@@ -93,8 +94,12 @@ def test_top_k_matches_a_direct_ranking(images):
     model = lenet5()
     layer = conv_layer_names(model)[1]
     idx, scores = top_k_activating(model, images, layer, channel=3, k=4, batch_size=3)
-    direct = np.array([activations(model, images[i:i + 1], layer)[layer][0, 3].max()
-                       for i in range(len(images))])
+    direct = np.array(
+        [
+            activations(model, images[i : i + 1], layer)[layer][0, 3].max()
+            for i in range(len(images))
+        ]
+    )
     np.testing.assert_array_equal(idx, np.argsort(-direct, kind="stable")[:4])
     np.testing.assert_allclose(scores, direct[idx], rtol=1e-5)
     means = channel_scores(model, images, layer, 3, reduce="mean")

@@ -1,5 +1,6 @@
 """strided.viz pictures: checked by their data (the arrays drawn, the files written), never
 by eye. matplotlib runs on the Agg backend."""
+
 import numpy as np
 import pytest
 
@@ -30,8 +31,7 @@ def _drawn(fig):
 
 def test_plot_filters_draws_one_row_per_filter_and_saves_png_and_svg(tmp_path):
     model = lenet5()
-    fig = plot_filters(model, "features.3", max_filters=5, max_channels=4,
-                       path=tmp_path / "f.png")
+    fig = plot_filters(model, "features.3", max_filters=5, max_channels=4, path=tmp_path / "f.png")
     (grid,) = _drawn(fig)
     assert grid.shape == (5 * 6 - 1, 4 * 6 - 1)  # 5×4 filters of 5×5 with 1-pixel gaps
     w = model.features[3].weight.data[:5, :4]
@@ -67,8 +67,9 @@ def test_plot_feature_maps_shows_the_input_and_each_channel(images, tmp_path):
 
 def test_plot_top_k_saliency_reconstructions_samples(images, tmp_path):
     model = lenet5()
-    fig = plot_top_k(model, images, "features.0", 2, k=4, labels=np.arange(6) % 3,
-                     classes=["a", "b", "c"])
+    fig = plot_top_k(
+        model, images, "features.0", 2, k=4, labels=np.arange(6) % 3, classes=["a", "b", "c"]
+    )
     assert len(_drawn(fig)) == 4
     fig = plot_saliency(model, images[:3], path=tmp_path / "s.svg")
     drawn = _drawn(fig)
@@ -93,11 +94,19 @@ def test_plot_confusion_matrix_normalises_rows():
 
 
 def test_plot_gradient_flow_from_a_table(tmp_path):
-    records = [{"step": s, "layer": name, "grad_norm": g * 0.5 ** s, "update_ratio": 1e-3,
-                "weight_norm": 1.0} for s in range(1, 4) for name, g in (("a", 1.0), ("b", 4.0))]
+    records = [
+        {
+            "step": s,
+            "layer": name,
+            "grad_norm": g * 0.5**s,
+            "update_ratio": 1e-3,
+            "weight_norm": 1.0,
+        }
+        for s in range(1, 4)
+        for name, g in (("a", 1.0), ("b", 4.0))
+    ]
     records += [{"step": s, "layer": "relu", "dead_fraction": 0.25} for s in range(1, 4)]
-    fig = plot_gradient_flow({"layers": ["a", "b"], "records": records},
-                             path=tmp_path / "g.png")
+    fig = plot_gradient_flow({"layers": ["a", "b"], "records": records}, path=tmp_path / "g.png")
     lines = fig.axes[0].get_lines()
     np.testing.assert_allclose(lines[1].get_ydata(), [2.0, 1.0, 0.5])  # layer b
     bars = [p.get_height() for p in fig.axes[1].patches]

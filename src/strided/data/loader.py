@@ -151,7 +151,9 @@ def random_split(
     return [Subset(dataset, perm[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-def train_val_split(dataset: Any, val_fraction: float = 0.1, seed: int | np.random.Generator | None = None) -> tuple[Subset, Subset]:
+def train_val_split(
+    dataset: Any, val_fraction: float = 0.1, seed: int | np.random.Generator | None = None
+) -> tuple[Subset, Subset]:
     """``(train, validation)`` subsets, ``val_fraction`` of the samples (rounded) in validation.
 
     Parameters

@@ -12,13 +12,25 @@ Start one process per core or machine with ``mpirun -n 4 python train.py`` (or
 
 Needs mpi4py and an MPI library: ``pip install 'strided[mpi]'`` brings both (Open MPI).
 """
-from .comm import (barrier, get_rank, get_world_size, init, is_initialized, is_main_process)
+
+from .comm import barrier, get_rank, get_world_size, init, is_initialized, is_main_process
 from .ddp import DistributedDataParallel
 from .placement import MPIPlacement
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm
 from .trainer import DistributedTrainer, mean_over_ranks
 
-__all__ = ["init", "is_initialized", "get_rank", "get_world_size", "is_main_process",
-           "barrier", "DistributedDataParallel", "DistributedSampler", "SyncBatchNorm",
-           "DistributedTrainer", "mean_over_ranks", "MPIPlacement"]
+__all__ = [
+    "init",
+    "is_initialized",
+    "get_rank",
+    "get_world_size",
+    "is_main_process",
+    "barrier",
+    "DistributedDataParallel",
+    "DistributedSampler",
+    "SyncBatchNorm",
+    "DistributedTrainer",
+    "mean_over_ranks",
+    "MPIPlacement",
+]

@@ -1,4 +1,5 @@
 """How `strided train --distributed` lays a run over the MPI ranks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,14 +40,21 @@ class MPIPlacement(Placement):
             model = SyncBatchNorm.convert_sync_batchnorm(model)
         return DistributedDataParallel(model)
 
-    def loader(self, dataset: Any, batch_size: int, shuffle: bool, seed: int,
-               transform: Any, prefetch: int) -> Any:
+    def loader(
+        self, dataset: Any, batch_size: int, shuffle: bool, seed: int, transform: Any, prefetch: int
+    ) -> Any:
         from ..data import DataLoader
+
         # training: equal shares (padded), so every rank takes the same number of steps;
         # evaluation: every sample counted once
         sampler = DistributedSampler(dataset, seed=seed, shuffle=shuffle, pad=shuffle)
-        return DataLoader(dataset, batch_size=max(1, batch_size // self.world_size),
-                          sampler=sampler, transform=transform, prefetch=prefetch)
+        return DataLoader(
+            dataset,
+            batch_size=max(1, batch_size // self.world_size),
+            sampler=sampler,
+            transform=transform,
+            prefetch=prefetch,
+        )
 
     def trainer(self, *args: Any, **kwargs: Any) -> Any:
         return DistributedTrainer(*args, **kwargs)

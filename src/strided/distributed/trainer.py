@@ -1,9 +1,11 @@
 """The Trainer of a data-parallel run: metrics over all ranks, output from rank 0 only."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +32,18 @@ def mean_over_ranks(metrics: dict, count: int) -> dict:
     metrics : dict
         This rank's metrics (numbers, arrays, 'seconds', 'images_per_s').
     """
-    keys = sorted(k for k, v in metrics.items() if k not in ("seconds", "images_per_s")
-                  and isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+    keys = sorted(
+        k
+        for k, v in metrics.items()
+        if k not in ("seconds", "images_per_s")
+        and isinstance(v, (int, float, np.number))
+        and not isinstance(v, bool)
+    )
     values = np.array([count] + [float(metrics[k]) * count for k in keys], dtype=np.float64)
     comm.allreduce_(values, "the epoch's metrics")
     total = max(values[0], 1.0)
     out = dict(metrics)
-    for k, v in zip(keys, values[1:]):
+    for k, v in zip(keys, values[1:], strict=True):
         out[k] = float(v / total)
     if "images_per_s" in metrics:
         rate = comm.allreduce_(np.array([float(metrics["images_per_s"])]), "the metrics")
@@ -46,8 +53,9 @@ def mean_over_ranks(metrics: dict, count: int) -> dict:
         out["seconds"] = float(slowest[0])
     for k, v in metrics.items():
         if isinstance(v, np.ndarray) and v.dtype.kind in "iuf":
-            out[k] = comm.allreduce_(np.ascontiguousarray(v, dtype=np.float64).copy(),
-                                     "the epoch's metrics").astype(v.dtype)
+            out[k] = comm.allreduce_(
+                np.ascontiguousarray(v, dtype=np.float64).copy(), "the epoch's metrics"
+            ).astype(v.dtype)
     return out
 
 

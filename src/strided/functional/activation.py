@@ -4,6 +4,7 @@ All are computed stably: sigmoid never evaluates e^{+large}, softplus uses
 log(1 + eᶻ) = max(z, 0) + log1p(e^{−|z|}), and (log-)softmax subtract the row maximum,
 so inputs of ±1000 give finite values and gradients.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,9 @@ class ReLU(Function):
         y, self.mask = relu_forward(x, with_mask=self.needs_input_grad[0])
         return y
 
-    def backward(self, g: np.ndarray) -> Grads:  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d relu = 1 where x > 0 else 0 (0 at the kink, as torch)
         return relu_backward(g, self.mask)
 
 
@@ -142,7 +145,9 @@ class Softplus(Function):
         soft = stable_softplus(z) / x.dtype.type(self.beta)
         return np.where(self.linear, x, soft)
 
-    def backward(self, g: np.ndarray) -> Grads:  # d softplus = σ(βx), exactly 1 in the linear region
+    def backward(
+        self, g: np.ndarray
+    ) -> Grads:  # d softplus = σ(βx), exactly 1 in the linear region
         return np.where(self.linear, g, g * stable_sigmoid(self.z))
 
 
@@ -199,7 +204,7 @@ class GELU(Function):
         self.x = x
         if self.approximate == "tanh":
             # 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
-            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)).astype(x.dtype)
+            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).astype(x.dtype)
             return 0.5 * x * (1 + self.t)
         self.cdf = (0.5 * (1 + _erf(x / x.dtype.type(math.sqrt(2))))).astype(x.dtype)
         return x * self.cdf
@@ -208,7 +213,7 @@ class GELU(Function):
         x = self.x
         if self.approximate == "tanh":
             # d = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
-            dt = (1 - self.t ** 2) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            dt = (1 - self.t**2) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1 + self.t) + 0.5 * x * dt)
         # d (x·Φ(x)) = Φ(x) + x·φ(x), φ the standard normal density
         pdf = np.exp(-0.5 * x * x) / x.dtype.type(math.sqrt(2 * math.pi))
@@ -273,7 +278,9 @@ def _cast(name: str, x: Tensor, dtype: DTypeLike | None) -> Tensor:
     return x.to(dt) if x.dtype != dt else x
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None=None) -> Tensor:
+def softmax(
+    x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None = None
+) -> Tensor:
     """e^{x_i} / Σ_j e^{x_j} along `axis` (torch's `dim=` is accepted too).
 
     Parameters
@@ -292,7 +299,9 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLi
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None=None) -> Tensor:
+def log_softmax(
+    x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: DTypeLike | None = None
+) -> Tensor:
     """log softmax along `axis`, computed as x − max − log Σ e^{x − max} (never log of a
     softmax that underflowed to 0); `dtype` converts `x` first, as in softmax.
 

@@ -283,8 +283,16 @@ def conv2d(
 
 
 @batch_conventions(3)
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, stride: int | tuple[int, ...]=1, padding: int | tuple[int, ...] | str=0, dilation: int | tuple[int, ...]=1, groups: int=1,
-           padding_mode: str="zeros") -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> Tensor:
     """1-D cross-correlation of `input` (N, C, L) with `weight` (O, C/groups, k); as conv2d.
 
     Parameters
@@ -300,8 +308,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, stride: int 
     padding_mode : str
         'zeros' (default), 'reflect', 'replicate' or 'circular'.
     """
-    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups,
-                 padding_mode)
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups, padding_mode)
 
 
 @batch_conventions(4)
@@ -451,13 +458,33 @@ def conv_transpose2d(
     dilation : int or tuple
         Spacing between the kernel elements (default 1).
     """
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation, output_size)
+    return _conv_transpose(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size,
+    )
 
 
 @batch_conventions(3)
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, stride: int | tuple[int, ...]=1, padding: int | tuple[int, ...] | str=0, output_padding: int | tuple[int, ...]=0,
-                     groups: int=1, dilation: int | tuple[int, ...]=1, output_size: Sequence[int] | None = None) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    groups: int = 1,
+    dilation: int | tuple[int, ...] = 1,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
     """Transposed 1-D convolution of (N, C_in, L) with (C_in, C_out/groups, k).
 
     Parameters
@@ -481,8 +508,19 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None=None, st
     output_size : tuple or None
         Exact output size, instead of output_padding, to choose among the possible sizes.
     """
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation, output_size)
+    return _conv_transpose(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size,
+    )
 
 
 def _unfold_geometry(

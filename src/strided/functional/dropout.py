@@ -108,8 +108,13 @@ def dropout2d(
     return _apply("dropout2d", x, p, training, lambda s: s[:-2] + (1, 1), generator)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-              generator: Generator | None = None) -> Tensor:
+def dropout1d(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero whole channels of (N, C, L) (or unbatched (C, L)) with probability `p`.
 
     Parameters

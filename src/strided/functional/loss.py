@@ -9,6 +9,7 @@ Stability: log-probabilities come from the log-sum-exp with the maximum subtract
 logit forms of binary cross-entropy use log(1 + e^{−|x|}), so logits of ±1000 give finite
 losses and gradients.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,16 @@ from .shape import reshape
 from .stable import stable_log_softmax, stable_sigmoid, stable_softplus
 
 __all__ = [
-    "cross_entropy", "nll_loss", "mse_loss", "squared_error_loss", "l1_loss",
-    "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div",
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "squared_error_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -62,7 +70,8 @@ def _same_shape(name: str, a: Tensor, b: Tensor, what: str = "target") -> None:
     if a.shape != b.shape:
         raise ValueError(
             f"{name}: {what} shape {b.shape} does not match input shape {a.shape} "
-            "(broadcasting here is almost always a bug; reshape one of them)")
+            "(broadcasting here is almost always a bug; reshape one of them)"
+        )
 
 
 def _difference_grads(
@@ -89,18 +98,20 @@ class _PointwiseLoss(Function):
         if self.reduction == "sum":
             return np.asarray(loss.sum(), dtype=loss.dtype)
         if self.reduction == "batchmean":
-            return np.asarray(loss.sum() / max(loss.shape[0] if loss.ndim else 1, 1),
-                              dtype=loss.dtype)
+            return np.asarray(
+                loss.sum() / max(loss.shape[0] if loss.ndim else 1, 1), dtype=loss.dtype
+            )
         return np.asarray(loss.mean(), dtype=loss.dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
             gl = g
         else:
-            n = {"sum": 1,
-                 "mean": max(int(np.prod(self.loss_shape)), 1),
-                 "batchmean": max(self.loss_shape[0] if self.loss_shape else 1, 1)}[
-                     self.reduction]
+            n = {
+                "sum": 1,
+                "mean": max(int(np.prod(self.loss_shape)), 1),
+                "batchmean": max(self.loss_shape[0] if self.loss_shape else 1, 1),
+            }[self.reduction]
             gl = np.broadcast_to(np.asarray(g / n, dtype=self.loss_dtype), self.loss_shape)
         return self.grads(gl)
 
@@ -124,14 +135,16 @@ def _class_targets(
     if target.shape != expected:
         raise ValueError(
             f"{name}: target shape {target.shape} does not match input shape {x.shape} "
-            f"(expected class indices of shape {expected})")
+            f"(expected class indices of shape {expected})"
+        )
     valid = target != ignore_index
     n_classes = x.shape[1]
     bad = valid & ((target < 0) | (target >= n_classes))
     if bad.any():
         raise ValueError(
             f"{name}: target {int(target[bad].flat[0])} is out of bounds for {n_classes} "
-            f"classes (input shape {x.shape}; ignore_index={ignore_index})")
+            f"classes (input shape {x.shape}; ignore_index={ignore_index})"
+        )
     return target, valid
 
 
@@ -142,8 +155,7 @@ def _class_weight(name: str, weight: Tensor | None, x: Tensor) -> np.ndarray | N
     C = x.shape[1]
     w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
     if w.shape != (C,):
-        raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, "
-                         f"got {w.shape}")
+        raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, got {w.shape}")
     return w
 
 
@@ -172,7 +184,8 @@ class CrossEntropyIndex(Function):
         tgt = np.where(self.valid, target, 0)
         if compiled_ce.applies(x):
             self.logp, loss, self.wy = compiled_ce.cross_entropy_forward(
-                x, tgt, self.valid, weight, self.label_smoothing)
+                x, tgt, self.valid, weight, self.label_smoothing
+            )
             self.tgt, self.w, self.compiled = tgt, weight, True
             return self._reduce(loss, x.dtype)
         self.compiled = False
@@ -205,24 +218,37 @@ class CrossEntropyIndex(Function):
             return None, None, None
         if self.compiled:
             scale = g / self.denom if self.reduction == "mean" else g
-            return (compiled_ce.cross_entropy_backward(self.logp, self.tgt, self.valid,
-                                                       self.wy, self.w,
-                                                       self.label_smoothing, scale),
-                    None, None)
+            return (
+                compiled_ce.cross_entropy_backward(
+                    self.logp, self.tgt, self.valid, self.wy, self.w, self.label_smoothing, scale
+                ),
+                None,
+                None,
+            )
         logp, tgt, eps = self.logp, self.tgt, self.label_smoothing
         C = logp.shape[1]
         valid = self.valid
         # q = (1−ε)·w[y]·onehot(y) + (ε/C)·w   (zero rows where ignored)
         p = np.exp(logp)
         if eps > 0:
-            q = np.broadcast_to(
-                (eps / C) * (np.ones((1, C) + (1,) * (logp.ndim - 2), logp.dtype)
-                             if self.w is None else self.w), logp.shape) * valid[:, None]
+            q = (
+                np.broadcast_to(
+                    (eps / C)
+                    * (
+                        np.ones((1, C) + (1,) * (logp.ndim - 2), logp.dtype)
+                        if self.w is None
+                        else self.w
+                    ),
+                    logp.shape,
+                )
+                * valid[:, None]
+            )
             q = np.array(q, dtype=logp.dtype)
         else:
             q = np.zeros_like(logp)
-        np.put_along_axis(q, tgt[:, None],
-                          _gather(q, tgt)[:, None] + ((1 - eps) * self.wy)[:, None], axis=1)
+        np.put_along_axis(
+            q, tgt[:, None], _gather(q, tgt)[:, None] + ((1 - eps) * self.wy)[:, None], axis=1
+        )
         grad = p * q.sum(axis=1, keepdims=True) - q
         if self.reduction == "none":
             grad *= np.expand_dims(g, 1)
@@ -274,8 +300,7 @@ def _as_batched(x: Tensor, target: Tensor, soft: bool) -> tuple[Tensor, Tensor, 
     """Unbatched (C,) input with a scalar target (or (C,) probabilities) as a batch of 1."""
     if x.ndim == 1:
         x = reshape(x, (1, -1))
-        target = reshape(target, (1, -1)) if soft else Tensor(
-            np.asarray(target.data).reshape(1))
+        target = reshape(target, (1, -1)) if soft else Tensor(np.asarray(target.data).reshape(1))
         return x, target, True
     return x, target, False
 
@@ -284,8 +309,14 @@ def _squeeze_unbatched(out: Tensor, reduction: str, unbatched: bool) -> Tensor:
     return reshape(out, ()) if unbatched and reduction == "none" else out
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy between softmax(`input`) and `target`, computed from logits.
 
     `input`: logits (N, C) or (N, C, d1, ...) (or (C,) for one sample).
@@ -317,14 +348,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=None, ign
         if t.shape != x.shape:
             raise ValueError(
                 f"{name}: probability targets must have the input's shape {x.shape}, "
-                f"got {t.shape} (for class indices use an integer dtype)")
+                f"got {t.shape} (for class indices use an integer dtype)"
+            )
         t = _float_like(name, "target", t, x)
-        out = CrossEntropySoft.apply(x, t, w, reduction=reduction,
-                                     label_smoothing=label_smoothing)
+        out = CrossEntropySoft.apply(x, t, w, reduction=reduction, label_smoothing=label_smoothing)
     else:
         tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
-        out = CrossEntropyIndex.apply(x, tgt, w, reduction=reduction, valid=valid,
-                                      label_smoothing=label_smoothing)
+        out = CrossEntropyIndex.apply(
+            x, tgt, w, reduction=reduction, valid=valid, label_smoothing=label_smoothing
+        )
     return _squeeze_unbatched(out, reduction, unbatched)
 
 
@@ -355,8 +387,13 @@ class NLLLoss(Function):
         return grad, None, None
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None=None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of class-index `target` under log-probabilities `input`
     (N, C, ...), e.g. the output of `log_softmax`. Arguments as in `cross_entropy`.
 
@@ -462,7 +499,9 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return L1.apply(*_pair_loss("l1_loss", input, target), reduction=reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """½(x−y)²/β where |x−y| < β, else |x−y| − ½β (Fast R-CNN's box loss).
 
     Parameters
@@ -479,11 +518,17 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     _check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    return Huber.apply(*_pair_loss("smooth_l1_loss", input, target), reduction=reduction,
-                       beta=float(beta), scale=1.0)
+    return Huber.apply(
+        *_pair_loss("smooth_l1_loss", input, target),
+        reduction=reduction,
+        beta=float(beta),
+        scale=1.0,
+    )
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """½(x−y)² where |x−y| < δ, else δ(|x−y| − ½δ).
 
     Parameters
@@ -500,8 +545,12 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return Huber.apply(*_pair_loss("huber_loss", input, target), reduction=reduction,
-                       beta=float(delta), scale=float(delta))
+    return Huber.apply(
+        *_pair_loss("huber_loss", input, target),
+        reduction=reduction,
+        beta=float(delta),
+        scale=float(delta),
+    )
 
 
 class SquaredError(Function):
@@ -544,7 +593,7 @@ def squared_error_loss(input: Tensor, target: Tensor, reduction: str = "mean") -
     t = _tensor(name, "target", target)
     if not is_floating(t.dtype):
         idx = np.asarray(t.data)
-        _class_targets(name, x.data, idx, ignore_index=-(10 ** 18))
+        _class_targets(name, x.data, idx, ignore_index=-(10**18))
         onehot = np.zeros(x.shape, x.dtype)
         onehot[np.arange(x.shape[0]), idx] = 1
         t = Tensor(onehot)
@@ -581,7 +630,9 @@ class BCE(_PointwiseLoss):
         return gp, gt, None
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """Binary cross-entropy of probabilities `input` ∈ [0, 1] against `target` ∈ [0, 1].
     Prefer `binary_cross_entropy_with_logits` on raw scores: it is stable.
 
@@ -596,11 +647,18 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None=No
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
     if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
-        raise ValueError(f"{name}: input must hold probabilities in [0, 1] "
-                         f"(got values in [{x.data.min():.4g}, {x.data.max():.4g}]); "
-                         "for raw scores use binary_cross_entropy_with_logits")
-    w = None if weight is None else np.broadcast_to(
-        np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype), x.shape)
+        raise ValueError(
+            f"{name}: input must hold probabilities in [0, 1] "
+            f"(got values in [{x.data.min():.4g}, {x.data.max():.4g}]); "
+            "for raw scores use binary_cross_entropy_with_logits"
+        )
+    w = (
+        None
+        if weight is None
+        else np.broadcast_to(
+            np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype), x.shape
+        )
+    )
     return BCE.apply(x, t, w, reduction=reduction)
 
 
@@ -608,7 +666,9 @@ class BCEWithLogits(_PointwiseLoss):
     """l = w·[(1−t)·x + (1 + (pw−1)·t)·log(1 + e^{−x})]  (torch's stable form);
     ∂l/∂x = w·[(1−t) − (1 + (pw−1)t)·σ(−x)],  ∂l/∂t = w·[−x + (pw−1)·log(1 + e^{−x})]."""
 
-    def pointwise(self, x: np.ndarray, t: np.ndarray, w: np.ndarray | None, pw: np.ndarray | None) -> np.ndarray:
+    def pointwise(
+        self, x: np.ndarray, t: np.ndarray, w: np.ndarray | None, pw: np.ndarray | None
+    ) -> np.ndarray:
         self.x, self.t, self.w, self.pw = x, t, w, pw
         self.sp = stable_softplus(-x)
         lw = 1 if pw is None else 1 + (pw - 1) * t
@@ -629,8 +689,13 @@ class BCEWithLogits(_PointwiseLoss):
         return gx, gt, None, None
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None=None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """Binary cross-entropy of sigmoid(`input`) against `target`, computed from the logits
     without forming the sigmoid (stable for |x| in the thousands). `pos_weight` (broadcast
     along the last dimension, one per class) weighs the positive term, trading recall
@@ -648,14 +713,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     x, t = _pair_loss(name, input, target)
 
     def arr(v: Tensor | None) -> np.ndarray | None:
-        return None if v is None else np.broadcast_to(
-            np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype), x.shape)
+        return (
+            None
+            if v is None
+            else np.broadcast_to(
+                np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype), x.shape
+            )
+        )
 
     try:
         w, pw = arr(weight), arr(pos_weight)
     except ValueError:
-        raise ValueError(f"{name}: weight/pos_weight cannot be broadcast to the input "
-                         f"shape {x.shape}") from None
+        raise ValueError(
+            f"{name}: weight/pos_weight cannot be broadcast to the input shape {x.shape}"
+        ) from None
     return BCEWithLogits.apply(x, t, w, pw, reduction=reduction)
 
 
@@ -687,7 +758,9 @@ class KLDiv(_PointwiseLoss):
         return gx, gt
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """KL(target ‖ exp(input)) pointwise, with `input` given as log-probabilities.
 
     reduction "batchmean" (sum / N) is the true KL divergence per sample; "mean" averages

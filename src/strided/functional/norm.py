@@ -14,6 +14,7 @@ sample and group. The backward through the standardisation is the same for all o
 Local response normalisation (AlexNet) divides by a power of the squared activity of
 neighbouring channels instead.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -77,25 +78,35 @@ class BatchNorm(Function):
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         v, self.back = _channel_view(x)
-        rm, rv = (None, None) if self.use_batch_stats else (self.running_mean,
-                                                              self.running_var)
-        out, self.xc, self.invstd, mean, var = batch_norm_forward(v, weight, bias, rm, rv,
-                                                                  self.eps)
+        rm, rv = (None, None) if self.use_batch_stats else (self.running_mean, self.running_var)
+        out, self.xc, self.invstd, mean, var = batch_norm_forward(v, weight, bias, rm, rv, self.eps)
         if self.use_batch_stats:
             self.batch_mean, self.batch_var = mean, var
         self.weight = weight
         return self.back(out)
 
     def backward(self, g: np.ndarray) -> Grads:
-        gx, gw, gb = batch_norm_backward(_like(g, self.xc), self.xc, self.invstd,
-                                         self.weight, self.use_batch_stats,
-                                         self.needs_input_grad)
+        gx, gw, gb = batch_norm_backward(
+            _like(g, self.xc),
+            self.xc,
+            self.invstd,
+            self.weight,
+            self.use_batch_stats,
+            self.needs_input_grad,
+        )
         return (None if gx is None else self.back(gx)), gw, gb
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, running_var: Tensor | np.ndarray | None = None, weight: Tensor | None=None, bias: Tensor | None=None,
-               training: bool = False, momentum: float | None = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | np.ndarray | None = None,
+    running_var: Tensor | np.ndarray | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over all axes but 1 of (N, C, ...), as `torch.nn.functional`.
 
     `training=True` (or no running statistics) normalises with the batch's mean and
@@ -134,16 +145,31 @@ def batch_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, r
     if use_batch and n <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input "
-            f"shape {x.shape}")
-    for nm, v in (("running_mean", running_mean), ("running_var", running_var),
-                  ("weight", weight), ("bias", bias)):
+            f"shape {x.shape}"
+        )
+    for nm, v in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if v is not None and tuple(np.shape(v.data if isinstance(v, Tensor) else v)) != (C,):
-            raise ValueError(f"batch_norm: {nm} must have shape ({C},) for input shape "
-                             f"{x.shape}, got {np.shape(v.data if isinstance(v, Tensor) else v)}")
+            raise ValueError(
+                f"batch_norm: {nm} must have shape ({C},) for input shape "
+                f"{x.shape}, got {np.shape(v.data if isinstance(v, Tensor) else v)}"
+            )
     rm = None if use_batch else _arr(running_mean, x.dtype)
     rv = None if use_batch else _arr(running_var, x.dtype)
-    out = BatchNorm.apply(x, weight, bias, axes=axes, eps=eps, use_batch_stats=use_batch,
-                          running_mean=rm, running_var=rv)
+    out = BatchNorm.apply(
+        x,
+        weight,
+        bias,
+        axes=axes,
+        eps=eps,
+        use_batch_stats=use_batch,
+        running_mean=rm,
+        running_var=rv,
+    )
     if use_batch and training and running_mean is not None and running_var is not None:
         fn = out._ctx if out._ctx is not None else None
         if fn is not None:
@@ -165,7 +191,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, r
 class LayerNorm(Function):
     """Standardise over the trailing axes `axes`; γ, β have the normalised shape."""
 
-    def forward(self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
+    ) -> np.ndarray:
         axes = self.axes
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
@@ -191,7 +219,13 @@ class LayerNorm(Function):
         return gx, gw, gb
 
 
-def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None=None, bias: Tensor | None=None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Layer normalisation over the trailing dimensions `normalized_shape` of each sample
     (Ba et al. 2016): same computation in training and eval.
 
@@ -211,14 +245,16 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
-    if k == 0 or x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
+    if k == 0 or x.shape[x.ndim - k :] != normalized_shape or x.ndim < k:
         raise ValueError(
             f"layer_norm: input shape {x.shape} does not end with normalized_shape "
-            f"{normalized_shape}")
+            f"{normalized_shape}"
+        )
     for nm, v in (("weight", weight), ("bias", bias)):
         if v is not None and tuple(v.shape) != normalized_shape:
-            raise ValueError(f"layer_norm: {nm} must have shape {normalized_shape}, "
-                             f"got {tuple(v.shape)}")
+            raise ValueError(
+                f"layer_norm: {nm} must have shape {normalized_shape}, got {tuple(v.shape)}"
+            )
     axes = tuple(range(x.ndim - k, x.ndim))
     return LayerNorm.apply(x, weight, bias, axes=axes, eps=eps)
 
@@ -227,7 +263,9 @@ class GroupNorm(Function):
     """Standardise each (sample, group) over its C/G channels and spatial positions; γ, β
     are per channel."""
 
-    def forward(self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
+    ) -> np.ndarray:
         N, C = x.shape[:2]
         G = self.num_groups
         xg = x.reshape(N, G, C // G * int(np.prod(x.shape[2:])))
@@ -250,8 +288,9 @@ class GroupNorm(Function):
         if self.needs_input_grad[0]:
             gxhat = g if self.weight is None else g * self.weight.reshape(self.cshape)
             grouped = (N, G, g.shape[1] // G * int(np.prod(g.shape[2:])))
-            gx = _standardise_backward(gxhat.reshape(grouped), self.xhat.reshape(grouped),
-                                       self.invstd, 2).reshape(g.shape)
+            gx = _standardise_backward(
+                gxhat.reshape(grouped), self.xhat.reshape(grouped), self.invstd, 2
+            ).reshape(g.shape)
         if self.needs_input_grad[1]:
             gw = (g * self.xhat).sum(axis=axes)
         if self.needs_input_grad[2]:
@@ -259,7 +298,13 @@ class GroupNorm(Function):
         return gx, gw, gb
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None=None, bias: Tensor | None=None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Group normalisation (Wu & He 2018) of (N, C, ...): channels split into `num_groups`
     groups, each standardised per sample. G = 1 is layer norm over (C, H, W); G = C is
     instance norm.
@@ -280,17 +325,26 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None=None, bias:
         raise ValueError(f"group_norm: input must be (N, C, ...), got shape {x.shape}")
     C = x.shape[1]
     if num_groups <= 0 or C % num_groups:
-        raise ValueError(f"group_norm: {C} channels are not divisible into num_groups="
-                         f"{num_groups} (input shape {x.shape})")
+        raise ValueError(
+            f"group_norm: {C} channels are not divisible into num_groups="
+            f"{num_groups} (input shape {x.shape})"
+        )
     for nm, v in (("weight", weight), ("bias", bias)):
         if v is not None and tuple(v.shape) != (C,):
             raise ValueError(f"group_norm: {nm} must have shape ({C},), got {tuple(v.shape)}")
     return GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None, running_var: Tensor | np.ndarray | None = None, weight: Tensor | None=None, bias: Tensor | None=None,
-                  use_input_stats: bool = True, momentum: float = 0.1,
-                  eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | np.ndarray | None = None,
+    running_var: Tensor | np.ndarray | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Instance normalisation (Ulyanov et al. 2016) of (N, C, ...): each sample's channel
     standardised over its own spatial positions, then scaled and shifted per channel.
 
@@ -311,24 +365,30 @@ def instance_norm(input: Tensor, running_mean: Tensor | np.ndarray | None = None
     """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim < 3:
-        raise ValueError(f"instance_norm: input must be (N, C, ...) with spatial axes, got "
-                         f"shape {tuple(x.shape)}")
+        raise ValueError(
+            f"instance_norm: input must be (N, C, ...) with spatial axes, got "
+            f"shape {tuple(x.shape)}"
+        )
     if not use_input_stats:
         if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: use_input_stats=False needs running_mean and "
-                             "running_var")
-        return batch_norm(x, running_mean, running_var, weight, bias, training=False,
-                          eps=eps)
+            raise ValueError(
+                "instance_norm: use_input_stats=False needs running_mean and running_var"
+            )
+        return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
     spatial = int(np.prod(x.shape[2:]))
     if spatial <= 1 and x.data.size:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element per channel "
-                         f"when using input statistics, got input shape {tuple(x.shape)}")
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element per channel "
+            f"when using input statistics, got input shape {tuple(x.shape)}"
+        )
     C = x.shape[1]
     out = group_norm(x, C, weight, bias, eps) if C else x
     if running_mean is not None and running_var is not None and x.data.size:
         v = x.data.reshape(x.shape[0], C, spatial)
-        for buf, new in ((running_mean, v.mean(axis=2).mean(axis=0)),
-                         (running_var, v.var(axis=2, ddof=1).mean(axis=0))):
+        for buf, new in (
+            (running_mean, v.mean(axis=2).mean(axis=0)),
+            (running_var, v.var(axis=2, ddof=1).mean(axis=0)),
+        ):
             a = buf.data if isinstance(buf, Tensor) else buf
             a *= 1 - momentum
             a += momentum * new.astype(a.dtype, copy=False)
@@ -357,7 +417,7 @@ class LocalResponseNorm(Function):
         self.before, self.after = n // 2, (n - 1) // 2
         self.a = a
         self.s = self.k + (self.alpha / n) * _channel_window_sum(a * a, self.before, self.after)
-        self.d = self.s ** self.beta
+        self.d = self.s**self.beta
         return (a / self.d).astype(a.dtype, copy=False)
 
     def backward(self, g: np.ndarray) -> Grads:
@@ -368,8 +428,9 @@ class LocalResponseNorm(Function):
         return g / self.d - (2 * self.alpha * self.beta / n) * self.a * back
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """Local response normalisation across channels (Krizhevsky et al. 2012), torch's
     definition: the sum of squares over `size` neighbouring channels is averaged (α/n).
 
@@ -386,11 +447,14 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     """
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
     if x.ndim < 3:
-        raise ValueError(f"local_response_norm: input must be (N, C, ...) with at least 3 "
-                         f"dimensions, got shape {x.shape}")
+        raise ValueError(
+            f"local_response_norm: input must be (N, C, ...) with at least 3 "
+            f"dimensions, got shape {x.shape}"
+        )
     if size < 1:
         raise ValueError(f"local_response_norm: size must be positive, got {size}")
     if not is_floating(x.dtype):
         raise TypeError(f"local_response_norm: input must be floating, got {x.dtype}")
-    return LocalResponseNorm.apply(x, size=int(size), alpha=float(alpha), beta=float(beta),
-                                   k=float(k))
+    return LocalResponseNorm.apply(
+        x, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k)
+    )

@@ -196,13 +196,21 @@ def max_pool2d(
     ceil_mode : bool
         Use ceil instead of floor to compute the output shape (default False).
     """
-    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
 @batch_conventions(3)
-def max_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, dilation: int | tuple[int, ...]=1, ceil_mode: bool=False,
-               return_indices: bool=False) -> Tensor | tuple[Tensor, ...]:
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, ...]:
     """max_pool2d for (N, C, L) inputs; indices index L.
 
     Parameters
@@ -222,8 +230,9 @@ def max_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | 
     return_indices : bool
         Also return the flat indices of the maxima (for MaxUnpool).
     """
-    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
 def _avg_pool(
@@ -270,13 +279,28 @@ def avg_pool2d(
     stride : int or tuple or None
         Stride of the window; defaults to kernel_size.
     """
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override)
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
 @batch_conventions(3)
-def avg_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, ceil_mode: bool=False,
-               count_include_pad: bool=True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] | str = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """avg_pool2d for (N, C, L) inputs.
 
     Parameters
@@ -294,8 +318,9 @@ def avg_pool1d(input: Tensor, kernel_size: int | tuple[int, ...], stride: int | 
     count_include_pad : bool
         Count the zero padding in the averaging divisor (default True).
     """
-    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, None)
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
 def _adaptive_size(
@@ -392,7 +417,9 @@ def adaptive_max_pool2d(
 
 
 @batch_conventions(3)
-def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int | None, ...], return_indices: bool=False) -> Tensor | tuple[Tensor, ...]:
+def adaptive_max_pool1d(
+    input: Tensor, output_size: int | tuple[int | None, ...], return_indices: bool = False
+) -> Tensor | tuple[Tensor, ...]:
     """adaptive_max_pool2d for (N, C, L) inputs; indices index L.
 
     Parameters
@@ -490,12 +517,18 @@ def max_unpool2d(
     padding : int or tuple
         Implicit padding on both sides of each spatial dimension (default 0).
     """
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
-                       output_size)
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
 @batch_conventions(3, extra=("indices",))
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None=None, padding: int | tuple[int, ...] | str=0, output_size: Sequence[int] | None = None) -> Tensor:
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: int | tuple[int, ...],
+    stride: int | tuple[int, ...] | None = None,
+    padding: int | tuple[int, ...] | str = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
     """max_unpool2d for (N, C, L) inputs.
 
     Parameters
@@ -513,8 +546,7 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, .
     output_size : tuple or None
         Exact output size, to choose among the possible sizes.
     """
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
-                       output_size)
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
 __all__ = [

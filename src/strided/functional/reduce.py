@@ -71,8 +71,14 @@ class Sum(Function):
         return np.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape)
 
 
-def sum(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
+def sum(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,  # noqa: A001
+    keepdim: bool = False,
+) -> Tensor:
     """Sum over `axis` (all axes when None).
 
     Parameters
@@ -116,8 +122,14 @@ def _floating(x: Tensor) -> Tensor:
     return x if is_floating(x.dtype) else Tensor(x.data.astype(get_default_dtype()))
 
 
-def mean(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
-         keepdim: bool = False) -> Tensor:
+def mean(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Arithmetic mean over `axis` (all axes when None).
 
     Parameters
@@ -189,8 +201,16 @@ def var(
     )
 
 
-def std(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, unbiased: bool | None = None,
-        correction: int | None = None, dim: Axes | None=None, keepdim: bool = False) -> Tensor:
+def std(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    unbiased: bool | None = None,
+    correction: int | None = None,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Standard deviation √var, with the same arguments as `var`.
 
     Parameters
@@ -349,8 +369,14 @@ def max(
     return _extremum("max", x, dim, keepdim, axis, keepdims)
 
 
-def min(x: Tensor, dim: Axes | None=None, keepdim: bool = False, *, axis: Axes | None=None,  # noqa: A001
-        keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+def min(
+    x: Tensor,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Axes | None = None,  # noqa: A001
+    keepdims: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """As `max`, for the smallest value: (values, indices) along an int `dim`.
 
     Parameters
@@ -382,8 +408,14 @@ class LogSumExp(Function):
         return _expand(g, self.axes, self.keepdims) * np.exp(self.x - self.out_keep)
 
 
-def logsumexp(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
-              keepdim: bool = False) -> Tensor:
+def logsumexp(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """log Σ eˣ over `axis`, computed as m + log Σ e^{x − m} with m the maximum.
 
     Parameters
@@ -445,8 +477,14 @@ def argmax(
     return _arg("argmax", np.argmax, x, axis, keepdims, dim, keepdim)
 
 
-def argmin(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,
-           keepdim: bool = False) -> Tensor:
+def argmin(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,
+    keepdim: bool = False,
+) -> Tensor:
     """Index of the smallest value along `axis`; the first one on ties. Returns int64.
 
     Parameters
@@ -463,8 +501,14 @@ def argmin(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Ax
     return _arg("argmin", np.argmin, x, axis, keepdims, dim, keepdim)
 
 
-def any(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
+def any(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,  # noqa: A001
+    keepdim: bool = False,
+) -> Tensor:
     """Whether any element (along `axis`) is nonzero; a bool tensor.
 
     Parameters
@@ -482,8 +526,14 @@ def any(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes 
     return Tensor(np.any(x.data, axis=axes, keepdims=keep))
 
 
-def all(x: Tensor, axis: Axes | None=None, keepdims: bool = False, *, dim: Axes | None=None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
+def all(
+    x: Tensor,
+    axis: Axes | None = None,
+    keepdims: bool = False,
+    *,
+    dim: Axes | None = None,  # noqa: A001
+    keepdim: bool = False,
+) -> Tensor:
     """Whether every element (along `axis`) is nonzero; a bool tensor.
 
     Parameters

@@ -344,9 +344,7 @@ def split(
     return tuple(pieces)
 
 
-
-def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None
-          ) -> tuple[Tensor, ...]:
+def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None) -> tuple[Tensor, ...]:
     """Split into `chunks` nearly equal pieces (torch.chunk: size ceil(n / chunks)).
 
     Parameters

@@ -243,8 +243,8 @@ def upsample_nearest(
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_zeros(input: Tensor, scale_factor: float | tuple[float, ...]=2) -> Tensor:
-    """"Bed of nails" unpooling: each input value goes to the first corner of its
+def upsample_zeros(input: Tensor, scale_factor: float | tuple[float, ...] = 2) -> Tensor:
+    """ "Bed of nails" unpooling: each input value goes to the first corner of its
     s×s(×s) block of an otherwise zero output (N, C, s·H, s·W).
 
     Parameters

@@ -11,11 +11,13 @@ installed somewhere read-only), `nogil`, and the fast-math flags that let LLVM r
 and vectorise — but not `nnan`/`ninf`, because max pooling and the losses must see NaNs and
 infinities as PyTorch does.
 """
+
 from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 numba: Any  # the module, or None without it (Numba has no type stubs)
 try:
@@ -41,12 +43,14 @@ def _checked(name: str, where: str) -> str:
 
 
 def _initial() -> str:
-    name = _checked(os.environ.get("STRIDED_KERNELS", "numba") or "numba",
-                    "STRIDED_KERNELS")
+    name = _checked(os.environ.get("STRIDED_KERNELS", "numba") or "numba", "STRIDED_KERNELS")
     if name == "numba" and numba is None:
-        warnings.warn(f"strided: Numba could not be imported ({_NUMBA_ERROR}); the NumPy "
-                      "reference kernels run instead (pip install numba)", RuntimeWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"strided: Numba could not be imported ({_NUMBA_ERROR}); the NumPy "
+            "reference kernels run instead (pip install numba)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return "numpy"
     return name
 
@@ -76,8 +80,9 @@ def use_kernels(name: str) -> str:
     global _active
     name = _checked(name, "use_kernels")
     if name == "numba" and numba is None:
-        raise RuntimeError(f"use_kernels('numba'): Numba could not be imported "
-                           f"({_NUMBA_ERROR}); pip install numba")
+        raise RuntimeError(
+            f"use_kernels('numba'): Numba could not be imported ({_NUMBA_ERROR}); pip install numba"
+        )
     previous, _active = _active, name
     return previous
 
@@ -91,13 +96,16 @@ def jit(*, parallel: bool = False, **options: Any) -> Callable[[Callable], Calla
     """Compile a kernel with the library's options (cache, nogil, FASTMATH); `parallel=True`
     for kernels whose outer loop is a `prange`. Without Numba the plain Python function is
     returned; it is never called, because `compiled()` is then False."""
+
     def decorate(function: Callable) -> Callable:
         if numba is None:
             return function
         # error_model="numpy": x/0 gives inf/NaN as in NumPy instead of raising, so no
         # per-division check blocks vectorising (Adam's update over 4M floats: 32 → 1.9 ms)
-        settings = dict(cache=True, nogil=True, fastmath=set(FASTMATH), parallel=parallel,
-                        error_model="numpy")
+        settings = dict(
+            cache=True, nogil=True, fastmath=set(FASTMATH), parallel=parallel, error_model="numpy"
+        )
         settings.update(options)
         return numba.njit(**settings)(function)
+
     return decorate

@@ -22,6 +22,7 @@ handled where they meet: a sum (a residual block) or a concatenation (Inception,
 sees the union of its inputs' windows — the larger path's field when they are centred
 alike. Layers after a flatten see the whole input (``GLOBAL``).
 """
+
 from __future__ import annotations
 
 import weakref
@@ -55,30 +56,45 @@ class ReceptiveField:
         """The field of the input itself: one pixel, jump 1, starting at 0."""
         return cls((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
-    def window(self, kernel: Sequence[int], stride: Sequence[int], pad_before: Sequence[float],
-               dilation: Sequence[int]) -> ReceptiveField:
+    def window(
+        self,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        pad_before: Sequence[float],
+        dilation: Sequence[int],
+    ) -> ReceptiveField:
         """The field after a convolution or pooling window (the formulas above)."""
         size, jump, start = [], [], []
-        for r, j, s, k, t, p, d in zip(self.size, self.jump, self.start, kernel, stride,
-                                       pad_before, dilation):
+        for r, j, s, k, t, p, d in zip(
+            self.size, self.jump, self.start, kernel, stride, pad_before, dilation, strict=True
+        ):
             keff = d * (k - 1) + 1
             size.append(r + (keff - 1) * j)
             jump.append(j * t)
             start.append(s + ((keff - 1) / 2 - p) * j)
         return ReceptiveField(*map(_tidy, (size, jump, start)))
 
-    def transposed(self, kernel: Sequence[int], stride: Sequence[int],
-                   pad_before: Sequence[float], dilation: Sequence[int]) -> ReceptiveField:
+    def transposed(
+        self,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        pad_before: Sequence[float],
+        dilation: Sequence[int],
+    ) -> ReceptiveField:
         """The field after a transposed convolution. Output pixel o receives input i when
         i·t + k·d = o + p; the size adds the widest span of inputs one output pixel reads
         (over the t phases), the jump divides by the stride, and the start is the first
         output pixel's centre: s + (p − (k' − 1)/2)·j/t."""
         size, jump, start = [], [], []
-        for r, j, s, k, t, p, d in zip(self.size, self.jump, self.start, kernel, stride,
-                                       pad_before, dilation):
+        for r, j, s, k, t, p, d in zip(
+            self.size, self.jump, self.start, kernel, stride, pad_before, dilation, strict=True
+        ):
             taps = np.arange(k) * d
-            span = max(int(np.ptp(taps[taps % t == phase])) // t
-                       for phase in range(t) if np.any(taps % t == phase))
+            span = max(
+                int(np.ptp(taps[taps % t == phase])) // t
+                for phase in range(t)
+                if np.any(taps % t == phase)
+            )
             keff = d * (k - 1) + 1
             size.append(r + span * j)
             jump.append(j / t)
@@ -89,16 +105,19 @@ class ReceptiveField:
         """The field after upsampling by ``factors`` (out/in per axis) that copies or
         scatters each input pixel (nearest, zero insertion, max-unpooling): the size stays,
         the output pixels are ``factor`` times denser and centred inside their source."""
-        jump = [j / f for j, f in zip(self.jump, factors)]
-        start = [s + (1 / f - 1) / 2 * j for s, j, f in zip(self.start, self.jump, factors)]
+        jump = [j / f for j, f in zip(self.jump, factors, strict=True)]
+        start = [
+            s + (1 / f - 1) / 2 * j for s, j, f in zip(self.start, self.jump, factors, strict=True)
+        ]
         return ReceptiveField(self.size, *map(_tidy, (jump, start)))
 
     def union(self, other: ReceptiveField) -> ReceptiveField:
         """The smallest field holding both windows (where branches are summed or
         concatenated)."""
         size, jump, start = [], [], []
-        for r1, j1, s1, r2, j2, s2 in zip(self.size, self.jump, self.start,
-                                          other.size, other.jump, other.start):
+        for r1, j1, s1, r2, j2, s2 in zip(
+            self.size, self.jump, self.start, other.size, other.jump, other.start, strict=True
+        ):
             lo = min(s1 - (r1 - 1) / 2, s2 - (r2 - 1) / 2)
             hi = max(s1 + (r1 - 1) / 2, s2 + (r2 - 1) / 2)
             size.append(hi - lo + 1)
@@ -140,55 +159,69 @@ def _spatial(fn_tuple: Sequence, ndim: int) -> tuple:
     return tuple(fn_tuple)[-ndim:]
 
 
-def _window_field(fn: Any, inputs: tuple, params: dict,
-                  rf: ReceptiveField) -> ReceptiveField | None:
+def _window_field(
+    fn: Any, inputs: tuple, params: dict, rf: ReceptiveField
+) -> ReceptiveField | None:
     n = len(rf.size)
     if isinstance(fn, _conv.Conv2d):
         kernel = _spatial(inputs[1].shape[2:], n)
-        return rf.window(kernel, _spatial(params["stride"], n),
-                         [p[0] for p in _spatial(params["pads"], n)],
-                         _spatial(params["dilation"], n))
+        return rf.window(
+            kernel,
+            _spatial(params["stride"], n),
+            [p[0] for p in _spatial(params["pads"], n)],
+            _spatial(params["dilation"], n),
+        )
     if isinstance(fn, _conv.ConvTranspose2d):
         kernel = _spatial(inputs[1].shape[2:], n)
-        return rf.transposed(kernel, _spatial(params["stride"], n),
-                             [p[0] for p in _spatial(params["pads"], n)],
-                             _spatial(params["dilation"], n))
+        return rf.transposed(
+            kernel,
+            _spatial(params["stride"], n),
+            [p[0] for p in _spatial(params["pads"], n)],
+            _spatial(params["dilation"], n),
+        )
     if isinstance(fn, (_pool.MaxPool2d, _pool.AvgPool2d)):
         g = params["geo"]
-        return rf.window(_spatial(g.kernel, n), _spatial(g.stride, n), _spatial(g.padding, n),
-                         _spatial(g.dilation, n))
+        return rf.window(
+            _spatial(g.kernel, n),
+            _spatial(g.stride, n),
+            _spatial(g.padding, n),
+            _spatial(g.dilation, n),
+        )
     index = params.get("index", ())
     if isinstance(fn, _shape.GetItem) and _is_slicing(index, inputs[0].ndim):
         # x[..., a::t] picks every t-th pixel from a: a 1-wide window, stride t, padding −a
         index = tuple(index) + (slice(None),) * (inputs[0].ndim - len(index))
-        ranges = [sl.indices(size) for sl, size in zip(index[2:], inputs[0].shape[2:])]
+        ranges = [sl.indices(size) for sl, size in zip(index[2:], inputs[0].shape[2:], strict=True)]
         return rf.window((1,) * n, [r[2] for r in ranges], [-r[0] for r in ranges], (1,) * n)
     return None
 
 
 def _is_slicing(index: tuple, ndim: int) -> bool:
-    return (len(index) <= ndim and all(isinstance(i, slice) for i in index)
-            and all(i.step is None or i.step > 0 for i in index))
+    return (
+        len(index) <= ndim
+        and all(isinstance(i, slice) for i in index)
+        and all(i.step is None or i.step > 0 for i in index)
+    )
 
 
 def _adaptive_field(rf: ReceptiveField, in_hw: tuple, out_hw: tuple) -> ReceptiveField:
     # window i of an adaptive pool covers [⌊i·n/m⌋, ⌈(i+1)·n/m⌉): the widest one is the kernel
     kernel, start0 = [], []
-    for n, m in zip(in_hw, out_hw):
+    for n, m in zip(in_hw, out_hw, strict=True):
         i = np.arange(m)
         widths = -(-(i + 1) * n // m) - (i * n // m)
         kernel.append(int(widths.max()))
         start0.append((int(widths[0]) - 1) / 2)
-    size = [r + (k - 1) * j for r, k, j in zip(rf.size, kernel, rf.jump)]
-    jump = [j * n / m for j, n, m in zip(rf.jump, in_hw, out_hw)]
-    start = [s + c * j for s, c, j in zip(rf.start, start0, rf.jump)]
+    size = [r + (k - 1) * j for r, k, j in zip(rf.size, kernel, rf.jump, strict=True)]
+    jump = [j * n / m for j, n, m in zip(rf.jump, in_hw, out_hw, strict=True)]
+    start = [s + c * j for s, c, j in zip(rf.start, start0, rf.jump, strict=True)]
     return ReceptiveField(*map(_tidy, (size, jump, start)))
 
 
 def _matrix_field(rf: ReceptiveField, mats: Sequence) -> ReceptiveField:
     # y = M·x along each axis: output i reads the inputs where row i of M is non-zero
     size, jump, start = [], [], []
-    for r, j, s, m in zip(rf.size, rf.jump, rf.start, mats):
+    for r, j, s, m in zip(rf.size, rf.jump, rf.start, mats, strict=True):
         if m is None:
             size.append(r)
             jump.append(j)
@@ -207,7 +240,7 @@ def propagate(fn: Any, inputs: tuple, params: dict, out: Tensor, fields: list) -
     inputs that do not come from the image, e.g. weights). Returns a ``ReceptiveField``,
     ``GLOBAL``, or ``None`` when the output does not depend on the image or its field is
     not known (an unfamiliar operation that changes the spatial size)."""
-    known = [(t, f) for t, f in zip(inputs, fields) if f is not None]
+    known = [(t, f) for t, f in zip(inputs, fields, strict=True) if f is not None]
     if not known:
         return None
     if any(f is GLOBAL for _, f in known) or out.ndim < 3:
@@ -226,12 +259,15 @@ def propagate(fn: Any, inputs: tuple, params: dict, out: Tensor, fields: list) -
     if isinstance(fn, _upsample.Resample):  # linear, cubic and area interpolation
         return _matrix_field(rf, params["mats"])
     if isinstance(fn, (_pool.MaxUnpool2d, _upsample.UpsampleNearest, _upsample.UpsampleZeros)):
-        return rf.resized([o / i for o, i in zip(out_hw, in_hw)])
+        return rf.resized([o / i for o, i in zip(out_hw, in_hw, strict=True)])
     if isinstance(fn, _padding.Pad):
-        before = [lo for lo, _ in params["pads"]][-len(rf.size):]
+        before = [lo for lo, _ in params["pads"]][-len(rf.size) :]
         before = [0] * (len(rf.size) - len(before)) + list(before)
-        return ReceptiveField(rf.size, rf.jump, _tidy(
-            s - p * j for s, p, j in zip(rf.start, before, rf.jump)))
+        return ReceptiveField(
+            rf.size,
+            rf.jump,
+            _tidy(s - p * j for s, p, j in zip(rf.start, before, rf.jump, strict=True)),
+        )
     # elementwise, normalisation, concatenation along channels, sums of branches: the
     # spatial grid is unchanged and each output pixel sees the union of its inputs' windows
     result = None
@@ -284,4 +320,3 @@ class ReceptiveFieldTracer:
         if x.ndim >= 3:
             self._set(x, ReceptiveField.identity(x.ndim - 2))
         return tracing(self._on_function)
-

@@ -24,11 +24,13 @@ Counting conventions:
   so the notes neither list them nor count their memory. BatchNorm, having parameters,
   keeps its own row; a ReLU after a residual sum (which is no module) keeps its own too.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -40,9 +42,24 @@ from .receptive_field import ReceptiveField, ReceptiveFieldTracer
 __all__ = ["LayerRow", "Summary", "summary"]
 
 # Shape-preserving, parameter-free layers folded into the previous row with compact=True.
-_INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh", "Sigmoid",
-            "Softplus", "Hardtanh", "Dropout", "Dropout2d", "AlphaDropout", "Identity",
-            "PReLU"}
+_INPLACE = {
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "GELU",
+    "SiLU",
+    "Tanh",
+    "Sigmoid",
+    "Softplus",
+    "Hardtanh",
+    "Dropout",
+    "Dropout2d",
+    "AlphaDropout",
+    "Identity",
+    "PReLU",
+}
 
 
 @dataclass
@@ -162,8 +179,16 @@ def _mult_adds(m: Module, inputs: tuple, out: Tensor) -> int:
     return 0
 
 
-def summary(model: Module, input_shape: Sequence[int], *, dtype: DTypeLike | None = None, compact: bool = True,
-            file: TextIO | None = None, print_table: bool = True, name: str | None = None) -> Summary:
+def summary(
+    model: Module,
+    input_shape: Sequence[int],
+    *,
+    dtype: DTypeLike | None = None,
+    compact: bool = True,
+    file: TextIO | None = None,
+    print_table: bool = True,
+    name: str | None = None,
+) -> Summary:
     """Print the per-layer table of `model` on an input of `input_shape` and return it.
 
     `input_shape` is (C, H, W) (or (F,) for an MLP) for one example, the notes' view, or a
@@ -183,6 +208,7 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype: DTypeLike | Non
         Model name in the table's title (the model's class name when None).
     """
     from ..backend import get_default_dtype
+
     input_shape = tuple(int(s) for s in input_shape)
     if not input_shape or any(s <= 0 for s in input_shape):
         raise ValueError(f"summary: input_shape must be positive sizes, got {input_shape}")
@@ -191,9 +217,18 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype: DTypeLike | Non
     dtype = np.dtype(dtype or get_default_dtype())
 
     spatial = len(shape) >= 3
-    rows: list[LayerRow] = [LayerRow("input", "Input", "INPUT", shape, 0, int(np.prod(shape)),
-                                     0, receptive_field=ReceptiveField.identity(len(shape) - 2)
-                                     if spatial else None)]
+    rows: list[LayerRow] = [
+        LayerRow(
+            "input",
+            "Input",
+            "INPUT",
+            shape,
+            0,
+            int(np.prod(shape)),
+            0,
+            receptive_field=ReceptiveField.identity(len(shape) - 2) if spatial else None,
+        )
+    ]
     tracer = ReceptiveFieldTracer()
     seen: set[int] = set()
     last_output: list = [None]  # the tensor the latest row (or folded layer) produced
@@ -212,18 +247,33 @@ def summary(model: Module, input_shape: Sequence[int], *, dtype: DTypeLike | Non
         prev = last_output[0]
         # fold only when this layer reads the previous row's output (or a reshaped view of
         # it): relu(bn2(y) + shortcut) in a ResNet block reads the sum, which no row shows
-        if (compact and kind in _INPLACE and own == 0 and prev is not None and x is not None
-                and x.data.size == prev.data.size
-                and (x is prev or np.may_share_memory(x.data, prev.data))):
+        if (
+            compact
+            and kind in _INPLACE
+            and own == 0
+            and prev is not None
+            and x is not None
+            and x.data.size == prev.data.size
+            and (x is prev or np.may_share_memory(x.data, prev.data))
+        ):
             rows[-1].folded.append(kind)
         else:
-            rows.append(LayerRow(names.get(id(m), kind), kind, _label(m), tuple(t.shape),
-                                 params, int(t.data.size), _mult_adds(m, inputs, t),
-                                 receptive_field=tracer.field_of(t)))
+            rows.append(
+                LayerRow(
+                    names.get(id(m), kind),
+                    kind,
+                    _label(m),
+                    tuple(t.shape),
+                    params,
+                    int(t.data.size),
+                    _mult_adds(m, inputs, t),
+                    receptive_field=tracer.field_of(t),
+                )
+            )
         last_output[0] = t
         return None
 
-    for mod_name, m in model.named_modules():
+    for _, m in model.named_modules():
         leaf = not any(True for _ in m.children())
         if leaf or any(True for _ in m.parameters(recurse=False)):
             handles.append(m.register_forward_hook(hook))
@@ -255,18 +305,24 @@ def _format(s: Summary) -> str:
     body = []
     for r in s.rows:
         label = r.label + ("+" + "+".join(k.upper() for k in r.folded) if r.folded else "")
-        cells: tuple[str, ...] = (r.name, label, _notes_shape(r.output_shape), f"{r.params:,}",
-                 f"{r.memory:,} ({_human(r.memory)})" if r.memory >= 1000
-                 else f"{r.memory:,}", _human(r.mult_adds) if r.mult_adds else "0")
+        cells: tuple[str, ...] = (
+            r.name,
+            label,
+            _notes_shape(r.output_shape),
+            f"{r.params:,}",
+            f"{r.memory:,} ({_human(r.memory)})" if r.memory >= 1000 else f"{r.memory:,}",
+            _human(r.mult_adds) if r.mult_adds else "0",
+        )
         if with_rf:
-            cells += (r.receptive_field.format() if r.receptive_field is not None
-                      else ("?", "?", "?"))
+            cells += (
+                r.receptive_field.format() if r.receptive_field is not None else ("?", "?", "?")
+            )
         body.append(cells)
     widths = [max(len(head[i]), *(len(b[i]) for b in body)) for i in range(len(head))]
 
     def line(cells: Sequence[str]) -> str:
-        left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3])]
-        right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:])]
+        left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3], strict=True)]
+        right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:], strict=True)]
         return "  ".join(left + right)
 
     rule = "-" * len(line(head))
@@ -275,14 +331,20 @@ def _format(s: Summary) -> str:
     out = [f"{s.model_name} on input {tuple(s.input_shape)}", rule, line(head), rule]
     out += [line(b) for b in body]
     out.append(rule)
-    out.append(f"total params: {s.total_params:,} ({_human(s.total_params)}); "
-               f"trainable: {s.trainable_params:,}")
+    out.append(
+        f"total params: {s.total_params:,} ({_human(s.total_params)}); "
+        f"trainable: {s.trainable_params:,}"
+    )
     if s.params_in_rows != s.total_params:
-        out.append(f"  of which not used by this forward (e.g. training-only heads): "
-                   f"{s.total_params - s.params_in_rows:,}")
+        out.append(
+            f"  of which not used by this forward (e.g. training-only heads): "
+            f"{s.total_params - s.params_in_rows:,}"
+        )
     b = s.dtype.itemsize
-    out.append(f"total memory: {s.total_memory:,} values × {b} bytes = "
-               f"{s.total_memory * b / 2 ** 20:.1f} MiB {per} (forward only)")
+    out.append(
+        f"total memory: {s.total_memory:,} values × {b} bytes = "
+        f"{s.total_memory * b / 2**20:.1f} MiB {per} (forward only)"
+    )
     out.append(f"total mult-adds: {s.total_mult_adds:,} ({_human(s.total_mult_adds)}) {per}")
-    out.append(f"params: {s.total_params * b / 2 ** 20:.1f} MiB")
+    out.append(f"params: {s.total_params * b / 2**20:.1f} MiB")
     return "\n".join(out)

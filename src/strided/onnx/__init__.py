@@ -4,13 +4,13 @@ or by `torch.onnx.export`), its weights as Parameters, ready to inspect or fine-
 
 Needs the `onnx` package: ``pip install 'strided[onnx]'``.
 """
+
 from __future__ import annotations
 
 try:
     import onnx as _onnx  # noqa: F401  (only to fail early with the extra's name)
 except ImportError as error:  # pragma: no cover - the extra is installed in the test env
-    raise ImportError("strided.onnx needs the onnx package: pip install 'strided[onnx]'") \
-        from error
+    raise ImportError("strided.onnx needs the onnx package: pip install 'strided[onnx]'") from error
 
 from .export import DEFAULT_OPSET, export
 from .load import OnnxModule, load

@@ -1,4 +1,5 @@
 """Adagrad (Duchi et al. 2011): per-coordinate steps shrinking with the gradient history."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,18 +32,38 @@ class Adagrad(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                eps=eps,
+                maximize=maximize,
+            ),
+        )
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         check_range(type(self).__name__, "lr_decay", group["lr_decay"], 0.0)
-        check_range(type(self).__name__, "initial_accumulator_value",
-                     group["initial_accumulator_value"], 0.0)
+        check_range(
+            type(self).__name__,
+            "initial_accumulator_value",
+            group["initial_accumulator_value"],
+            0.0,
+        )
 
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
@@ -68,4 +89,5 @@ class Adagrad(Optimizer):
             np.divide(g, tmp, out=tmp)
             tmp *= clr
             p -= tmp
+
         for_blocks(update, p.data, g, state["sum"])

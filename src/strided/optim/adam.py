@@ -1,5 +1,6 @@
 """Adam (Kingma & Ba 2015), with AMSGrad (Reddi et al. 2018), and AdamW's decoupled weight
 decay (Loshchilov & Hutter 2019)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,12 +38,28 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
@@ -67,13 +84,28 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        bc1, bc2_sqrt = 1 - b1 ** t, (1 - b2 ** t) ** 0.5
+        bc1, bc2_sqrt = 1 - b1**t, (1 - b2**t) ** 0.5
         vmax = state.get("max_exp_avg_sq") if amsgrad else None
-        if adam_update(p.data, g, state["exp_avg"], state["exp_avg_sq"], vmax, lr, (b1, b2),
-                       eps, wd, bc1, bc2_sqrt, maximize, decoupled):
+        if adam_update(
+            p.data,
+            g,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            vmax,
+            lr,
+            (b1, b2),
+            eps,
+            wd,
+            bc1,
+            bc2_sqrt,
+            maximize,
+            decoupled,
+        ):
             return
 
-        def update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, vmax: np.ndarray) -> None:
+        def update(
+            p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, vmax: np.ndarray
+        ) -> None:
             if maximize:
                 g = -g
             if wd:
@@ -97,6 +129,7 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= lr / bc1
             p -= tmp
+
         for_blocks(update, p.data, g, state["exp_avg"], state["exp_avg_sq"], vmax)
 
 
@@ -119,7 +152,15 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,4 +1,5 @@
 """RMSprop (Hinton's lecture 6e), with optional momentum and centring."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,12 +33,30 @@ class RMSprop(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 *, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+                maximize=maximize,
+            ),
+        )
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
@@ -47,8 +66,7 @@ class RMSprop(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay",
-                                                 "momentum"))
+        lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
         maximize, centered = group["maximize"], group["centered"]
         if not state:
             state["step"] = 0
@@ -58,12 +76,17 @@ class RMSprop(Optimizer):
         if mu > 0 and "momentum_buffer" not in state:  # also when switched on later
             state["momentum_buffer"] = np.zeros_like(p.data)
         state["step"] += 1
-        buffers = (state["square_avg"], state.get("grad_avg") if centered else None,
-                   state["momentum_buffer"] if mu > 0 else None)
+        buffers = (
+            state["square_avg"],
+            state.get("grad_avg") if centered else None,
+            state["momentum_buffer"] if mu > 0 else None,
+        )
         if rmsprop_update(p.data, g, *buffers, lr, a, eps, wd, mu, maximize):
             return
 
-        def update(p: np.ndarray, g: np.ndarray, s: np.ndarray, ga: np.ndarray, buf: np.ndarray) -> None:
+        def update(
+            p: np.ndarray, g: np.ndarray, s: np.ndarray, ga: np.ndarray, buf: np.ndarray
+        ) -> None:
             if maximize:
                 g = -g
             if wd:
@@ -90,4 +113,5 @@ class RMSprop(Optimizer):
             else:
                 tmp *= lr
             p -= tmp
+
         for_blocks(update, p.data, g, *buffers)

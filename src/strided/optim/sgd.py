@@ -1,4 +1,5 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,12 +30,28 @@ class SGD(Optimizer):
         Maximise the objective instead of minimising it (step along +grad).
     """
 
-    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
+        )
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
@@ -42,9 +59,11 @@ class SGD(Optimizer):
         check_range(name, "momentum", group["momentum"], 0.0, 1.0)
         check_range(name, "dampening", group["dampening"], 0.0, 1.0, high_open=False)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"{name}: Nesterov momentum requires a momentum > 0 and zero "
-                             f"dampening (got momentum={group['momentum']}, "
-                             f"dampening={group['dampening']})")
+            raise ValueError(
+                f"{name}: Nesterov momentum requires a momentum > 0 and zero "
+                f"dampening (got momentum={group['momentum']}, "
+                f"dampening={group['dampening']})"
+            )
 
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
@@ -55,8 +74,7 @@ class SGD(Optimizer):
         first = mu and buf is None
         if first:
             buf = state["momentum_buffer"] = np.empty_like(p.data)
-        if sgd_update(p.data, g, buf, first, lr, mu, group["dampening"], wd, nesterov,
-                      maximize):
+        if sgd_update(p.data, g, buf, first, lr, mu, group["dampening"], wd, nesterov, maximize):
             return
 
         def update(p: np.ndarray, g: np.ndarray, buf: np.ndarray) -> None:
@@ -72,4 +90,5 @@ class SGD(Optimizer):
                     buf += g if damp == 1 else damp * g
                 g = g + mu * buf if nesterov else buf
             p -= lr * g
+
         for_blocks(update, p.data, g, buf)

@@ -15,6 +15,7 @@ it in its checkpoints. Callbacks run in increasing ``order``: early stopping (0)
 before the curves (50) and the checkpoint (100) are written, so a checkpoint records the
 decision.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,15 +38,15 @@ class Callback:
     #: Callbacks run in increasing order at each hook.
     order: int = 50
 
-    def on_train_begin(self, trainer: "Trainer") -> None: ...
+    def on_train_begin(self, trainer: Trainer) -> None: ...
 
-    def on_epoch_begin(self, trainer: "Trainer", epoch: int) -> None: ...
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
 
-    def on_batch_end(self, trainer: "Trainer", logs: dict) -> None: ...
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None: ...
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None: ...
 
-    def on_train_end(self, trainer: "Trainer") -> None: ...
+    def on_train_end(self, trainer: Trainer) -> None: ...
 
     def state_dict(self) -> dict | None:
         """State to keep in checkpoints (``None``: nothing)."""
@@ -65,11 +66,12 @@ class LambdaCallback(Callback):
     """
 
     def __init__(self, order: int = 50, **hooks: Callable[..., Any]) -> None:
-        known = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end",
-                 "on_train_end"}
+        known = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
         unknown = set(hooks) - known
         if unknown:
-            raise TypeError(f"LambdaCallback: unknown hooks {sorted(unknown)}; known: {sorted(known)}")
+            raise TypeError(
+                f"LambdaCallback: unknown hooks {sorted(unknown)}; known: {sorted(known)}"
+            )
         self.order = order
         for name, fn in hooks.items():
             setattr(self, name, fn)
@@ -91,13 +93,24 @@ class EarlyStopping(Callback):
 
     order = 0
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "auto",
-                 min_delta: float = 0.0, restore_best: bool = True):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        mode: str = "auto",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"EarlyStopping: patience must be a positive int, got {patience!r}")
         if mode == "auto":
-            mode = "max" if ("acc" in monitor or monitor.startswith("top")
-                             or "top" in monitor.split("_")[-1]) else "min"
+            mode = (
+                "max"
+                if (
+                    "acc" in monitor or monitor.startswith("top") or "top" in monitor.split("_")[-1]
+                )
+                else "min"
+            )
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
         if min_delta < 0:
@@ -117,12 +130,13 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
         if self.monitor not in logs or logs[self.monitor] is None:
             raise ValueError(
                 f"EarlyStopping: the monitored value {self.monitor!r} is not among this "
                 f"epoch's logs ({', '.join(sorted(logs))}); give fit() a validation loader or "
-                "monitor a training metric such as 'train_loss'")
+                "monitor a training metric such as 'train_loss'"
+            )
         value = float(logs[self.monitor])
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
@@ -133,19 +147,28 @@ class EarlyStopping(Callback):
             if self.wait >= self.patience:
                 self.stopped_epoch = int(logs["epoch"])
                 trainer.stop_training = True
-                trainer.log(f"early stopping: {self.monitor} has not improved for "
-                            f"{plural(self.patience, 'epoch')} (best {self.best:.4f} at epoch "
-                            f"{self.best_epoch})")
+                trainer.log(
+                    f"early stopping: {self.monitor} has not improved for "
+                    f"{plural(self.patience, 'epoch')} (best {self.best:.4f} at epoch "
+                    f"{self.best_epoch})"
+                )
 
-    def on_train_end(self, trainer: "Trainer") -> None:
+    def on_train_end(self, trainer: Trainer) -> None:
         if self.restore_best and self.best_state is not None:
             trainer.model.load_state_dict(self.best_state)
-            trainer.log(f"early stopping: restored the parameters of epoch {self.best_epoch} "
-                        f"({self.monitor} {self.best:.4f})")
+            trainer.log(
+                f"early stopping: restored the parameters of epoch {self.best_epoch} "
+                f"({self.monitor} {self.best:.4f})"
+            )
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped_epoch": self.stopped_epoch, "best_state": self.best_state}
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_state": self.best_state,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.best = float(state["best"])
@@ -176,15 +199,22 @@ class Checkpoint(Callback):
 
     order = 100
 
-    def __init__(self, directory: str | os.PathLike, filename: str = "checkpoint.safetensors",
-                 every: int = 1, keep_all: bool = False, monitor: str | None = None,
-                 mode: str = "auto", every_steps: int | None = None):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        filename: str = "checkpoint.safetensors",
+        every: int = 1,
+        keep_all: bool = False,
+        monitor: str | None = None,
+        mode: str = "auto",
+        every_steps: int | None = None,
+    ):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"Checkpoint: every must be a positive int, got {every!r}")
-        if every_steps is not None and (isinstance(every_steps, bool) or
-                                        not isinstance(every_steps, int) or every_steps < 1):
-            raise ValueError(f"Checkpoint: every_steps must be a positive int, "
-                             f"got {every_steps!r}")
+        if every_steps is not None and (
+            isinstance(every_steps, bool) or not isinstance(every_steps, int) or every_steps < 1
+        ):
+            raise ValueError(f"Checkpoint: every_steps must be a positive int, got {every_steps!r}")
         self.every_steps = every_steps
         self.directory = Path(directory)
         self.filename, self.every, self.keep_all = filename, every, keep_all
@@ -198,12 +228,12 @@ class Checkpoint(Callback):
     def path(self) -> Path:
         return self.directory / self.filename
 
-    def on_batch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
         # inside an epoch too, so that a run killed there loses at most every_steps steps
         if self.every_steps and trainer.global_step % self.every_steps == 0:
             trainer.save_checkpoint(self.path)
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
         epoch = int(logs["epoch"])
         last = trainer.stop_training or epoch >= trainer.total_epochs
         if epoch % self.every == 0 or last:
@@ -216,8 +246,12 @@ class Checkpoint(Callback):
             if better:
                 self.best = value
                 from ..io import save_model
-                save_model(self.directory / "best.safetensors", trainer.model,
-                           {"epoch": epoch, self.monitor: value, "config": trainer.config})
+
+                save_model(
+                    self.directory / "best.safetensors",
+                    trainer.model,
+                    {"epoch": epoch, self.monitor: value, "config": trainer.config},
+                )
 
     def state_dict(self) -> dict:
         return {"best": self.best}
@@ -236,15 +270,17 @@ class LearningCurves(Callback):
         self.directory = Path(directory)
         self.plot = plot
 
-    def write(self, trainer: "Trainer") -> None:
+    def write(self, trainer: Trainer) -> None:
         h = trainer.history
         h.to_csv(self.directory / "history.csv")
         h.to_json(self.directory / "history.json")
         if self.plot and len(h) and h.plot(self.directory / "curves.png") is None:
             self.plot = False  # said once, not every epoch
-            trainer.log("curves.png skipped: drawing it needs matplotlib "
-                        "(pip install 'strided[plot]'); history.csv and history.json are "
-                        "written")
+            trainer.log(
+                "curves.png skipped: drawing it needs matplotlib "
+                "(pip install 'strided[plot]'); history.csv and history.json are "
+                "written"
+            )
 
-    def on_epoch_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
         self.write(trainer)

@@ -77,8 +77,9 @@ def _loader_states(loader: Any) -> dict:
     return {p: _get(g) for p, g in _loader_generators(loader)}
 
 
-def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
-              extra: dict[str, Any] | None = None) -> dict:
+def rng_state(
+    model: Any = None, loaders: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+) -> dict:
     """The state of every generator of a run (see the module docstring).
 
     Parameters
@@ -109,8 +110,12 @@ def rng_state(model: Any = None, loaders: dict[str, Any] | None = None,
     return state
 
 
-def set_rng_state(state: dict, model: Any = None, loaders: dict[str, Any] | None = None,
-                  extra: dict[str, Any] | None = None) -> None:
+def set_rng_state(
+    state: dict,
+    model: Any = None,
+    loaders: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Put back what ``rng_state`` returned into the generators of this run.
 
     Parameters

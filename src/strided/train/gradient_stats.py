@@ -12,6 +12,7 @@ A gradient norm below ``low`` (vanishing) or above ``high`` (exploding) prints a
 table is written to ``grad_stats.csv`` and ``grad_stats.json`` in ``directory``;
 ``strided.viz.plot_gradient_flow`` draws it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,8 +34,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["GradientStats", "GradientWarning", "COLUMNS", "load_gradient_stats"]
 
-COLUMNS = ("step", "epoch", "layer", "kind", "grad_norm", "weight_norm", "update_ratio",
-           "act_mean", "act_std", "dead_fraction", "saturated_fraction")
+COLUMNS = (
+    "step",
+    "epoch",
+    "layer",
+    "kind",
+    "grad_norm",
+    "weight_norm",
+    "update_ratio",
+    "act_mean",
+    "act_std",
+    "dead_fraction",
+    "saturated_fraction",
+)
 
 _RELUS = {"ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU"}
 # output bounds of the squashing activations: saturated within 0.01 of them
@@ -77,8 +89,14 @@ class GradientStats(Callback):
 
     order = 40  # before the learning curves and checkpoints write their files
 
-    def __init__(self, directory: str | os.PathLike | None = None, every: int = 1,
-                 low: float = 1e-7, high: float = 1e3, max_steps: int | None = None):
+    def __init__(
+        self,
+        directory: str | os.PathLike | None = None,
+        every: int = 1,
+        low: float = 1e-7,
+        high: float = 1e3,
+        max_steps: int | None = None,
+    ):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"GradientStats: every must be a positive int, got {every!r}")
         if not 0 <= low < high:
@@ -101,8 +119,10 @@ class GradientStats(Callback):
 
     def _snapshot(self) -> None:
         # the weights before the next recorded step, for its update ratio
-        self._before = {name: [np.array(p.data, copy=True) for p in m.parameters(recurse=False)]
-                        for name, m in self._layers.items()}
+        self._before = {
+            name: [np.array(p.data, copy=True) for p in m.parameters(recurse=False)]
+            for name, m in self._layers.items()
+        }
 
     # -- hooks ---------------------------------------------------------------------------
     def on_train_begin(self, trainer: Trainer) -> None:
@@ -121,8 +141,10 @@ class GradientStats(Callback):
                 self._layers[name or kind] = m
             elif kind in _RELUS or kind in _SQUASHING:
                 self._activations[name or kind] = m
-        self._handles = [m.register_forward_hook(self._hook(name))
-                         for name, m in {**self._layers, **self._activations}.items()]
+        self._handles = [
+            m.register_forward_hook(self._hook(name))
+            for name, m in {**self._layers, **self._activations}.items()
+        ]
         if self._records(trainer.global_step + 1):
             self._snapshot()
 
@@ -134,6 +156,7 @@ class GradientStats(Callback):
             out = output[0] if isinstance(output, (tuple, list)) else output
             self._outputs[name] = _output_stats(type(module).__name__, out.data)
             return None
+
         return hook
 
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
@@ -152,17 +175,34 @@ class GradientStats(Callback):
             weights = [p.data for p in params]
             w_norm = _norm(weights)
             before = self._before.get(name)
-            update = (_norm(w - b for w, b in zip(weights, before)) / w_norm
-                      if before is not None and w_norm > 0 else None)
-            row = {"step": step, "epoch": epoch, "layer": name, "kind": type(m).__name__,
-                   "grad_norm": _norm(grads) if grads else None, "weight_norm": w_norm,
-                   "update_ratio": update, **self._outputs.get(name, {})}
+            update = (
+                _norm(w - b for w, b in zip(weights, before, strict=True)) / w_norm
+                if before is not None and w_norm > 0
+                else None
+            )
+            row = {
+                "step": step,
+                "epoch": epoch,
+                "layer": name,
+                "kind": type(m).__name__,
+                "grad_norm": _norm(grads) if grads else None,
+                "weight_norm": w_norm,
+                "update_ratio": update,
+                **self._outputs.get(name, {}),
+            }
             self.records.append(row)
             self._check(trainer, name, step, row["grad_norm"])
         for name, m in self._activations.items():
             if name in self._outputs:
-                self.records.append({"step": step, "epoch": epoch, "layer": name,
-                                     "kind": type(m).__name__, **self._outputs[name]})
+                self.records.append(
+                    {
+                        "step": step,
+                        "epoch": epoch,
+                        "layer": name,
+                        "kind": type(m).__name__,
+                        **self._outputs[name],
+                    }
+                )
 
     def _check(self, trainer: Trainer, name: str, step: int, g: float | None) -> None:
         if g is None:
@@ -176,8 +216,10 @@ class GradientStats(Callback):
         if (name, what) in self._warned:
             return
         self._warned.add((name, what))
-        message = (f"GradientStats: layer {name}: gradient norm {g:.3g} at step {step} is "
-                   f"{bound} ({what} gradients)")
+        message = (
+            f"GradientStats: layer {name}: gradient norm {g:.3g} at step {step} is "
+            f"{bound} ({what} gradients)"
+        )
         self.warnings.append(message)
         trainer.log(message)
         warnings.warn(message, GradientWarning, stacklevel=2)
@@ -197,41 +239,53 @@ class GradientStats(Callback):
     # -- the table -----------------------------------------------------------------------
     def layer_names(self) -> list[str]:
         """The layers with parameters, in the model's order."""
-        return list(self._layers) or list(dict.fromkeys(
-            r["layer"] for r in self.records if r.get("grad_norm") is not None))
+        return list(self._layers) or list(
+            dict.fromkeys(r["layer"] for r in self.records if r.get("grad_norm") is not None)
+        )
 
     def series(self, layer: str, column: str = "grad_norm") -> tuple[np.ndarray, np.ndarray]:
         """``(steps, values)`` of one column for one layer."""
         rows = [r for r in self.records if r["layer"] == layer and r.get(column) is not None]
         if not rows:
             known = sorted({r["layer"] for r in self.records})
-            raise ValueError(f"GradientStats: no {column} recorded for layer {layer!r}; "
-                             f"recorded layers: {', '.join(known)}")
-        return (np.array([r["step"] for r in rows]),
-                np.array([r[column] for r in rows], dtype=np.float64))
+            raise ValueError(
+                f"GradientStats: no {column} recorded for layer {layer!r}; "
+                f"recorded layers: {', '.join(known)}"
+            )
+        return (
+            np.array([r["step"] for r in rows]),
+            np.array([r[column] for r in rows], dtype=np.float64),
+        )
 
     def to_dict(self) -> dict:
         """The bounds, the layers, the warnings and every record, as JSON-able data."""
-        return {"every": self.every, "low": self.low, "high": self.high,
-                "layers": self.layer_names(), "warnings": self.warnings,
-                "records": self.records}
+        return {
+            "every": self.every,
+            "low": self.low,
+            "high": self.high,
+            "layers": self.layer_names(),
+            "warnings": self.warnings,
+            "records": self.records,
+        }
 
     def write(self, directory: str | os.PathLike | None = None) -> list[Path]:
         """Write ``grad_stats.csv`` and ``grad_stats.json`` (atomically); returns the paths."""
         from ..io import atomic_write_text
+
         directory = Path(directory) if directory is not None else self.directory
         if directory is None:
             return []
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore",
-                                lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for r in self.records:
             writer.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
-        return [atomic_write_text(directory / "grad_stats.csv", buf.getvalue()),
-                atomic_write_text(directory / "grad_stats.json",
-                                  json.dumps(self.to_dict(), indent=0) + "\n")]
-
+        return [
+            atomic_write_text(directory / "grad_stats.csv", buf.getvalue()),
+            atomic_write_text(
+                directory / "grad_stats.json", json.dumps(self.to_dict(), indent=0) + "\n"
+            ),
+        ]
 
 
 def load_gradient_stats(path: str | os.PathLike) -> dict:

@@ -22,6 +22,7 @@ Resuming (``resume_config``): a resumed run keeps the options it started with; o
 in ``RESUMABLE`` may change, and a schedule planned over the whole run (``PLANNED``) keeps
 its number of epochs.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,24 +54,57 @@ __all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS"
 PathLike = str | os.PathLike[str]
 
 # the optimisers a config may name, with the learning rate each gets when none is given
-DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 0.05, "nesterov": 0.05, "rmsprop": 1e-3,
-              "adagrad": 1e-2}
+DEFAULT_LR = {
+    "adam": 1e-3,
+    "adamw": 1e-3,
+    "sgd": 0.05,
+    "nesterov": 0.05,
+    "rmsprop": 1e-3,
+    "adagrad": 1e-2,
+}
 SCHEDULES = ("none", "step", "cosine", "exponential", "onecycle", "plateau")
 AUGMENTATIONS = ("none", "flip", "crop", "crop+flip", "affine")
 
 DEFAULTS: dict[str, Any] = {
-    "model": "lenet5", "dataset": "fashion-mnist", "epochs": 10, "batch_size": 128,
-    "optimizer": "adam", "lr": None, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
-    "seed": 0, "augment": "none", "limit_train": None, "limit_test": None, "val_split": 0.1,
-    "patience": None, "top_k": 5, "prefetch": 2, "grad_clip": None, "tensorboard": None,
-    "checkpoint_every": None, "data": None, "image_size": None, "test_split": 0.2,
+    "model": "lenet5",
+    "dataset": "fashion-mnist",
+    "epochs": 10,
+    "batch_size": 128,
+    "optimizer": "adam",
+    "lr": None,
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "cosine",
+    "seed": 0,
+    "augment": "none",
+    "limit_train": None,
+    "limit_test": None,
+    "val_split": 0.1,
+    "patience": None,
+    "top_k": 5,
+    "prefetch": 2,
+    "grad_clip": None,
+    "tensorboard": None,
+    "checkpoint_every": None,
+    "data": None,
+    "image_size": None,
+    "test_split": 0.2,
     "grad_stats": None,
 }
 
 # Options a resumed run may change; every other option comes from the checkpoint.
-RESUMABLE = {"epochs", "data_root", "download", "quiet", "no_progress", "prefetch",
-             "limit_test", "tensorboard", "checkpoint_every",
-             "grad_stats"}
+RESUMABLE = {
+    "epochs",
+    "data_root",
+    "download",
+    "quiet",
+    "no_progress",
+    "prefetch",
+    "limit_test",
+    "tensorboard",
+    "checkpoint_every",
+    "grad_stats",
+}
 
 # Schedules laid out over the whole run: its length cannot change on resume.
 PLANNED = {"step", "cosine", "onecycle"}
@@ -146,33 +180,43 @@ class RunFolder:
 
 # -- data ---------------------------------------------------------------------------------
 
+
 def dataset_key(name: str) -> str:
     """The registered data-set name for ``name`` (``ConfigError`` for an unknown one)."""
     from ..data.registry import dataset_key as key
+
     try:
         return key(name)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
 
-def load_dataset(name: str, train: bool, root: PathLike | None = None,
-                 download: bool = False) -> Any:
+def load_dataset(
+    name: str, train: bool, root: PathLike | None = None, download: bool = False
+) -> Any:
     """The ``strided.data`` data set ``name`` (see ``strided.data.registry``); when it is
     not on disk the message says how to get it in ``strided train``'s own flags."""
     from ..data.registry import load_dataset as load
+
     try:
         return load(dataset_key(name), train, root, download)
     except FileNotFoundError as exc:
-        text = str(exc).replace(
-            "pass download=True (needs internet; saves to root/<name> or the user cache)",
-            "run with --download (needs internet; saves to --data-root/<name> or the user "
-            "cache)").replace("pass root=...", "pass --data-root FOLDER")
+        text = (
+            str(exc)
+            .replace(
+                "pass download=True (needs internet; saves to root/<name> or the user cache)",
+                "run with --download (needs internet; saves to --data-root/<name> or the user "
+                "cache)",
+            )
+            .replace("pass root=...", "pass --data-root FOLDER")
+        )
         raise FileNotFoundError(text) from None
 
 
 def subset(ds: Any, limit: int | None, seed: int) -> Any:
     """A fixed random ``limit`` samples of ``ds`` (all of them without a limit)."""
     from ..data import Subset
+
     if limit is None or limit >= len(ds):
         return ds
     if limit < 1:
@@ -193,6 +237,7 @@ class _Flatten:
 
 def _model_input_rank(model_name: str) -> int:
     from ..models.registry import input_shape_of
+
     try:
         return len(input_shape_of(model_name))
     except ValueError:
@@ -202,10 +247,12 @@ def _model_input_rank(model_name: str) -> int:
 def eval_transform(cfg: Mapping[str, Any]) -> Compose:
     """uint8 images → float32, normalised with the data set's statistics."""
     from ..data import transforms as T
+
     if cfg.get("data"):  # your own images: statistics of their training part, kept in cfg
         mean, std = cfg["mean"], cfg["std"]
     else:
         from ..data.registry import dataset_info
+
         info = dataset_info(dataset_key(cfg["dataset"]))
         mean, std = info.mean, info.std
     steps: list[Callable[[np.ndarray], np.ndarray]] = [T.ToFloat(), T.Normalize(mean, std)]
@@ -221,6 +268,7 @@ def train_transform(cfg: Mapping[str, Any], image_size: int) -> Compose:
     checkpoint saves its state, so a resumed run augments the same way.
     """
     from ..data import transforms as T
+
     aug = cfg["augment"]
     if aug not in AUGMENTATIONS:
         raise ConfigError(f"unknown augmentation {aug!r}; choose from {', '.join(AUGMENTATIONS)}")
@@ -237,10 +285,12 @@ def train_transform(cfg: Mapping[str, Any], image_size: int) -> Compose:
 
 # -- model, optimiser, schedule -----------------------------------------------------------
 
+
 def build_model(cfg: Mapping[str, Any], num_classes: int, in_channels: int) -> Module:
     """The registered model ``cfg["model"]`` for this many classes and input channels
     (constructors without ``in_channels``, like the MLP's, get only ``num_classes``)."""
     from ..models.registry import get_model, takes_in_channels
+
     name = cfg["model"]
     if takes_in_channels(name):
         return get_model(name, num_classes=num_classes, in_channels=in_channels)
@@ -251,6 +301,7 @@ def build_optimizer(cfg: Mapping[str, Any], params: Params) -> Optimizer:
     """The config's optimiser: its name, ``lr`` (default ``DEFAULT_LR``), weight decay
     (AdamW: 1e-2 when none is given) and, for SGD, momentum."""
     from .. import optim
+
     name = cfg["optimizer"]
     if name not in DEFAULT_LR:
         raise ConfigError(f"unknown optimizer {name!r}; choose from {', '.join(DEFAULT_LR)}")
@@ -270,6 +321,7 @@ def build_scheduler(
 ) -> LRScheduler | ReduceLROnPlateau | None:
     """The config's schedule laid out over its epochs (None for ``"none"``)."""
     from ..optim import lr_scheduler as S
+
     name, epochs = cfg["schedule"], int(cfg["epochs"])
     if name not in SCHEDULES:
         raise ConfigError(f"unknown schedule {name!r}; choose from {', '.join(SCHEDULES)}")
@@ -279,8 +331,11 @@ def build_scheduler(
         "step": {"step_size": max(1, epochs // 3), "gamma": 0.1},
         "cosine": {"T_max": max(1, epochs)},
         "exponential": {"gamma": 0.9},
-        "onecycle": {"max_lr": optimizer.param_groups[0]["lr"], "epochs": max(1, epochs),
-                     "steps_per_epoch": max(1, steps_per_epoch)},
+        "onecycle": {
+            "max_lr": optimizer.param_groups[0]["lr"],
+            "epochs": max(1, epochs),
+            "steps_per_epoch": max(1, steps_per_epoch),
+        },
         "plateau": {"factor": 0.5, "patience": 2},
     }
     return S.create(name, optimizer, **table[name])
@@ -316,6 +371,7 @@ def read_config(path: PathLike) -> dict:
 
 # -- resuming -----------------------------------------------------------------------------
 
+
 def resume_checkpoint(resume: str | None, out: PathLike | None) -> Path | None:
     """The checkpoint file a run continues from: ``resume`` is a file or run folder, or
     ``"auto"`` for the run in ``out``; None for a new run."""
@@ -335,11 +391,20 @@ def resume_checkpoint(resume: str | None, out: PathLike | None) -> Path | None:
 def latest_unfinished_run(runs: PathLike = "runs") -> Path:
     """The run folder under ``runs`` whose checkpoint was written last among those that
     have not finished (no ``model.safetensors`` yet)."""
-    found = [f for f in Path(runs).glob("*/checkpoint.safetensors")
-             if not (f.parent / "model.safetensors").exists()] if Path(runs).is_dir() else []
+    found = (
+        [
+            f
+            for f in Path(runs).glob("*/checkpoint.safetensors")
+            if not (f.parent / "model.safetensors").exists()
+        ]
+        if Path(runs).is_dir()
+        else []
+    )
     if not found:
-        raise ConfigError(f"--resume: no unfinished run in {runs}/ to continue; give "
-                          "--resume PATH (a run folder or checkpoint) or --out FOLDER")
+        raise ConfigError(
+            f"--resume: no unfinished run in {runs}/ to continue; give "
+            "--resume PATH (a run folder or checkpoint) or --out FOLDER"
+        )
     return max(found, key=lambda f: f.stat().st_mtime).parent
 
 
@@ -350,20 +415,29 @@ def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
     if resume is None:
         return {**DEFAULTS, **given}
     from .checkpoint import load_checkpoint
+
     state = load_checkpoint(resume)
     saved = state.get("config") or {}
     if "model" not in saved:
         raise ConfigError(f"--resume: {resume} was not written by `strided train`")
     cfg = {k: saved.get(k, v) for k, v in DEFAULTS.items()}
-    conflicts = [f"--{k.replace('_', '-')} {v} (checkpoint: {cfg[k]})" for k, v in given.items()
-                 if k not in RESUMABLE and cfg[k] != v]
+    conflicts = [
+        f"--{k.replace('_', '-')} {v} (checkpoint: {cfg[k]})"
+        for k, v in given.items()
+        if k not in RESUMABLE and cfg[k] != v
+    ]
     if conflicts:
-        raise ConfigError("a resumed run keeps the options it started with; these differ: "
-                          + ", ".join(conflicts) + " (only --epochs and --data-root may change)")
+        raise ConfigError(
+            "a resumed run keeps the options it started with; these differ: "
+            + ", ".join(conflicts)
+            + " (only --epochs and --data-root may change)"
+        )
     if "epochs" in given and given["epochs"] != cfg["epochs"] and cfg["schedule"] in PLANNED:
-        raise ConfigError(f"the {cfg['schedule']} schedule of this run was planned for "
-                          f"{cfg['epochs']} epochs; resume it with --epochs {cfg['epochs']} "
-                          "(or start a new run)")
+        raise ConfigError(
+            f"the {cfg['schedule']} schedule of this run was planned for "
+            f"{cfg['epochs']} epochs; resume it with --epochs {cfg['epochs']} "
+            "(or start a new run)"
+        )
     cfg.update({k: v for k, v in given.items() if k in RESUMABLE})
     if "world_size" in saved:  # a data-parallel run resumes on as many processes
         cfg["world_size"] = saved["world_size"]
@@ -371,13 +445,16 @@ def resume_config(given: Mapping[str, Any], resume: Path | None) -> dict:
         if k in saved:  # what the first run learnt from its data (your own images' stats)
             cfg[k] = saved[k]
     done = int(state.get("epoch", 0))
-    if (done >= int(cfg["epochs"]) and not state.get("batch_in_epoch")) or \
-            state.get("stop_training"):
-        why = "early stopping ended it" if state.get("stop_training") else \
-            f"it has trained all its {plural(done, 'epoch')}"
+    if (done >= int(cfg["epochs"]) and not state.get("batch_in_epoch")) or state.get(
+        "stop_training"
+    ):
+        why = (
+            "early stopping ended it"
+            if state.get("stop_training")
+            else f"it has trained all its {plural(done, 'epoch')}"
+        )
         more = "" if cfg["schedule"] in PLANNED else "; to train longer, give --epochs N"
-        raise ConfigError(f"{resume.parent} has already finished ({why}): nothing to "
-                          f"resume{more}")
+        raise ConfigError(f"{resume.parent} has already finished ({why}): nothing to resume{more}")
     return cfg
 
 
@@ -395,6 +472,7 @@ def default_out(cfg: Mapping[str, Any]) -> Path:
 
 # -- a whole run --------------------------------------------------------------------------
 
+
 class Placement:
     """Where a run's work happens: one process here. A data-parallel run passes
     `strided.distributed.MPIPlacement`, which overrides each step."""
@@ -410,17 +488,25 @@ class Placement:
         """The model as trained (here: itself)."""
         return model
 
-    def loader(self, dataset: Any, batch_size: int, shuffle: bool, seed: int,
-               transform: Any, prefetch: int) -> Any:
+    def loader(
+        self, dataset: Any, batch_size: int, shuffle: bool, seed: int, transform: Any, prefetch: int
+    ) -> Any:
         """This process's loader over `dataset`; `batch_size` is the global batch."""
         from ..data import DataLoader
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
-                          seed=seed if shuffle else None, transform=transform,
-                          prefetch=prefetch)
+
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed if shuffle else None,
+            transform=transform,
+            prefetch=prefetch,
+        )
 
     def trainer(self, *args: Any, **kwargs: Any) -> Any:
         """The Trainer of the run."""
         from .trainer import Trainer
+
         return Trainer(*args, **kwargs)
 
 
@@ -458,13 +544,21 @@ class Run:
 
 def _write_json(path: Path, obj: Any) -> None:
     from ..io import atomic_write_text, to_jsonable
+
     atomic_write_text(path, json.dumps(to_jsonable(obj), indent=1) + "\n")
 
 
-def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
-                resume: str | None = None, data_root: PathLike | None = None,
-                download: bool = True, progress: bool = True, verbose: bool = True,
-                extra_callbacks: Sequence = (), placement: Placement | None = None) -> Run:
+def prepare_run(
+    options: Mapping[str, Any],
+    out: PathLike | None = None,
+    resume: str | None = None,
+    data_root: PathLike | None = None,
+    download: bool = True,
+    progress: bool = True,
+    verbose: bool = True,
+    extra_callbacks: Sequence = (),
+    placement: Placement | None = None,
+) -> Run:
     """Build a training run from ``options`` (keys of ``DEFAULTS``; missing ones take the
     defaults) and write its ``config.json``.
 
@@ -499,8 +593,9 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
     cfg = resume_config(options, checkpoint)
     check_config(cfg)
     if cfg.get("data") and not Path(cfg["data"]).is_dir():
-        raise ConfigError(f"--data: {cfg['data']} is not a folder (expected one sub-folder of "
-                          "images per class)")
+        raise ConfigError(
+            f"--data: {cfg['data']} is not a folder (expected one sub-folder of images per class)"
+        )
     if out is not None:
         folder = RunFolder(Path(out))
     elif checkpoint is not None:
@@ -509,17 +604,23 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         folder = RunFolder(default_out(cfg))
     folder = RunFolder(place.agree(folder.path))
     if checkpoint is not None and int(cfg.get("world_size", 1)) != place.world_size:
-        raise ConfigError(f"{checkpoint} was trained on {cfg.get('world_size', 1)} "
-                          f"process(es); resume it on as many (this run has "
-                          f"{place.world_size})")
+        raise ConfigError(
+            f"{checkpoint} was trained on {cfg.get('world_size', 1)} "
+            f"process(es); resume it on as many (this run has "
+            f"{place.world_size})"
+        )
     if place.world_size > 1:
         if int(cfg["batch_size"]) % place.world_size:
-            raise ConfigError(f"--batch-size {cfg['batch_size']} (the global batch) must be a "
-                              f"multiple of the {place.world_size} processes")
+            raise ConfigError(
+                f"--batch-size {cfg['batch_size']} (the global batch) must be a "
+                f"multiple of the {place.world_size} processes"
+            )
         cfg["world_size"] = place.world_size
     if checkpoint is None and folder.checkpoint.exists():
-        raise ConfigError(f"{folder.path} already holds a training run; continue it with "
-                          "--resume, or choose another --out")
+        raise ConfigError(
+            f"{folder.path} already holds a training run; continue it with "
+            "--resume, or choose another --out"
+        )
 
     seed = int(cfg["seed"])
     input_shape_of(cfg["model"])  # an unknown model fails here, before the data is read
@@ -528,12 +629,19 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         train_full, test_full = folder_data(cfg)
         classes = list(train_full.classes)
         mean, std = _folder_stats(cfg, train_full)
-        cfg.update(dataset="folder", data=str(Path(cfg["data"]).resolve()), mean=mean, std=std,
-                   image_size=int(train_full.arrays[0].shape[-1]))
-        notes.append(f"data: {len(classes)} classes from {cfg['data']}, {len(train_full)} "
-                     f"training and {len(test_full)} test images of "
-                     f"{tuple(train_full.arrays[0].shape[1:])}, normalised with mean "
-                     f"{_rounded(mean)} and std {_rounded(std)} of the training images")
+        cfg.update(
+            dataset="folder",
+            data=str(Path(cfg["data"]).resolve()),
+            mean=mean,
+            std=std,
+            image_size=int(train_full.arrays[0].shape[-1]),
+        )
+        notes.append(
+            f"data: {len(classes)} classes from {cfg['data']}, {len(train_full)} "
+            f"training and {len(test_full)} test images of "
+            f"{tuple(train_full.arrays[0].shape[1:])}, normalised with mean "
+            f"{_rounded(mean)} and std {_rounded(std)} of the training images"
+        )
     else:
         key = dataset_key(cfg["dataset"])
         train_full = load_dataset(key, True, data_root, download)
@@ -541,15 +649,20 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
         classes = list(train_full.classes)
         cfg["dataset"] = key
         source = Path(getattr(train_full, "source", "") or ".")
-        if data_root is not None and Path(data_root).resolve() not in \
-                (source.resolve(), *source.resolve().parents):
-            notes.append(f"note: --data-root {data_root} holds no {key} files; using the ones "
-                         f"found in {source}")
+        if data_root is not None and Path(data_root).resolve() not in (
+            source.resolve(),
+            *source.resolve().parents,
+        ):
+            notes.append(
+                f"note: --data-root {data_root} holds no {key} files; using the ones "
+                f"found in {source}"
+            )
     in_channels, image_size = train_full.arrays[0].shape[1], train_full.arrays[0].shape[-1]
     cfg.update(classes=classes, num_classes=len(classes), in_channels=in_channels)
     if options.get("top_k") is not None and int(cfg["top_k"]) > len(classes):
-        raise ConfigError(f"--top-k {cfg['top_k']} is more than the {len(classes)} classes "
-                          f"of {cfg['dataset']}")
+        raise ConfigError(
+            f"--top-k {cfg['top_k']} is more than the {len(classes)} classes of {cfg['dataset']}"
+        )
 
     train_ds = subset(train_full, cfg["limit_train"], seed)
     val_ds = None
@@ -562,46 +675,81 @@ def prepare_run(options: Mapping[str, Any], out: PathLike | None = None,
     model = place.wrap(build_model(cfg, len(classes), in_channels))
     optimizer = build_optimizer(cfg, model.parameters())
     prefetch = int(cfg["prefetch"])
-    train_loader = place.loader(train_ds, int(cfg["batch_size"]), True, seed,
-                                train_transform(cfg, image_size), prefetch)
-    val_loader = (place.loader(val_ds, 512, False, seed, eval_transform(cfg), prefetch)
-                  if val_ds is not None else None)
+    train_loader = place.loader(
+        train_ds, int(cfg["batch_size"]), True, seed, train_transform(cfg, image_size), prefetch
+    )
+    val_loader = (
+        place.loader(val_ds, 512, False, seed, eval_transform(cfg), prefetch)
+        if val_ds is not None
+        else None
+    )
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
 
     callbacks: list = []
     if cfg["patience"]:
-        callbacks.append(EarlyStopping("val_loss" if val_loader else "train_loss",
-                                       patience=int(cfg["patience"])))
+        callbacks.append(
+            EarlyStopping("val_loss" if val_loader else "train_loss", patience=int(cfg["patience"]))
+        )
     if place.is_writer:
-        callbacks += [LearningCurves(folder.path),
-                      Checkpoint(folder.path, every_steps=cfg["checkpoint_every"])]
+        callbacks += [
+            LearningCurves(folder.path),
+            Checkpoint(folder.path, every_steps=cfg["checkpoint_every"]),
+        ]
     callbacks += list(extra_callbacks)
     tensorboard = None
     if cfg["tensorboard"] is not None and place.is_writer:
         from ..train import TensorBoard
+
         cfg["tensorboard"] = str(Path(cfg["tensorboard"] or folder.path / "tb"))
-        tensorboard = TensorBoard(cfg["tensorboard"], class_names=classes,
-                                  close_on_train_end=False, hparams={
-                                      **{k: v for k, v in cfg.items()
-                                         if k not in ("tensorboard", "classes", "prefetch")},
-                                      "lr": optimizer.param_groups[0]["lr"]})
+        tensorboard = TensorBoard(
+            cfg["tensorboard"],
+            class_names=classes,
+            close_on_train_end=False,
+            hparams={
+                **{k: v for k, v in cfg.items() if k not in ("tensorboard", "classes", "prefetch")},
+                "lr": optimizer.param_groups[0]["lr"],
+            },
+        )
         callbacks.append(tensorboard)
     grad_stats = None
     if cfg["grad_stats"] and place.is_writer:  # every rank holds the averaged gradients
         from .gradient_stats import GradientStats
+
         grad_stats = GradientStats(folder.path, every=int(cfg["grad_stats"]))
         callbacks.append(grad_stats)
     top_k = (int(cfg["top_k"]),) if cfg["top_k"] and 1 < int(cfg["top_k"]) < len(classes) else ()
-    trainer = place.trainer(model, optimizer, scheduler=scheduler, callbacks=callbacks,
-                            top_k=top_k, grad_clip=cfg["grad_clip"], progress=progress,
-                            verbose=verbose, config=cfg)
+    trainer = place.trainer(
+        model,
+        optimizer,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        top_k=top_k,
+        grad_clip=cfg["grad_clip"],
+        progress=progress,
+        verbose=verbose,
+        config=cfg,
+    )
 
     if place.is_writer:
         folder.path.mkdir(parents=True, exist_ok=True)
         _write_json(folder.config, cfg)
-    return Run(cfg, folder, checkpoint, classes, model, optimizer, scheduler, trainer,
-               train_loader, val_loader, test_ds, tensorboard, notes,
-               grad_stats=grad_stats, placement=place)
+    return Run(
+        cfg,
+        folder,
+        checkpoint,
+        classes,
+        model,
+        optimizer,
+        scheduler,
+        trainer,
+        train_loader,
+        val_loader,
+        test_ds,
+        tensorboard,
+        notes,
+        grad_stats=grad_stats,
+        placement=place,
+    )
 
 
 def _rounded(values: Iterable[float]) -> tuple:
@@ -613,12 +761,14 @@ def folder_data(cfg: Mapping[str, Any]) -> tuple[Any, Any]:
     ``ImageFolder`` resized to ``cfg["image_size"]`` (default: its most common size), with
     ``cfg["test_split"]`` of each class held out for testing (the same for the same seed)."""
     from ..data import ImageFolder
+
     size = cfg.get("image_size")
-    ds = ImageFolder(cfg["data"], size=int(size) if size else None,
-                     channels=cfg.get("in_channels"))
+    ds = ImageFolder(cfg["data"], size=int(size) if size else None, channels=cfg.get("in_channels"))
     if len(ds.classes) < 2:
-        raise ConfigError(f"--data: {cfg['data']} has {len(ds.classes)} class folder; a "
-                          "classifier needs at least two")
+        raise ConfigError(
+            f"--data: {cfg['data']} has {len(ds.classes)} class folder; a "
+            "classifier needs at least two"
+        )
     train, test = ds.split(float(cfg["test_split"]), seed=int(cfg["seed"]))
     return train, test
 
@@ -627,6 +777,7 @@ def _folder_stats(cfg: Mapping[str, Any], train: Any) -> tuple:
     """The per-channel mean and std of the training images (kept from the first run when
     resuming, so the normalisation never changes under a model)."""
     from ..data import ImageFolder
+
     if cfg.get("mean") and cfg.get("std"):
         return tuple(cfg["mean"]), tuple(cfg["std"])
     return ImageFolder.channel_stats(train.arrays[0])
@@ -647,6 +798,7 @@ def input_size(cfg: Mapping[str, Any]) -> int:
     if cfg.get("data"):
         return int(cfg["image_size"])
     from ..data.registry import dataset_info
+
     return dataset_info(dataset_key(cfg["dataset"])).image_size
 
 
@@ -654,30 +806,47 @@ def finish_run(run: Run) -> dict:
     """Test the trained model once; write ``model.safetensors`` (weights, config and test
     results) and ``results.json``; return the results."""
     from ..io import save_model
+
     trainer, classes, place = run.trainer, run.classes, run.placement
-    test_loader = place.loader(run.test_set, 512, False, int(run.cfg["seed"]),
-                               eval_transform(run.cfg), 0)
+    test_loader = place.loader(
+        run.test_set, 512, False, int(run.cfg["seed"]), eval_transform(run.cfg), 0
+    )
     test = trainer.evaluate(test_loader, confusion=True, num_classes=len(classes))
-    results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
-               **{f"test_{k}": v for k, v in test.items() if k.startswith("top")},
-               "test_images": len(run.test_set), "epochs": trainer.epoch,
-               "steps": trainer.global_step, "seconds": time.perf_counter() - run.started,
-               "per_class_accuracy": dict(zip(classes, test["per_class_accuracy"].tolist())),
-               "confusion_matrix": test["confusion_matrix"].tolist()}
+    results = {
+        "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+        **{f"test_{k}": v for k, v in test.items() if k.startswith("top")},
+        "test_images": len(run.test_set),
+        "epochs": trainer.epoch,
+        "steps": trainer.global_step,
+        "seconds": time.perf_counter() - run.started,
+        "per_class_accuracy": dict(zip(classes, test["per_class_accuracy"].tolist(), strict=False)),
+        "confusion_matrix": test["confusion_matrix"].tolist(),
+    }
     if len(trainer.history):
         results["final"] = trainer.history.records[-1]
     if run.tensorboard is not None:
-        run.tensorboard.add_results({k: v for k, v in results.items() if k.startswith("test_")
-                                     and k != "test_images"})
+        run.tensorboard.add_results(
+            {k: v for k, v in results.items() if k.startswith("test_") and k != "test_images"}
+        )
         run.tensorboard.close()
     if place.is_writer:
-        save_model(run.folder.model, run.model, {"config": run.cfg, "results": {
-            k: v for k, v in results.items() if k not in ("confusion_matrix", "final")}})
+        save_model(
+            run.folder.model,
+            run.model,
+            {
+                "config": run.cfg,
+                "results": {
+                    k: v for k, v in results.items() if k not in ("confusion_matrix", "final")
+                },
+            },
+        )
         _write_json(run.folder.results, results)
     return results
 
 
 # -- reading a trained run back -----------------------------------------------------------
+
 
 def find_weights(path: PathLike) -> Path:
     """The weights file of a run folder (``model.safetensors``, else the checkpoint), or
@@ -697,12 +866,15 @@ def load_trained(path: PathLike) -> tuple[Module, dict[str, Any], list[str], Pat
     """``(model, config, classes, file)`` from a run folder, a ``model.safetensors`` or a
     training checkpoint; the model in eval mode."""
     from ..io import CheckpointError, read_model_file
+
     file = find_weights(path)
     state, meta = read_model_file(file)
     cfg = meta.get("config")
     if not isinstance(cfg, dict) or "model" not in cfg or "dataset" not in cfg:
-        raise CheckpointError(f"{file} does not record which model and data set it was trained "
-                              "with (it was not written by `strided train`)")
+        raise CheckpointError(
+            f"{file} does not record which model and data set it was trained "
+            "with (it was not written by `strided train`)"
+        )
     classes = cfg.get("classes") or [str(i) for i in range(cfg.get("num_classes", 10))]
     model = build_model(cfg, len(classes), int(cfg.get("in_channels", 1)))
     try:

@@ -1,4 +1,5 @@
 """Wording shared by the messages of training runs and the command line."""
+
 from __future__ import annotations
 
 __all__ = ["plural"]

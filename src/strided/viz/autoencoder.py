@@ -1,5 +1,6 @@
 """Autoencoders seen through their outputs: reconstructions next to their inputs, and new
 images decoded from codes drawn around those the encoder produces."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,7 @@ from .feature_maps import _display_image
 from .figure import finish, pyplot
 from .layers import as_batch
 
-__all__ = ["reconstructions", "decoder_samples", "plot_reconstructions",
-           "plot_decoder_samples"]
+__all__ = ["reconstructions", "decoder_samples", "plot_reconstructions", "plot_decoder_samples"]
 
 
 def _in_eval(model: Any, fn: Any) -> Any:
@@ -33,25 +33,32 @@ def reconstructions(model: Any, images: Any) -> np.ndarray:
     x = as_batch(images)
     out = _in_eval(model, lambda: model(x)).data
     if out.shape != x.shape:
-        raise ValueError(f"reconstructions: {type(model).__name__} maps inputs {x.shape} to "
-                         f"{out.shape}; an autoencoder gives back its input's shape")
+        raise ValueError(
+            f"reconstructions: {type(model).__name__} maps inputs {x.shape} to "
+            f"{out.shape}; an autoencoder gives back its input's shape"
+        )
     return out
 
 
 def _codes(model: Any, x: Tensor) -> np.ndarray:
     if not (hasattr(model, "encode") and hasattr(model, "decode")):
-        raise ValueError(f"decoder_samples: {type(model).__name__} has no encode/decode; "
-                         "give an autoencoder from strided.models")
+        raise ValueError(
+            f"decoder_samples: {type(model).__name__} has no encode/decode; "
+            "give an autoencoder from strided.models"
+        )
     z = model.encode(x)
     if isinstance(z, (tuple, list)):
-        raise ValueError(f"decoder_samples: {type(model).__name__}'s decoder needs more than "
-                         "a code (e.g. the encoder's pooling indices), so codes cannot be "
-                         "drawn on their own")
+        raise ValueError(
+            f"decoder_samples: {type(model).__name__}'s decoder needs more than "
+            "a code (e.g. the encoder's pooling indices), so codes cannot be "
+            "drawn on their own"
+        )
     return z.data
 
 
-def decoder_samples(model: Any, images: Any, n: int = 16,
-                    seed: int | np.random.Generator | None = 0) -> np.ndarray:
+def decoder_samples(
+    model: Any, images: Any, n: int = 16, seed: int | np.random.Generator | None = 0
+) -> np.ndarray:
     """``n`` images decoded from codes z ~ N(μ, diag σ²), with μ and σ the mean and
     standard deviation of the codes of ``images``: what the decoder makes of the region
     of code space the data occupies (a plain autoencoder has no prior to sample from).
@@ -84,13 +91,17 @@ def _as_images(a: np.ndarray, image_shape: Sequence[int] | None) -> np.ndarray:
         side = int(round(np.sqrt(a.shape[1])))
         if side * side == a.shape[1]:
             return a.reshape(len(a), 1, side, side)
-        raise ValueError(f"cannot show vectors of length {a.shape[1]} as images; "
-                         "give image_shape")
+        raise ValueError(f"cannot show vectors of length {a.shape[1]} as images; give image_shape")
     return a
 
 
-def plot_reconstructions(model: Any, images: Any, *, image_shape: Sequence[int] | None = None,
-                         path: str | os.PathLike | None = None) -> Any:
+def plot_reconstructions(
+    model: Any,
+    images: Any,
+    *,
+    image_shape: Sequence[int] | None = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """Inputs (top row) above their reconstructions (bottom row), with each one's mean
     squared error.
 
@@ -125,9 +136,15 @@ def plot_reconstructions(model: Any, images: Any, *, image_shape: Sequence[int] 
     return finish(fig, path)
 
 
-def plot_decoder_samples(model: Any, images: Any, n: int = 16, *, seed: int = 0,
-                         image_shape: Sequence[int] | None = None,
-                         path: str | os.PathLike | None = None) -> Any:
+def plot_decoder_samples(
+    model: Any,
+    images: Any,
+    n: int = 16,
+    *,
+    seed: int = 0,
+    image_shape: Sequence[int] | None = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """A grid of ``decoder_samples``.
 
     Parameters
@@ -146,9 +163,10 @@ def plot_decoder_samples(model: Any, images: Any, n: int = 16, *, seed: int = 0,
         Also save the figure there (atomically) when given.
     """
     from .figure import grid_axes
+
     samples = _as_images(decoder_samples(model, images, n, seed), image_shape)
     fig, axes = grid_axes(len(samples))
-    for ax, s in zip(axes, samples):
+    for ax, s in zip(axes, samples, strict=False):
         ax.imshow(_display_image(s), cmap="gray")
     fig.suptitle("decoded from codes drawn around the data's codes")
     return finish(fig, path)

@@ -1,5 +1,6 @@
 """Feature maps: what each channel of a layer responds to in one image (the notes' pixel →
 edge → texton → motif → part → object hierarchy, read layer by layer)."""
+
 from __future__ import annotations
 
 import os
@@ -26,13 +27,18 @@ def feature_maps(model: Any, image: Any, layer: str) -> np.ndarray:
     if x.ndim == 3:
         x = x[None]
     if len(x) != 1:
-        raise ValueError(f"feature_maps: give one image, got a batch of {len(x)} "
-                         f"(shape {x.shape})")
+        raise ValueError(f"feature_maps: give one image, got a batch of {len(x)} (shape {x.shape})")
     return activations(model, x, layer)[layer][0]
 
 
-def plot_feature_maps(model: Any, image: Any, layer: str, *, max_channels: int = 64,
-                      path: str | os.PathLike | None = None) -> Any:
+def plot_feature_maps(
+    model: Any,
+    image: Any,
+    layer: str,
+    *,
+    max_channels: int = 64,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """The input image and the first ``max_channels`` feature maps of ``layer`` for it,
     each on its own colour scale. A linear layer's output is drawn as a bar chart.
 
@@ -59,18 +65,21 @@ def plot_feature_maps(model: Any, image: Any, layer: str, *, max_channels: int =
     fig, axes = grid_axes(len(shown) + 1)
     axes[0].imshow(_display_image(x), cmap="gray")
     axes[0].set_title("input", fontsize=8)
-    for c, (ax, m) in enumerate(zip(axes[1:], shown)):
+    for c, (ax, m) in enumerate(zip(axes[1:], shown, strict=False)):
         ax.imshow(m, cmap="viridis", interpolation="nearest")
         ax.set_title(f"{c}", fontsize=7)
-    fig.suptitle(f"{type(model).__name__} {layer}: {maps.shape[0]} maps of "
-                 f"{maps.shape[1]}×{maps.shape[2]}" + (f" (first {len(shown)})"
-                                                        if len(shown) < len(maps) else ""))
+    fig.suptitle(
+        f"{type(model).__name__} {layer}: {maps.shape[0]} maps of "
+        f"{maps.shape[1]}×{maps.shape[2]}"
+        + (f" (first {len(shown)})" if len(shown) < len(maps) else "")
+    )
     return finish(fig, path)
 
 
 def _display_image(x: np.ndarray) -> np.ndarray:
     """(C, H, W) → (H, W) grey or (H, W, 3) colour in [0, 1] for ``imshow``."""
     from .figure import normalize01
+
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2:
         return normalize01(x)

@@ -1,5 +1,6 @@
 """What every picture of ``strided.viz`` shares: matplotlib on the Agg backend (no display
 needed), atomic saving as PNG or SVG, and image tiles laid out in a grid."""
+
 from __future__ import annotations
 
 import io
@@ -23,6 +24,7 @@ def pyplot() -> Any:
         raise ImportError("strided.viz needs matplotlib: pip install 'strided[plot]'") from None
     matplotlib.use("Agg")  # files only: works without a display, on servers and in CI
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -35,11 +37,13 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
         Resolution of raster files, in dots per inch (default 100).
     """
     from ..io import atomic_write_bytes
+
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"save_figure: {path} must end in one of "
-                         f"{', '.join('.' + f for f in FORMATS)}")
+        raise ValueError(
+            f"save_figure: {path} must end in one of {', '.join('.' + f for f in FORMATS)}"
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
     return atomic_write_bytes(path, buf.getvalue())
@@ -63,8 +67,9 @@ def normalize01(a: np.ndarray, axis: tuple | None = None) -> np.ndarray:
     return np.where(hi > lo, (a - lo) / span, 0.5)
 
 
-def tile(images: np.ndarray, ncols: int | None = None, pad: int = 1,
-         fill: float = np.nan) -> np.ndarray:
+def tile(
+    images: np.ndarray, ncols: int | None = None, pad: int = 1, fill: float = np.nan
+) -> np.ndarray:
     """Images (n, h, w) or (n, h, w, 3) laid out row by row in one (H, W[, 3]) array,
     ``pad`` pixels of ``fill`` between them (NaN shows as the background in ``imshow``).
 
@@ -77,15 +82,16 @@ def tile(images: np.ndarray, ncols: int | None = None, pad: int = 1,
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim not in (3, 4) or len(images) == 0:
-        raise ValueError(f"tile: expected images (n, h, w) or (n, h, w, 3), got shape "
-                         f"{images.shape}")
+        raise ValueError(
+            f"tile: expected images (n, h, w) or (n, h, w, 3), got shape {images.shape}"
+        )
     n, h, w = images.shape[:3]
     ncols = ncols or math.ceil(math.sqrt(n))
     nrows = math.ceil(n / ncols)
     out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad) + images.shape[3:], fill)
     for i, img in enumerate(images):
         r, c = divmod(i, ncols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = img
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = img
     return out
 
 
@@ -94,8 +100,9 @@ def grid_axes(n: int, ncols: int | None = None, size: float = 1.2) -> tuple[Any,
     plt = pyplot()
     ncols = max(1, min(n, ncols or math.ceil(math.sqrt(n))))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.5, size * nrows + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols + 0.5, size * nrows + 0.5), squeeze=False
+    )
     axes = axes.ravel()
     for ax in axes:
         ax.set_xticks([])

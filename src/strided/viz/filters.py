@@ -1,5 +1,6 @@
 """Convolution filters as pictures: the notes' first-layer AlexNet filters (oriented edges
 and colour blobs) come out of ``plot_filters(model, "features.0")``."""
+
 from __future__ import annotations
 
 import os
@@ -29,13 +30,16 @@ def conv_weight(model: Any, layer: str | None = None) -> np.ndarray:
     m = get_layer(model, layer)
     w = getattr(m, "weight", None)
     if w is None or w.ndim != 4:
-        raise ValueError(f"layer {layer!r} ({type(m).__name__}) is not a 2-D convolution; "
-                         f"its conv layers are: {', '.join(conv_layer_names(model))}")
+        raise ValueError(
+            f"layer {layer!r} ({type(m).__name__}) is not a 2-D convolution; "
+            f"its conv layers are: {', '.join(conv_layer_names(model))}"
+        )
     return np.asarray(w.data)
 
 
-def filter_images(weight: np.ndarray, mode: str = "auto", max_filters: int = 64,
-                  max_channels: int = 16) -> np.ndarray:
+def filter_images(
+    weight: np.ndarray, mode: str = "auto", max_filters: int = 64, max_channels: int = 16
+) -> np.ndarray:
     """The filters of ``weight`` (out, in, kh, kw) as images.
 
     ``mode="rgb"`` (needs in = 3): (out, kh, kw, 3), each filter scaled to [0, 1] by its
@@ -46,15 +50,18 @@ def filter_images(weight: np.ndarray, mode: str = "auto", max_filters: int = 64,
     """
     w = np.asarray(weight, dtype=np.float64)
     if w.ndim != 4:
-        raise ValueError(f"filter_images: expected a conv weight (out, in, kh, kw), got "
-                         f"shape {w.shape}")
+        raise ValueError(
+            f"filter_images: expected a conv weight (out, in, kh, kw), got shape {w.shape}"
+        )
     if mode == "auto":
         mode = "rgb" if w.shape[1] == 3 else "channels"
     w = w[:max_filters]
     if mode == "rgb":
         if w.shape[1] != 3:
-            raise ValueError(f"filter_images: mode 'rgb' needs 3 input channels, the weight "
-                             f"has {w.shape[1]} (shape {weight.shape})")
+            raise ValueError(
+                f"filter_images: mode 'rgb' needs 3 input channels, the weight "
+                f"has {w.shape[1]} (shape {weight.shape})"
+            )
         return normalize01(w, axis=(1, 2, 3)).transpose(0, 2, 3, 1)
     if mode != "channels":
         raise ValueError(f"filter_images: mode must be 'auto', 'rgb' or 'channels', got {mode!r}")
@@ -63,9 +70,15 @@ def filter_images(weight: np.ndarray, mode: str = "auto", max_filters: int = 64,
     return w / scale if scale > 0 else w
 
 
-def plot_filters(model: Any, layer: str | None = None, *, mode: str = "auto",
-                 max_filters: int = 64, max_channels: int = 16,
-                 path: str | os.PathLike | None = None) -> Any:
+def plot_filters(
+    model: Any,
+    layer: str | None = None,
+    *,
+    mode: str = "auto",
+    max_filters: int = 64,
+    max_channels: int = 16,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """A grid of the filters of conv layer ``layer`` (default: the first): in colour for
     RGB inputs, else one row per filter and one column per input channel (blue negative,
     red positive). Saved to ``path`` (.png/.svg) when given; returns the Figure.

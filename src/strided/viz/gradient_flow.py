@@ -1,6 +1,7 @@
 """Gradient flow pictures from ``strided.train.GradientStats``: how large each layer's
 gradient is, step by step, and how much each step changes the weights — where a deep
 sigmoid network's early layers stop learning, and a ReLU/He network's do not."""
+
 from __future__ import annotations
 
 import os
@@ -29,13 +30,16 @@ def gradient_table(stats: Any) -> dict:
     if isinstance(stats, dict):
         return stats
     from ..train.gradient_stats import load_gradient_stats
+
     return load_gradient_stats(Path(stats))
 
 
 def _series(records: list, layer: str, column: str) -> tuple[np.ndarray, np.ndarray]:
     rows = [r for r in records if r["layer"] == layer and r.get(column) not in (None, "")]
-    return (np.array([r["step"] for r in rows]),
-            np.array([float(r[column]) for r in rows], dtype=np.float64))
+    return (
+        np.array([r["step"] for r in rows]),
+        np.array([float(r[column]) for r in rows], dtype=np.float64),
+    )
 
 
 def plot_gradient_flow(stats: Any, *, path: str | os.PathLike | None = None) -> Any:
@@ -54,23 +58,26 @@ def plot_gradient_flow(stats: Any, *, path: str | os.PathLike | None = None) -> 
     plt = pyplot()
     table = gradient_table(stats)
     records = table["records"]
-    layers = table.get("layers") or list(dict.fromkeys(
-        r["layer"] for r in records if r.get("grad_norm") not in (None, "")))
+    layers = table.get("layers") or list(
+        dict.fromkeys(r["layer"] for r in records if r.get("grad_norm") not in (None, ""))
+    )
     if not records or not layers:
         raise ValueError("plot_gradient_flow: no gradient statistics recorded yet")
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(layers)))
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     (ax_g, ax_bar), (ax_u, ax_act) = axes
     means = []
-    for layer, c in zip(layers, colours):
+    for layer, c in zip(layers, colours, strict=False):
         steps, g = _series(records, layer, "grad_norm")
         means.append(g[g > 0].mean() if np.any(g > 0) else np.nan)
         ax_g.plot(steps, np.maximum(g, 1e-30), color=c, lw=1, label=layer)
         steps, u = _series(records, layer, "update_ratio")
         if len(u):
             ax_u.plot(steps, np.maximum(u, 1e-30), color=c, lw=1)
-    for ax, title in ((ax_g, "gradient norm ‖∂L/∂θ‖ per layer"),
-                      (ax_u, "update / weight ‖Δθ‖/‖θ‖")):
+    for ax, title in (
+        (ax_g, "gradient norm ‖∂L/∂θ‖ per layer"),
+        (ax_u, "update / weight ‖Δθ‖/‖θ‖"),
+    ):
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_title(title)
@@ -86,19 +93,25 @@ def plot_gradient_flow(stats: Any, *, path: str | os.PathLike | None = None) -> 
     ax_bar.set_xticks(range(len(layers)), layers, rotation=90, fontsize=6)
     ax_bar.set_title("mean gradient norm by layer (input side left)")
     ax_bar.grid(alpha=0.3, axis="y", which="both")
-    acts = list(dict.fromkeys(r["layer"] for r in records
-                              if r.get("dead_fraction") not in (None, "")
-                              or r.get("saturated_fraction") not in (None, "")))
+    acts = list(
+        dict.fromkeys(
+            r["layer"]
+            for r in records
+            if r.get("dead_fraction") not in (None, "")
+            or r.get("saturated_fraction") not in (None, "")
+        )
+    )
     act_colours = plt.get_cmap("plasma")(np.linspace(0, 0.9, max(1, len(acts))))
-    for layer, c in zip(acts, act_colours):
+    for layer, c in zip(acts, act_colours, strict=False):
         for column, ls in (("dead_fraction", "-"), ("saturated_fraction", "--")):
             steps, v = _series(records, layer, column)
             if len(v):
                 ax_act.plot(steps, v, color=c, ls=ls, lw=1, label=f"{layer} {column.split('_')[0]}")
     ax_act.set_ylim(-0.02, 1.02)
     ax_act.set_xlabel("step")
-    ax_act.set_title("dead ReLUs (—) / saturated sigmoids (--)" if acts
-                     else "no activation layers recorded")
+    ax_act.set_title(
+        "dead ReLUs (—) / saturated sigmoids (--)" if acts else "no activation layers recorded"
+    )
     if acts and len(acts) <= 12:
         ax_act.legend(fontsize=7, ncol=2)
     ax_act.grid(alpha=0.3)

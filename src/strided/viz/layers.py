@@ -4,6 +4,7 @@
 under ``no_grad`` with forward hooks on the named modules and returns their outputs as
 arrays; the model's mode is restored and the hooks removed, whatever happens.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -14,8 +15,14 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..nn.module import Module
 
-__all__ = ["layer_names", "get_layer", "conv_layer_names", "activations", "check_images",
-           "as_batch"]
+__all__ = [
+    "layer_names",
+    "get_layer",
+    "conv_layer_names",
+    "activations",
+    "check_images",
+    "as_batch",
+]
 
 
 def layer_names(model: Any) -> list[str]:
@@ -31,9 +38,13 @@ def conv_layer_names(model: Any) -> list[str]:
     model : Module
         The model (a trained network in evaluation mode is usual).
     """
-    return [name for name, m in model.named_modules()
-            if name and getattr(getattr(m, "weight", None), "ndim", 0) == 4
-            and type(m).__name__.startswith("Conv")]
+    return [
+        name
+        for name, m in model.named_modules()
+        if name
+        and getattr(getattr(m, "weight", None), "ndim", 0) == 4
+        and type(m).__name__.startswith("Conv")
+    ]
 
 
 def get_layer(model: Any, name: str) -> Any:
@@ -48,8 +59,9 @@ def get_layer(model: Any, name: str) -> Any:
     modules = dict(model.named_modules())
     if not name or name not in modules:
         valid = layer_names(model)
-        raise ValueError(f"{type(model).__name__} has no layer {name!r}; its layers are: "
-                         + ", ".join(valid))
+        raise ValueError(
+            f"{type(model).__name__} has no layer {name!r}; its layers are: " + ", ".join(valid)
+        )
     return modules[name]
 
 
@@ -67,9 +79,10 @@ def check_images(x: Any, expected: Sequence[int], what: str = "images") -> np.nd
     if x.shape == expected:
         x = x[None]
     if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
-        raise ValueError(f"{what} of shape {tuple(x.shape)} do not fit the model: expected "
-                         f"one image of shape {expected} or a batch (N, "
-                         + ", ".join(map(str, expected)) + ")")
+        raise ValueError(
+            f"{what} of shape {tuple(x.shape)} do not fit the model: expected "
+            f"one image of shape {expected} or a batch (N, " + ", ".join(map(str, expected)) + ")"
+        )
     if x.dtype.kind not in "fiu":
         raise ValueError(f"{what}: expected numeric pixels, got dtype {x.dtype}")
     return x if x.dtype.kind == "f" else x.astype(np.float32)
@@ -101,6 +114,7 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
         def hook(module: Module, inputs: tuple, output: Any) -> None:
             out = output[0] if isinstance(output, (tuple, list)) else output
             captured[name] = np.array(out.data, copy=True)  # in-place layers may follow
+
         return hook
 
     handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items()]
@@ -116,6 +130,8 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
             object.__setattr__(m, "training", mode)
     missing = [n for n in names if n not in captured]
     if missing:
-        raise ValueError(f"{type(model).__name__}: layers {missing} are not called by the "
-                         "forward pass, so they have no activations")
+        raise ValueError(
+            f"{type(model).__name__}: layers {missing} are not called by the "
+            "forward pass, so they have no activations"
+        )
     return {n: captured[n] for n in names}

@@ -5,6 +5,7 @@ the conv layers, the feature maps of chosen test images, the test images that mo
 a channel, saliency maps, the confusion matrix, the gradient flow (when the run was
 trained with ``--grad-stats``). It returns the paths it wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ def _safe(name: str) -> str:
     return name.replace("/", "_").replace(".", "-") or "model"
 
 
-def read_images(specs: Sequence[str], test_images: Callable[[], np.ndarray],
-                expected: Sequence[int]) -> tuple[np.ndarray, list[str]]:
+def read_images(
+    specs: Sequence[str], test_images: Callable[[], np.ndarray], expected: Sequence[int]
+) -> tuple[np.ndarray, list[str]]:
     """Images named on the command line: test-set indices ("0", "17") or ``.npy`` files
     (one image or a batch). Returns the raw (uint8 or float) images (N, *expected) and a
     label for each."""
@@ -35,9 +37,10 @@ def read_images(specs: Sequence[str], test_images: Callable[[], np.ndarray],
             pool = test_images()
             i = int(spec)
             if i >= len(pool):
-                raise ValueError(f"test image {i} does not exist: the test set has "
-                                 f"{len(pool)} images")
-            images.append(pool[i:i + 1])
+                raise ValueError(
+                    f"test image {i} does not exist: the test set has {len(pool)} images"
+                )
+            images.append(pool[i : i + 1])
             labels.append(f"test{i}")
             continue
         path = Path(spec)
@@ -47,16 +50,23 @@ def read_images(specs: Sequence[str], test_images: Callable[[], np.ndarray],
             raise FileNotFoundError(f"no such image file: {path}")
         batch = check_images(np.load(path, allow_pickle=False), expected, what=str(path))
         images.append(batch)
-        labels += [path.stem] if len(batch) == 1 else [f"{path.stem}{j}" for j in
-                                                         range(len(batch))]
+        labels += [path.stem] if len(batch) == 1 else [f"{path.stem}{j}" for j in range(len(batch))]
     return np.concatenate(images), labels
 
 
-def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                  layers: Sequence[str] | None = None, images: Sequence[str] = ("0",),
-                  channel: int = 0, k: int = 9, pool_size: int = 1000,
-                  data_root: str | None = None, download: bool = False,
-                  fmt: str = "png") -> list[Path]:
+def visualize_run(
+    run: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    images: Sequence[str] = ("0",),
+    channel: int = 0,
+    k: int = 9,
+    pool_size: int = 1000,
+    data_root: str | None = None,
+    download: bool = False,
+    fmt: str = "png",
+) -> list[Path]:
     """Write the pictures of the trained run ``run`` to ``out`` (default ``RUN/viz``).
 
     Parameters
@@ -109,7 +119,7 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
     for name in layers:
         if name in convs:
             save(plot_filters(model, name), f"filters-{_safe(name)}")
-        for img, label in zip(x, names):
+        for img, label in zip(x, names, strict=False):
             save(plot_feature_maps(model, img, name), f"feature-maps-{_safe(name)}-{label}")
 
     n_pool = min(pool_size, len(test_set()))
@@ -117,8 +127,10 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
     labels = np.asarray(test_set().targets[:n_pool])
     if layers:
         target = layers[-1]
-        save(plot_top_k(model, pool, target, channel, k, labels=labels, classes=classes),
-             f"top{k}-{_safe(target)}-channel{channel}")
+        save(
+            plot_top_k(model, pool, target, channel, k, labels=labels, classes=classes),
+            f"top{k}-{_safe(target)}-channel{channel}",
+        )
     if x.ndim == 4:
         save(plot_saliency(model, x, classes=classes), "saliency")
     results = folder / "results.json"
@@ -126,12 +138,13 @@ def visualize_run(run: str | os.PathLike, out: str | os.PathLike | None = None, 
         cm = np.asarray(json.loads(results.read_text())["confusion_matrix"])
     else:  # a run stopped before its test: measure on the searched test images
         from ..autograd import Tensor, no_grad
+
         with no_grad():
-            pred = np.concatenate([model(Tensor(pool[i:i + 256])).data.argmax(1)
-                                   for i in range(0, len(pool), 256)])
+            pred = np.concatenate(
+                [model(Tensor(pool[i : i + 256])).data.argmax(1) for i in range(0, len(pool), 256)]
+            )
         cm = confusion_matrix(pred, labels, len(classes))
     save(plot_confusion_matrix(cm, classes), "confusion")
     if (folder / "grad_stats.json").is_file():
         save(plot_gradient_flow(folder), "grad-flow")
     return written
-

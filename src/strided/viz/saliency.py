@@ -1,5 +1,6 @@
 """Saliency maps (Simonyan et al. 2014): which pixels the class score is most sensitive to,
 |∂ score_c / ∂ x|, the largest over the colour channels."""
+
 from __future__ import annotations
 
 import os
@@ -31,19 +32,25 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
             p.requires_grad = False
         scores = model(x)
         if scores.ndim != 2:
-            raise ValueError(f"input_gradient: the model's output has shape {scores.shape}; "
-                             "a saliency map needs class scores (N, classes)")
+            raise ValueError(
+                f"input_gradient: the model's output has shape {scores.shape}; "
+                "a saliency map needs class scores (N, classes)"
+            )
         n, k = scores.shape
-        t = scores.data.argmax(axis=1) if target is None else np.broadcast_to(
-            np.asarray(target, dtype=np.int64), (n,))
+        t = (
+            scores.data.argmax(axis=1)
+            if target is None
+            else np.broadcast_to(np.asarray(target, dtype=np.int64), (n,))
+        )
         if np.any((t < 0) | (t >= k)):
-            raise ValueError(f"input_gradient: target {target} is not a class of a model "
-                             f"with {k} outputs")
+            raise ValueError(
+                f"input_gradient: target {target} is not a class of a model with {k} outputs"
+            )
         mask = np.zeros(scores.shape, dtype=scores.dtype)
         mask[np.arange(n), t] = 1
         scores.backward(mask)  # the gradient of Σ_n score[n, t_n]
     finally:
-        for p, f in zip(params, flags):
+        for p, f in zip(params, flags, strict=True):
             p.requires_grad = f
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
@@ -67,8 +74,14 @@ def saliency_map(model: Any, images: Any, target: Any = None) -> np.ndarray:
     return np.abs(grad).max(axis=1)
 
 
-def plot_saliency(model: Any, images: Any, target: Any = None, *, classes: Any = None,
-                  path: str | os.PathLike | None = None) -> Any:
+def plot_saliency(
+    model: Any,
+    images: Any,
+    target: Any = None,
+    *,
+    classes: Any = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """Each image above its saliency map for ``target`` (default: the predicted class).
 
     Parameters

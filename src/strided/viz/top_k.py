@@ -1,5 +1,6 @@
 """The images of a data set that most excite one channel (Zeiler & Fergus's way of seeing
 what a unit deep in the network has learned to detect)."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ from .layers import activations
 __all__ = ["channel_scores", "top_k_activating", "plot_top_k"]
 
 
-def channel_scores(model: Any, images: Any, layer: str, channel: int,
-                   reduce: str = "max", batch_size: int = 256) -> np.ndarray:
+def channel_scores(
+    model: Any, images: Any, layer: str, channel: int, reduce: str = "max", batch_size: int = 256
+) -> np.ndarray:
     """One score per image: the ``reduce`` ("max" or "mean") over positions of channel
     ``channel`` of ``layer`` (for a linear layer, unit ``channel``).
 
@@ -33,10 +35,11 @@ def channel_scores(model: Any, images: Any, layer: str, channel: int,
     images = np.asarray(images)
     scores = []
     for i in range(0, len(images), batch_size):
-        a = activations(model, images[i:i + batch_size], layer)[layer]
+        a = activations(model, images[i : i + batch_size], layer)[layer]
         if not 0 <= channel < a.shape[1]:
-            raise ValueError(f"layer {layer!r} has {a.shape[1]} channels; channel {channel} "
-                             "does not exist")
+            raise ValueError(
+                f"layer {layer!r} has {a.shape[1]} channels; channel {channel} does not exist"
+            )
         a = a[:, channel].reshape(len(a), -1)
         scores.append(a.max(axis=1) if reduce == "max" else a.mean(axis=1))
     if not scores:
@@ -44,8 +47,15 @@ def channel_scores(model: Any, images: Any, layer: str, channel: int,
     return np.concatenate(scores)
 
 
-def top_k_activating(model: Any, images: Any, layer: str, channel: int, k: int = 9,
-                     reduce: str = "max", batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def top_k_activating(
+    model: Any,
+    images: Any,
+    layer: str,
+    channel: int,
+    k: int = 9,
+    reduce: str = "max",
+    batch_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(indices, scores)`` of the ``k`` images that excite ``channel`` of ``layer`` most,
     best first (ties keep the data set's order).
 
@@ -65,9 +75,18 @@ def top_k_activating(model: Any, images: Any, layer: str, channel: int, k: int =
     return order, scores[order]
 
 
-def plot_top_k(model: Any, images: Any, layer: str, channel: int, k: int = 9, *,
-               reduce: str = "max", labels: Any = None, classes: Any = None,
-               path: str | os.PathLike | None = None) -> Any:
+def plot_top_k(
+    model: Any,
+    images: Any,
+    layer: str,
+    channel: int,
+    k: int = 9,
+    *,
+    reduce: str = "max",
+    labels: Any = None,
+    classes: Any = None,
+    path: str | os.PathLike | None = None,
+) -> Any:
     """The ``k`` images that most excite ``channel`` of ``layer``, with their scores
     (and labels, when given).
 
@@ -84,7 +103,7 @@ def plot_top_k(model: Any, images: Any, layer: str, channel: int, k: int = 9, *,
     """
     idx, scores = top_k_activating(model, images, layer, channel, k, reduce)
     fig, axes = grid_axes(len(idx), size=1.5)
-    for ax, i, s in zip(axes, idx, scores):
+    for ax, i, s in zip(axes, idx, scores, strict=False):
         ax.imshow(_display_image(np.asarray(images[i])), cmap="gray")
         title = f"#{i}: {s:.2f}"
         if labels is not None:

@@ -13,28 +13,48 @@ Max pooling reads its taps as flat contiguous runs of polyphase grids (`FlatWind
 windows larger than 2×2 at stride 1 are separable — a max over the kw columns of each row,
 then over the kh rows — so it loops kh + kw times instead of kh·kw.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..im2col import (Pair, compact, conv_output_size, copy_rows, from_cnhw, is_channels_first,
-                      tap_slices, to_cnhw)
+from ..im2col import (
+    Pair,
+    compact,
+    conv_output_size,
+    copy_rows,
+    from_cnhw,
+    is_channels_first,
+    tap_slices,
+    to_cnhw,
+)
 
 
 class PoolGeometry:
     """Output size and padding of a pooling window over an (H, W) input."""
 
-    def __init__(self, hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                 ceil_mode: bool):
+    def __init__(
+        self, hw: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ceil_mode: bool
+    ):
         self.hw, self.kernel, self.stride, self.padding, self.dilation = (
-            tuple(hw), kernel, stride, padding, dilation)
-        self.out = tuple(conv_output_size(n, k, s, p, p, d, ceil_mode)
-                         for n, k, s, p, d in zip(hw, kernel, stride, padding, dilation))
+            tuple(hw),
+            kernel,
+            stride,
+            padding,
+            dilation,
+        )
+        self.out = tuple(
+            conv_output_size(n, k, s, p, p, d, ceil_mode)
+            for n, k, s, p, d in zip(hw, kernel, stride, padding, dilation, strict=True)
+        )
         self.pads = tuple((p, p) for p in padding)
         # ceil_mode: the last window may run past the padding; pad that much more at the end
-        self.extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
-                           for o, n, k, s, p, d in zip(self.out, hw, kernel, stride, padding,
-                                                       dilation))
+        self.extra = tuple(
+            max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+            for o, n, k, s, p, d in zip(
+                self.out, hw, kernel, stride, padding, dilation, strict=True
+            )
+        )
 
     def taps(self):
         kh, kw = self.kernel
@@ -43,7 +63,7 @@ class PoolGeometry:
 
     def crop(self, gp):
         (ph, pw), (H, W) = self.padding, self.hw
-        return compact(gp[:, :, ph:ph + H, pw:pw + W])
+        return compact(gp[:, :, ph : ph + H, pw : pw + W])
 
     def padded(self, x, fill):
         """x with its padding (and ceil_mode overhang) filled; x itself when there is none.
@@ -52,7 +72,7 @@ class PoolGeometry:
         if not (ph or pw or eh or ew):
             return x
         out = np.full(x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew), fill, dtype=x.dtype)
-        copy_rows(out[:, :, ph:ph + H, pw:pw + W], x)
+        copy_rows(out[:, :, ph : ph + H, pw : pw + W], x)
         return out
 
     def zeros_padded(self, N, C, dtype):
@@ -94,7 +114,7 @@ class FlatWindows:
 
     def grid(self, flat: np.ndarray) -> np.ndarray:
         """The first T values of a flat buffer as the (N, C, Hb, Wb) grid."""
-        return flat[:self.T].reshape(self.shape[:2] + (self.Hb, self.Wb))
+        return flat[: self.T].reshape(self.shape[:2] + (self.Hb, self.Wb))
 
     def crop(self, flat: np.ndarray) -> np.ndarray:
         Ho, Wo = self.geo.out
@@ -125,11 +145,11 @@ class FlatWindows:
         phases = {}
         for a, hs, rs, nw in self._row_spans():
             rows = np.full(self.T * sw, fill, dtype=x.dtype)
-            copy_rows(self._row_grid(rows)[:, :, rs, pw:pw + nw], x[:, :, hs, :nw])
+            copy_rows(self._row_grid(rows)[:, :, rs, pw : pw + nw], x[:, :, hs, :nw])
             for b in self.col_phases:
                 buf = np.empty(self.size, dtype=x.dtype)
-                np.copyto(buf[:self.T], rows[b::sw])
-                buf[self.T:] = fill
+                np.copyto(buf[: self.T], rows[b::sw])
+                buf[self.T :] = fill
                 phases[a, b] = buf
         return phases
 
@@ -144,18 +164,21 @@ class FlatWindows:
         rows = (np.empty if len(self.col_phases) == sw else np.zeros)(self.T * sw, dtype=dtype)
         for a, hs, rs, nw in spans:
             for b in self.col_phases:
-                np.copyto(rows[b::sw], grads[a, b][:self.T])
-            copy_rows(dx[:, :, hs, :nw], self._row_grid(rows)[:, :, rs, pw:pw + nw])
+                np.copyto(rows[b::sw], grads[a, b][: self.T])
+            copy_rows(dx[:, :, hs, :nw], self._row_grid(rows)[:, :, rs, pw : pw + nw])
         return dx
 
     def runs(self, bufs: dict, length: int):
         """Per column tap j: {row phase a: the run phase (a, b_j)[co_j : co_j + length]}."""
-        return [{a: bufs[a, b][o:o + length] for a, _ in self.rows} for b, o in self.cols]
+        return [{a: bufs[a, b][o : o + length] for a, _ in self.rows} for b, o in self.cols]
 
     def taps(self, bufs: dict):
         """Every tap (i, j) in row-major order: the run it reads over all T outputs."""
-        return [bufs[a, b][ro * self.Wb + co:ro * self.Wb + co + self.T]
-                for a, ro in self.rows for b, co in self.cols]
+        return [
+            bufs[a, b][ro * self.Wb + co : ro * self.Wb + co + self.T]
+            for a, ro in self.rows
+            for b, co in self.cols
+        ]
 
 
 class PoolArgmax:
@@ -173,8 +196,12 @@ def tiles(geo: PoolGeometry) -> bool:
     """Windows that tile the input (2×2 / stride 2, no padding): each tap is read in
     place, one strided view of x; splitting x into phase grids first cost more than it
     saved there (64ch @32: 15 vs 12 ms forward)."""
-    return (geo.kernel == geo.stride and geo.padding == (0, 0) and geo.dilation == (1, 1)
-            and geo.extra == (0, 0))
+    return (
+        geo.kernel == geo.stride
+        and geo.padding == (0, 0)
+        and geo.dilation == (1, 1)
+        and geo.extra == (0, 0)
+    )
 
 
 def _running_max(views, with_arg: bool, nan_rule: bool):
@@ -226,11 +253,13 @@ def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
         elif win.separable:
             cs, ctaps = {}, []
             for a in win.row_phases:
-                cs[a], ct = _running_max([r[a] for r in win.runs(phases, win.Tc)], with_arg,
-                                         nan_rule)
+                cs[a], ct = _running_max(
+                    [r[a] for r in win.runs(phases, win.Tc)], with_arg, nan_rule
+                )
                 ctaps.append(ct)
-            y, rtap = _running_max([cs[a][o * win.Wb:o * win.Wb + win.T] for a, o in win.rows],
-                                   with_arg, nan_rule)
+            y, rtap = _running_max(
+                [cs[a][o * win.Wb : o * win.Wb + win.T] for a, o in win.rows], with_arg, nan_rule
+            )
             taps = (rtap, *ctaps)
         else:
             y, tap = _running_max(win.taps(phases), with_arg, nan_rule)
@@ -249,8 +278,9 @@ def _select(values: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.ndarray
     would turn inf·0 into NaN; np.where ran 16x slower on random masks): the float's bits
     ANDed with all-ones or all-zeros."""
     bits = np.dtype(f"u{values.itemsize}")
-    np.bitwise_and(values.view(bits), np.negative(mask.view(np.uint8), dtype=bits),
-                   out=out.view(bits))
+    np.bitwise_and(
+        values.view(bits), np.negative(mask.view(np.uint8), dtype=bits), out=out.view(bits)
+    )
     return out
 
 
@@ -287,14 +317,14 @@ def max_pool2d_backward(dy: np.ndarray, arg: PoolArgmax, geo: PoolGeometry) -> n
     if win.separable:
         rtap, ctaps = arg.taps[0], arg.taps[1:]
         dcs = {a: np.zeros(win.Tc, dtype=dy.dtype) for a in win.row_phases}
-        _route(g, rtap, [(a, dcs[a][o * win.Wb:o * win.Wb + win.T]) for a, o in win.rows],
-               set())
-        for a, ct in zip(win.row_phases, ctaps):
-            _route(dcs[a], ct, [((a, b), grads[a, b][o:o + win.Tc]) for b, o in win.cols],
-                   written)
+        _route(g, rtap, [(a, dcs[a][o * win.Wb : o * win.Wb + win.T]) for a, o in win.rows], set())
+        for a, ct in zip(win.row_phases, ctaps, strict=True):
+            _route(
+                dcs[a], ct, [((a, b), grads[a, b][o : o + win.Tc]) for b, o in win.cols], written
+            )
     else:
         keys = [(a, b) for a, _ in win.rows for b, _ in win.cols]
-        _route(g, arg.taps[0], list(zip(keys, win.taps(grads))), written)
+        _route(g, arg.taps[0], list(zip(keys, win.taps(grads), strict=True)), written)
     dx = win.merge(grads)
     return from_cnhw(dx) if arg.channels_first else dx
 
@@ -311,7 +341,7 @@ def tap_to_flat_index(arg: PoolArgmax, geo: PoolGeometry) -> np.ndarray:
         # the column tap chosen in the row each maximum came from
         ctap = np.zeros_like(rtap)
         for i, (a, o) in enumerate(win.rows):
-            run = arg.taps[1 + phase_of[a]][o * win.Wb:o * win.Wb + win.T]
+            run = arg.taps[1 + phase_of[a]][o * win.Wb : o * win.Wb + win.T]
             np.copyto(ctap, win.crop(run), where=rtap == i)
         t = rtap * kw + ctap
     else:
@@ -331,7 +361,7 @@ def avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dt
     if divisor_override:
         return np.asarray(divisor_override, dtype=dtype)
     counts = []
-    for n, o, k, s, p in zip(geo.hw, geo.out, geo.kernel, geo.stride, geo.padding):
+    for n, o, k, s, p in zip(geo.hw, geo.out, geo.kernel, geo.stride, geo.padding, strict=True):
         start = np.arange(o) * s - p
         end = np.minimum(start + k, n + p)
         if not count_include_pad:
@@ -344,7 +374,7 @@ def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) ->
     """Window means: the sum over the window's taps, over each window's divisor."""
     xp = geo.padded(x, 0)
     y = None
-    for t, (hs, ws) in geo.taps():
+    for _, (hs, ws) in geo.taps():
         if y is None:
             y = xp[:, :, hs, ws].copy()
         else:
@@ -358,7 +388,7 @@ def avg_pool2d_backward(dy: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) 
     N, C = dy.shape[:2]
     gp = geo.zeros_padded(N, C, dy.dtype)
     share = dy / divisor
-    for t, (hs, ws) in geo.taps():
+    for _, (hs, ws) in geo.taps():
         gp[:, :, hs, ws] += share
     return geo.crop(gp)
 
@@ -391,16 +421,16 @@ def adaptive_max_pool2d_forward(x: np.ndarray, out: Pair):
     return y, idx
 
 
-def unpool_scatter(values: np.ndarray, indices: np.ndarray, hw: Pair,
-                   accumulate: bool) -> np.ndarray:
+def unpool_scatter(
+    values: np.ndarray, indices: np.ndarray, hw: Pair, accumulate: bool
+) -> np.ndarray:
     """out[n, c].flat[indices[n, c, ...]] = values[n, c, ...] (added up if `accumulate`)."""
     N, C = values.shape[:2]
     HW = hw[0] * hw[1]
     flat = (indices.reshape(N * C, -1) + (np.arange(N * C) * HW)[:, None]).ravel()
     v = values.reshape(-1)
     if accumulate:
-        out = np.bincount(flat, weights=v, minlength=N * C * HW).astype(values.dtype,
-                                                                         copy=False)
+        out = np.bincount(flat, weights=v, minlength=N * C * HW).astype(values.dtype, copy=False)
     else:
         out = np.zeros(N * C * HW, dtype=values.dtype)
         out[flat] = v
@@ -410,5 +440,6 @@ def unpool_scatter(values: np.ndarray, indices: np.ndarray, hw: Pair,
 def unpool_gather(g: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The adjoint of `unpool_scatter`: g[n, c].flat[indices[n, c, ...]]."""
     N, C = g.shape[:2]
-    return np.take_along_axis(g.reshape(N, C, -1), indices.reshape(N, C, -1),
-                              axis=2).reshape(indices.shape)
+    return np.take_along_axis(g.reshape(N, C, -1), indices.reshape(N, C, -1), axis=2).reshape(
+        indices.shape
+    )
