@@ -70,10 +70,17 @@ def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
     quiet = args.quiet
     options = recipe.read_config(args.config) if args.config else {}
     options.update({k: v for k, v in vars(args).items() if v is not None})
-    run = recipe.prepare_run(options, out=args.out, resume=args.resume,
-                             data_root=args.data_root, download=args.download,
-                             progress=not (quiet or args.no_progress), verbose=not quiet,
-                             extra_callbacks=extra_callbacks, placement=placement)
+    run = recipe.prepare_run(
+        options,
+        out=args.out,
+        resume=args.resume,
+        data_root=args.data_root,
+        download=args.download,
+        progress=not (quiet or args.no_progress),
+        verbose=not quiet,
+        extra_callbacks=extra_callbacks,
+        placement=placement,
+    )
     cfg = run.cfg
     args.run_folder = run.folder.path  # for the resume command if interrupted
     for note in run.notes:
@@ -188,8 +195,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # -- ensemble -----------------------------------------------------------------------------
 
+
 def _test_outputs(model, loader) -> tuple[np.ndarray, np.ndarray]:
     from .autograd import Tensor, no_grad
+
     outs, ys = [], []
     with no_grad():
         for x, y in loader:
@@ -201,52 +210,82 @@ def _test_outputs(model, loader) -> tuple[np.ndarray, np.ndarray]:
 def cmd_ensemble(args) -> int:
     from .data import DataLoader
     from .ensemble import METHODS, evaluate_outputs
+
     methods = list(METHODS) if args.method == "all" else [args.method]
     members = [recipe.load_trained(p) for p in args.runs]
     _, first, classes, first_file = members[0]
     for _, cfg, cls, file in members[1:]:
         if cfg["dataset"] != first["dataset"]:
-            raise CLIError(f"{file} was trained on {cfg['dataset']} but {first_file} on "
-                           f"{first['dataset']}; ensemble members must share a data set")
+            raise CLIError(
+                f"{file} was trained on {cfg['dataset']} but {first_file} on "
+                f"{first['dataset']}; ensemble members must share a data set"
+            )
         if list(cls) != list(classes):
-            raise CLIError(f"{file} predicts {len(cls)} classes but {first_file} predicts "
-                           f"{len(classes)}; ensemble members must predict the same classes")
-    test = recipe.subset(recipe.load_dataset(first["dataset"], False, args.data_root,
-                                             args.download), args.limit, 0)
+            raise CLIError(
+                f"{file} predicts {len(cls)} classes but {first_file} predicts "
+                f"{len(classes)}; ensemble members must predict the same classes"
+            )
+    test = recipe.subset(
+        recipe.load_dataset(first["dataset"], False, args.data_root, args.download), args.limit, 0
+    )
     outputs = []
     for model, cfg, _, _ in members:  # each member with its own input transform
-        loader = DataLoader(test, batch_size=args.batch_size,
-                            transform=recipe.eval_transform(cfg))
+        loader = DataLoader(test, batch_size=args.batch_size, transform=recipe.eval_transform(cfg))
         out, targets = _test_outputs(model, loader)
         outputs.append(out)
     r = evaluate_outputs(outputs, targets, methods, args.weights)
-    names = [str(file.parent if file.name == "model.safetensors" else file)
-             for _, _, _, file in members]
+    names = [
+        str(file.parent if file.name == "model.safetensors" else file) for _, _, _, file in members
+    ]
     if args.json:
-        print(json.dumps({"dataset": first["dataset"], "test_images": len(test),
-                          "weights": args.weights,
-                          "members": [{"run": n, "model": cfg["model"], **m}
-                                      for n, (_, cfg, _, _), m
-                                      in zip(names, members, r["members"])],
-                          **{m: r[m] for m in methods}}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "dataset": first["dataset"],
+                    "test_images": len(test),
+                    "weights": args.weights,
+                    "members": [
+                        {"run": n, "model": cfg["model"], **m}
+                        for n, (_, cfg, _, _), m in zip(names, members, r["members"], strict=False)
+                    ],
+                    **{m: r[m] for m in methods},
+                },
+                indent=1,
+            )
+        )
         return 0
-    rows = [(n, cfg["model"], f"{m['accuracy']:.4f}", f"{m['loss']:.4f}")
-            for n, (_, cfg, _, _), m in zip(names, members, r["members"])]
+    rows = [
+        (n, cfg["model"], f"{m['accuracy']:.4f}", f"{m['loss']:.4f}")
+        for n, (_, cfg, _, _), m in zip(names, members, r["members"], strict=False)
+    ]
     weighted = " weighted" if args.weights else ""
-    rows += [(f"ensemble ({m}{weighted}, {len(members)} members)", "",
-              f"{r[m]['accuracy']:.4f}", "-" if r[m]["loss"] is None else f"{r[m]['loss']:.4f}")
-             for m in methods]
+    rows += [
+        (
+            f"ensemble ({m}{weighted}, {len(members)} members)",
+            "",
+            f"{r[m]['accuracy']:.4f}",
+            "-" if r[m]["loss"] is None else f"{r[m]['loss']:.4f}",
+        )
+        for m in methods
+    ]
     head = ("member", "model", "test accuracy", "test loss")
     widths = [max(len(row[k]) for row in (head, *rows)) for k in range(4)]
     print(f"{len(members)} models on the {first['dataset']} test set ({len(test)} images)")
     for i, row in enumerate((head, *rows)):
         if i == 1 or i == len(members) + 1:
             print("-" * (sum(widths) + 6))
-        print("  ".join(c.ljust(w) if k < 2 else c.rjust(w)
-                        for k, (c, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                c.ljust(w) if k < 2 else c.rjust(w)
+                for k, (c, w) in enumerate(zip(row, widths, strict=False))
+            )
+        )
     best = max(m["accuracy"] for m in r["members"])
-    print("\n" + "; ".join(f"{m}: {r[m]['accuracy'] - best:+.4f}" for m in methods)
-          + " accuracy against the best member")
+    print(
+        "\n"
+        + "; ".join(f"{m}: {r[m]['accuracy'] - best:+.4f}" for m in methods)
+        + " accuracy against the best member"
+    )
     return 0
 
 
@@ -258,11 +297,27 @@ _TRIAL_ONLY = ("limit_train", "limit_test")
 
 def cmd_search(args) -> int:
     from .search import TrainObjective, read_space, search
+
     space = read_space(args.space)
     base = recipe.read_config(args.config) if args.config else {}
-    base.update({k: v for k, v in vars(args).items()
-                 if k in ("model", "dataset", "limit_train", "limit_test", "batch_size",
-                          "optimizer", "schedule", "val_split") and v is not None})
+    base.update(
+        {
+            k: v
+            for k, v in vars(args).items()
+            if k
+            in (
+                "model",
+                "dataset",
+                "limit_train",
+                "limit_test",
+                "batch_size",
+                "optimizer",
+                "schedule",
+                "val_split",
+            )
+            and v is not None
+        }
+    )
     TrainObjective.check_options(space, "search space")
     epochs = args.epochs if args.epochs is not None else base.pop("epochs", None)
     if epochs is None and "epochs" not in space:
@@ -272,44 +327,75 @@ def cmd_search(args) -> int:
     total = args.trials * args.rounds if args.strategy == "random" else None
 
     def progress(t, skipped: bool) -> None:
-        params = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in t.params.items())
+        params = "  ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()
+        )
         if t.status == "ok":
             result = f"{args.metric} {t.score:.4f}"
         else:
             result = f"failed: {t.error}"
         when = "recorded earlier" if skipped else f"{t.seconds:.1f}s"
         of = f"/{total}" if total and not args.halving else ""
-        _say(args, f"trial {t.trial + 1}{of} (round {t.round + 1}"
-                   + (f", rung {t.rung + 1}" if args.halving else "")
-                   + f", {t.epochs} epochs): {params}  →  {result}  ({when})")
+        _say(
+            args,
+            f"trial {t.trial + 1}{of} (round {t.round + 1}"
+            + (f", rung {t.rung + 1}" if args.halving else "")
+            + f", {t.epochs} epochs): {params}  →  {result}  ({when})",
+        )
 
     out = Path(args.out)
-    _say(args, f"searching {', '.join(space)} ({args.strategy}, {args.rounds} round"
-               f"{'s' * (args.rounds > 1)}) with {args.workers} worker"
-               f"{'s' * (args.workers > 1)}; trials in {out}")
-    result = search(space, TrainObjective(args.data_root, args.download), out,
-                    strategy=args.strategy, trials=args.trials, rounds=args.rounds,
-                    keep=args.keep, grid_points=args.grid_points, halving=args.halving,
-                    min_epochs=args.min_epochs, epochs=epochs, metric=args.metric, mode=mode,
-                    seed=args.seed, workers=args.workers, base=base, keep_out=_TRIAL_ONLY,
-                    on_trial=progress)
+    _say(
+        args,
+        f"searching {', '.join(space)} ({args.strategy}, {args.rounds} round"
+        f"{'s' * (args.rounds > 1)}) with {args.workers} worker"
+        f"{'s' * (args.workers > 1)}; trials in {out}",
+    )
+    result = search(
+        space,
+        TrainObjective(args.data_root, args.download),
+        out,
+        strategy=args.strategy,
+        trials=args.trials,
+        rounds=args.rounds,
+        keep=args.keep,
+        grid_points=args.grid_points,
+        halving=args.halving,
+        min_epochs=args.min_epochs,
+        epochs=epochs,
+        metric=args.metric,
+        mode=mode,
+        seed=args.seed,
+        workers=args.workers,
+        base=base,
+        keep_out=_TRIAL_ONLY,
+        on_trial=progress,
+    )
     rows = result.table()
     names = list(space)
     head = ["trial", "round", "epochs", *names, args.metric, "test_accuracy"]
-    cells = [[str(r["trial"] + 1), str(r["round"] + 1), str(r["epochs"]),
-              *[f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in names],
-              "failed" if r["score"] is None else f"{r['score']:.4f}",
-              f"{r['test_accuracy']:.4f}" if "test_accuracy" in r else "-"]
-             for r in rows[:args.show]]
+    cells = [
+        [
+            str(r["trial"] + 1),
+            str(r["round"] + 1),
+            str(r["epochs"]),
+            *[f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]) for k in names],
+            "failed" if r["score"] is None else f"{r['score']:.4f}",
+            f"{r['test_accuracy']:.4f}" if "test_accuracy" in r else "-",
+        ]
+        for r in rows[: args.show]
+    ]
     widths = [max(len(c[k]) for c in (head, *cells)) for k in range(len(head))]
-    print(f"\nbest {min(args.show, len(rows))} of {len(rows)} trials by {args.metric} "
-          f"(all in {out / 'results.csv'})")
+    print(
+        f"\nbest {min(args.show, len(rows))} of {len(rows)} trials by {args.metric} "
+        f"(all in {out / 'results.csv'})"
+    )
     for c in (head, *cells):
-        print("  ".join(x.rjust(w) for x, w in zip(c, widths)))
-    print(f"\nbest configuration (trial {result.best.trial + 1}): "
-          f"{json.dumps(result.best_config)}\nwritten to {out / 'best_config.json'}; train it "
-          f"with: strided train --config {out / 'best_config.json'} --epochs N")
+        print("  ".join(x.rjust(w) for x, w in zip(c, widths, strict=False)))
+    print(
+        f"\nbest configuration (trial {result.best.trial + 1}): "
+        f"{json.dumps(result.best_config)}\nwritten to {out / 'best_config.json'}; train it "
+        f"with: strided train --config {out / 'best_config.json'} --epochs N"
+    )
     return 0
 
 
@@ -447,9 +533,13 @@ def _positive_int(text: str) -> int:
 def _add_test_set_options(p: argparse.ArgumentParser) -> None:
     """The options of commands that evaluate on a data set's test split."""
     p.add_argument("--data-root", help="folder with the data set files")
-    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
-                   help="fetch the data set from its official mirror when it is not found "
-                   "on disk (default: yes)")
+    p.add_argument(
+        "--download",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch the data set from its official mirror when it is not found "
+        "on disk (default: yes)",
+    )
     p.add_argument("--batch-size", type=_positive_int, default=512)
     p.add_argument("--limit", type=_positive_int, metavar="N", help="a fixed random N test images")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -469,34 +559,62 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    t = sub.add_parser("train", help="train a model (default: LeNet-5 on Fashion-MNIST)",
-                       description="Train a model; checkpoints, learning curves and the final "
-                       "weights go to --out. Defaults: LeNet-5 (modern) on Fashion-MNIST, "
-                       "Adam lr 1e-3, batch 128, 10 epochs.")
-    t.add_argument("--config", metavar="FILE", help="a JSON file of train options (e.g. "
-                   "a search's best_config.json); options given on the command line win")
-    t.add_argument("--model", help="a registered model (see `strided summary --list`); default lenet5")
-    t.add_argument("--data", metavar="FOLDER",
-                   help="train on your own images: FOLDER holds one sub-folder of PNG/JPEG "
-                   "images per class; --test-split of each class is held out, images are "
-                   "resized to --image-size and normalised with the training images' mean "
-                   "and std")
-    t.add_argument("--image-size", type=_positive_int, metavar="PIXELS",
-                   help="with --data: resize the images to PIXELS×PIXELS (default: their "
-                   "most common size)")
-    t.add_argument("--test-split", type=float, help="with --data: the fraction of each "
-                   "class held out for testing (default 0.2)")
-    t.add_argument("--dataset",
-                   help=f"one of {', '.join(list_datasets())}; default fashion-mnist")
-    t.add_argument("--data-root", help="folder with the data set files (also searched: "
-                   "$STRIDED_DATA, the user cache, /usr/share/datasets)")
-    t.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
-                   help="fetch the data set from its official mirror when it is not found "
-                   "on disk (default: yes)")
-    t.add_argument("--epochs", type=int, help="total epochs (default 10); with --resume, "
-                   "training continues up to this many — except a run with a schedule "
-                   "planned over its length (step, cosine, onecycle), which cannot be "
-                   "extended: start a new run for more epochs")
+    t = sub.add_parser(
+        "train",
+        help="train a model (default: LeNet-5 on Fashion-MNIST)",
+        description="Train a model; checkpoints, learning curves and the final "
+        "weights go to --out. Defaults: LeNet-5 (modern) on Fashion-MNIST, "
+        "Adam lr 1e-3, batch 128, 10 epochs.",
+    )
+    t.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a JSON file of train options (e.g. "
+        "a search's best_config.json); options given on the command line win",
+    )
+    t.add_argument(
+        "--model", help="a registered model (see `strided summary --list`); default lenet5"
+    )
+    t.add_argument(
+        "--data",
+        metavar="FOLDER",
+        help="train on your own images: FOLDER holds one sub-folder of PNG/JPEG "
+        "images per class; --test-split of each class is held out, images are "
+        "resized to --image-size and normalised with the training images' mean "
+        "and std",
+    )
+    t.add_argument(
+        "--image-size",
+        type=_positive_int,
+        metavar="PIXELS",
+        help="with --data: resize the images to PIXELS×PIXELS (default: their most common size)",
+    )
+    t.add_argument(
+        "--test-split",
+        type=float,
+        help="with --data: the fraction of each class held out for testing (default 0.2)",
+    )
+    t.add_argument("--dataset", help=f"one of {', '.join(list_datasets())}; default fashion-mnist")
+    t.add_argument(
+        "--data-root",
+        help="folder with the data set files (also searched: "
+        "$STRIDED_DATA, the user cache, /usr/share/datasets)",
+    )
+    t.add_argument(
+        "--download",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch the data set from its official mirror when it is not found "
+        "on disk (default: yes)",
+    )
+    t.add_argument(
+        "--epochs",
+        type=int,
+        help="total epochs (default 10); with --resume, "
+        "training continues up to this many — except a run with a schedule "
+        "planned over its length (step, cosine, onecycle), which cannot be "
+        "extended: start a new run for more epochs",
+    )
     t.add_argument("--batch-size", type=_positive_int, help="default 128")
     t.add_argument("--optimizer", choices=list(recipe.DEFAULT_LR), help="default adam")
     t.add_argument(
@@ -594,10 +712,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
 
-    e = sub.add_parser("evaluate", help="test accuracy, per-class accuracy and confusion matrix",
-                       description="Evaluate a trained model on its data set's test split.")
-    e.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="a run folder, its model.safetensors or checkpoint.safetensors")
+    e = sub.add_parser(
+        "evaluate",
+        help="test accuracy, per-class accuracy and confusion matrix",
+        description="Evaluate a trained model on its data set's test split.",
+    )
+    e.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a run folder, its model.safetensors or checkpoint.safetensors",
+    )
     _add_test_set_options(e)
 
     s = sub.add_parser(
@@ -617,75 +741,152 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--num-classes", type=_positive_int, help="size of the output layer")
 
-    n = sub.add_parser("ensemble", help="evaluate trained models and their ensemble",
-                       description="Evaluate each trained model and their ensemble on the "
-                       "test set of their data set, and print the table.")
-    n.add_argument("runs", nargs="+", metavar="RUN",
-                   help="run folders, model.safetensors files or snapshots")
-    n.add_argument("--method", choices=("average", "vote", "geometric", "all"),
-                   default="average", help="how to combine the members: average the "
-                   "probabilities (default), majority vote, geometric mean, or all three")
-    n.add_argument("--weights", type=float, nargs="+", metavar="W",
-                   help="one weight per member (default: equal)")
+    n = sub.add_parser(
+        "ensemble",
+        help="evaluate trained models and their ensemble",
+        description="Evaluate each trained model and their ensemble on the "
+        "test set of their data set, and print the table.",
+    )
+    n.add_argument(
+        "runs", nargs="+", metavar="RUN", help="run folders, model.safetensors files or snapshots"
+    )
+    n.add_argument(
+        "--method",
+        choices=("average", "vote", "geometric", "all"),
+        default="average",
+        help="how to combine the members: average the "
+        "probabilities (default), majority vote, geometric mean, or all three",
+    )
+    n.add_argument(
+        "--weights",
+        type=float,
+        nargs="+",
+        metavar="W",
+        help="one weight per member (default: equal)",
+    )
     _add_test_set_options(n)
 
-    h = sub.add_parser("search", help="hyper-parameter search over short training runs",
-                       description="Random or grid search, coarse to fine, over train options "
-                       "(each trial a short `strided train` run in its own folder). The "
-                       "results go to OUT/results.csv and results.json (best first), the best "
-                       "options to OUT/best_config.json. Run the same command again to resume "
-                       "an interrupted search.")
-    h.add_argument("--space", required=True, metavar="JSON", help="the search space: a JSON "
-                   "file or text, e.g. '{\"lr\": {\"log-uniform\": [1e-4, 1e-2]}, "
-                   "\"weight_decay\": {\"log-uniform\": [1e-6, 1e-3]}}' (also uniform, "
-                   "integer, choice, or a constant)")
+    h = sub.add_parser(
+        "search",
+        help="hyper-parameter search over short training runs",
+        description="Random or grid search, coarse to fine, over train options "
+        "(each trial a short `strided train` run in its own folder). The "
+        "results go to OUT/results.csv and results.json (best first), the best "
+        "options to OUT/best_config.json. Run the same command again to resume "
+        "an interrupted search.",
+    )
+    h.add_argument(
+        "--space",
+        required=True,
+        metavar="JSON",
+        help="the search space: a JSON "
+        'file or text, e.g. \'{"lr": {"log-uniform": [1e-4, 1e-2]}, '
+        '"weight_decay": {"log-uniform": [1e-6, 1e-3]}}\' (also uniform, '
+        "integer, choice, or a constant)",
+    )
     h.add_argument("--strategy", choices=("random", "grid"), default="random")
-    h.add_argument("--trials", type=_positive_int, default=12,
-                   help="configurations per round of a random search (default 12)")
-    h.add_argument("--rounds", type=_positive_int, default=1, help="rounds; each after the "
-                   "first narrows the ranges around the best trials so far (default 1)")
-    h.add_argument("--keep", type=_positive_int, help="best trials a narrowed round is drawn "
-                   "around (default: a quarter of --trials, at least 2)")
-    h.add_argument("--grid-points", type=_positive_int, default=3,
-                   help="values per range of a grid search (default 3)")
-    h.add_argument("--halving", type=int, metavar="ETA", help="successive halving: train all "
-                   "for --min-epochs, the best 1/ETA for ETA times as long, ..., up to --epochs")
+    h.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=12,
+        help="configurations per round of a random search (default 12)",
+    )
+    h.add_argument(
+        "--rounds",
+        type=_positive_int,
+        default=1,
+        help="rounds; each after the "
+        "first narrows the ranges around the best trials so far (default 1)",
+    )
+    h.add_argument(
+        "--keep",
+        type=_positive_int,
+        help="best trials a narrowed round is drawn "
+        "around (default: a quarter of --trials, at least 2)",
+    )
+    h.add_argument(
+        "--grid-points",
+        type=_positive_int,
+        default=3,
+        help="values per range of a grid search (default 3)",
+    )
+    h.add_argument(
+        "--halving",
+        type=int,
+        metavar="ETA",
+        help="successive halving: train all "
+        "for --min-epochs, the best 1/ETA for ETA times as long, ..., up to --epochs",
+    )
     h.add_argument("--min-epochs", type=_positive_int, default=1)
-    h.add_argument("--epochs", type=_positive_int,
-                   help="each trial's epochs (default: --config's, else 2)")
-    h.add_argument("--metric", default="val_accuracy", help="the score trials are ranked by "
-                   "(default val_accuracy; also val_loss, best_val_accuracy)")
-    h.add_argument("--mode", choices=("max", "min"),
-                   help="whether higher is better (default: min for losses, else max)")
-    h.add_argument("--seed", type=int, default=0, help="seeds the draws; trial i trains with "
-                   "seed + i (default 0)")
-    h.add_argument("--workers", type=_positive_int, default=1, help="trials at once, each in "
-                   "its own process with cores/N threads (default 1)")
-    h.add_argument("--config", metavar="FILE", help="a JSON file of train options every "
-                   "trial starts from")
+    h.add_argument(
+        "--epochs", type=_positive_int, help="each trial's epochs (default: --config's, else 2)"
+    )
+    h.add_argument(
+        "--metric",
+        default="val_accuracy",
+        help="the score trials are ranked by "
+        "(default val_accuracy; also val_loss, best_val_accuracy)",
+    )
+    h.add_argument(
+        "--mode",
+        choices=("max", "min"),
+        help="whether higher is better (default: min for losses, else max)",
+    )
+    h.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the draws; trial i trains with seed + i (default 0)",
+    )
+    h.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="trials at once, each in its own process with cores/N threads (default 1)",
+    )
+    h.add_argument(
+        "--config", metavar="FILE", help="a JSON file of train options every trial starts from"
+    )
     h.add_argument("--model", help="default lenet5")
     h.add_argument("--dataset", help="default fashion-mnist")
     h.add_argument("--optimizer", choices=list(recipe.DEFAULT_LR))
     h.add_argument("--schedule", choices=recipe.SCHEDULES)
     h.add_argument("--batch-size", type=_positive_int)
     h.add_argument("--val-split", type=float)
-    h.add_argument("--limit-train", type=_positive_int, metavar="N",
-                   help="train each trial on a fixed random N images")
+    h.add_argument(
+        "--limit-train",
+        type=_positive_int,
+        metavar="N",
+        help="train each trial on a fixed random N images",
+    )
     h.add_argument("--limit-test", type=_positive_int, metavar="N")
     h.add_argument("--data-root", help="folder with the data set files")
-    h.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
-                   help="fetch the data set when it is not on disk (default: yes)")
-    h.add_argument("--out", default="runs/search", help="the search folder (default "
-                   "runs/search); running again with it resumes the search")
+    h.add_argument(
+        "--download",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch the data set when it is not on disk (default: yes)",
+    )
+    h.add_argument(
+        "--out",
+        default="runs/search",
+        help="the search folder (default runs/search); running again with it resumes the search",
+    )
     h.add_argument("--show", type=_positive_int, default=10, help="table rows (default 10)")
     h.add_argument("--quiet", "-q", action="store_true", help="no line per trial")
 
-    r = sub.add_parser("predict", help="top classes with probabilities for images",
-                       description="Classify images with a trained model. Images are .npy "
-                       "arrays (one image or a batch; uint8 pixels, or floats in [0, 1]) or, "
-                       "with Pillow installed, PNG/JPEG files.")
-    r.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="a run folder, its model.safetensors or checkpoint.safetensors")
+    r = sub.add_parser(
+        "predict",
+        help="top classes with probabilities for images",
+        description="Classify images with a trained model. Images are .npy "
+        "arrays (one image or a batch; uint8 pixels, or floats in [0, 1]) or, "
+        "with Pillow installed, PNG/JPEG files.",
+    )
+    r.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a run folder, its model.safetensors or checkpoint.safetensors",
+    )
     r.add_argument("images", nargs="+", metavar="IMAGE")
     r.add_argument("--top", type=_positive_int, default=3, help="classes to show (default 3)")
     r.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -802,8 +1003,15 @@ def main(argv: Sequence[str] | None = None, *, extra_callbacks: Sequence = ()) -
             raise
         print(f"strided {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, OSError, FloatingPointError, KeyError, ImportError,
-            RuntimeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        OSError,
+        FloatingPointError,
+        KeyError,
+        ImportError,
+        RuntimeError,
+    ) as exc:
         if debug:
             raise
         print(f"strided {args.command}: error: {_one_line(exc)}", file=sys.stderr)

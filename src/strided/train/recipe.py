@@ -43,13 +43,39 @@ if TYPE_CHECKING:  # the run's pieces are imported when built, to keep `strided 
     from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
     from ..optim.optimizer import Optimizer, Params
 
-__all__ = ["ConfigError", "DEFAULTS", "DEFAULT_LR", "SCHEDULES", "AUGMENTATIONS",
-           "RESUMABLE", "PLANNED", "RunFolder", "Run", "dataset_key", "load_dataset",
-           "subset", "eval_transform", "train_transform", "build_model", "build_optimizer",
-           "build_scheduler", "read_config", "resume_checkpoint", "resume_config",
-           "default_out", "prepare_run", "finish_run", "find_weights", "load_trained",
-           "check_config", "latest_unfinished_run", "folder_data", "test_set", "input_size",
-           "plural"]
+__all__ = [
+    "ConfigError",
+    "DEFAULTS",
+    "DEFAULT_LR",
+    "SCHEDULES",
+    "AUGMENTATIONS",
+    "RESUMABLE",
+    "PLANNED",
+    "RunFolder",
+    "Run",
+    "dataset_key",
+    "load_dataset",
+    "subset",
+    "eval_transform",
+    "train_transform",
+    "build_model",
+    "build_optimizer",
+    "build_scheduler",
+    "read_config",
+    "resume_checkpoint",
+    "resume_config",
+    "default_out",
+    "prepare_run",
+    "finish_run",
+    "find_weights",
+    "load_trained",
+    "check_config",
+    "latest_unfinished_run",
+    "folder_data",
+    "test_set",
+    "input_size",
+    "plural",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -359,13 +385,16 @@ def read_config(path: PathLike) -> dict:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config: {p} is not valid JSON ({exc})") from None
     if not isinstance(opts, dict):
-        raise ConfigError(f"--config: {p} must hold a JSON object of train options, "
-                          f"got {type(opts).__name__}")
+        raise ConfigError(
+            f"--config: {p} must hold a JSON object of train options, got {type(opts).__name__}"
+        )
     unknown = sorted(set(opts) - set(DEFAULTS) - DERIVED)
     if unknown:
-        raise ConfigError(f"--config: unknown option{'s' * (len(unknown) > 1)} "
-                          f"{', '.join(map(repr, unknown))} in {p}; known: "
-                          f"{', '.join(DEFAULTS)}")
+        raise ConfigError(
+            f"--config: unknown option{'s' * (len(unknown) > 1)} "
+            f"{', '.join(map(repr, unknown))} in {p}; known: "
+            f"{', '.join(DEFAULTS)}"
+        )
     return {k: v for k, v in opts.items() if k in DEFAULTS}
 
 
