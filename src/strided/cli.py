@@ -196,7 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # -- ensemble -----------------------------------------------------------------------------
 
 
-def _test_outputs(model, loader) -> tuple[np.ndarray, np.ndarray]:
+def _test_outputs(model: Any, loader: Any) -> tuple[np.ndarray, np.ndarray]:
     from .autograd import Tensor, no_grad
 
     outs, ys = [], []
@@ -207,7 +207,7 @@ def _test_outputs(model, loader) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(outs), np.concatenate(ys)
 
 
-def cmd_ensemble(args) -> int:
+def cmd_ensemble(args: argparse.Namespace) -> int:
     from .data import DataLoader
     from .ensemble import METHODS, evaluate_outputs
 
@@ -295,7 +295,7 @@ def cmd_ensemble(args) -> int:
 _TRIAL_ONLY = ("limit_train", "limit_test")
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     from .search import TrainObjective, read_space, search
 
     space = read_space(args.space)
@@ -326,7 +326,7 @@ def cmd_search(args) -> int:
     mode = args.mode or ("min" if "loss" in args.metric else "max")
     total = args.trials * args.rounds if args.strategy == "random" else None
 
-    def progress(t, skipped: bool) -> None:
+    def progress(t: Any, skipped: bool) -> None:
         params = "  ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()
         )

@@ -295,7 +295,7 @@ class Ensemble(Module):
         total = ("total", f"{self.method}", f"{self.num_parameters():,}", "", "1.000")
         widths = [max(len(r[k]) for r in (head, total, *rows)) for k in range(5)]
 
-        def line(r):
+        def line(r: Sequence[str]) -> str:
             return "  ".join(
                 c.ljust(wd) if k < 2 else c.rjust(wd)
                 for k, (c, wd) in enumerate(zip(r, widths, strict=True))

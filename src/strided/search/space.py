@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,7 +299,7 @@ class SearchSpace:
             raise ValueError("search space: no parameters to search")
         self.dists = dict(dists)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.dists)
 
     def __eq__(self, other: object) -> bool:

@@ -82,6 +82,8 @@ class FlatGeometry:
         view (C, [kh, kw,] N, R·Ws) — no copy; a block's part is view[..., images, q].
         Writeable only to add back into (col2im): the taps' views overlap each other."""
         (kh, kw), (dh, dw), it = self.kernel, self.dilation, buf.itemsize
+        shape: tuple[int, ...]
+        strides: tuple[int, ...]
         shape, strides = (
             (C, self.N, self.R * self.Ws),
             (self.N * self.plane * it, self.plane * it, it),
@@ -131,7 +133,7 @@ def _flat_correlate(
     returns (O, N, R, Ws)."""
     O, K = wmat.shape
     out = np.empty((O, geo.N, geo.R, geo.Ws), dtype=buf.dtype)
-    flat = out.reshape(O, geo.N, -1)
+    flat: np.ndarray = out.reshape(O, geo.N, -1)
     if C == O == groups and K == len(geo.taps):
         # depthwise: one filter per channel, so the GEMM is a batch of C products
         # (1 × k²) · (k² × n), one per channel's column block (1.4x faster than k·k scaled

@@ -152,6 +152,7 @@ def _poly_backward_weight(x, dy, kernel, pads, stride):
     for imgs, col, pp in _poly_columns(x, kernel, stride, pads, dy.shape[2:]):
         dw = np.zeros((1, O, pp.K), dtype=x.dtype) if dw is None else dw
         accumulate_dw(dw, dyc[:, imgs].reshape(O, -1), col, 1)
+    assert dw is not None  # _poly_columns yields at least one block
     return pp.weight_back(dw[0])
 
 
