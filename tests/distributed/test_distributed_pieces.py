@@ -1,5 +1,6 @@
 """The pieces of data-parallel training that one process can check: the sampler, the
 gradient hooks DistributedDataParallel relies on, SyncBatchNorm in a world of one."""
+
 import importlib.util
 
 import numpy as np
@@ -13,8 +14,10 @@ from strided.data.loader import epoch_order
 
 dist = pytest.importorskip("strided.distributed")
 # the sampler and the hooks need no MPI; what calls dist.init() needs mpi4py
-needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
-                               reason="mpi4py is not installed (pip install 'strided[mpi]')")
+needs_mpi = pytest.mark.skipif(
+    importlib.util.find_spec("mpi4py") is None,
+    reason="mpi4py is not installed (pip install 'strided[mpi]')",
+)
 
 
 @pytest.mark.parametrize("n, ranks", [(10, 2), (10, 3), (7, 4), (96, 2), (1, 2)])
