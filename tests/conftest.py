@@ -1,5 +1,7 @@
 """Fixtures shared by several test files."""
 
+import os
+
 import pytest
 
 from strided.data import download as dl
@@ -31,3 +33,58 @@ def hide_module(monkeypatch):
         monkeypatch.setattr(builtins, "__import__", fake_import)
 
     return hide
+
+
+# -- devices --------------------------------------------------------------------------------
+import simulated_gpu  # noqa: E402
+import strided  # noqa: E402
+
+simulated_gpu.install()
+
+# The devices the device-parametrised tests run on: the CPU, the simulated GPU (a CPU
+# stand-in with CuPy's strictness), and CUDA where CuPy sees a GPU. STRIDED_TEST_DEVICES
+# ("cpu,cuda") narrows the list.
+DEVICES = ["cpu", "sim"] + (["cuda"] if strided.cuda.is_available() else [])
+if os.environ.get("STRIDED_TEST_DEVICES"):
+    DEVICES = [d for d in os.environ["STRIDED_TEST_DEVICES"].split(",") if d in DEVICES]
+
+
+# STRIDED_TEST_DEFAULT_DEVICE=sim (or cuda) runs every test with new tensors made there, as
+# torch.set_default_device does: the parity and gradcheck suites on that device.
+if os.environ.get("STRIDED_TEST_DEFAULT_DEVICE"):
+    strided.set_default_device(os.environ["STRIDED_TEST_DEFAULT_DEVICE"])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each device present, in turn (a name: 'cpu', 'sim', 'cuda')."""
+    return request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "on_devices: run each test once per device present, with new tensors made there "
+        "(strided.set_default_device); the parity and gradcheck suites carry it",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("on_devices") is not None:
+        metafunc.parametrize("default_device", DEVICES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def default_device(request):
+    """The device new tensors go to in this test: the CPU, unless the test's module is
+    marked `on_devices` (then each device present in turn)."""
+    name = getattr(request, "param", None)
+    if name is None:
+        yield strided.get_default_device().type
+        return
+    previous = strided.get_default_device()
+    strided.set_default_device(name)
+    try:
+        yield name
+    finally:
+        strided.set_default_device(previous)

@@ -1,6 +1,6 @@
 """strided: convolutional neural networks from first principles, on NumPy."""
 
-from . import data, functional, io, models, nn, optim, train
+from . import cuda, data, functional, io, models, nn, optim, train
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, get_default_dtype, manual_seed, set_default_dtype
 from .creation import (
@@ -17,6 +17,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .device import Device, device, get_default_device, set_default_device
 
 # the ops torch users reach for at top level (torch.cat, torch.where, torch.exp, ...)
 from .functional import (

@@ -23,6 +23,16 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .backend import get_default_dtype, is_floating
+from .device import (
+    Device,
+    backend_of,
+    common_device,
+    device_of,
+    get_default_device,
+    move,
+    to_numpy,
+)
+from .device import device as as_device
 
 # ---------------------------------------------------------------------------------------
 # Grad mode
@@ -100,11 +110,21 @@ def tracing(record: Callable[..., object]) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------
 
 
-def as_array(data: Any, dtype: DTypeLike | None = None) -> np.ndarray:
-    """An ndarray from `data`; Python floats become the default dtype, ndarrays and NumPy
-    scalars keep theirs."""
+def as_array(data: Any, dtype: DTypeLike | None = None, device: Any = None) -> np.ndarray:
+    """An array from `data`; Python floats become the default dtype, arrays and NumPy
+    scalars keep theirs. An array on a device stays there unless `device` says otherwise;
+    anything else is made on `device` (the default device when None)."""
     if isinstance(data, Tensor):
         data = data.data
+    if type(data) is not np.ndarray and backend_of(data).name != "cpu":
+        arr = _numeric(data if dtype is None else data.astype(dtype, copy=False))
+        return arr if device is None else move(arr, device)
+    arr = _host_array(data, dtype)
+    target = get_default_device() if device is None else as_device(device)
+    return arr if target.type == "cpu" else move(arr, target)
+
+
+def _host_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return _numeric(data if dtype is None else data.astype(dtype, copy=False))
     if isinstance(data, np.generic):  # a NumPy scalar (e.g. a full reduction) has a dtype
@@ -150,14 +170,21 @@ class Tensor:
     dtype : dtype or None
         NumPy dtype to convert the data to; when None Python floats become the default dtype and
         arrays keep theirs.
+    device : str, Device or None
+        Where the data goes; when None, an array on a device stays there and anything else
+        goes to the default device (the CPU unless `set_default_device` changed it).
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: DTypeLike | None = None,
+        device: Any = None,
     ) -> None:
-        self.data = as_array(data, dtype)
+        self.data = as_array(data, dtype, device)
         self.grad: Tensor | None = None
         self._ctx: Function | None = None  # the Function that produced this tensor
         # bumped by in-place writes, checked by backward; one box shared by a tensor and
@@ -256,14 +283,30 @@ class Tensor:
     def dim(self) -> int:
         return self.data.ndim
 
+    @property
+    def device(self) -> Device:
+        """The device this tensor's data lives on."""
+        return device_of(self.data)
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return self.device.type == "cuda"
+
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying NumPy array (shared, not copied); a tensor on another device must
+        be copied with `.cpu()` first, as in PyTorch."""
+        if type(self.data) is not np.ndarray and backend_of(self.data).name != "cpu":
+            raise TypeError(
+                f"Tensor.numpy: can't convert a tensor on {self.device} to NumPy; "
+                "use Tensor.cpu() to copy it to the host first"
+            )
         return self.data
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        data = self.numpy()
         if dtype is None:
-            return self.data
-        return self.data.astype(dtype, copy=False)
+            return data
+        return data.astype(dtype, copy=False)
 
     def item(self) -> Any:
         if self.data.size != 1:
@@ -289,8 +332,10 @@ class Tensor:
         return out
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(to_numpy(self.data), separator=", ", precision=4, prefix="tensor(")
         extra = []
+        if self.device.type != "cpu":
+            extra.append(f"device='{self.device}'")
         if self.dtype != get_default_dtype() and is_floating(self.dtype):
             extra.append(f"dtype={self.dtype}")
         elif not is_floating(self.dtype):
@@ -332,7 +377,7 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = as_array(grad, self.dtype)
+            grad = as_array(grad, self.dtype, self.device)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"Tensor.backward: grad has shape {grad.shape}, "
@@ -600,6 +645,8 @@ class Tensor:
         def expand_as(self, other: Tensor) -> Tensor: ...
         def astype(self, dtype: DTypeLike) -> Tensor: ...
         def to(self, *args: Any, dtype: DTypeLike | None = None, **kwargs: Any) -> Tensor: ...
+        def cpu(self) -> Tensor: ...
+        def cuda(self, device: Any = None) -> Tensor: ...
         def type(self, dtype: DTypeLike | None = None) -> Tensor | str: ...
         def float(self) -> Tensor: ...
         def double(self) -> Tensor: ...
@@ -783,7 +830,12 @@ def _chain_rule(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         for t, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads, strict=True):
             if not need or gi is None:
                 continue
-            gi = sum_to_shape(np.asarray(gi), t.shape)
+            if type(gi) is not np.ndarray and device_of(gi) != device_of(t.data):
+                raise RuntimeError(
+                    f"{type(fn).__name__}.backward returned a gradient on {device_of(gi)} "
+                    f"for an input on {device_of(t.data)}"
+                )
+            gi = sum_to_shape(gi, t.shape)
             if gi.dtype != t.dtype:
                 gi = gi.astype(t.dtype)
             if t._ctx is None:
@@ -804,8 +856,9 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:
     writes it. Anything possibly shared (a view, the caller's seed, an array another leaf
     already holds) is copied, so an in-place edit of one .grad never reaches another."""
     if t.grad is None:
-        if g.base is not None or id(g) in shared or not g.flags.writeable:
-            g = np.array(g, dtype=t.dtype, copy=True)
+        # CuPy's arrays have no writeable flag: they are always writeable
+        if g.base is not None or id(g) in shared or not getattr(g.flags, "writeable", True):
+            g = g.astype(t.dtype, copy=True)
         shared.add(id(g))
         t.grad = Tensor(g)
     else:
@@ -815,6 +868,13 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:
 # ---------------------------------------------------------------------------------------
 # Function
 # ---------------------------------------------------------------------------------------
+
+
+# inputs of these types are on the CPU; anything else may be an array on a device
+_HOST_TYPES = frozenset(
+    {np.ndarray, int, float, bool, type(None), tuple, list, str, np.float32, np.float64}
+    | {np.int64, np.int32, np.bool_}
+)
 
 
 class Function:
@@ -835,6 +895,8 @@ class Function:
     output only.
     """
 
+    # True for the one operation whose output is on another device than its input (.to)
+    moves_device = False
     inputs: tuple | None
     needs_input_grad: tuple[bool, ...]
     input_versions: tuple[int, ...]
@@ -885,7 +947,17 @@ class Function:
         record = is_grad_enabled() and any(fn.needs_input_grad)
         if not record:
             fn.needs_input_grad = (False,) * len(inputs)
+        on_device = not cls.moves_device and any(type(a) not in _HOST_TYPES for a in arrays)
+        if on_device:
+            where = common_device(arrays, cls.__name__)
         result = fn.forward(*arrays)
+        if on_device:
+            for r in result if isinstance(result, tuple) else (result,):
+                if device_of(r) != where:
+                    raise RuntimeError(
+                        f"{cls.__name__}.forward returned an array on {device_of(r)} "
+                        f"for inputs on {where}"
+                    )
         outs: Tensor | tuple[Tensor, ...]
         if isinstance(result, tuple):
             marked = vars(fn).pop("_non_differentiable", set())
@@ -953,6 +1025,8 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
         return value
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return Tensor(value)
+    if not isinstance(value, (np.ndarray, list, tuple)) and backend_of(value).name != "cpu":
+        return Tensor(value)
     if isinstance(value, (bool, int, float, np.number, np.ndarray)):
         if isinstance(value, (bool, np.bool_)):
             dtype = like.dtype
@@ -962,7 +1036,7 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
             dtype = get_default_dtype()
         else:
             dtype = like.dtype
-        return Tensor(np.asarray(value, dtype=dtype))
+        return Tensor(np.asarray(value, dtype=dtype), device=like.device)
     if isinstance(value, (list, tuple)):
-        return Tensor(value)
+        return Tensor(value, device=like.device)
     raise TypeError(f"expected a Tensor, array or number, got {type(value).__name__}")

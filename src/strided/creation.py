@@ -10,6 +10,10 @@ from numpy.typing import DTypeLike
 
 from .autograd import Tensor
 from .backend import Generator, get_default_dtype, rng_of
+from .device import Device, backend_of
+from .device import device as as_device
+
+DeviceLike = str | Device | None
 
 
 def _shape(size: tuple) -> tuple[int, ...]:
@@ -24,18 +28,30 @@ def _dtype(dtype: DTypeLike | None) -> np.dtype:
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any,
+    dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays or a Tensor).
 
     Python floats become the default dtype (float32); an ndarray keeps its dtype.
 
     Parameters
     ----------
+    device : str, Device or None
+        Where the tensor lives: that of `data` when it is a tensor or array on a device,
+        else the default device (the CPU unless changed) when None.
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
     if isinstance(data, Tensor):
         data = data.data
+    if not isinstance(data, (np.ndarray, np.generic)) and backend_of(data).name != "cpu":
+        # an array on a device (CuPy): copy it there, or move it
+        copied = Tensor(data, dtype=dtype, device=device).data
+        return Tensor(copied.copy() if copied is data else copied, requires_grad=requires_grad)
     try:
         arr = np.array(data, dtype=dtype, copy=True)
     except ValueError as e:  # ragged nesting, or strings that are not numbers
@@ -44,39 +60,56 @@ def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
         ) from None
     if dtype is None and not isinstance(data, np.ndarray) and arr.dtype == np.float64:
         arr = arr.astype(get_default_dtype())
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor(arr, requires_grad=requires_grad, device=device)
 
 
-def zeros(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def zeros(
+    *size: Any,
+    dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`.
 
     Parameters
     ----------
     dtype : dtype or None
         NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return Tensor(np.zeros(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
+    data = as_device(device).new("zeros", _shape(size), _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
 
 
-def ones(*size: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def ones(
+    *size: Any,
+    dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of ones.
 
     Parameters
     ----------
     dtype : dtype or None
         NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return Tensor(np.ones(_shape(size), _dtype(dtype)), requires_grad=requires_grad)
+    data = as_device(device).new("ones", _shape(size), _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def full(
     size: int | tuple[int, ...],
     fill_value: float,
     dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """A tensor of `size` filled with `fill_value`.
@@ -85,10 +118,13 @@ def full(
     ----------
     dtype : dtype or None
         NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    return Tensor(np.full(_shape((size,)), fill_value, _dtype(dtype)), requires_grad=requires_grad)
+    data = as_device(device).new("full", _shape((size,)), fill_value, _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def arange(
@@ -96,6 +132,7 @@ def arange(
     end: float | None = None,
     step: float = 1,
     dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Values from `start` to `end` (exclusive) by `step`; integers stay int64.
@@ -104,6 +141,8 @@ def arange(
     ----------
     dtype : dtype or None
         NumPy dtype of the result; when None, int64 for integer arguments, else the default dtype.
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
@@ -111,13 +150,15 @@ def arange(
         start, end = 0, start
     if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
         dtype = np.int64
-    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype)), requires_grad=requires_grad)
+    data = as_device(device).new("arange", start, end, step, dtype=_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def randn(
     *size: Any,
     dtype: DTypeLike | None = None,
     generator: Generator | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples, drawn from `generator` (or the default one).
@@ -126,17 +167,21 @@ def randn(
     ----------
     dtype : dtype or None
         NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
+    # drawn on the host, so that a seed gives the same numbers on every device
     data = rng_of(generator).standard_normal(_shape(size)).astype(_dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    return Tensor(data, requires_grad=requires_grad, device=device)
 
 
 def rand(
     *size: Any,
     dtype: DTypeLike | None = None,
     generator: Generator | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples on [0, 1), drawn from `generator` (or the default one).
@@ -145,23 +190,32 @@ def rand(
     ----------
     dtype : dtype or None
         NumPy dtype of the result (the default dtype, float32 unless changed, when None).
+    device : str, Device or None
+        Where the tensor lives (the default device, the CPU unless changed, when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
     data = rng_of(generator).random(_shape(size)).astype(_dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    return Tensor(data, requires_grad=requires_grad, device=device)
 
 
 def _like(fill: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    def like(t: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    def like(
+        t: Tensor,
+        dtype: DTypeLike | None = None,
+        device: DeviceLike = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         d = t.dtype if dtype is None else dtype
-        return fill(*t.shape, dtype=d, requires_grad=requires_grad)
+        where = t.device if device is None else device
+        return fill(*t.shape, dtype=d, device=where, requires_grad=requires_grad)
 
     like.__name__ = fill.__name__ + "_like"
     like.__doc__ = (
         f"`{fill.__name__}` with the shape (and dtype, unless given) of `t`.\n\n"
         "Parameters\n----------\nt : Tensor\n    The tensor whose shape is taken.\n"
         "dtype : dtype or None\n    dtype of the result (that of `t` when None).\n"
+        "device : str, Device or None\n    Where the result lives (that of `t` when None).\n"
         "requires_grad : bool\n    Record operations on the result for autograd "
         "(default False)."
     )
@@ -173,7 +227,11 @@ ones_like = _like(ones)
 
 
 def full_like(
-    t: Tensor, fill_value: float, dtype: DTypeLike | None = None, requires_grad: bool = False
+    t: Tensor,
+    fill_value: float,
+    dtype: DTypeLike | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """`full` with the shape (and dtype, unless given) of `t`.
 
@@ -181,11 +239,17 @@ def full_like(
     ----------
     fill_value : scalar
         Value every element is set to.
+    device : str, Device or None
+        Where the result lives (that of `t` when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
     return full(
-        t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad
+        t.shape,
+        fill_value,
+        dtype=t.dtype if dtype is None else dtype,
+        device=t.device if device is None else device,
+        requires_grad=requires_grad,
     )
 
 
@@ -193,6 +257,7 @@ def randn_like(
     t: Tensor,
     dtype: DTypeLike | None = None,
     generator: Generator | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """`randn` with the shape (and dtype, unless given) of `t`.
@@ -201,6 +266,8 @@ def randn_like(
     ----------
     generator : Generator or None
         Random stream to draw from (the global one when None).
+    device : str, Device or None
+        Where the result lives (that of `t` when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
@@ -208,6 +275,7 @@ def randn_like(
         *t.shape,
         dtype=t.dtype if dtype is None else dtype,
         generator=generator,
+        device=t.device if device is None else device,
         requires_grad=requires_grad,
     )
 
@@ -216,6 +284,7 @@ def rand_like(
     t: Tensor,
     dtype: DTypeLike | None = None,
     generator: Generator | None = None,
+    device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """`rand` with the shape (and dtype, unless given) of `t`.
@@ -224,6 +293,8 @@ def rand_like(
     ----------
     generator : Generator or None
         Random stream to draw from (the global one when None).
+    device : str, Device or None
+        Where the result lives (that of `t` when None).
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
@@ -231,5 +302,6 @@ def rand_like(
         *t.shape,
         dtype=t.dtype if dtype is None else dtype,
         generator=generator,
+        device=t.device if device is None else device,
         requires_grad=requires_grad,
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .autograd import Tensor, enable_grad, no_grad
+from .device import array_module, move, to_numpy
 
 
 class GradcheckError(AssertionError):
@@ -18,7 +19,7 @@ def _scalar_of(out: Tensor, weights: list) -> float:
     outs = out if isinstance(out, (tuple, list)) else (out,)
     total = 0.0
     for o, w in zip(outs, weights, strict=True):
-        total += float(np.sum(o.data.astype(np.float64) * w))
+        total += float((o.data.astype(np.float64) * w).sum())
     return total
 
 
@@ -61,7 +62,8 @@ def gradcheck(
     with enable_grad():
         out = fn(*inputs)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        weights = [rng.standard_normal(o.shape) for o in outs]
+        # drawn on the host, so that every device checks against the same weights
+        weights = [move(rng.standard_normal(o.shape), o.device) for o in outs]
         for t in inputs:
             if isinstance(t, Tensor):
                 t.grad = None
@@ -73,8 +75,9 @@ def gradcheck(
                 o.backward(w.astype(o.dtype), retain_graph=True)
     for i in checked:
         x = inputs[i]
-        x.data = np.ascontiguousarray(x.data)  # so that the flat view below perturbs x itself
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data.astype(np.float64)
+        # contiguous, so that the flat view below perturbs x itself
+        x.data = array_module(x.data).ascontiguousarray(x.data)
+        analytic = np.zeros(x.shape) if x.grad is None else to_numpy(x.grad.data).astype(np.float64)
         numeric = np.zeros(x.shape)
         flat = x.data.reshape(-1)  # a view: perturb in place, restore after
         num_flat = numeric.reshape(-1)

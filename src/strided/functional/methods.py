@@ -19,6 +19,7 @@ from numpy.typing import DTypeLike
 
 from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like, is_grad_enabled
 from ..backend import is_floating
+from ..device import Device, device, move
 from . import activation as Act
 from . import arithmetic as A
 from . import elementwise as E
@@ -167,20 +168,66 @@ def astype(self: Tensor, dtype: DTypeLike) -> Tensor:
     return Cast.apply(self, dtype=dtype, src=self.dtype)
 
 
+class ToDevice(Function):
+    """x copied to another device; the gradient is copied back (params: to, src)."""
+
+    moves_device = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return move(x, self.to)
+
+    def backward(self, g: np.ndarray) -> Grads:
+        return move(g, self.src)
+
+
+def to_device(self: Tensor, to: Any) -> Tensor:
+    """This tensor on device `to` (itself when already there); differentiable."""
+    to = device(to)
+    if to == self.device:
+        return self
+    return ToDevice.apply(self, to=to, src=self.device)
+
+
 def to(self: Tensor, *args: Any, dtype: DTypeLike | None = None, **kwargs: Any) -> Tensor:
-    """`x.to(dtype)`; devices ('cpu') are accepted and change nothing."""
+    """`x.to(device)`, `x.to(dtype)`, `x.to(device, dtype)` or `x.to(other_tensor)` (its
+    device and dtype), as in PyTorch. Returns `x` itself when nothing changes.
+
+    Parameters
+    ----------
+    dtype : dtype or None
+        The dtype of the result.
+    """
+    where = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    if kwargs:
+        raise TypeError(f"Tensor.to: unexpected keyword argument(s) {', '.join(kwargs)}")
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
-            continue
+            dtype, where = a.dtype, a.device
+        elif isinstance(a, Device) or (isinstance(a, str) and _names_device(a)):
+            where = a
         else:
             dtype = a
-    return self if dtype is None else astype(self, dtype)
+    out = self if where is None else to_device(self, where)
+    out = out if dtype is None else astype(out, dtype)
+    return out.clone() if copy and out is self else out
+
+
+def _names_device(name: str) -> bool:
+    try:
+        device(name)
+    except ValueError:
+        return False
+    return True
 
 
 Tensor.astype = astype
 Tensor.to = to
+Tensor.cpu = lambda self: to_device(self, "cpu")
+Tensor.cuda = lambda self, device=None: to_device(
+    self, "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device
+)
 Tensor.type = lambda self, dtype=None: str(self.dtype) if dtype is None else astype(self, dtype)
 Tensor.float = lambda self: astype(self, np.float32)
 Tensor.double = lambda self: astype(self, np.float64)

@@ -45,7 +45,7 @@ def _mask_par(g, m, out, n_chunks):
 
 def relu_forward(x: np.ndarray, with_mask: bool):
     """(max(x, 0), the mask [x > 0] or None). NaN stays NaN (np.maximum's rule)."""
-    fx = flat(x) if compiled() else None
+    fx = flat(x) if compiled(x) else None
     if fx is None:
         return np.maximum(x, 0), (x > 0 if with_mask else None)
     y, m = np.empty_like(x), np.empty_like(x, dtype=np.bool_)  # both in x's layout
@@ -60,7 +60,7 @@ def relu_forward(x: np.ndarray, with_mask: bool):
 
 def relu_backward(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """dx = g where mask else 0."""
-    fm = flat(mask) if compiled() else None
+    fm = flat(mask) if compiled(mask, g) else None
     fg = None if fm is None else flat_like(g, mask)
     if fg is None:
         return g * mask

@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 numba: Any  # the module, or None without it (Numba has no type stubs)
 try:
     import numba as _numba
@@ -87,9 +89,11 @@ def use_kernels(name: str) -> str:
     return previous
 
 
-def compiled() -> bool:
-    """True when the compiled kernels are selected (the dispatch test of every kernel)."""
-    return _active == "numba"
+def compiled(*arrays: Any) -> bool:
+    """True when the compiled kernels are selected and can take `arrays` (the dispatch test
+    of every kernel): Numba compiles for the CPU, so an array on a GPU always goes to the
+    array-module code."""
+    return _active == "numba" and all(type(a) is np.ndarray for a in arrays if a is not None)
 
 
 def jit(*, parallel: bool = False, **options: Any) -> Callable[[Callable], Callable]:

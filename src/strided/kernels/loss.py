@@ -23,7 +23,7 @@ def applies(x: np.ndarray) -> bool:
     """Whether the compiled kernels take these logits: compiled kernels selected, (N, C)
     and C-contiguous float32/float64."""
     return (
-        compiled() and x.ndim == 2 and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
+        compiled(x) and x.ndim == 2 and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
     )
 
 

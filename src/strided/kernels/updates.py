@@ -31,7 +31,7 @@ def flat_runs(*arrays):
     then updates them)."""
     present = [a for a in arrays if a is not None]
     if (
-        not compiled()
+        not compiled(*present)
         or present[0].dtype not in (np.float32, np.float64)
         or any(not a.flags.c_contiguous or a.dtype != present[0].dtype for a in present)
     ):

@@ -43,7 +43,7 @@ def conv2d_forward(
 ) -> np.ndarray:
     """y = W · im2col(x) (+ b): the cross-correlation in the module doc, (N, O, Ho, Wo)."""
     g = ConvGeometry.of(x.shape, w.shape, stride, pads, dilation, groups)
-    y = plan(g).forward(x, w, g)
+    y = plan(g, x).forward(x, w, g)
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
@@ -62,7 +62,7 @@ def conv2d_backward_data(
     conv_transpose2d's forward."""
     x_shape = (dy.shape[0], w.shape[1] * groups) + tuple(x_hw)
     g = ConvGeometry.of(x_shape, w.shape, stride, pads, dilation, groups)
-    return plan(g).input_grad(dy, w, g)
+    return plan(g, dy).input_grad(dy, w, g)
 
 
 def conv2d_backward_weight(
@@ -80,7 +80,7 @@ def conv2d_backward_weight(
     g = ConvGeometry.of(
         x.shape, (O, x.shape[1] // groups) + tuple(kernel), stride, pads, dilation, groups
     )
-    return plan(g).weight_grad(x, dy, g)
+    return plan(g, x).weight_grad(x, dy, g)
 
 
 def conv2d_backward_bias(dy: np.ndarray) -> np.ndarray:

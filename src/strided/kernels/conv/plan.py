@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import ModuleType
+from typing import Any
 
 from .. import compiled
 from . import columns, depthwise, flat, pointwise, polyphase, winograd
 from .geometry import ConvGeometry
 
 
-def plan(g: ConvGeometry) -> ModuleType:
-    """The strategy that computes all three passes of the convolution `g`."""
-    return _plan(g, compiled.compiled())
+def plan(g: ConvGeometry, x: Any = None) -> ModuleType:
+    """The strategy that computes all three passes of the convolution `g` on arrays like
+    `x` (the compiled ones only for NumPy arrays)."""
+    return _plan(g, compiled.compiled(x))
 
 
 @lru_cache(maxsize=1024)

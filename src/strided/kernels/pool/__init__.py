@@ -48,7 +48,7 @@ __all__ = [
 def plan(x: np.ndarray, geo: PoolGeometry | None = None) -> str:
     """'direct' (compiled) or 'reference' (NumPy) for pooling the array x over the windows
     of `geo` (None: adaptive windows and unpooling, always direct when compiled)."""
-    if not compiled() or x.dtype not in (np.float32, np.float64):
+    if not compiled(x) or x.dtype not in (np.float32, np.float64):
         return "reference"
     return "reference" if geo is not None and reference.tiles(geo) else "direct"
 
