@@ -12,8 +12,9 @@ What it enforces:
 - implicit conversion to NumPy (`np.asarray`, `np.array`, NumPy-only routines) raises when
   it is attempted from inside the `strided` package; tests may still compare results with
   `np.testing` directly;
-- where CuPy is importable (it imports without a GPU), a NumPy function, ufunc method,
-  array method or module attribute that CuPy lacks raises as it would on the GPU;
+- a NumPy function, ufunc method, array method or module attribute that CuPy lacks raises as
+  it would on the GPU (asked of CuPy where it imports — it does without a GPU — else of
+  tests/cupy_api.txt, the names CuPy 14 has, written by tests/cupy_api_names.py);
 - `.flags` has no `writeable`, reductions return 0-d arrays, not NumPy scalars;
 - transfers are counted: `SimBackend.to_host_count` and `to_device_count`.
 """
@@ -38,21 +39,25 @@ _HERE = os.path.abspath(__file__)
 
 try:
     _cupy: Any = importlib.import_module("cupy")
-except Exception:  # not installed: the API checks are skipped, the strictness stays
+except Exception:  # not installed (CI): the names CuPy has come from tests/cupy_api.txt
     _cupy = None
 
+_API_FILE = os.path.join(os.path.dirname(_HERE), "cupy_api.txt")
+with open(_API_FILE, encoding="utf-8") as _file:
+    CUPY_NAMES = frozenset(line.strip() for line in _file if not line.startswith("#"))
 
-def _cupy_attr(path: str) -> Any:
-    """The CuPy object at dotted `path` ('linalg.norm'), or None if CuPy lacks it (or True
-    when CuPy is not importable here, so nothing can be checked)."""
+
+def cupy_has(path: str) -> bool:
+    """Whether CuPy has the object at dotted `path` ('linalg.norm', 'add.at',
+    'ndarray.reshape'): asked of CuPy where it imports, else of the list it wrote."""
     if _cupy is None:
-        return True
+        return path in CUPY_NAMES
     obj = _cupy
     for part in path.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
+        if not hasattr(obj, part):
+            return False
+        obj = getattr(obj, part)
+    return True
 
 
 def _library_caller() -> str | None:
@@ -145,8 +150,7 @@ class SimArray:
         return self._a if dtype is None else self._a.astype(dtype)
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        found = _cupy_attr(ufunc.__name__)
-        if found is None or (found is not True and not hasattr(found, method)):
+        if not cupy_has(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"):
             raise TypeError(f"simulated GPU: CuPy has no {ufunc.__name__}.{method}")
         out = kwargs.get("out")
         raw = getattr(ufunc, method)(*unwrap(inputs), **unwrap(kwargs))
@@ -157,7 +161,7 @@ class SimArray:
     def __array_function__(self, func: Any, types_: Any, args: Any, kwargs: Any) -> Any:
         module = (func.__module__ or "numpy").replace("numpy", "", 1).strip(".")
         path = ".".join(p for p in (module, func.__name__) if p)
-        if _cupy_attr(path) is None:
+        if not cupy_has(path):
             raise TypeError(f"simulated GPU: CuPy has no {path} (numpy.{path} called)")
         return wrap(func(*unwrap(args), **unwrap(kwargs)))
 
@@ -218,7 +222,7 @@ class SimArray:
         return _Device()
 
     def __getattr__(self, name: str) -> Any:
-        if _cupy is not None and not hasattr(_cupy.ndarray, name):
+        if not cupy_has(f"ndarray.{name}"):
             raise AttributeError(f"simulated GPU: cupy.ndarray has no attribute {name!r}")
         value = getattr(self._a, name)
         if not callable(value):
@@ -307,7 +311,7 @@ class _Proxy:
             return lambda a: a.get() if isinstance(a, SimArray) else np.asarray(a)
         if name == "get_array_module" and not self._path:
             return lambda *a: SIM_MODULE if any(isinstance(v, SimArray) for v in a) else np
-        if not self._path.startswith("random.Generator") and _cupy_attr(path) is None:
+        if not cupy_has(path):
             raise AttributeError(f"simulated GPU: CuPy has no {path}")
         value = getattr(self._target, name)
         if isinstance(value, (types.ModuleType, np.ufunc)):

@@ -76,3 +76,30 @@ def test_functions_cupy_lacks_are_refused():
         xp.insert  # noqa: B018
     with pytest.raises(AttributeError, match="cupy.ndarray has no attribute"):
         a.itemset  # noqa: B018
+
+
+def test_the_list_of_cupy_names_knows_the_common_routines_and_not_numpy_only_ones():
+    names = simulated_gpu.CUPY_NAMES
+    for present in (
+        "sum",
+        "add.at",
+        "linalg.norm",
+        "lib.stride_tricks.as_strided",
+        "ndarray.reshape",
+        "random.Generator.standard_normal",
+    ):
+        assert present in names
+    for absent in ("insert", "block", "random.Generator.choice", "ndarray.itemset"):
+        assert absent not in names
+
+
+@pytest.mark.skipif(simulated_gpu._cupy is None, reason="needs cupy importable")
+def test_the_list_of_cupy_names_matches_the_installed_cupy():
+    import cupy
+
+    missing = [
+        n
+        for n in simulated_gpu.CUPY_NAMES
+        if not n.startswith("random.Generator.") and not simulated_gpu.cupy_has(n)
+    ]
+    assert not missing, f"tests/cupy_api.txt lists names cupy {cupy.__version__} lacks"
