@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import os
 import sys
 import types
@@ -58,6 +59,26 @@ def cupy_has(path: str) -> bool:
             return False
         obj = getattr(obj, part)
     return True
+
+
+def check_arguments(path: str, args: Any, kwargs: Any) -> None:
+    """Where CuPy imports, refuse arguments its routine at `path` does not take (a keyword
+    NumPy has and CuPy lacks, say), as the GPU would."""
+    if _cupy is None or not kwargs:
+        return
+    obj = _cupy
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):  # a compiled routine: nothing to read
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(
+            f"simulated GPU: cupy.{path} does not take these arguments: {error}"
+        ) from None
 
 
 def _library_caller() -> str | None:
@@ -163,6 +184,7 @@ class SimArray:
         path = ".".join(p for p in (module, func.__name__) if p)
         if not cupy_has(path):
             raise TypeError(f"simulated GPU: CuPy has no {path} (numpy.{path} called)")
+        check_arguments(path, args, kwargs)
         return wrap(func(*unwrap(args), **unwrap(kwargs)))
 
     # -- what CuPy allows (a synchronising read) --------------------------------------------
@@ -321,6 +343,8 @@ class _Proxy:
         allow_host = name in self.HOST_IN
 
         def routine(*args: Any, **kwargs: Any) -> Any:
+            if not self._path.startswith("random.Generator"):
+                check_arguments(path, args, kwargs)
             if allow_host:
                 SimBackend.to_device_count += 1
             return wrap(value(*unwrap(args, allow_host), **unwrap(kwargs, allow_host)))

@@ -103,3 +103,13 @@ def test_the_list_of_cupy_names_matches_the_installed_cupy():
         if not n.startswith("random.Generator.") and not simulated_gpu.cupy_has(n)
     ]
     assert not missing, f"tests/cupy_api.txt lists names cupy {cupy.__version__} lacks"
+
+
+@pytest.mark.skipif(simulated_gpu._cupy is None, reason="needs cupy importable")
+def test_keywords_cupy_does_not_take_are_refused():
+    a = xp.ones(3)
+    with pytest.raises(TypeError, match="cupy.sum does not take"):
+        np.sum(a, where=a > 0)
+    with pytest.raises(TypeError, match="cupy.max does not take"):
+        xp.max(a, initial=0.0)
+    np.testing.assert_array_equal(np.sum(a, axis=0, keepdims=True), [3.0])
