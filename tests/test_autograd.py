@@ -10,6 +10,8 @@ import pytest
 import strided as st
 from strided import functional as F
 
+pytestmark = pytest.mark.on_devices
+
 
 def test_long_chain_is_iterative():
     x = st.tensor(1.0, dtype=np.float64, requires_grad=True)
@@ -134,7 +136,7 @@ def test_float32_with_python_float_stays_float32():
         2.0 - x,
         x**2.0,
         F.maximum(x, 0.1),
-        x @ np.ones(3, np.float32),
+        x @ st.ones(3),
         F.where(x > 0, x, 0.0),
     ):
         assert y.dtype == np.float32, y
@@ -224,7 +226,7 @@ def test_inplace_ops_values_and_dtype():
     a = st.tensor([1.0, 2.0])
     a += 1
     a *= st.tensor([2.0, 3.0])
-    a -= np.array([1.0, 1.0])
+    a -= st.tensor([1.0, 1.0])
     a /= 2
     np.testing.assert_allclose(a.data, [1.5, 4])
     assert a.dtype == np.float32 and a._version == 4
@@ -234,7 +236,7 @@ def test_inplace_ops_values_and_dtype():
     a[a > 7.5] = 0.0
     np.testing.assert_allclose(a.data, [7, 0])
     with pytest.raises(ValueError, match=r"add_.*\(3,\).*\(2,\)"):
-        a.add_(np.ones(3))
+        a.add_(st.ones(3))
 
 
 def test_differentiable_cast():
@@ -244,7 +246,8 @@ def test_differentiable_cast():
     (y * 2).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.data, 2)
-    assert x.to("cpu") is x and x.float() is x
+    assert x.to(x.device) is x and x.float() is x
+    assert x.to("cpu").device == st.device("cpu")
     assert x.to(np.float64).dtype == np.float64
     assert x.long().dtype == np.int64 and not x.long().requires_grad
 
@@ -263,7 +266,7 @@ def test_leaf_grads_never_alias_each_other_or_the_seed():
     """Leaf grads are stored without a copy when fresh; ones that could be shared (the same
     array for two leaves, the caller's seed) are copied, so in-place edits stay local."""
     a, b = st.ones(3, requires_grad=True), st.ones(3, requires_grad=True)
-    seed = np.ones(3, dtype=np.float32)
+    seed = st.ones(3).data
     (a + b).backward(seed)  # Add hands the same array to both leaves
     assert not np.shares_memory(a.grad.data, b.grad.data)
     assert not np.shares_memory(a.grad.data, seed) and not np.shares_memory(b.grad.data, seed)

@@ -9,6 +9,8 @@ import strided as st
 from strided.autograd import Function
 from strided.gradcheck import GradcheckError, gradcheck
 
+pytestmark = pytest.mark.on_devices
+
 
 class WrongSquare(Function):
     """x² with a backward that is off by a factor at one element."""

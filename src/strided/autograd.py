@@ -24,7 +24,9 @@ from numpy.typing import DTypeLike
 
 from .backend import get_default_dtype, is_floating
 from .device import (
+    CPU,
     Device,
+    array_module,
     backend_of,
     common_device,
     device_of,
@@ -122,6 +124,22 @@ def as_array(data: Any, dtype: DTypeLike | None = None, device: Any = None) -> n
     arr = _host_array(data, dtype)
     target = get_default_device() if device is None else as_device(device)
     return arr if target.type == "cpu" else move(arr, target)
+
+
+def tensor_of(array: Any) -> Tensor:
+    """A Tensor holding `array` where it lives (an operation's result): unlike `Tensor(a)`,
+    a NumPy array is never moved to the default device, and nothing is copied."""
+    if type(array) is np.ndarray or backend_of(array).name == "cpu":
+        return Tensor(array, device=CPU)
+    return Tensor(array)
+
+
+def array_of(value: Any) -> Any:
+    """`value`'s array: a Tensor's data, an array (or NumPy scalar) as it is, on its device,
+    and Python data through `np.asarray`."""
+    if isinstance(value, Tensor):
+        return value.data
+    return value if hasattr(value, "shape") else np.asarray(value)
 
 
 def _host_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
@@ -327,7 +345,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter) but cut from the graph."""
-        out = Tensor(self.data)
+        out = tensor_of(self.data)
         out._version_box = self._version_box
         return out
 
@@ -375,7 +393,7 @@ class Tensor:
                     f"Tensor.backward: grad can be implicitly created only for scalar "
                     f"outputs; this tensor has shape {self.shape}, pass grad= of that shape"
                 )
-            grad = np.ones_like(self.data)
+            grad = array_module(self.data).ones_like(self.data)
         else:
             grad = as_array(grad, self.dtype, self.device)
             if grad.shape != self.shape:
@@ -860,7 +878,7 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:
         if g.base is not None or id(g) in shared or not getattr(g.flags, "writeable", True):
             g = g.astype(t.dtype, copy=True)
         shared.add(id(g))
-        t.grad = Tensor(g)
+        t.grad = tensor_of(g)
     else:
         t.grad.data = t.grad.data + g
 
@@ -968,10 +986,10 @@ class Function:
                     f"but one must be marked non-differentiable, {len(free)} are "
                     "not"
                 )
-            outs = tuple(Tensor(a) for a in result)
+            outs = tuple(tensor_of(a) for a in result)
             out = outs[free[0]]
         else:
-            outs = out = Tensor(result)
+            outs = out = tensor_of(result)
         tracer = getattr(_state, "tracer", None)
         if tracer is not None:
             tracer(fn, inputs, params, outs)
@@ -1015,28 +1033,38 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
+def scalar_like(value: Any, like: Tensor) -> np.generic | None:
+    """`value`, when it is a number (a Python or NumPy scalar, or a 0-d NumPy array), as a
+    NumPy scalar of the dtype it takes beside `like`; None for anything else.
+
+    A number takes `like`'s dtype (a float with an integer tensor takes the default float
+    dtype), so float32 op 0.5 stays float32. A NumPy scalar is what every array module
+    accepts beside its arrays as it is: no copy to the tensor's device.
+    """
+    if isinstance(value, np.ndarray):
+        if value.ndim:
+            return None
+        value = value[()]
+    elif not isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return None
+    if isinstance(value, (float, np.floating)) and not is_floating(like.dtype):
+        return get_default_dtype().type(value)
+    return like.dtype.type(value)
+
+
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:
     """`value` as a Tensor for an operation with `like`, without silent upcasting.
 
-    Python scalars take `like`'s dtype (a float scalar with an integer tensor takes the
-    default float dtype), so float32 op 0.5 stays float32; tensors and arrays keep theirs.
+    Numbers take `like`'s dtype (see `scalar_like`) and device, as do lists; tensors keep
+    theirs, and arrays stay where they are (a NumPy array on the CPU).
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        return Tensor(value)
-    if not isinstance(value, (np.ndarray, list, tuple)) and backend_of(value).name != "cpu":
-        return Tensor(value)
-    if isinstance(value, (bool, int, float, np.number, np.ndarray)):
-        if isinstance(value, (bool, np.bool_)):
-            dtype = like.dtype
-        elif is_floating(like.dtype):
-            dtype = like.dtype
-        elif isinstance(value, (float, np.floating)):
-            dtype = get_default_dtype()
-        else:
-            dtype = like.dtype
-        return Tensor(np.asarray(value, dtype=dtype), device=like.device)
+    scalar = scalar_like(value, like)
+    if scalar is not None:
+        return Tensor(np.asarray(scalar), device=like.device)
     if isinstance(value, (list, tuple)):
         return Tensor(value, device=like.device)
+    if isinstance(value, np.ndarray) or backend_of(value).name != "cpu":
+        return tensor_of(value)
     raise TypeError(f"expected a Tensor, array or number, got {type(value).__name__}")

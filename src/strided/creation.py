@@ -10,7 +10,7 @@ from numpy.typing import DTypeLike
 
 from .autograd import Tensor
 from .backend import Generator, get_default_dtype, rng_of
-from .device import Device, backend_of
+from .device import Device, backend_of, device_of
 from .device import device as as_device
 
 DeviceLike = str | Device | None
@@ -51,7 +51,8 @@ def tensor(
     if not isinstance(data, (np.ndarray, np.generic)) and backend_of(data).name != "cpu":
         # an array on a device (CuPy): copy it there, or move it
         copied = Tensor(data, dtype=dtype, device=device).data
-        return Tensor(copied.copy() if copied is data else copied, requires_grad=requires_grad)
+        fresh = copied.copy() if copied is data else copied
+        return Tensor(fresh, requires_grad=requires_grad, device=device_of(fresh))
     try:
         arr = np.array(data, dtype=dtype, copy=True)
     except ValueError as e:  # ragged nesting, or strings that are not numbers
@@ -80,8 +81,9 @@ def zeros(
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    data = as_device(device).new("zeros", _shape(size), _dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    where = as_device(device)
+    data = where.new("zeros", _shape(size), _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, device=where)
 
 
 def ones(
@@ -101,8 +103,9 @@ def ones(
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    data = as_device(device).new("ones", _shape(size), _dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    where = as_device(device)
+    data = where.new("ones", _shape(size), _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, device=where)
 
 
 def full(
@@ -123,8 +126,9 @@ def full(
     requires_grad : bool
         Record operations on the result for autograd (default False).
     """
-    data = as_device(device).new("full", _shape((size,)), fill_value, _dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    where = as_device(device)
+    data = where.new("full", _shape((size,)), fill_value, _dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, device=where)
 
 
 def arange(
@@ -150,8 +154,9 @@ def arange(
         start, end = 0, start
     if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
         dtype = np.int64
-    data = as_device(device).new("arange", start, end, step, dtype=_dtype(dtype))
-    return Tensor(data, requires_grad=requires_grad)
+    where = as_device(device)
+    data = where.new("arange", start, end, step, dtype=_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad, device=where)
 
 
 def randn(

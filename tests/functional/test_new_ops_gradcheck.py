@@ -74,6 +74,7 @@ def test_adaptive_max_pool1d_gradcheck_and_indices():
     np.testing.assert_array_equal(np.take_along_axis(x.data, i.data, 2), y.data)
 
 
+@pytest.mark.on_devices
 def test_instance_norm_gradcheck():
     x, w, b = t(2, 3, 4, 5), t(3, seed=1), t(3, seed=2)
     assert gradcheck(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [x, w, b])
@@ -81,11 +82,13 @@ def test_instance_norm_gradcheck():
     np.testing.assert_allclose(y.mean(axis=(2, 3)), 0, atol=1e-12)
 
 
+@pytest.mark.on_devices
 def test_instance_norm_refuses_one_spatial_element():
     with pytest.raises(ValueError, match="more than 1 spatial element"):
         F.instance_norm(t(2, 3, 1))
 
 
+@pytest.mark.on_devices
 def test_pixel_shuffle_gradcheck_and_inverse():
     x = t(2, 8, 3, 4)
     assert gradcheck(lambda x: F.pixel_shuffle(x, 2), [x])
@@ -95,6 +98,7 @@ def test_pixel_shuffle_gradcheck_and_inverse():
         F.pixel_shuffle(t(2, 6, 3, 4), 2)
 
 
+@pytest.mark.on_devices
 def test_embedding_gradcheck_padding_row_and_errors():
     w = t(6, 3)
     idx = np.array([[0, 2, 2], [5, 1, 2]])
@@ -126,6 +130,7 @@ def test_interpolate_gradcheck(mode, nd):
     assert gradcheck(lambda x: F.interpolate(x, scale_factor=1.5, mode=mode), [x])
 
 
+@pytest.mark.on_devices
 def test_selection_gradcheck():
     x = t(4, 5)
     assert gradcheck(lambda x: x.max(1).values, [x])
@@ -134,6 +139,7 @@ def test_selection_gradcheck():
     assert gradcheck(lambda x: F.topk(x, 2, 0).values, [x])
 
 
+@pytest.mark.on_devices
 def test_max_with_dim_returns_values_and_indices():
     x = st.tensor([[1.0, 5.0, 5.0], [4.0, 2.0, 6.0]], requires_grad=True)
     values, indices = x.max(1)
@@ -164,6 +170,7 @@ def test_conv_transpose2d_backward_with_output_padding_beyond_stride():
     )
 
 
+@pytest.mark.on_devices
 def test_strings_are_refused_clearly():
     with pytest.raises(TypeError, match="a tensor holds numbers .* not string data"):
         st.tensor(["a", "b"])

@@ -7,6 +7,8 @@ import strided as st
 from strided import functional as F
 from strided.gradcheck import gradcheck
 
+pytestmark = pytest.mark.on_devices
+
 
 def t(*shape, seed=0, low=None):
     rng = np.random.default_rng(seed)

@@ -7,6 +7,8 @@ import strided as st
 from strided import functional as F
 from strided.gradcheck import gradcheck
 
+pytestmark = pytest.mark.on_devices
+
 
 def t(*shape, seed=0, grad=True):
     rng = np.random.default_rng(seed)
@@ -34,9 +36,13 @@ def test_matmul_values_and_gradients(sa, sb):
     assert gradcheck(F.matmul, [a, b])
 
 
-def test_matmul_operator_and_reflected_with_array():
+def test_matmul_operator_and_reflected_with_array(default_device):
     a = t(2, 3)
     arr = np.ones((3, 4))
+    if default_device != "cpu":  # a NumPy array is host data: mixing it in is refused
+        with pytest.raises(RuntimeError, match=rf"MatMul: .*two devices, {a.device} and cpu"):
+            a @ arr
+        a, arr = a.cpu(), np.ones((3, 4))
     np.testing.assert_allclose((a @ arr).data, a.data @ arr)
     np.testing.assert_allclose((np.ones((5, 2)) @ a).data, np.ones((5, 2)) @ a.data)
     assert (a @ arr).shape == (2, 4) and a.matmul(arr).shape == (2, 4)

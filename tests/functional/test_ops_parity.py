@@ -9,7 +9,7 @@ import strided as st
 from strided import functional as F
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 TF = torch.nn.functional
 
 

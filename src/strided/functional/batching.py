@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..autograd import Operand, Tensor
+from ..autograd import Operand, Tensor, array_of, tensor_of
+from ..device import array_module
 
 
 def layouts(batched_ndim: int) -> str:
@@ -41,19 +42,17 @@ def _with_batch(a: Operand) -> Tensor | np.ndarray:
     """`a` (a tensor or an array) with a leading batch axis of one."""
     if isinstance(a, Tensor):
         return a.reshape((1,) + tuple(a.shape))
-    return np.asarray(a)[None]
+    return array_of(a)[None]
 
 
 def _with_zero_sample(a: Operand) -> Tensor | np.ndarray:
     """An empty batch `a` (0, ...) with one zero sample appended: (1, ...)."""
     from .shape import cat
 
-    zero = np.zeros(
-        (1,) + tuple(np.shape(getattr(a, "data", a)))[1:],
-        dtype=getattr(a, "dtype", np.asarray(a).dtype),
-    )
+    data = array_of(a)
+    zero = array_module(data).zeros((1,) + tuple(data.shape[1:]), dtype=data.dtype)
     if isinstance(a, Tensor):
-        return cat([a, Tensor(zero)], 0)
+        return cat([a, tensor_of(zero)], 0)
     return zero
 
 
@@ -79,7 +78,7 @@ def batch_conventions(batched_ndim: int, extra: tuple[str, ...] = ()) -> Callabl
 
         @functools.wraps(op)
         def run(input: Tensor | ArrayLike, *args: Any, **kwargs: Any) -> Any:
-            x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+            x = input if isinstance(input, Tensor) else Tensor(input)
             if x.ndim == batched_ndim - 1:
                 args, kwargs = with_batched(args, kwargs, _with_batch)
                 out = run(_with_batch(x), *args, **kwargs)

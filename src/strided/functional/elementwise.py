@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import Function, Grads, Operand, Tensor
-from .arithmetic import check_broadcast, tensor_pair
+from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like, scalar_like, tensor_of
+from ..device import common_device
+from .arithmetic import check_broadcast, data_of, operand_pair
 
 
 class Exp(Function):
@@ -100,7 +101,7 @@ def sign(x: Tensor) -> Tensor:
     x : Tensor
         The input tensor.
     """
-    return Tensor(np.sign(x.data))
+    return tensor_of(np.sign(x.data))
 
 
 class Sin(Function):
@@ -185,14 +186,26 @@ class Where(Function):
 
 
 def where(cond: Tensor | np.ndarray, a: Operand, b: Operand) -> Tensor:
-    """a where `cond` is true, b elsewhere (broadcasting all three)."""
-    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond))
-    if cond.dtype != np.bool_:
-        cond = Tensor(cond.data.astype(bool))
+    """a where `cond` is true, b elsewhere (broadcasting all three).
+
+    Parameters
+    ----------
+    cond : Tensor or array of bool
+        The condition (other dtypes count nonzero as true).
+    a, b : Tensor or number
+        The values; numbers take the other operand's dtype (two numbers: the first one's,
+        floats the default dtype).
+    """
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)  # two plain values: the first sets the dtype (floats: the default)
-    a, b = tensor_pair(a, b)
-    return Where.apply(cond, a, b)
+        cond = cond if isinstance(cond, Tensor) else Tensor(cond)
+        a = Tensor(a, device=cond.device)  # two values: the first sets the dtype
+    va, vb = operand_pair(a, b)
+    like = va if isinstance(va, Tensor) else vb
+    assert isinstance(like, Tensor)  # operand_pair returns one Tensor at least
+    cond = as_tensor_like(cond, like)
+    if cond.dtype != np.bool_:
+        cond = tensor_of(cond.data.astype(bool))
+    return Where.apply(cond, va, vb)
 
 
 class _Pick(Function):
@@ -229,12 +242,12 @@ class Minimum(_Pick):
 
 def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise larger of a and b (broadcasting); a tie shares the gradient evenly."""
-    return Maximum.apply(*tensor_pair(a, b))
+    return Maximum.apply(*operand_pair(a, b))
 
 
 def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise smaller of a and b (broadcasting); a tie shares the gradient evenly."""
-    return Minimum.apply(*tensor_pair(a, b))
+    return Minimum.apply(*operand_pair(a, b))
 
 
 class Clip(Function):
@@ -243,11 +256,11 @@ class Clip(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         lo, hi = self.lo, self.hi
         if self.needs_input_grad[0]:
-            self.inside = np.ones(x.shape, bool)
-            if lo is not None:
-                self.inside &= x >= lo
-            if hi is not None:
-                self.inside &= x <= hi
+            above, below = (
+                (x >= lo if lo is not None else None),
+                (x <= hi if hi is not None else None),
+            )
+            self.inside = below if above is None else above if below is None else above & below
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
     def backward(
@@ -260,7 +273,7 @@ def clip(x: Tensor, min: Operand | None = None, max: Operand | None = None) -> T
     """Limit x to [min, max] (either may be None). Bounds may be numbers or tensors."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    if any(v is not None and scalar_like(v, x) is None for v in (min, max)):  # not numbers
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
     return Clip.apply(x, lo=min, hi=max)
@@ -276,9 +289,11 @@ clamp = clip
 
 def _compare(name: str, op: Callable[..., np.ndarray]) -> Callable[[Operand, Operand], Tensor]:
     def compare(a: Operand, b: Operand) -> Tensor:
-        ta, tb = tensor_pair(a, b)
-        check_broadcast(name, ta.data, tb.data)
-        return Tensor(op(ta.data, tb.data))
+        da, db = (data_of(v) for v in operand_pair(a, b))
+        if type(da) is not np.ndarray or type(db) is not np.ndarray:
+            common_device((da, db), name)
+        check_broadcast(name, da, db)
+        return tensor_of(op(da, db))
 
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise a {op.__name__} b as a bool tensor (broadcasting; no gradient)."

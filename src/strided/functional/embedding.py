@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Grads, Tensor
+from ..device import array_module, common_device, move
 from .arguments import as_tensor
 
 
@@ -21,7 +22,7 @@ class Embedding(Function):
         g = g.reshape(flat.size, -1)
         if self.scale_grad_by_freq:  # each row's gradient / how often the batch read it
             g = g / np.bincount(flat, minlength=self.rows)[flat, None].astype(g.dtype)
-        gw = np.zeros((self.rows, g.shape[1]), dtype=g.dtype)
+        gw = array_module(g).zeros((self.rows, g.shape[1]), dtype=g.dtype)
         np.add.at(gw, flat, g)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0  # the padding row is never trained
@@ -70,11 +71,18 @@ def embedding(
         raise ValueError(
             f"{fn}: weight must be 2-D (num_embeddings, dim), got shape {tuple(w.shape)}"
         )
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    idx = input.data if isinstance(input, Tensor) else input
+    if isinstance(idx, np.generic) or not hasattr(idx, "shape"):
+        idx = np.asarray(idx)
     if not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"{fn}: indices must be integers, got dtype {idx.dtype}")
+    if type(idx) is np.ndarray:  # host indices go where the table is, as getitem's do
+        idx = move(idx, w.device)
+    else:
+        common_device((w.data, idx), fn)
     n = w.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    # one read of the device (a device would otherwise wrap bad indices around silently)
+    if idx.size and bool((idx.min() < 0) | (idx.max() >= n)):
         raise IndexError(
             f"{fn}: indices must lie in [0, {n}), got values from {idx.min()} to {idx.max()}"
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like
-from .arithmetic import tensor_pair
+from .arithmetic import operand_pair
 
 
 def _matmul_shapes_error(a_shape: tuple, b_shape: tuple) -> str | None:
@@ -89,7 +89,7 @@ def matmul(a: Operand, b: Operand) -> Tensor:
     b : Tensor
         The right operand.
     """
-    a, b = tensor_pair(a, b)
+    a, b = operand_pair(a, b)
     return MatMul.apply(a, b)
 
 

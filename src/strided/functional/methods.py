@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like, is_grad_enabled
+from ..autograd import Function, Grads, Operand, Tensor, array_of, is_grad_enabled, tensor_of
 from ..backend import is_floating
-from ..device import Device, device, move
+from ..device import Device, array_module, common_device, device, move
 from . import activation as Act
 from . import arithmetic as A
 from . import elementwise as E
@@ -164,7 +164,7 @@ def astype(self: Tensor, dtype: DTypeLike) -> Tensor:
     if dtype == self.dtype:
         return self
     if not is_floating(dtype):
-        return Tensor(self.data.astype(dtype))
+        return tensor_of(self.data.astype(dtype))
     return Cast.apply(self, dtype=dtype, src=self.dtype)
 
 
@@ -254,14 +254,19 @@ def _check_inplace(t: Tensor, what: str, value: object = None) -> None:
         )
 
 
-def _operand(value: Operand, like: Tensor) -> np.ndarray:
-    return as_tensor_like(value, like).data if not isinstance(value, np.ndarray) else value
+def _operand(value: Operand, like: Tensor, what: str) -> np.ndarray | np.generic:
+    """`value` for an in-place operation on `like`: a number as a NumPy scalar, an array
+    on `like`'s device (or the one-device error)."""
+    v = A.data_of(A.operand_pair(like, value)[1])
+    if type(v) is not np.ndarray or type(like.data) is not np.ndarray:
+        common_device((like.data, v), what)
+    return v
 
 
 def _inplace(ufunc: np.ufunc, what: str) -> Callable[[Tensor, Operand], Tensor]:
     def op(self: Tensor, other: Operand) -> Tensor:
         _check_inplace(self, what, other)
-        other = _operand(other, self)
+        other = _operand(other, self, what)
         try:
             ufunc(self.data, other, out=self.data, casting="same_kind")
         except ValueError:
@@ -286,7 +291,7 @@ Tensor.__itruediv__ = Tensor.div_ = _inplace(np.true_divide, "div_")
 def fill_(self: Tensor, value: Operand) -> Tensor:
     """Set every element to `value`, in place."""
     _check_inplace(self, "fill_", value)
-    self.data[...] = value.data if isinstance(value, Tensor) else value
+    self.data[...] = _operand(value, self, "fill_")
     self._version += 1
     return self
 
@@ -299,12 +304,13 @@ def zero_(self: Tensor) -> Tensor:
 def copy_(self: Tensor, src: Operand) -> Tensor:
     """Copy `src`'s values into this tensor (broadcasting, casting to its dtype)."""
     _check_inplace(self, "copy_", src)
-    src = src.data if isinstance(src, Tensor) else np.asarray(src)
+    # the one operation that copies between devices, as PyTorch's copy_
+    values = move(array_of(src), self.device)
     try:
-        np.copyto(self.data, src, casting="unsafe")
+        array_module(self.data).copyto(self.data, values, casting="unsafe")
     except ValueError:
         raise ValueError(
-            f"copy_: source of shape {src.shape} cannot be broadcast to the "
+            f"copy_: source of shape {values.shape} cannot be broadcast to the "
             f"tensor's shape {self.shape}"
         ) from None
     self._version += 1
@@ -314,8 +320,7 @@ def copy_(self: Tensor, src: Operand) -> Tensor:
 def setitem(self: Tensor, index: Any, value: Operand) -> None:
     """`x[index] = value` in place (NumPy indexing rules)."""
     _check_inplace(self, "__setitem__", value)
-    value = value.data if isinstance(value, Tensor) else value
-    self.data[S._index_arrays(index)] = value
+    self.data[S.index_arrays(index, self.data)] = _operand(value, self, "__setitem__")
     self._version += 1
 
 

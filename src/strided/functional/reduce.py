@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Axes, Function, Grads, Tensor
+from ..autograd import Axes, Function, Grads, Tensor, tensor_of
 from ..backend import get_default_dtype, is_floating
 
 
@@ -119,7 +119,7 @@ class Mean(Function):
 
 def _floating(x: Tensor) -> Tensor:
     """Integer tensors are averaged in the default float dtype, as torch requires a float."""
-    return x if is_floating(x.dtype) else Tensor(x.data.astype(get_default_dtype()))
+    return x if is_floating(x.dtype) else tensor_of(x.data.astype(get_default_dtype()))
 
 
 def mean(
@@ -250,7 +250,9 @@ class _Extremum(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0 and self.axes:
             raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
-        out = np.asarray(self.reduce(x, axis=self.axes, keepdims=True))
+        out = self.reduce(x, axis=self.axes, keepdims=True)
+        if isinstance(out, np.generic):  # NumPy reduces a 0-d array to a scalar
+            out = np.asarray(out)
         self.x, self.out_keep = x, out
         return out if self.keepdims else np.squeeze(out, self.axes)
 
@@ -449,7 +451,7 @@ def _arg(
         raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
     if axis is not None:
         normalize_axes(name, axis, x.ndim)  # validates the range
-    return Tensor(np.asarray(fn(x.data, axis=axis, keepdims=keep), dtype=np.int64))
+    return tensor_of(fn(x.data, axis=axis, keepdims=keep).astype(np.int64, copy=False))
 
 
 def argmax(
@@ -523,7 +525,7 @@ def any(
         PyTorch's name for keepdims.
     """
     axes, keep = resolve("any", x, axis, keepdims, dim, keepdim)
-    return Tensor(np.any(x.data, axis=axes, keepdims=keep))
+    return tensor_of(np.any(x.data, axis=axes, keepdims=keep))
 
 
 def all(
@@ -548,4 +550,4 @@ def all(
         PyTorch's name for keepdims.
     """
     axes, keep = resolve("all", x, axis, keepdims, dim, keepdim)
-    return Tensor(np.all(x.data, axis=axes, keepdims=keep))
+    return tensor_of(np.all(x.data, axis=axes, keepdims=keep))

@@ -8,12 +8,14 @@ indexed elements came from (adding where an element was picked more than once).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Axes, Function, Grads, Tensor
+from ..device import array_module, common_device, device_of, move
 from .reduce import normalize_axes
 
 
@@ -98,7 +100,7 @@ class Permute(Function):
         return x.transpose(self.dims)
 
     def backward(self, g: np.ndarray) -> Grads:  # move every axis back where it came from
-        return g.transpose(np.argsort(self.dims))
+        return g.transpose(tuple(np.argsort(self.dims).tolist()))
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
@@ -253,7 +255,7 @@ class Cat(Function):
                     f"cat: tensor {i} has shape {x.shape}, tensor 0 has shape {ref}; "
                     f"they must match except along axis {self.axis}"
                 )
-        self.ends = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        self.ends = list(itertools.accumulate(x.shape[self.axis] for x in xs))[:-1]
         return np.concatenate(xs, axis=self.axis)
 
     def backward(self, g: np.ndarray) -> Grads:  # each input gets back its own slab of the gradient
@@ -367,16 +369,24 @@ def chunk(x: Tensor, chunks: int, axis: int = 0, *, dim: int | None = None) -> t
 # ---------------------------------------------------------------------------------------
 
 
-def _index_arrays(index: Any) -> Any:
-    """The index with Tensors replaced by their arrays (and lists by arrays)."""
+def index_arrays(index: Any, data: Any) -> tuple:
+    """The index into the array `data`, with Tensors replaced by their arrays and lists by
+    arrays, every index array on `data`'s device (copied there from the host if need be,
+    as PyTorch does; an index on a device cannot index host data)."""
     if not isinstance(index, tuple):
         index = (index,)
+    host = type(data) is np.ndarray
     out = []
     for i in index:
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):
             i = np.asarray(i)
+        if type(i) is np.ndarray:
+            if not host:
+                i = move(i, device_of(data))
+        elif hasattr(i, "shape") and not isinstance(i, np.generic):  # an array on a device
+            common_device((data, i), "getitem")
         out.append(i)
     return tuple(out)
 
@@ -400,14 +410,14 @@ class GetItem(Function):
         idx = self.index
         if _is_basic(idx) or (len(idx) == 1 and getattr(idx[0], "dtype", None) == np.bool_):
             # each input element appears at most once in the output: a plain scatter
-            out = np.zeros(self.shape, self.dtype)
+            out = array_module(g).zeros(self.shape, self.dtype)
             out[idx] = g
             return out
         # Advanced indexing may pick an element several times, and its gradient is then
         # the sum. Index a table of flat positions the same way to learn where each output
         # element came from, then add up with bincount (about 2x faster than np.add.at).
         size = int(np.prod(self.shape))
-        where = np.arange(size).reshape(self.shape)[idx]
+        where = array_module(g).arange(size).reshape(self.shape)[idx]
         flat = np.bincount(
             where.reshape(-1), weights=np.broadcast_to(g, where.shape).reshape(-1), minlength=size
         )
@@ -417,4 +427,4 @@ class GetItem(Function):
 def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with NumPy semantics: ints, slices, None, Ellipsis, boolean masks and
     integer arrays (or Tensors). The gradient of an element picked twice is the sum."""
-    return GetItem.apply(x, index=_index_arrays(index))
+    return GetItem.apply(x, index=index_arrays(index, x.data))

@@ -11,7 +11,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import Axes, Function, Grads, Tensor
+from ..autograd import Axes, Function, Grads, Tensor, tensor_of
+from ..device import array_module
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "(values, indices), as torch.return_types: unpack it or use the names."
@@ -26,7 +27,7 @@ class TakeAlongAxis(Function):
         return np.take_along_axis(x, self.idx, axis=self.axis)
 
     def backward(self, g: np.ndarray) -> Grads:
-        gx = np.zeros(self.shape, dtype=g.dtype)
+        gx = array_module(g).zeros(self.shape, dtype=g.dtype)
         np.put_along_axis(gx, self.idx, g, axis=self.axis)
         return gx
 
@@ -55,7 +56,12 @@ def _gather(x: Tensor, idx: np.ndarray, axis: int) -> Tensor:
 
 
 def _as_tensor(x: Tensor) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _zero_index(x: Tensor) -> Tensor:
+    """The index of a 0-d tensor's one element, on its device."""
+    return tensor_of(array_module(x.data).zeros((), np.int64))
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
@@ -73,10 +79,10 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """
     x = _as_tensor(x)
     if x.ndim == 0:
-        return ValuesIndices(x, Tensor(np.zeros((), np.int64)))
+        return ValuesIndices(x, _zero_index(x))
     axis = _axis("sort", x, dim)
     idx = _order(x.data, axis, descending)
-    return ValuesIndices(_gather(x, idx, axis), Tensor(idx))
+    return ValuesIndices(_gather(x, idx, axis), tensor_of(idx))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -91,8 +97,8 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     """
     x = _as_tensor(x)
     if x.ndim == 0:
-        return Tensor(np.zeros((), np.int64))
-    return Tensor(_order(x.data, _axis("argsort", x, dim), descending))
+        return _zero_index(x)
+    return tensor_of(_order(x.data, _axis("argsort", x, dim), descending))
 
 
 def topk(
@@ -119,9 +125,10 @@ def topk(
             f"topk: k must be an int in [0, {n}] for dim {dim} of shape {tuple(x.shape)}, got {k!r}"
         )
     if x.ndim == 0:
-        return ValuesIndices(x, Tensor(np.zeros((), np.int64)))
-    idx = np.take(_order(x.data, axis, largest), np.arange(k), axis=axis)
-    return ValuesIndices(_gather(x, idx, axis), Tensor(idx))
+        return ValuesIndices(x, _zero_index(x))
+    first_k = (slice(None),) * axis + (slice(0, k),)
+    idx = _order(x.data, axis, largest)[first_k].copy()  # not a view of all n
+    return ValuesIndices(_gather(x, idx, axis), tensor_of(idx))
 
 
 def extremum(fn: str, x: Tensor, dim: int, keepdim: bool) -> ValuesIndices:
@@ -131,12 +138,12 @@ def extremum(fn: str, x: Tensor, dim: int, keepdim: bool) -> ValuesIndices:
     if x.ndim and x.shape[axis] == 0:
         raise ValueError(f"{fn}: cannot reduce dim {dim} of size 0 (shape {tuple(x.shape)})")
     if x.ndim == 0:
-        return ValuesIndices(x, Tensor(np.zeros((), np.int64)))
+        return ValuesIndices(x, _zero_index(x))
     idx = np.expand_dims((np.argmax if fn == "max" else np.argmin)(x.data, axis=axis), axis)
     values = _gather(x, idx, axis)
     if keepdim:
-        return ValuesIndices(values, Tensor(idx))
-    return ValuesIndices(values.squeeze(axis), Tensor(np.squeeze(idx, axis)))
+        return ValuesIndices(values, tensor_of(idx))
+    return ValuesIndices(values.squeeze(axis), tensor_of(np.squeeze(idx, axis)))
 
 
 __all__ = ["sort", "argsort", "topk", "ValuesIndices"]
