@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from strided.autograd import Tensor
+from strided.device import to_numpy
 from strided.functional.conv import (
     conv1d,
     conv2d,
@@ -16,6 +17,9 @@ from strided.functional.conv import (
 )
 from strided.functional.padding import pad
 from strided.gradcheck import gradcheck
+
+# every test once per device present (cpu, the simulated GPU, cuda where there is one)
+pytestmark = pytest.mark.on_devices
 
 rng = np.random.default_rng(1234)
 
@@ -141,7 +145,7 @@ def test_conv_transpose2d_gradcheck_and_adjoint(case):
     x = rng.standard_normal(xt.shape)
     cx = conv2d(Tensor(x), w, stride=s, padding=p, dilation=d, groups=g)
     assert cx.shape == y.shape
-    np.testing.assert_allclose(np.vdot(cx.data, y.data), np.vdot(x, xt.data), rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(cx.data, y.data), np.vdot(x, to_numpy(xt.data)), rtol=1e-10)
 
 
 def test_conv_transpose2d_output_size_formula_and_argument():
@@ -205,7 +209,9 @@ def test_unfold_fold():
     # conv2d == weight matrix times unfold
     w = rng.standard_normal((4, 3, 2, 3))
     y = conv2d(x, Tensor(w), dilation=(1, 2), padding=1, stride=(2, 1)).data
-    np.testing.assert_allclose(y.reshape(2, 4, -1), w.reshape(4, -1) @ cols.data, atol=1e-12)
+    np.testing.assert_allclose(
+        y.reshape(2, 4, -1), w.reshape(4, -1) @ to_numpy(cols.data), atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
@@ -269,9 +275,10 @@ def test_bad_input_errors_name_function_argument_and_shapes():
 
 @pytest.mark.parametrize("x_first", [False, True])
 @pytest.mark.parametrize("dy_first", [False, True])
-def test_pointwise_conv_in_both_layouts(x_first, dy_first):
+def test_pointwise_conv_in_both_layouts(x_first, dy_first, default_device):
     """1×1 convolutions are plain channel products; input and output gradient may each lie
     NCHW or channels-first (as convs hand them over): every pass matches the direct sum."""
+    from strided.device import move
     from strided.kernels import conv as K
     from strided.kernels.im2col import from_cnhw
 
@@ -285,11 +292,12 @@ def test_pointwise_conv_in_both_layouts(x_first, dy_first):
         dy = from_cnhw(np.ascontiguousarray(dy.transpose(1, 0, 2, 3)))
     args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     b = rng.standard_normal(7)
-    y = K.conv2d_forward(x, w, b, *args)
+    on = [move(a, default_device) for a in (x, w, dy, b)]
+    y = K.conv2d_forward(on[0], on[1], on[3], *args)
     np.testing.assert_allclose(
         y, np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x) + b[None, :, None, None], rtol=1e-12
     )
-    dx = K.conv2d_backward_data(dy, w, (4, 6), *args)
+    dx = K.conv2d_backward_data(on[2], on[1], (4, 6), *args)
     np.testing.assert_allclose(dx, np.einsum("oc,nohw->nchw", w[:, :, 0, 0], dy), rtol=1e-12)
-    dw = K.conv2d_backward_weight(x, dy, (1, 1), *args)
+    dw = K.conv2d_backward_weight(on[0], on[2], (1, 1), *args)
     np.testing.assert_allclose(dw[:, :, 0, 0], np.einsum("nohw,nchw->oc", dy, x), rtol=1e-12)

@@ -12,6 +12,10 @@ from strided.functional.pool import max_pool2d
 from strided.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from strided.nn.pool import AdaptiveAvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 
+# the functional examples run once per device present (cpu, the simulated GPU, cuda where
+# there is one); the layer examples join when the layers' initialisers run on devices
+on_devices = pytest.mark.on_devices
+
 
 def n_params(m):
     return sum(p.size for p in m.parameters())
@@ -35,6 +39,7 @@ def test_alexnet_first_layer():
     assert n_params(conv) == 34_944 == 96 * (11 * 11 * 3) + 96
 
 
+@on_devices
 def test_transposed_convolution_1d_example():
     # kernel [x, y, z], stride 2, input [a, b] → [ax, ay, az + bx, by, bz]
     x, y, z, a, b = 2.0, 3.0, 5.0, 7.0, 11.0
@@ -42,6 +47,7 @@ def test_transposed_convolution_1d_example():
     np.testing.assert_array_equal(out.data[0, 0], [a * x, a * y, a * z + b * x, b * y, b * z])
 
 
+@on_devices
 def test_weight_gradient_3x3_input_2x2_kernel():
     # dE/dw_rs = Σ_mn dE/dh'_mn · h_{r+m−1, s+n−1}  (1-indexed, output 2×2)
     h = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)

@@ -1,14 +1,18 @@
 """Every convolution strategy against the plain reference (im2col, one GEMM, col2im), over
 random geometries the strategy takes, in float32 and float64: forward, input gradient,
 weight gradient; the adjoint identity <conv2d(x, w), y> == <x, conv_transpose2d(y, w)> per
-strategy; bit-identical repeats; and the plan's choices."""
+strategy; bit-identical repeats; and the plan's choices. The array-module strategies again
+on every device present, against the NumPy reference on the host."""
 
 import numpy as np
 import pytest
 
+from simulated_gpu import SimBackend
+from strided.device import device_of, move, to_numpy
 from strided.kernels import compiled
 from strided.kernels.conv import (
     ConvGeometry,
+    blocks,
     columns,
     depthwise,
     flat,
@@ -18,6 +22,7 @@ from strided.kernels.conv import (
     reference,
     winograd,
 )
+from strided.kernels.conv.plan import XP_GENERIC
 from strided.kernels.im2col import from_cnhw
 
 TOL = {np.float64: 1e-10, np.float32: 2e-5}
@@ -194,3 +199,75 @@ def test_plan_is_fixed_by_the_geometry_and_the_kernel_choice():
         assert plans["depthwise"] is depthwise and plans["vgg"] is winograd
         assert plans["resnet16"] is flat and plans["resnet64"] is winograd
         assert plans["dilated"] is flat and plans["stride2"] is polyphase
+
+
+# ---------------------------------------------------------------------------------------
+# On devices: the strategies written for any array module
+# ---------------------------------------------------------------------------------------
+
+GENERIC = {m.__name__.rsplit(".", 1)[-1]: m for m in XP_GENERIC + (reference,)}
+
+
+def _check_on_device(module, g, x, w, dy, device, dtype):
+    """Every pass of `module` on `device` against the NumPy reference on the host; no
+    array leaves the device."""
+    xd, wd, dyd = (move(a, device) for a in (x, w, dy))
+    host_reads = SimBackend.to_host_count
+    passes = [
+        ("forward", module.forward(xd, wd, g), reference.forward(x, w, g)),
+        ("input_grad", module.input_grad(dyd, wd, g), reference.input_grad(dy, w, g)),
+        ("weight_grad", module.weight_grad(xd, dyd, g), reference.weight_grad(x, dy, g)),
+    ]
+    assert SimBackend.to_host_count == host_reads, "a pass read its arrays back to the host"
+    for name, got, want in passes:
+        assert device_of(got) == device_of(xd), (name, g)
+        got = to_numpy(got)
+        assert got.shape == want.shape and got.dtype == dtype, (name, g)
+        scale = max(1.0, float(np.abs(want).max()))
+        err = float(np.abs(got - want).max()) / scale
+        assert err < TOL[dtype], f"{module.__name__}.{name} off by {err:.2e} on {device} for {g}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", sorted(GENERIC))
+def test_array_module_strategies_on_every_device_match_the_host_reference(kind, dtype, device):
+    """forward, input and weight gradient; groups, dilation, stride, padding (each kind's
+    random geometries; the reference takes the general ones), both input layouts."""
+    module = GENERIC[kind]
+    rng = np.random.default_rng(sum(map(ord, kind)) + 2 * (dtype == np.float32))
+    for case in range(8):
+        g = _random_geometry(rng, "columns" if kind == "reference" else kind)
+        x, w, dy = _arrays(rng, g, dtype, channels_first=bool(case % 2))
+        _check_on_device(module, g, x, w, dy, device, dtype)
+
+
+def test_device_blocks_split_the_batch_alike(device, monkeypatch):
+    """On a device the column blocks hold DEVICE_CHUNK_BYTES; with a tiny budget every
+    image is its own block, and the result does not change."""
+    monkeypatch.setattr(blocks, "DEVICE_CHUNK_BYTES", 1)
+    rng = np.random.default_rng(12)
+    for g in (
+        ConvGeometry(5, 4, 9, 8, 6, 3, 3, (2, 1), ((1, 2), (0, 1)), (1, 2), 2),
+        ConvGeometry(3, 3, 7, 7, 4, 3, 2, (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+    ):
+        x, w, dy = _arrays(rng, g, np.float64, channels_first=False)
+        _check_on_device(columns, g, x, w, dy, device, np.float64)
+
+
+def test_the_plan_for_device_arrays_takes_array_module_strategies_only(device):
+    """Never a compiled (Numba, NumPy-only) strategy for a device array; on a device, 1×1
+    layers are one GEMM and everything else im2col + GEMM in large blocks."""
+    layers = [
+        _geometry(32, 64, 64, 32, 3, groups=64),  # depthwise
+        _geometry(8, 64, 64, 56, 3),  # Winograd's on the CPU
+        _geometry(128, 16, 32, 32, 3, s=2),
+        _geometry(32, 64, 256, 14, 1, p=0),
+        _geometry(4, 8, 8, 16, 3, p=2, d=2),
+    ]
+    like = move(np.zeros(1, np.float32), device)
+    chosen = [plan(g, like) for g in layers]
+    if device == "cpu":
+        assert chosen == [plan(g, np.zeros(1, np.float32)) for g in layers]
+        return
+    assert set(chosen) <= set(XP_GENERIC)
+    assert chosen == [columns, columns, columns, pointwise, columns]

@@ -5,13 +5,16 @@ backward-filter for x (N, C, D, H, W) and a weight (O, C/g, kd, kh, kw), as PyTo
 
 Forward and weight gradient read the windows of the padded input as one strided view
 (im2col without copying the taps one by one); the input gradient adds each tap's
-contribution back at its offset (col2im), the adjoint of that view.
+contribution back at its offset (col2im), the adjoint of that view. NumPy or device
+(CuPy) arrays alike: every product is a tensordot of the module the arrays come from.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+
+from ..device import array_module
+from .im2col import strided_view
 
 Triple = tuple
 
@@ -32,13 +35,13 @@ def _windows(
         + tuple(a * s for a, s in zip(sp, stride, strict=True))
         + tuple(a * d for a, d in zip(sp, dilation, strict=True))
     )
-    return as_strided(xp, shape, strides, writeable=False)
+    return strided_view(xp, shape, strides)
 
 
 def _padded(x: np.ndarray, padding: Triple) -> np.ndarray:
     if not any(padding):
         return x
-    return np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
+    return array_module(x).pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
 
 
 def conv3d_forward(
@@ -59,13 +62,13 @@ def conv3d_forward(
         for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation, strict=True)
     )
     win = _windows(_padded(x, padding), kernel, stride, dilation, out)
-    Og = O // groups
-    y = np.empty((N, O) + out, dtype=x.dtype)
+    Og, xp = O // groups, array_module(x)
+    y = xp.empty((N, O) + out, dtype=x.dtype)
     for g in range(groups):
         cols = win[:, g * Cg : (g + 1) * Cg]  # (N, Cg, *out, *kernel)
         # y[n, o, p] = Σ_{c, t} cols[n, c, p, t] · w[o, c, t]
-        y[:, g * Og : (g + 1) * Og] = np.moveaxis(
-            np.tensordot(cols, w[g * Og : (g + 1) * Og], axes=([1, 5, 6, 7], [1, 2, 3, 4])), -1, 1
+        y[:, g * Og : (g + 1) * Og] = xp.moveaxis(
+            xp.tensordot(cols, w[g * Og : (g + 1) * Og], axes=([1, 5, 6, 7], [1, 2, 3, 4])), -1, 1
         )
     if b is not None:
         y += b.reshape(1, -1, 1, 1, 1)
@@ -87,8 +90,8 @@ def conv3d_backward_data(
     O, Cg = w.shape[:2]
     kernel = w.shape[2:]
     out = gy.shape[2:]
-    Og = O // groups
-    dxp = np.zeros(
+    Og, xp = O // groups, array_module(gy)
+    dxp = xp.zeros(
         (N, C) + tuple(n + 2 * p for n, p in zip(x_shape[2:], padding, strict=True)), dtype=gy.dtype
     )
     for t in np.ndindex(*kernel):
@@ -98,14 +101,14 @@ def conv3d_backward_data(
         )
         for g in range(groups):
             # (N, Og, *out) × (Og, Cg) → (N, Cg, *out)
-            part = np.tensordot(
+            part = xp.tensordot(
                 gy[:, g * Og : (g + 1) * Og],
                 w[g * Og : (g + 1) * Og, :, t[0], t[1], t[2]],
                 axes=([1], [0]),
             )
-            dxp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + dst] += np.moveaxis(part, -1, 1)
+            dxp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + dst] += xp.moveaxis(part, -1, 1)
     crop = tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:], strict=True))
-    return np.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
+    return xp.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
 
 
 def conv3d_backward_weight(
@@ -122,9 +125,10 @@ def conv3d_backward_weight(
     O = gy.shape[1]
     Cg, Og = C // groups, O // groups
     win = _windows(_padded(x, padding), kernel, stride, dilation, gy.shape[2:])
-    gw = np.empty((O, Cg) + tuple(kernel), dtype=gy.dtype)
+    xp = array_module(x)
+    gw = xp.empty((O, Cg) + tuple(kernel), dtype=gy.dtype)
     for g in range(groups):
-        gw[g * Og : (g + 1) * Og] = np.tensordot(
+        gw[g * Og : (g + 1) * Og] = xp.tensordot(
             gy[:, g * Og : (g + 1) * Og],
             win[:, g * Cg : (g + 1) * Cg],
             axes=([0, 2, 3, 4], [0, 2, 3, 4]),

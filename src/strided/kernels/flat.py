@@ -3,7 +3,9 @@ the size from which a run is split over threads.
 
 A compiled elementwise kernel sees its arrays as 1-D runs, so one kernel serves every shape
 and every layout that is one block of memory in some axis order (C order, or the
-channels-first (C, N, H, W) buffers a convolution returns seen as NCHW).
+channels-first (C, N, H, W) buffers a convolution returns seen as NCHW). NumPy arrays
+only, as the compiled kernels: their dispatch (`compiled(*arrays)`) sends device arrays to
+the array-module code before anything here is asked.
 """
 
 from __future__ import annotations

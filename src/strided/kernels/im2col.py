@@ -12,15 +12,33 @@ product W(O, C*kh*kw) @ col comes out as (O, N, Ho, Wo): channels-first in memor
 the wrappers hand out as an NCHW *view* without a transposing copy (see `from_cnhw`).
 
 col2im is the adjoint: it adds every column entry back to the input position it came from.
+
+Every function here works on NumPy and on device (CuPy) arrays alike: buffers come from the
+arrays' own module, and the NumPy-only tricks (rows copied as opaque items, writeable
+strided views) are taken only for NumPy arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..device import array_module
+
 Pair = tuple[int, int]
+
+
+def strided_view(
+    a: Any, shape: Sequence[int], strides: Sequence[int], writeable: bool = False
+) -> Any:
+    """A view of `a`'s memory with the given shape and byte strides (as_strided of `a`'s
+    array module). Writeable only on request, and only where NumPy can refuse writes: a
+    device array's views always are, so only the adjoints (col2im) write through them."""
+    if type(a) is np.ndarray:
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=writeable)
+    return array_module(a).lib.stride_tricks.as_strided(a, tuple(shape), tuple(strides))
 
 
 def conv_output_size(
@@ -65,7 +83,9 @@ def copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
     W·itemsize bytes copy ~2x faster than element by element when W is short (16×128
     32×32 images into a padded buffer: 0.30 → 0.17 ms). Same shape and dtype."""
     W = src.shape[-1]
-    if W and src.strides[-1] == dst.strides[-1] == src.itemsize and src.dtype == dst.dtype:
+    if type(dst) is not np.ndarray or type(src) is not np.ndarray:
+        dst[...] = src  # a device array: no structured dtypes there, one copy kernel anyway
+    elif W and src.strides[-1] == dst.strides[-1] == src.itemsize and src.dtype == dst.dtype:
         row = np.dtype((np.void, W * src.itemsize))
         np.copyto(dst.view(row), src.view(row))
     else:
@@ -79,6 +99,8 @@ def compact(a: np.ndarray) -> np.ndarray:
     0.02 ms after a 0.05 ms copy)."""
     if a.flags.c_contiguous:
         return a
+    if type(a) is not np.ndarray:
+        return array_module(a).ascontiguousarray(a)
     out = np.empty(a.shape, dtype=a.dtype)
     copy_rows(out, a)
     return out
@@ -99,7 +121,7 @@ def pad_cnhw(
     xc = to_cnhw(x)
     if pt == pb == pl == pr == 0 and xc.flags.c_contiguous:
         return xc
-    out = np.empty((C, N, H + pt + pb, W + pl + pr), dtype=x.dtype)
+    out = array_module(x).empty((C, N, H + pt + pb, W + pl + pr), dtype=x.dtype)
     # only the border needs the fill value; the interior is overwritten by the copy
     if pt:
         out[:, :, :pt] = fill
@@ -126,8 +148,16 @@ def tap_slices(
 
 def im2col_into(xp: np.ndarray, stride: Pair, dilation: Pair, out: np.ndarray) -> np.ndarray:
     """out[c, i, j, n, ho, wo] = xp[c, n, ho·sh + i·dh, wo·sw + j·dw] for a padded,
-    channels-first xp (C, N, Hp, Wp) and out (C, kh, kw, N, Ho, Wo): one copy per tap."""
+    channels-first xp (C, N, Hp, Wp) and out (C, kh, kw, N, Ho, Wo): one copy per tap.
+
+    On a device, one copy from the strided view of all windows instead: one kernel launch
+    rather than kh·kw (on the CPU the per-tap copies, each a few long runs, are faster)."""
     _, kh, kw, _, Ho, Wo = out.shape
+    if type(xp) is not np.ndarray:
+        (sh, sw), (dh, dw) = stride, dilation
+        sc, sn, sy, sx = xp.strides
+        out[...] = strided_view(xp, out.shape, (sc, dh * sy, dw * sx, sn, sh * sy, sw * sx))
+        return out
     for i in range(kh):
         for j in range(kw):
             hs, ws = tap_slices(i, j, (Ho, Wo), stride, dilation)
@@ -154,7 +184,7 @@ def im2col(
     kh, kw = kernel
     Ho = conv_output_size(H, kh, stride[0], *pads[0], dilation[0])
     Wo = conv_output_size(W, kw, stride[1], *pads[1], dilation[1])
-    col = np.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+    col = array_module(x).empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
     return im2col_into(pad_cnhw(x, pads), stride, dilation, col)
 
 
@@ -169,6 +199,6 @@ def col2im(
     C, kh, kw, N, Ho, Wo = col.shape
     H, W = x_hw
     (pt, pb), (pl, pr) = pads
-    xp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
+    xp = array_module(col).zeros((C, N, H + pt + pb, W + pl + pr), dtype=col.dtype)
     col2im_add(col, stride, dilation, xp)
     return from_cnhw(compact(xp[:, :, pt : pt + H, pl : pl + W]))

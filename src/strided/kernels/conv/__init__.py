@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...device import array_module
 from ..im2col import Pair, conv_output_size, to_cnhw
 from .geometry import ConvGeometry
 from .plan import plan
@@ -62,6 +63,13 @@ def conv2d_backward_data(
     conv_transpose2d's forward."""
     x_shape = (dy.shape[0], w.shape[1] * groups) + tuple(x_hw)
     g = ConvGeometry.of(x_shape, w.shape, stride, pads, dilation, groups)
+    if dy.shape[2:] != g.out_hw:
+        # conv_transpose2d with output_padding ≥ stride (allowed below the dilation): the
+        # conv onto its output would have more positions than its input holds; those read
+        # nothing, so their gradient is zero
+        full = array_module(dy).zeros(dy.shape[:2] + g.out_hw, dtype=dy.dtype)
+        full[:, :, : dy.shape[2], : dy.shape[3]] = dy
+        dy = full
     return plan(g, dy).input_grad(dy, w, g)
 
 

@@ -16,10 +16,12 @@ valid width afterwards: the Ws − Wo extra columns per row are wasted work (6 %
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from typing import Any
 
-from ..im2col import compact, copy_rows, from_cnhw, to_cnhw
+import numpy as np
+
+from ...device import array_module
+from ..im2col import compact, copy_rows, from_cnhw, strided_view, to_cnhw
 from .blocks import (
     MAX_BLOCK,
     MAX_BLOCK_DW,
@@ -28,6 +30,7 @@ from .blocks import (
     block_positions,
     flat_blocks,
     grouped,
+    matmul_into,
     transposed_weight,
 )
 from .geometry import ConvGeometry
@@ -52,12 +55,13 @@ class FlatGeometry:
             for j in range(kernel[1])
         ]
 
-    def buffer(self, C, dtype, front=0):
+    def buffer(self, C, like: Any, front=0):
         """A zeroed flat buffer for C channels with `front` spare zeros and a tail margin
         (the largest shift, for the last row's reads past its end), and its (C, N, Hs, Ws)
-        view."""
+        view; of `like`'s dtype and array module."""
         L = self.N * self.plane
-        buf = np.zeros(front + C * L + self.taps[-1] + self.Ws, dtype=dtype)
+        size = front + C * L + self.taps[-1] + self.Ws
+        buf = array_module(like).zeros(size, dtype=like.dtype)
         return buf, buf[front : front + C * L].reshape(C, self.N, self.Hs, self.Ws)
 
     def chunks(self, K, itemsize, most=MAX_BLOCK):
@@ -91,13 +95,13 @@ class FlatGeometry:
         if taps:
             shape = shape[:1] + (kh, kw) + shape[1:]
             strides = strides[:1] + (dh * self.Ws * it, dw * it) + strides[1:]
-        return as_strided(buf[self.origin + shift :], shape, strides, writeable=writeable)
+        return strided_view(buf[self.origin + shift :], shape, strides, writeable=writeable)
 
-    def column_buffer(self, K, dtype, most=MAX_BLOCK):
-        """A reusable (K, block size) buffer: a fresh block per chunk would page-fault its
-        way in every time (measured: 3 ms of the 4 ms LeNet conv1 forward)."""
-        _, _, span = next(self.chunks(K, np.dtype(dtype).itemsize, most))
-        return np.empty((K, span.stop - span.start), dtype=dtype)
+    def column_buffer(self, K, like: Any, most=MAX_BLOCK):
+        """A reusable (K, block size) buffer like `like`: a fresh block per chunk would
+        page-fault its way in every time (measured: 3 ms of the 4 ms LeNet conv1 forward)."""
+        _, _, span = next(self.chunks(K, like.itemsize, most))
+        return array_module(like).empty((K, span.stop - span.start), dtype=like.dtype)
 
 
 def _depthwise_columns(geo: FlatGeometry, buf: np.ndarray, C: int):
@@ -110,9 +114,9 @@ def _depthwise_columns(geo: FlatGeometry, buf: np.ndarray, C: int):
     for l in flat_blocks(windows.shape[-1], C * taps * buf.itemsize):
         n = l.stop - l.start
         if colbuf is None:
-            colbuf = np.empty((C, taps, n), dtype=buf.dtype)
+            colbuf = array_module(buf).empty((C, taps, n), dtype=buf.dtype)
         col = colbuf[:, :, :n]
-        np.copyto(col.reshape(windows.shape[:3] + (n,)), windows[..., l])
+        col.reshape(windows.shape[:3] + (n,))[...] = windows[..., l]
         yield l, col
 
 
@@ -122,7 +126,7 @@ def _columns(windows: np.ndarray, block, out: np.ndarray) -> np.ndarray:
     imgs, q, span = block
     part = windows[..., imgs, q]
     col = out[:, : span.stop - span.start]
-    np.copyto(col.reshape(part.shape), part)
+    col.reshape(part.shape)[...] = part
     return col
 
 
@@ -132,7 +136,7 @@ def _flat_correlate(
     """out[o, q] = Σ_{c,i,j} wmat[o, (c,i,j)] · buf[c·L + pos(q) + s_ij], block by block;
     returns (O, N, R, Ws)."""
     O, K = wmat.shape
-    out = np.empty((O, geo.N, geo.R, geo.Ws), dtype=buf.dtype)
+    out = array_module(buf).empty((O, geo.N, geo.R, geo.Ws), dtype=buf.dtype)
     flat: np.ndarray = out.reshape(O, geo.N, -1)
     if C == O == groups and K == len(geo.taps):
         # depthwise: one filter per channel, so the GEMM is a batch of C products
@@ -140,28 +144,28 @@ def _flat_correlate(
         # adds of shifted rows)
         acc = out.reshape(O, 1, -1)
         for l, col in _depthwise_columns(geo, buf, C):
-            np.matmul(wmat[:, None, :], col, out=acc[:, :, l])
+            matmul_into(wmat[:, None, :], col, acc[:, :, l])
         return out
     wg = grouped(wmat, groups)
     rows = C * len(geo.taps)  # all groups' columns, copied together
-    colbuf = geo.column_buffer(rows, buf.dtype)
+    colbuf = geo.column_buffer(rows, buf)
     windows = geo.view(buf, C, taps=True)
     flat = out.reshape(O, -1)
     for block in geo.chunks(rows, buf.itemsize):
         col = _columns(windows, block, colbuf)
         dst = flat[:, block[2]]
         if groups == 1:
-            np.matmul(wmat, col, out=dst)
+            matmul_into(wmat, col, dst)
         else:
             n = col.shape[1]
-            np.matmul(wg, col.reshape(groups, K, n), out=dst.reshape(groups, O // groups, n))
+            matmul_into(wg, col.reshape(groups, K, n), dst.reshape(groups, O // groups, n))
     return out
 
 
 def _flat_input(geo: FlatGeometry, x: np.ndarray, pads) -> np.ndarray:
     (pt, _), (pl, _) = pads
     H, W = x.shape[2:]
-    buf, grid = geo.buffer(x.shape[1], x.dtype)
+    buf, grid = geo.buffer(x.shape[1], x)
     copy_rows(grid[:, :, pt : pt + H, pl : pl + W], to_cnhw(x))
     return buf
 
@@ -169,7 +173,8 @@ def _flat_input(geo: FlatGeometry, x: np.ndarray, pads) -> np.ndarray:
 def grad_output_grid(geo: FlatGeometry, dy: np.ndarray, rows: int, front: int = 0):
     """dy on a zeroed (O, N, rows, Ws) grid (rows ≥ Ho), after `front` zeros."""
     N, O, Ho, Wo = dy.shape
-    buf = np.zeros(front + O * N * rows * geo.Ws + geo.taps[-1] + geo.Ws, dtype=dy.dtype)
+    size = front + O * N * rows * geo.Ws + geo.taps[-1] + geo.Ws
+    buf = array_module(dy).zeros(size, dtype=dy.dtype)
     grid = buf[front : front + O * N * rows * geo.Ws].reshape(O, N, rows, geo.Ws)
     copy_rows(grid[:, :, :Ho, :Wo], to_cnhw(dy))
     return buf, grid
@@ -181,15 +186,15 @@ def _flat_col2im(geo: FlatGeometry, dyf: np.ndarray, wt: np.ndarray, C: int) -> 
     a whole-grid geometry; returns the padded (C, N, Hs, Ws) input gradient."""
     groups, K, Og = wt.shape
     taps = len(geo.taps)
-    buf, grid = geo.buffer(C, dyf.dtype)
+    buf, grid = geo.buffer(C, dyf)
     targets = [geo.view(buf, C, s, writeable=True).reshape(C, -1) for s in geo.taps]
     dcol = None
     for l in flat_blocks(dyf.shape[1], C * taps * buf.itemsize):
         d = dyf[:, l]
         if dcol is None:  # reused: a fresh block per chunk would page-fault its way in
-            dcol = np.empty((C * taps, d.shape[1]), dyf.dtype)
+            dcol = array_module(dyf).empty((C * taps, d.shape[1]), dyf.dtype)
         block = dcol[:, : d.shape[1]]
-        np.matmul(wt, d.reshape(groups, Og, -1), out=block.reshape(groups, K, -1))
+        matmul_into(wt, d.reshape(groups, Og, -1), block.reshape(groups, K, -1))
         block = block.reshape(C, taps, -1)
         for t, target in enumerate(targets):
             target[:, l] += block[:, t]
@@ -231,7 +236,7 @@ def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
         # w (O, C/g, kh, kw) → rotated, per group (C/g, O/g·kh·kw)
         wr = w[:, :, ::-1, ::-1].reshape(groups, O // groups, Cg, kh, kw)
         wmat = wr.transpose(0, 2, 1, 3, 4).reshape(C, (O // groups) * kh * kw)
-        wmat = np.ascontiguousarray(wmat)  # BLAS takes no negative strides
+        wmat = array_module(w).ascontiguousarray(wmat)  # BLAS takes no negative strides
         dx = _flat_correlate(full, buf, O, wmat, groups)
         return from_cnhw(compact(dx[:, :, pt - r0 : pt - r0 + H, pl : pl + W]))
     # on the whole grid, so each tap's add is one long 2-D run (15 % faster than rows)
@@ -244,20 +249,20 @@ def input_grad(dy: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 def weight_grad(x: np.ndarray, dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """dW = dy · im2col(x)ᵀ, (O, C/g, kh, kw)."""
     N, C, H, W, O, kh, kw = g[:7]
-    groups = g.groups
+    groups, xp = g.groups, array_module(x)
     Cg, Og, K = C // groups, O // groups, (C // groups) * kh * kw
     geo = _geometry(g, g.depthwise)
     xbuf = _flat_input(geo, x, g.pads)
     _, dyg = grad_output_grid(geo, dy, geo.R)  # zero in the wasted columns
     dyf = dyg.reshape(O, -1)
     if g.depthwise:  # dW[c, t] = Σ_q dy[c, q] · x[c, pos(q) + s_t]
-        dw = np.zeros((C, kh * kw, 1), dtype=x.dtype)
+        dw = xp.zeros((C, kh * kw, 1), dtype=x.dtype)
         for l, col in _depthwise_columns(geo, xbuf, C):
-            dw += np.matmul(col, dyf[:, l, None])
+            dw += xp.matmul(col, dyf[:, l, None])
         return dw.reshape(O, 1, kh, kw)
-    dw = np.zeros((groups, Og, K), dtype=x.dtype)
+    dw = xp.zeros((groups, Og, K), dtype=x.dtype)
     most = MAX_BLOCK_DW if O * K <= TINY_DW else MAX_BLOCK
-    colbuf = geo.column_buffer(C * kh * kw, x.dtype, most)
+    colbuf = geo.column_buffer(C * kh * kw, x, most)
     windows = geo.view(xbuf, C, taps=True)
     for block in geo.chunks(C * kh * kw, x.itemsize, most):
         accumulate_dw(dw, dyf[:, block[2]], _columns(windows, block, colbuf), groups)

@@ -4,6 +4,10 @@ A strategy is a module with the full trio `forward(x, w, g)`, `input_grad(dy, w,
 `weight_grad(x, dy, g)`. The choice depends on the geometry alone (never on timings taken
 at run time), so the same layer runs the same arithmetic in every process: a run resumed
 after a crash repeats the original bit for bit.
+
+Every strategy but the compiled ones (depthwise, winograd: Numba, NumPy arrays only) is
+written for any array module, so all of them run on device (CuPy) arrays; `plan` still picks
+for a device the one whose shape suits it (see `_device_plan`).
 """
 
 from __future__ import annotations
@@ -12,15 +16,36 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from .. import compiled
 from . import columns, depthwise, flat, pointwise, polyphase, winograd
 from .geometry import ConvGeometry
 
+# The strategies that take device arrays (they ask the arrays for their module).
+XP_GENERIC = (flat, pointwise, polyphase, columns)
+
 
 def plan(g: ConvGeometry, x: Any = None) -> ModuleType:
     """The strategy that computes all three passes of the convolution `g` on arrays like
-    `x` (the compiled ones only for NumPy arrays)."""
+    `x` (the compiled ones only for NumPy arrays, `_device_plan` for device arrays)."""
+    if x is not None and type(x) is not np.ndarray and not isinstance(x, np.generic):
+        return _device_plan(g)
     return _plan(g, compiled.compiled(x))
+
+
+@lru_cache(maxsize=1024)
+def _device_plan(g: ConvGeometry) -> ModuleType:
+    """On a GPU: a 1×1 layer is one GEMM over the pixels (`pointwise`); every other layer
+    im2col + GEMM + col2im in large blocks of whole images (`columns` with
+    DEVICE_CHUNK_BYTES), so each pass is a handful of big kernels — one strided copy, one
+    cuBLAS GEMM, kh·kw adds — per block, whatever the stride, dilation or groups.
+
+    Not the CPU's choices: `flat` and `polyphase` trade extra arithmetic (the Ws − Wo wasted
+    columns, the phase split) and many cache-sized blocks for contiguous copies, which a
+    GPU's memory system does not need; on a device their blocks would be hundreds of small
+    GEMMs and launches."""
+    return pointwise if g.pointwise else columns
 
 
 @lru_cache(maxsize=1024)

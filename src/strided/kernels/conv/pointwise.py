@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...device import array_module
 from ..im2col import from_cnhw, is_channels_first, to_cnhw
 from .geometry import ConvGeometry
 
@@ -18,7 +19,7 @@ def _channel_matrix(a: np.ndarray):
     N, C, H, W = a.shape
     if is_channels_first(a):
         return to_cnhw(a).reshape(C, -1), True
-    return np.ascontiguousarray(a).reshape(N, C, H * W), False
+    return array_module(a).ascontiguousarray(a).reshape(N, C, H * W), False
 
 
 def _pointwise_apply(m: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -37,6 +38,10 @@ def _pointwise_weight_grad(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
     dm, dy_first = _channel_matrix(dy)
     if x_first and dy_first:
         return dm @ xm.T
+    if type(x) is not np.ndarray:
+        # a device: one GEMM over every image (tensordot lays both out as matrices), not a
+        # loop of N small ones
+        return array_module(x).tensordot(to_cnhw(dy), to_cnhw(x), axes=([1, 2, 3], [1, 2, 3]))
     if x_first:  # the (smaller) x in dy's per-image layout
         xm = np.ascontiguousarray(x).reshape(dm.shape[0], -1, dm.shape[2])
     elif dy_first:

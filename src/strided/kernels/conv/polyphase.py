@@ -11,11 +11,13 @@ back into dx. Plain dilation and groups only, and every phase must hold a tap (k
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from typing import Any
 
-from ..im2col import copy_rows, from_cnhw, to_cnhw
-from .blocks import accumulate_dw, flat_blocks
+import numpy as np
+
+from ...device import array_module
+from ..im2col import copy_rows, from_cnhw, strided_view, to_cnhw
+from .blocks import accumulate_dw, flat_blocks, matmul_into
 from .columns import ImageBlocks
 from .flat import FlatGeometry, grad_output_grid
 from .geometry import ConvGeometry
@@ -54,11 +56,12 @@ class Polyphase:
         ends = np.cumsum([C * len(g.taps) for g in self.geos])
         self.rows = [slice(e - C * len(g.taps), e) for e, g in zip(ends, self.geos, strict=True)]
 
-    def buffer(self, dtype):
+    def buffer(self, like: Any):
         """A zeroed flat buffer for all phases (+ a tail margin for the last reads) and its
-        (phases, C, N, Hs, Ws) view."""
+        (phases, C, N, Hs, Ws) view; of `like`'s dtype and array module."""
         size = len(self.phases) * self.C * self.L
-        buf = np.zeros(size + self.geos[-1].taps[-1] + self.Ws, dtype=dtype)
+        tail = self.geos[-1].taps[-1] + self.Ws
+        buf = array_module(like).zeros(size + tail, dtype=like.dtype)
         return buf, buf[:size].reshape(len(self.phases), self.C, self.N, self.Hs, self.Ws)
 
     def split(self, x: np.ndarray, pads, grid: np.ndarray) -> None:
@@ -80,7 +83,7 @@ class Polyphase:
         input (h, w) is P_ab[(h + pt) // sh, (w + pl) // sw], a = (h + pt) mod sh, ..."""
         (pt, _), (pl, _) = pads
         (sh, sw), (H, W) = self.stride, x_hw
-        dx = np.zeros((self.C, self.N, H, W), dtype=grid.dtype)
+        dx = array_module(grid).zeros((self.C, self.N, H, W), dtype=grid.dtype)
         for p, (a, b) in enumerate(self.phases):
             h0, w0 = (a - pt) % sh, (b - pl) % sw
             dst = dx[:, :, h0::sh, w0::sw][:, :, : self.Hs, : self.Ws]
@@ -92,14 +95,14 @@ class Polyphase:
     def weight(self, w: np.ndarray) -> np.ndarray:
         """w (O, C, kh, kw) → (O, K) with columns in phase order (phase, c, i', j')."""
         sh, sw = self.stride
-        return np.concatenate(
+        return array_module(w).concatenate(
             [w[:, :, a::sh, b::sw].reshape(w.shape[0], -1) for a, b in self.phases], axis=1
         )
 
     def weight_back(self, wp: np.ndarray) -> np.ndarray:
         """The inverse of `weight`: (O, K) in phase order → (O, C, kh, kw)."""
         (sh, sw), (kh, kw) = self.stride, self.kernel
-        w = np.empty((wp.shape[0], self.C, kh, kw), dtype=wp.dtype)
+        w = array_module(wp).empty((wp.shape[0], self.C, kh, kw), dtype=wp.dtype)
         for (a, b), r, g in zip(self.phases, self.rows, self.geos, strict=True):
             w[:, :, a::sh, b::sw] = wp[:, r].reshape((wp.shape[0], self.C) + g.kernel)
         return w
@@ -112,11 +115,11 @@ def _poly_columns(x: np.ndarray, kernel, stride, pads, out_hw):
     and its taps' windows P_ab[c, n, ho + i', wo + j'] copied a row of Wo at a time."""
     N, C = x.shape[:2]
     (Ho, Wo), it = out_hw, x.itemsize
-    blocks = ImageBlocks(C, kernel, N, out_hw, x.dtype)
+    blocks = ImageBlocks(C, kernel, N, out_hw, x)
     pp = Polyphase(blocks.images[0].stop, C, kernel, stride, out_hw)
-    buf, grid = pp.buffer(x.dtype)
+    buf, grid = pp.buffer(x)
     windows = [
-        as_strided(
+        strided_view(
             buf[g.origin :],
             (C,) + g.kernel + (pp.N, Ho, Wo),
             (pp.L * it, pp.Ws * it, it, g.plane * it, pp.Ws * it, it),
@@ -136,11 +139,11 @@ def _poly_columns(x: np.ndarray, kernel, stride, pads, out_hw):
 def _poly_forward(x, w, pads, stride, out_hw):
     """y (O, N, Ho, Wo) = W (phase order) · columns of the phases, block by block."""
     O = w.shape[0]
-    y = np.empty((O, x.shape[0]) + tuple(out_hw), dtype=x.dtype)
+    y = array_module(x).empty((O, x.shape[0]) + tuple(out_hw), dtype=x.dtype)
     wmat = None
     for imgs, col, pp in _poly_columns(x, w.shape[2:], stride, pads, out_hw):
         wmat = pp.weight(w) if wmat is None else wmat
-        np.matmul(wmat, col, out=y[:, imgs].reshape(O, -1))
+        matmul_into(wmat, col, y[:, imgs].reshape(O, -1))
     return y
 
 
@@ -150,7 +153,7 @@ def _poly_backward_weight(x, dy, kernel, pads, stride):
     dyc = to_cnhw(dy)
     dw = None
     for imgs, col, pp in _poly_columns(x, kernel, stride, pads, dy.shape[2:]):
-        dw = np.zeros((1, O, pp.K), dtype=x.dtype) if dw is None else dw
+        dw = array_module(x).zeros((1, O, pp.K), dtype=x.dtype) if dw is None else dw
         accumulate_dw(dw, dyc[:, imgs].reshape(O, -1), col, 1)
     assert dw is not None  # _poly_columns yields at least one block
     return pp.weight_back(dw[0])
@@ -165,16 +168,16 @@ def _poly_backward_data(dy, w, x_hw, pads, stride):
     _, dyg = grad_output_grid(pp.geos[0], dy, pp.Hs)
     dyf = dyg.reshape(O, -1)
     wt = pp.weight(w).T  # (K, O)
-    buf, grid = pp.buffer(dy.dtype)
+    buf, grid = pp.buffer(dy)
     # every (phase, c, tap) row of the column block adds into its phase at its shift
     targets = [[g.view(buf, C, s, writeable=True).reshape(C, -1) for s in g.taps] for g in pp.geos]
     dcol = None
     for l in flat_blocks(dyf.shape[1], pp.K * buf.itemsize):
         d = dyf[:, l]
         if dcol is None:
-            dcol = np.empty((pp.K, d.shape[1]), dy.dtype)
+            dcol = array_module(dy).empty((pp.K, d.shape[1]), dy.dtype)
         block = dcol[:, : d.shape[1]]
-        np.matmul(wt, d, out=block)
+        matmul_into(wt, d, block)
         for ts, r in zip(targets, pp.rows, strict=True):
             part = block[r].reshape(C, len(ts), -1)
             for t, target in enumerate(ts):
