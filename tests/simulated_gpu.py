@@ -345,8 +345,8 @@ class _Proxy:
         def routine(*args: Any, **kwargs: Any) -> Any:
             if not self._path.startswith("random.Generator"):
                 check_arguments(path, args, kwargs)
-            if allow_host:
-                SimBackend.to_device_count += 1
+            if allow_host and not (args and isinstance(args[0], SimArray)):
+                SimBackend.to_device_count += 1  # not for a device array: no copy
             return wrap(value(*unwrap(args, allow_host), **unwrap(kwargs, allow_host)))
 
         return routine

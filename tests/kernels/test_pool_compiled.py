@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not compiled.numba_available(), reason="needs Nu
 def direct(monkeypatch):
     """Every pooling call on the direct strategy, whatever the plan would pick."""
     previous = compiled.use_kernels("numba")
-    monkeypatch.setattr(pool, "plan", lambda x, geo=None: "direct")
+    monkeypatch.setattr(pool, "plan", lambda x, geo=None, *others: "direct")
     yield
     compiled.use_kernels(previous)
 

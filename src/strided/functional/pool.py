@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd import Function, Grads, Tensor
+from ..device import array_module, common_device
 from ..kernels.pool import (
     PoolGeometry,
     adaptive_avg_matrix,
@@ -254,7 +255,7 @@ def _avg_pool(
         raise ValueError(f"{fn}: divisor_override must be a positive int, got {divisor_override!r}")
     hw = _pair((1,) + tuple(x.shape[2:]) if nd == 1 else tuple(x.shape[2:]))
     geo = PoolGeometry(hw, kernel, stride, padding, dilation, ceil_mode)
-    divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype)
+    divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype, array_module(x.data))
     return AvgPool2d.apply(x, geo=geo, divisor=divisor, one_d=(nd == 1))
 
 
@@ -343,11 +344,12 @@ def _adaptive_avg(
     x = as_tensor(input, fn)
     check_input(x, nd + 2, fn, layout(nd))
     out = _adaptive_size(fn, output_size, tuple(x.shape[2:]))
+    xp = array_module(x.data)
     if nd == 1:
-        aw = adaptive_avg_matrix(x.shape[2], out[0], x.dtype)
+        aw = adaptive_avg_matrix(x.shape[2], out[0], x.dtype, xp)
         return AdaptiveAvgPool1d.apply(x, aw=aw)
-    ah = adaptive_avg_matrix(x.shape[2], out[0], x.dtype)
-    aw = adaptive_avg_matrix(x.shape[3], out[1], x.dtype)
+    ah = adaptive_avg_matrix(x.shape[2], out[0], x.dtype, xp)
+    aw = adaptive_avg_matrix(x.shape[3], out[1], x.dtype, xp)
     return AdaptiveAvgPool2d.apply(x, ah=ah, aw=aw)
 
 
@@ -454,6 +456,7 @@ def _max_unpool(
     x = as_tensor(input, fn)
     check_input(x, nd + 2, fn, layout(nd))
     idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    common_device((x.data, idx), fn)
     if idx.shape != x.shape or not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(
             f"{fn}: indices must be integers of the input's shape "
@@ -470,7 +473,9 @@ def _max_unpool(
     else:
         size = tuple(int(v) for v in output_size)[-nd:]
     plane = int(np.prod(size))
-    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+    # checked on the CPU only: on a device the check would wait for it (as PyTorch's
+    # CUDA kernel, which asserts inside the kernel instead)
+    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise ValueError(
             f"{fn}: indices must lie in [0, {plane}) for output size {size}, "
             f"got values from {idx.min()} to {idx.max()}"

@@ -45,10 +45,12 @@ __all__ = [
 ]
 
 
-def plan(x: np.ndarray, geo: PoolGeometry | None = None) -> str:
-    """'direct' (compiled) or 'reference' (NumPy) for pooling the array x over the windows
-    of `geo` (None: adaptive windows and unpooling, always direct when compiled)."""
-    if not compiled(x) or x.dtype not in (np.float32, np.float64):
+def plan(x: np.ndarray, geo: PoolGeometry | None = None, *others: np.ndarray) -> str:
+    """'direct' (compiled) or 'reference' (the array module's code) for pooling the array x
+    over the windows of `geo` (None: adaptive windows and unpooling, always direct when
+    compiled); `others` are the op's other arrays (unpooling's indices): a device array
+    among them means the reference too."""
+    if not compiled(x, *others) or x.dtype not in (np.float32, np.float64):
         return "reference"
     return "reference" if geo is not None and reference.tiles(geo) else "direct"
 
@@ -163,7 +165,7 @@ def adaptive_max_pool2d_forward(x: np.ndarray, out):
 
 def unpool_scatter(values: np.ndarray, indices: np.ndarray, hw, accumulate: bool) -> np.ndarray:
     """out[n, c].flat[indices[n, c, ...]] = values[n, c, ...] (added up if `accumulate`)."""
-    if plan(values) == "reference":
+    if plan(values, None, indices) == "reference":
         return reference.unpool_scatter(values, indices, hw, accumulate)
     N, C = values.shape[:2]
     out = np.empty((N * C, hw[0] * hw[1]), dtype=values.dtype)
@@ -178,7 +180,7 @@ def unpool_scatter(values: np.ndarray, indices: np.ndarray, hw, accumulate: bool
 
 def unpool_gather(g: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The adjoint of `unpool_scatter`: g[n, c].flat[indices[n, c, ...]]."""
-    if plan(g) == "reference":
+    if plan(g, None, indices) == "reference":
         return reference.unpool_gather(g, indices)
     N, C = g.shape[:2]
     out = np.empty((N * C, indices[0, 0].size if indices.size else 0), dtype=g.dtype)

@@ -16,8 +16,11 @@ then over the kh rows — so it loops kh + kw times instead of kh·kw.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
+from ...device import array_module
 from ..im2col import (
     Pair,
     compact,
@@ -63,7 +66,7 @@ class PoolGeometry:
 
     def crop(self, gp):
         (ph, pw), (H, W) = self.padding, self.hw
-        return compact(gp[:, :, ph : ph + H, pw : pw + W])
+        return _compact(gp[:, :, ph : ph + H, pw : pw + W])
 
     def padded(self, x, fill):
         """x with its padding (and ceil_mode overhang) filled; x itself when there is none.
@@ -71,13 +74,27 @@ class PoolGeometry:
         (H, W), (ph, pw), (eh, ew) = self.hw, self.padding, self.extra
         if not (ph or pw or eh or ew):
             return x
-        out = np.full(x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew), fill, dtype=x.dtype)
-        copy_rows(out[:, :, ph : ph + H, pw : pw + W], x)
+        shape = x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew)
+        out = array_module(x).full(shape, fill, dtype=x.dtype)
+        _assign(out[:, :, ph : ph + H, pw : pw + W], x)
         return out
 
-    def zeros_padded(self, N, C, dtype):
+    def zeros_padded(self, N, C, dtype, xp: ModuleType = np):
         (H, W), (ph, pw), (eh, ew) = self.hw, self.padding, self.extra
-        return np.zeros((N, C, H + 2 * ph + eh, W + 2 * pw + ew), dtype=dtype)
+        return xp.zeros((N, C, H + 2 * ph + eh, W + 2 * pw + ew), dtype=dtype)
+
+
+def _assign(dst, src) -> None:
+    """dst[...] = src; on the CPU a whole row at a time (`copy_rows`)."""
+    if type(dst) is np.ndarray:
+        copy_rows(dst, src)
+    else:
+        dst[...] = src
+
+
+def _compact(a):
+    """`a` in its own C-order buffer (`compact` on the CPU)."""
+    return compact(a) if type(a) is np.ndarray else array_module(a).ascontiguousarray(a)
 
 
 class FlatWindows:
@@ -207,25 +224,26 @@ def tiles(geo: PoolGeometry) -> bool:
 def _running_max(views, with_arg: bool, nan_rule: bool):
     """(max over `views`, index of the first view reaching it — the last NaN under
     `nan_rule`, PyTorch's "take val if val > max or val is NaN" — or None)."""
-    y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+    xp = array_module(views[0])
+    y = xp.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
     if not with_arg:
         for v in views[2:]:
-            np.maximum(y, v, out=y)
+            xp.maximum(y, v, out=y)
         return y, None
     if len(views) == 1:
-        return y, np.zeros(y.shape, dtype=np.uint8)
+        return y, xp.zeros(y.shape, dtype=np.uint8)
     arg = None
     for t, v in enumerate(views[1:], 1):
         upd = v > (views[0] if t == 1 else y)
         if nan_rule:
-            upd |= np.isnan(v)
+            upd |= xp.isnan(v)
         if arg is None:
             arg = upd.view(np.uint8) if len(views) <= 256 else upd.astype(np.int32)
             continue
         # taps come in increasing order, so "set to t where upd" is a max; this
         # branch-free arithmetic is ~20x faster than copyto(where=) on a random mask
-        np.maximum(arg, upd.view(np.uint8) * arg.dtype.type(t), out=arg)
-        np.maximum(y, v, out=y)
+        xp.maximum(arg, upd.view(np.uint8) * arg.dtype.type(t), out=arg)
+        xp.maximum(y, v, out=y)
     return y, arg
 
 
@@ -237,15 +255,20 @@ def max_pool2d_forward(x: np.ndarray, geo: PoolGeometry, with_arg: bool):
     Separable: c[h, wo] = max_j xpad[h, wo·sw + j·dw], then y = max_i c[ho·sh + i·dh, wo].
     Scanning columns first keeps PyTorch's tie rule: the first maximum in row-major order
     is the first row reaching the max, and in it the first column.
+
+    On a device the taps are read in place from the padded input (no phase grids), and
+    the NaN rule is applied from the start: testing y for NaN would wait on the device.
     """
     channels_first = is_channels_first(x)
     src = to_cnhw(x) if channels_first else x
-    if tiles(geo):
-        win, views = None, [src[:, :, hs, ws] for _, (hs, ws) in geo.taps()]
+    on_host = type(x) is np.ndarray
+    if tiles(geo) or not on_host:
+        padded = geo.padded(src, -np.inf)
+        win, views = None, [padded[:, :, hs, ws] for _, (hs, ws) in geo.taps()]
     else:
         win = FlatWindows(geo, src.shape)
         phases = win.split(src, -np.inf)
-    nan_rule = False
+    nan_rule = not on_host
     while True:
         if win is None:
             y, tap = _running_max(views, with_arg, nan_rule)
@@ -277,6 +300,9 @@ def _select(values: np.ndarray, mask: np.ndarray, out: np.ndarray) -> np.ndarray
     """out = values where mask, else +0 — exact for ±inf and NaN (a multiply by the mask
     would turn inf·0 into NaN; np.where ran 16x slower on random masks): the float's bits
     ANDed with all-ones or all-zeros."""
+    if type(values) is not np.ndarray:  # a device's where is one fused kernel
+        out[...] = array_module(values).where(mask, values, values.dtype.type(0))
+        return out
     bits = np.dtype(f"u{values.itemsize}")
     np.bitwise_and(
         values.view(bits), np.negative(mask.view(np.uint8), dtype=bits), out=out.view(bits)
@@ -294,7 +320,7 @@ def _route(dy: np.ndarray, tap: np.ndarray, targets: list, written: set) -> None
             written.add(key)
             _select(dy, tap == t, out=run)
         else:
-            tmp = np.empty_like(dy) if tmp is None else tmp
+            tmp = array_module(dy).empty_like(dy) if tmp is None else tmp
             run += _select(dy, tap == t, out=tmp)
 
 
@@ -303,12 +329,20 @@ def max_pool2d_backward(dy: np.ndarray, arg: PoolArgmax, geo: PoolGeometry) -> n
     max-unpooling by tap index (the adjoint of the forward's gather); for separable
     windows in the forward's two steps: rows first (dy → dc), then columns (dc → dx)."""
     win, dy = arg.windows, (to_cnhw(dy) if arg.channels_first else dy)
-    if win is None:  # tiles: every input position is in one window at most
+    xp = array_module(dy)
+    if win is None and tiles(geo):  # every input position is in one window at most
         (kh, kw), (Ho, Wo) = geo.kernel, geo.out
         covered = geo.hw == (kh * Ho, kw * Wo)
-        dx = (np.empty if covered else np.zeros)(arg.shape, dtype=dy.dtype)
+        dx = (xp.empty if covered else xp.zeros)(arg.shape, dtype=dy.dtype)
         for t, (hs, ws) in geo.taps():
             _select(dy, arg.taps[0] == t, out=dx[:, :, hs, ws])
+        return from_cnhw(dx) if arg.channels_first else dx
+    if win is None:  # taps read in place from the padded input (a device): windows overlap
+        gp = geo.zeros_padded(arg.shape[0], arg.shape[1], dy.dtype, xp)
+        zero = dy.dtype.type(0)
+        for t, (hs, ws) in geo.taps():
+            gp[:, :, hs, ws] += xp.where(arg.taps[0] == t, dy, zero)
+        dx = geo.crop(gp)
         return from_cnhw(dx) if arg.channels_first else dx
     g = np.zeros(win.T, dtype=dy.dtype)  # dy on the whole grid, 0 where no output is
     copy_rows(win.crop(g), dy)
@@ -346,28 +380,32 @@ def tap_to_flat_index(arg: PoolArgmax, geo: PoolGeometry) -> np.ndarray:
         t = rtap * kw + ctap
     else:
         t = win.crop(arg.taps[0]).astype(np.intp)
-    h = (np.arange(Ho) * sh - ph)[:, None] + (t // kw) * dh
-    w = (np.arange(Wo) * sw - pw)[None, :] + (t % kw) * dw
+    xp = array_module(t)
+    h = (xp.arange(Ho) * sh - ph)[:, None] + (t // kw) * dh
+    w = (xp.arange(Wo) * sw - pw)[None, :] + (t % kw) * dw
     idx = (h * geo.hw[1] + w).astype(np.int64)
     return from_cnhw(idx).copy() if arg.channels_first else idx
 
 
-def avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dtype):
-    """The (Ho, Wo) window sizes an average divides by.
+def avg_divisor(
+    geo: PoolGeometry, count_include_pad: bool, divisor_override, dtype, xp: ModuleType = np
+):
+    """The (Ho, Wo) window sizes an average divides by, made by the array module `xp`
+    (computed where it is used: no copy to a device).
 
     count_include_pad: the window clipped to the padded input, (min(s·o − p + k, n + p) −
     (s·o − p)); otherwise clipped to the input itself. PyTorch's rule, per axis, multiplied.
     """
     if divisor_override:
-        return np.asarray(divisor_override, dtype=dtype)
+        return xp.full((), divisor_override, dtype=dtype)
     counts = []
     for n, o, k, s, p in zip(geo.hw, geo.out, geo.kernel, geo.stride, geo.padding, strict=True):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
         if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
+            start, end = xp.maximum(start, 0), xp.minimum(end, n)
         counts.append(end - start)
-    return np.outer(counts[0], counts[1]).astype(dtype)
+    return xp.outer(counts[0], counts[1]).astype(dtype)
 
 
 def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
@@ -386,60 +424,85 @@ def avg_pool2d_forward(x: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) ->
 def avg_pool2d_backward(dy: np.ndarray, geo: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
     """dx: each window's dy / divisor added back to every tap it read (padding cropped)."""
     N, C = dy.shape[:2]
-    gp = geo.zeros_padded(N, C, dy.dtype)
+    gp = geo.zeros_padded(N, C, dy.dtype, array_module(dy))
     share = dy / divisor
     for _, (hs, ws) in geo.taps():
         gp[:, :, hs, ws] += share
     return geo.crop(gp)
 
 
-def adaptive_windows(n: int, out: int) -> list[tuple[int, int]]:
-    """Window i covers [⌊i·n/out⌋, ⌈(i+1)·n/out⌉)."""
-    return [((i * n) // out, -(-((i + 1) * n) // out)) for i in range(out)]
+def adaptive_bounds(n: int, out: int, xp: ModuleType = np):
+    """(start, end) of the `out` adaptive windows over n: window i covers
+    [⌊i·n/out⌋, ⌈(i+1)·n/out⌉)."""
+    i = xp.arange(out)
+    return (i * n) // out, -(-((i + 1) * n) // out)
 
 
-def adaptive_avg_matrix(n: int, out: int, dtype) -> np.ndarray:
-    """(out, n) matrix averaging each adaptive window, so y = A_h · x · A_wᵀ."""
-    a = np.zeros((out, n), dtype=dtype)
-    for i, (s, e) in enumerate(adaptive_windows(n, out)):
-        a[i, s:e] = 1.0 / (e - s)
-    return a
+def adaptive_avg_matrix(n: int, out: int, dtype, xp: ModuleType = np) -> np.ndarray:
+    """(out, n) matrix averaging each adaptive window, so y = A_h · x · A_wᵀ (made by
+    the array module `xp`)."""
+    start, end = adaptive_bounds(n, out, xp)
+    j = xp.arange(n)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_taps(n: int, out: int, xp: ModuleType):
+    """(out, k) positions read by each adaptive window, k the largest window; a shorter
+    window repeats its last position, which changes neither its maximum nor the first
+    position reaching it."""
+    start, end = adaptive_bounds(n, out, xp)
+    k = max(-(-((i + 1) * n) // out) - (i * n) // out for i in range(out))
+    return xp.minimum(start[:, None] + xp.arange(k), end[:, None] - 1)
 
 
 def adaptive_max_pool2d_forward(x: np.ndarray, out: Pair):
-    """(y, flat indices h·W + w) for adaptive windows; one reduction per output cell."""
+    """(y, flat indices h·W + w) for adaptive windows: every window gathered at once as
+    (N, C, Ho, Wo, kh·kw), then np.argmax (the first maximum; NaN counts as the maximum)."""
+    xp = array_module(x)
     N, C, H, W = x.shape
-    Ho, Wo = out
-    y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
-    idx = np.empty((N, C, Ho, Wo), dtype=np.int64)
-    for i, (hs, he) in enumerate(adaptive_windows(H, Ho)):
-        for j, (ws, we) in enumerate(adaptive_windows(W, Wo)):
-            win = x[:, :, hs:he, ws:we].reshape(N, C, -1)
-            a = np.argmax(win, axis=2)  # first maximum; NaN counts as the maximum
-            y[:, :, i, j] = np.take_along_axis(win, a[..., None], axis=2)[..., 0]
-            idx[:, :, i, j] = (hs + a // (we - ws)) * W + ws + a % (we - ws)
-    return y, idx
+    (Ho, Wo) = out
+    rows, cols = _adaptive_taps(H, Ho, xp), _adaptive_taps(W, Wo, xp)
+    kh, kw = rows.shape[1], cols.shape[1]
+    win = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]  # (N, C, Ho, kh, Wo, kw)
+    win = win.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho, Wo, kh * kw)
+    a = xp.argmax(win, axis=-1)
+    y = xp.take_along_axis(win, a[..., None], axis=-1)[..., 0]
+    h = rows[xp.arange(Ho)[:, None], a // kw]
+    w = cols[xp.arange(Wo), a % kw]
+    return y, (h * W + w).astype(np.int64)
 
 
 def unpool_scatter(
     values: np.ndarray, indices: np.ndarray, hw: Pair, accumulate: bool
 ) -> np.ndarray:
-    """out[n, c].flat[indices[n, c, ...]] = values[n, c, ...] (added up if `accumulate`)."""
+    """out[n, c].flat[indices[n, c, ...]] = values[n, c, ...] (added up if `accumulate`);
+    values whose index lies outside the plane are dropped (into one extra slot past the
+    end), as the compiled kernel skips them — the callers check indices on the CPU, and on
+    a device a check would wait for it."""
+    xp = array_module(values, indices)
     N, C = values.shape[:2]
     HW = hw[0] * hw[1]
-    flat = (indices.reshape(N * C, -1) + (np.arange(N * C) * HW)[:, None]).ravel()
+    idx = indices.reshape(N * C, -1)
+    flat = idx + (xp.arange(N * C) * HW)[:, None]
+    flat = xp.where((idx >= 0) & (idx < HW), flat, N * C * HW).ravel()
     v = values.reshape(-1)
+    size = N * C * HW + 1
     if accumulate:
-        out = np.bincount(flat, weights=v, minlength=N * C * HW).astype(values.dtype, copy=False)
+        out = xp.bincount(flat, weights=v, minlength=size).astype(values.dtype, copy=False)
     else:
-        out = np.zeros(N * C * HW, dtype=values.dtype)
+        out = xp.zeros(size, dtype=values.dtype)
         out[flat] = v
-    return out.reshape(N, C, *hw)
+    return out[:-1].reshape(N, C, *hw)
 
 
 def unpool_gather(g: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """The adjoint of `unpool_scatter`: g[n, c].flat[indices[n, c, ...]]."""
+    """The adjoint of `unpool_scatter`: g[n, c].flat[indices[n, c, ...]] (0 for an index
+    outside the plane)."""
     N, C = g.shape[:2]
-    return np.take_along_axis(g.reshape(N, C, -1), indices.reshape(N, C, -1), axis=2).reshape(
-        indices.shape
-    )
+    xp = array_module(g, indices)
+    plane = g.reshape(N, C, -1)
+    idx = indices.reshape(N, C, -1)
+    inside = (idx >= 0) & (idx < plane.shape[2])
+    taken = xp.take_along_axis(plane, xp.where(inside, idx, 0), axis=2)
+    return xp.where(inside, taken, g.dtype.type(0)).reshape(indices.shape)
