@@ -2,6 +2,12 @@
 
 Everything above this module asks it for `xp` (NumPy today) and for randomness, so that a
 later CuPy backend or a change of default precision happens in one place.
+
+Random streams per device: a `Generator` is a host (NumPy) stream, and for each other
+device it is used on (dropout's masks on a GPU), a stream of that device's own, made the
+first time that device asks for one and seeded from the host stream then. The same seed
+therefore gives the same run on each device; the CPU's and a GPU's numbers differ (as
+PyTorch's CPU and CUDA generators do), so a run on a GPU does not repeat one on the CPU.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
+
+from .device import CPU, Device
 
 xp = np
 
@@ -49,6 +57,10 @@ class Generator:
     run repeatable; `get_state`/`set_state` round-trip through JSON-friendly dicts so that
     checkpoints can restore the exact stream.
 
+    On a device other than the CPU, `on(device)` is a stream of that device's array module
+    (a CuPy generator on a GPU), seeded from this host stream the first time the device
+    asks for one, so drawing there copies nothing from the host.
+
     Parameters
     ----------
     seed : int or None
@@ -61,13 +73,47 @@ class Generator:
     def manual_seed(self, seed: int | None) -> Generator:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self._device_rngs: dict[Device, Any] = {}  # made again from the new host stream
         return self
 
+    def on(self, where: Device) -> Any:
+        """The random stream of device `where`: the host stream itself for the CPU, else
+        that device's generator (`random.default_rng` of its array module), seeded once
+        from the host stream when first asked for.
+
+        Parameters
+        ----------
+        where : Device
+            The device the numbers are drawn on.
+        """
+        if where.type == "cpu":
+            return self.rng
+        stream = self._device_rngs.get(where)
+        if stream is None:
+            seed = int(self.rng.integers(2**63))
+            backend = where.backend
+            with backend.selected(where.index):
+                stream = backend.module().random.default_rng(seed)
+            self._device_rngs[where] = stream
+        return stream
+
     def get_state(self) -> dict[str, Any]:
+        """The host stream's state (a JSON-friendly dict). Device streams are not part of
+        it: they are derived from the host stream, and `set_state` makes them again from
+        the restored one when next used, so restoring a state repeats what follows — on
+        a device, not necessarily what an uninterrupted run would have drawn there."""
         return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
+        """Restore the host stream (see `get_state`); device streams start afresh from it.
+
+        Parameters
+        ----------
+        state : dict
+            What `get_state` returned.
+        """
         self.rng.bit_generator.state = state
+        self._device_rngs = {}
 
 
 _default_generator = Generator(None)
@@ -92,6 +138,21 @@ def manual_seed(seed: int) -> Generator:
 def rng_of(generator: Generator | None) -> np.random.Generator:
     """The NumPy generator behind `generator`, or behind the default one."""
     return (generator or _default_generator).rng
+
+
+def rng_on(generator: Generator | None, where: Device = CPU) -> Any:
+    """The random stream of `generator` (or of the default one) on device `where`: its
+    NumPy generator on the CPU, a generator of the device's array module elsewhere
+    (see `Generator.on`).
+
+    Parameters
+    ----------
+    generator : Generator or None
+        The generator; the default one when None.
+    where : Device
+        The device the numbers are drawn on.
+    """
+    return (generator or _default_generator).on(where)
 
 
 def find_generators(

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from strided import Tensor, gradcheck, no_grad
+from strided.device import to_numpy
 from strided.functional import norm as FN
+
+pytestmark = pytest.mark.on_devices
 
 RNG = np.random.default_rng(11)
 
@@ -25,19 +28,22 @@ def test_batch_norm_training_matches_its_formula_and_updates_running_stats(shape
     w, b = RNG.standard_normal(shape[1]), RNG.standard_normal(shape[1])
     axes = (0,) + tuple(range(2, len(shape)))
     per_channel = (1, -1) + (1,) * (len(shape) - 2)
-    rm, rv = np.zeros(shape[1]), np.ones(shape[1])
+    rm, rv = t(np.zeros(shape[1]), False), t(np.ones(shape[1]), False)
     y = FN.batch_norm(
         t(x, False), rm, rv, t(w, False), t(b, False), training=True, momentum=0.1, eps=1e-5
     )
     expect = standardise(x, axes, 1e-5) * w.reshape(per_channel) + b.reshape(per_channel)
     np.testing.assert_allclose(y.data, expect, rtol=1e-12, atol=1e-12)
     n = x.size // shape[1]
-    np.testing.assert_allclose(rm, 0.1 * x.mean(axis=axes), rtol=1e-12)
-    np.testing.assert_allclose(rv, 0.9 + 0.1 * x.var(axis=axes) * n / (n - 1), rtol=1e-12)
-    # eval: the running statistics, not the batch's
-    y = FN.batch_norm(t(x, False), rm, rv, training=False, eps=1e-5)
-    expect = (x - rm.reshape(per_channel)) / np.sqrt(rv.reshape(per_channel) + 1e-5)
-    np.testing.assert_allclose(y.data, expect, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rm.data, 0.1 * x.mean(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(rv.data, 0.9 + 0.1 * x.var(axis=axes) * n / (n - 1), rtol=1e-12)
+    assert rm._version == rv._version == 1
+    # eval: the running statistics, not the batch's (given as Tensors or as arrays)
+    mean, var = to_numpy(rm.data), to_numpy(rv.data)
+    expect = (x - mean.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + 1e-5)
+    for stats in ((rm, rv), (mean, var)):
+        y = FN.batch_norm(t(x, False), *stats, training=False, eps=1e-5)
+        np.testing.assert_allclose(y.data, expect, rtol=1e-12, atol=1e-12)
 
 
 def test_batch_norm_gradients_training_eval_and_a_channels_first_view():
@@ -56,10 +62,23 @@ def test_batch_norm_gradients_training_eval_and_a_channels_first_view():
 
 def test_batch_norm_under_no_grad_still_updates_the_running_stats():
     x = RNG.standard_normal((8, 2))
-    rm, rv = np.zeros(2), np.ones(2)
+    rm, rv = t(np.zeros(2), False), t(np.ones(2), False)
     with no_grad():
         FN.batch_norm(t(x, False), rm, rv, training=True, momentum=0.5)
-    np.testing.assert_allclose(rm, 0.5 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(rm.data, 0.5 * x.mean(axis=0), rtol=1e-12)
+
+
+def test_running_stats_updated_on_a_device_must_live_there(default_device):
+    x = t(RNG.standard_normal((8, 2, 3)), False)
+    rm, rv = np.zeros(2), np.ones(2)
+    if default_device == "cpu":  # NumPy arrays are updated in place on the CPU
+        FN.batch_norm(x, rm, rv, training=True)
+        FN.instance_norm(x, rm, rv)
+        assert rm.any()
+        return
+    for norm in (FN.batch_norm, FN.instance_norm):
+        with pytest.raises(ValueError, match=r"running_mean must be a Tensor on the input's"):
+            norm(x, rm, rv, training=True) if norm is FN.batch_norm else norm(x, rm, rv)
 
 
 def test_layer_norm_and_its_gradient():

@@ -8,8 +8,11 @@ import pytest
 
 import strided as st
 from strided import functional as F
+from strided.device import to_numpy
 from strided.functional.activation import _erf
 from strided.gradcheck import gradcheck
+
+pytestmark = pytest.mark.on_devices
 
 
 def t(*shape, seed=0, scale=1.0):
@@ -53,7 +56,7 @@ def test_values_and_gradcheck(name):
     x = t(3, 5, seed=zlib.crc32(name.encode()), scale=2.0)
     # keep inputs off the kinks (0 for the rectifiers), where the derivative jumps
     x.data[np.abs(x.data) < 1e-3] = 0.5
-    np.testing.assert_allclose(f(x).data, ref(x.data), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(f(x).data, ref(to_numpy(x.data)), rtol=1e-10, atol=1e-12)
     assert gradcheck(f, [x])
 
 
@@ -124,6 +127,8 @@ def test_erf_matches_math_erf():
     x = np.concatenate([np.linspace(-7, 7, 2001), [0.0, 2.999999, 3.0, 3.000001]])
     ref = np.array([math.erf(v) for v in x])
     np.testing.assert_allclose(_erf(x), ref, rtol=0, atol=2e-15)
+    # on a device both formulas run on every element and `where` picks
+    np.testing.assert_allclose(to_numpy(_erf(st.tensor(x).data)), ref, rtol=0, atol=2e-15)
 
 
 def test_gelu_bad_approximate():

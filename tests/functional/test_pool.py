@@ -167,7 +167,9 @@ def test_pool1d_variants():
     np.testing.assert_array_equal(np.take_along_axis(u.data, idx.data, 2), y.data)
 
 
-def test_upsampling():
+def test_upsampling(default_device):
+    if default_device != "cpu":
+        pytest.skip("functional/upsample.py builds its matrices with NumPy: not on devices yet")
     x = t64(1, 2, 3, 2)
     up = upsample_nearest(x, scale_factor=2)
     np.testing.assert_array_equal(up.data[0, 0], np.kron(x.data[0, 0], np.ones((2, 2))))

@@ -14,11 +14,11 @@ pytestmark = pytest.mark.skipif(not compiled.numba_available(), reason="needs Nu
 def _loss_and_grad(kernels, x, y, w, eps, reduction):
     previous = compiled.use_kernels(kernels)
     try:
-        xt = st.tensor(x, requires_grad=True)
+        xt = st.tensor(x, requires_grad=True, device="cpu")  # the compiled kernels: CPU
         loss = cross_entropy(
             xt,
             y,
-            weight=None if w is None else st.tensor(w),
+            weight=None if w is None else st.tensor(w, device="cpu"),
             label_smoothing=eps,
             reduction=reduction,
         )

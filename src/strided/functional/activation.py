@@ -14,6 +14,7 @@ from numpy.typing import DTypeLike
 
 from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
+from ..device import array_module
 from ..kernels.activation import relu_backward, relu_forward
 from .stable import stable_log_softmax, stable_sigmoid, stable_softmax, stable_softplus
 
@@ -173,24 +174,38 @@ def _erf(x: np.ndarray) -> np.ndarray:
     |x| < 3: erf x = (2/√π)·e^{−x²}·Σ_n 2ⁿx^{2n+1}/(1·3···(2n+1)), a series of
     positive terms (no cancellation). |x| ≥ 3: erfc from its continued fraction
     erfc x = (e^{−x²}/√π) / (x + (1/2)/(x + 1/(x + (3/2)/(x + …)))).
+    On the CPU each formula runs on its own part of x; on a device both run on all of it
+    (clamped into their ranges) and `where` picks: selecting the parts would wait for it.
     """
     x64 = x.astype(np.float64)
-    a = np.abs(x64)
-    out = np.empty_like(x64)
-    small = a < 3
-    s = a[small]
+    xp = array_module(x)
+    a = abs(x64)
+    if xp is np:
+        out = np.empty_like(x64)
+        small = a < 3
+        out[small] = _erf_series(a[small])
+        out[~small] = _erf_far(a[~small])
+    else:
+        out = xp.where(a < 3, _erf_series(xp.minimum(a, 3.0)), _erf_far(xp.maximum(a, 3.0)))
+    return (xp.sign(x64) * out).astype(x.dtype, copy=False)
+
+
+def _erf_series(s: np.ndarray) -> np.ndarray:
+    """erf s for 0 ≤ s < 3, by the series of `_erf`."""
     term = s.copy()
     total = s.copy()
     for n in range(1, 70):
         term *= 2 * s * s / (2 * n + 1)
         total += term
-    out[small] = 2 / math.sqrt(math.pi) * np.exp(-s * s) * total
-    b = a[~small]
+    return 2 / math.sqrt(math.pi) * array_module(s).exp(-s * s) * total
+
+
+def _erf_far(b: np.ndarray) -> np.ndarray:
+    """erf b for b ≥ 3, by the continued fraction of `_erf`."""
     t = b.copy()
     for k in range(60, 0, -1):
         t = b + (k / 2) / t
-    out[~small] = 1 - np.exp(-b * b) / math.sqrt(math.pi) / t
-    return (np.sign(x64) * out).astype(x.dtype, copy=False)
+    return 1 - array_module(b).exp(-b * b) / math.sqrt(math.pi) / t
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)

@@ -1,6 +1,10 @@
 """Dropout (Srivastava et al. 2014) with inverted scaling: in training each unit is kept
 with probability 1 − p and the kept ones are multiplied by 1/(1 − p), so the expected
 activation is unchanged and evaluation is the identity, with no rescaling at test time.
+
+The mask is drawn on the input's device, from that device's stream of the generator
+(`Generator.on`): nothing is copied from the host in a training step. The same seed gives
+the same masks on each device, but a GPU's masks differ from the CPU's.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd import Function, Grads, Tensor
-from ..backend import Generator, rng_of
+from ..backend import Generator, rng_on
+from ..device import Device
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
 
@@ -33,11 +38,12 @@ def check_dropout_p(name: str, p: float) -> float:
 
 
 def _mask(
-    shape: tuple[int, ...], p: float, dtype: np.dtype, generator: Generator | None
+    shape: tuple[int, ...], p: float, dtype: np.dtype, where: Device, generator: Generator | None
 ) -> np.ndarray:
+    """m ∈ {0, 1/(1−p)} of `shape`, drawn on device `where`."""
     if p == 1.0:
-        return np.zeros(shape, dtype)
-    keep = rng_of(generator).random(shape, dtype=np.float32) >= p
+        return where.new("zeros", shape, dtype)
+    keep = rng_on(generator, where).random(shape, dtype=np.float32) >= p
     # the scale is computed in the tensor's dtype so that float32 stays float32
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
@@ -55,7 +61,7 @@ def _apply(
         x = Tensor(np.asarray(x))
     if not training or p == 0.0:
         return x
-    return Dropout.apply(x, mask=_mask(mask_shape(x.shape), p, x.dtype, generator))
+    return Dropout.apply(x, mask=_mask(mask_shape(x.shape), p, x.dtype, x.device, generator))
 
 
 def dropout(

@@ -8,6 +8,12 @@ everywhere (plus "batchmean" for `kl_div`). Classes sit on dimension 1: logits a
 Stability: log-probabilities come from the log-sum-exp with the maximum subtracted, and the
 logit forms of binary cross-entropy use log(1 + e^{−|x|}), so logits of ±1000 give finite
 losses and gradients.
+
+Devices: every loss runs on its input's device with that device's array module. Checks of
+values (class indices in range, probabilities in [0, 1]) would wait for a device, so they
+are made on the CPU only; on a device an out-of-range class index gives a NaN loss (and NaN
+gradients) instead of an error, and a probability outside [0, 1] a NaN loss, as the log
+of a negative number does. Shapes and dtypes are checked everywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 
 from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
+from ..device import array_module, move
 from ..kernels import loss as compiled_ce
 from .shape import reshape
 from .stable import stable_log_softmax, stable_sigmoid, stable_softplus
@@ -48,17 +55,19 @@ def _check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = _REDU
         raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
-def _tensor(name: str, arg: str, x: Tensor) -> Tensor:
+def _tensor(name: str, arg: str, x: Tensor, like: Tensor | None = None) -> Tensor:
+    """`x` as a Tensor; data that is not a Tensor (targets given as arrays or lists) goes
+    to the device of `like` (the input), or to the default device."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, list, tuple, int, float, np.number)):
-        return Tensor(np.asarray(x))
+        return Tensor(np.asarray(x), device=None if like is None else like.device)
     raise TypeError(f"{name}: {arg} must be a Tensor or array, got {type(x).__name__}")
 
 
 def _float_like(name: str, arg: str, x: Tensor, like: Tensor) -> Tensor:
     """`x` as a Tensor of `like`'s floating dtype (targets given as int arrays or lists)."""
-    t = _tensor(name, arg, x)
+    t = _tensor(name, arg, x, like)
     if t.dtype != like.dtype:
         if t.requires_grad:
             raise TypeError(f"{name}: {arg} has dtype {t.dtype}, input has {like.dtype}")
@@ -72,6 +81,18 @@ def _same_shape(name: str, a: Tensor, b: Tensor, what: str = "target") -> None:
             f"{name}: {what} shape {b.shape} does not match input shape {a.shape} "
             "(broadcasting here is almost always a bug; reshape one of them)"
         )
+
+
+def _scalar(total: Any, dtype: np.dtype) -> np.ndarray:
+    """A reduction's result as a 0-d array of `dtype` on its own device (NumPy's sums give
+    scalars, CuPy's 0-d arrays)."""
+    return array_module(total).asarray(total, dtype=dtype)
+
+
+def _on_device_of(v: Tensor | np.ndarray, x: Tensor) -> np.ndarray:
+    """The array of `v`: a Tensor's own (a Tensor on another device is refused by the op),
+    other data put on x's device."""
+    return v.data if isinstance(v, Tensor) else move(np.asarray(v), x.device)
 
 
 def _difference_grads(
@@ -96,12 +117,10 @@ class _PointwiseLoss(Function):
         if self.reduction == "none":
             return loss
         if self.reduction == "sum":
-            return np.asarray(loss.sum(), dtype=loss.dtype)
+            return _scalar(loss.sum(), loss.dtype)
         if self.reduction == "batchmean":
-            return np.asarray(
-                loss.sum() / max(loss.shape[0] if loss.ndim else 1, 1), dtype=loss.dtype
-            )
-        return np.asarray(loss.mean(), dtype=loss.dtype)
+            return _scalar(loss.sum() / max(loss.shape[0] if loss.ndim else 1, 1), loss.dtype)
+        return _scalar(loss.mean(), loss.dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
@@ -112,7 +131,7 @@ class _PointwiseLoss(Function):
                 "mean": max(int(np.prod(self.loss_shape)), 1),
                 "batchmean": max(self.loss_shape[0] if self.loss_shape else 1, 1),
             }[self.reduction]
-            gl = np.broadcast_to(np.asarray(g / n, dtype=self.loss_dtype), self.loss_shape)
+            gl = array_module(g).broadcast_to(_scalar(g / n, self.loss_dtype), self.loss_shape)
         return self.grads(gl)
 
     def pointwise(self, *arrays: Any) -> np.ndarray:  # pragma: no cover - abstract
@@ -129,8 +148,11 @@ class _PointwiseLoss(Function):
 
 def _class_targets(
     name: str, x: np.ndarray, target: np.ndarray, ignore_index: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate index targets against (N, C, ...) scores; return (target, valid mask)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate index targets against (N, C, ...) scores; return (target, valid mask, the
+    out-of-range mask). On the CPU an out-of-range target raises (the mask is then None);
+    on a device it is not looked at, which would wait for the device: the losses make
+    those samples NaN instead."""
     expected = (x.shape[0],) + x.shape[2:]
     if target.shape != expected:
         raise ValueError(
@@ -140,12 +162,28 @@ def _class_targets(
     valid = target != ignore_index
     n_classes = x.shape[1]
     bad = valid & ((target < 0) | (target >= n_classes))
+    if type(bad) is not np.ndarray:
+        return target, valid & ~bad, bad
     if bad.any():
         raise ValueError(
             f"{name}: target {int(target[bad].flat[0])} is out of bounds for {n_classes} "
             f"classes (input shape {x.shape}; ignore_index={ignore_index})"
         )
-    return target, valid
+    return target, valid, None
+
+
+def _target_weights(
+    tgt: np.ndarray,
+    weight: np.ndarray | None,
+    valid: np.ndarray,
+    bad: np.ndarray | None,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """w[y_i] for the valid samples, 0 for the ignored ones, NaN for out-of-range ones (a
+    device's unchecked targets: the NaN reaches the loss and the gradients)."""
+    xp = array_module(tgt)
+    wy = (xp.ones(tgt.shape, dtype) if weight is None else weight[tgt]) * valid
+    return wy if bad is None else xp.where(bad, np.dtype(dtype).type(np.nan), wy)
 
 
 def _class_weight(name: str, weight: Tensor | None, x: Tensor) -> np.ndarray | None:
@@ -153,7 +191,7 @@ def _class_weight(name: str, weight: Tensor | None, x: Tensor) -> np.ndarray | N
     if weight is None:
         return None
     C = x.shape[1]
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)
+    w = _on_device_of(weight, x).astype(x.dtype, copy=False)
     if w.shape != (C,):
         raise ValueError(f"{name}: weight must have shape ({C},) for {C} classes, got {w.shape}")
     return w
@@ -161,7 +199,7 @@ def _class_weight(name: str, weight: Tensor | None, x: Tensor) -> np.ndarray | N
 
 def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """a[n, idx[n, ...], ...] along axis 1."""
-    return np.take_along_axis(a, idx[:, None], axis=1)[:, 0]
+    return array_module(a).take_along_axis(a, idx[:, None], axis=1)[:, 0]
 
 
 def _weight_shape(ndim: int) -> tuple:
@@ -181,8 +219,9 @@ class CrossEntropyIndex(Function):
 
     def forward(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
         C = x.shape[1]
-        tgt = np.where(self.valid, target, 0)
-        if compiled_ce.applies(x):
+        xp = array_module(x)
+        tgt = xp.where(self.valid, target, 0)
+        if compiled_ce.applies(x, tgt, self.valid, weight):
             self.logp, loss, self.wy = compiled_ce.cross_entropy_forward(
                 x, tgt, self.valid, weight, self.label_smoothing
             )
@@ -194,8 +233,7 @@ class CrossEntropyIndex(Function):
         w = None if weight is None else weight.reshape(_weight_shape(x.ndim))
         # the nll part: (1−ε)·w[y]·(−log p[y])
         picked = -_gather(logp, tgt)
-        wy = np.ones_like(picked) if weight is None else weight[tgt]
-        wy = wy * self.valid
+        wy = _target_weights(tgt, weight, self.valid, self.bad, x.dtype)
         loss = (1 - eps) * wy * picked
         if eps > 0:
             smooth = -(logp if w is None else logp * w).sum(axis=1)
@@ -211,7 +249,7 @@ class CrossEntropyIndex(Function):
         if red == "mean":
             self.denom = self.wy.sum()
             total = total / self.denom  # 0/0 = nan when every target is ignored, as torch
-        return np.asarray(total, dtype=dtype)
+        return _scalar(total, dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if not self.needs_input_grad[0]:
@@ -226,32 +264,23 @@ class CrossEntropyIndex(Function):
                 None,
             )
         logp, tgt, eps = self.logp, self.tgt, self.label_smoothing
+        xp = array_module(logp)
         C = logp.shape[1]
         valid = self.valid
         # q = (1−ε)·w[y]·onehot(y) + (ε/C)·w   (zero rows where ignored)
-        p = np.exp(logp)
+        p = xp.exp(logp)
         if eps > 0:
-            q = (
-                np.broadcast_to(
-                    (eps / C)
-                    * (
-                        np.ones((1, C) + (1,) * (logp.ndim - 2), logp.dtype)
-                        if self.w is None
-                        else self.w
-                    ),
-                    logp.shape,
-                )
-                * valid[:, None]
-            )
-            q = np.array(q, dtype=logp.dtype)
+            w = xp.ones((1, C) + (1,) * (logp.ndim - 2), logp.dtype) if self.w is None else self.w
+            q = ((eps / C) * w * valid[:, None]).astype(logp.dtype)
+            q = q * xp.ones_like(logp)  # a writable array of logp's shape
         else:
-            q = np.zeros_like(logp)
-        np.put_along_axis(
+            q = xp.zeros_like(logp)
+        xp.put_along_axis(
             q, tgt[:, None], _gather(q, tgt)[:, None] + ((1 - eps) * self.wy)[:, None], axis=1
         )
         grad = p * q.sum(axis=1, keepdims=True) - q
         if self.reduction == "none":
-            grad *= np.expand_dims(g, 1)
+            grad *= xp.expand_dims(g, 1)
         elif self.reduction == "mean":
             grad *= g / self.denom
         else:
@@ -279,16 +308,18 @@ class CrossEntropySoft(Function):
         total = loss.sum()
         if self.reduction == "mean":
             total = total / max(self.count, 1)
-        return np.asarray(total, dtype=x.dtype)
+        return _scalar(total, x.dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
-            gs = np.expand_dims(g, 1)
+            gs = array_module(g).expand_dims(g, 1)
         else:
             gs = g / max(self.count, 1) if self.reduction == "mean" else g
         gx = gt = None
         if self.needs_input_grad[0]:
-            gx = (np.exp(self.logp) * self.q.sum(axis=1, keepdims=True) - self.q) * gs
+            gx = (
+                array_module(self.logp).exp(self.logp) * self.q.sum(axis=1, keepdims=True) - self.q
+            ) * gs
         if self.needs_input_grad[1]:  # ∂l/∂t_c = −(1−ε)·w_c·log p_c
             gt = -(1 - self.label_smoothing) * self.logp * gs
             if self.w is not None:
@@ -300,7 +331,7 @@ def _as_batched(x: Tensor, target: Tensor, soft: bool) -> tuple[Tensor, Tensor, 
     """Unbatched (C,) input with a scalar target (or (C,) probabilities) as a batch of 1."""
     if x.ndim == 1:
         x = reshape(x, (1, -1))
-        target = reshape(target, (1, -1)) if soft else Tensor(np.asarray(target.data).reshape(1))
+        target = reshape(target, (1, -1)) if soft else Tensor(target.data.reshape(1))
         return x, target, True
     return x, target, False
 
@@ -338,7 +369,7 @@ def cross_entropy(
         raise TypeError(f"{name}: input must be floating-point logits, got dtype {x.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    t = _tensor(name, "target", target)
+    t = _tensor(name, "target", target, x)
     soft = is_floating(t.dtype)
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
@@ -353,9 +384,9 @@ def cross_entropy(
         t = _float_like(name, "target", t, x)
         out = CrossEntropySoft.apply(x, t, w, reduction=reduction, label_smoothing=label_smoothing)
     else:
-        tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
+        tgt, valid, bad = _class_targets(name, x.data, t.data, ignore_index)
         out = CrossEntropyIndex.apply(
-            x, tgt, w, reduction=reduction, valid=valid, label_smoothing=label_smoothing
+            x, tgt, w, reduction=reduction, valid=valid, bad=bad, label_smoothing=label_smoothing
         )
     return _squeeze_unbatched(out, reduction, unbatched)
 
@@ -364,8 +395,8 @@ class NLLLoss(Function):
     """l_i = −w[y_i]·x_i[y_i]; mean = Σ l_i / Σ_{not ignored} w[y_i]."""
 
     def forward(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
-        tgt = np.where(self.valid, target, 0)
-        wy = (np.ones(tgt.shape, x.dtype) if weight is None else weight[tgt]) * self.valid
+        tgt = array_module(x).where(self.valid, target, 0)
+        wy = _target_weights(tgt, weight, self.valid, self.bad, x.dtype)
         loss = -wy * _gather(x, tgt)
         self.tgt, self.wy, self.shape, self.dtype = tgt, wy, x.shape, x.dtype
         if self.reduction == "none":
@@ -374,7 +405,7 @@ class NLLLoss(Function):
         if self.reduction == "mean":
             self.denom = wy.sum()
             total = total / self.denom
-        return np.asarray(total, dtype=x.dtype)
+        return _scalar(total, x.dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if not self.needs_input_grad[0]:
@@ -382,8 +413,9 @@ class NLLLoss(Function):
         scale = {"none": g, "sum": g}.get(self.reduction)
         if scale is None:
             scale = g / self.denom
-        grad = np.zeros(self.shape, self.dtype)
-        np.put_along_axis(grad, self.tgt[:, None], (-self.wy * scale)[:, None], axis=1)
+        xp = array_module(self.wy)
+        grad = xp.zeros(self.shape, self.dtype)
+        xp.put_along_axis(grad, self.tgt[:, None], (-self.wy * scale)[:, None], axis=1)
         return grad, None, None
 
 
@@ -409,13 +441,13 @@ def nll_loss(
     name = "nll_loss"
     _check_reduction(name, reduction)
     x = _tensor(name, "input", input)
-    t = _tensor(name, "target", target)
+    t = _tensor(name, "target", target, x)
     if is_floating(t.dtype):
         raise TypeError(f"{name}: target must hold integer class indices, got dtype {t.dtype}")
     x, t, unbatched = _as_batched(x, t, False)
     w = _class_weight(name, weight, x)
-    tgt, valid = _class_targets(name, x.data, np.asarray(t.data), ignore_index)
-    out = NLLLoss.apply(x, tgt, w, reduction=reduction, valid=valid)
+    tgt, valid, bad = _class_targets(name, x.data, t.data, ignore_index)
+    out = NLLLoss.apply(x, tgt, w, reduction=reduction, valid=valid, bad=bad)
     return _squeeze_unbatched(out, reduction, unbatched)
 
 
@@ -437,8 +469,8 @@ class MSE(_PointwiseLoss):
 class L1(_PointwiseLoss):
     def pointwise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         diff = a - b
-        self.sign = np.sign(diff)  # the subgradient 0 at a = b, as torch
-        return np.abs(diff)
+        self.sign = array_module(diff).sign(diff)  # the subgradient 0 at a = b, as torch
+        return abs(diff)
 
     def grads(self, gl: np.ndarray) -> Grads:
         ga = self.sign * gl
@@ -451,19 +483,20 @@ class Huber(_PointwiseLoss):
 
     def pointwise(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         d = a - b
-        ad = np.abs(d)
+        ad = abs(d)
         self.d, self.small = d, ad < self.beta
         s = self.scale
         if self.beta == 0:
             return s * ad
-        return s * np.where(self.small, 0.5 * d * d / self.beta, ad - 0.5 * self.beta)
+        return s * array_module(d).where(self.small, 0.5 * d * d / self.beta, ad - 0.5 * self.beta)
 
     def grads(self, gl: np.ndarray) -> Grads:
         d = self.d
+        xp = array_module(d)
         if self.beta == 0:
-            ga = np.sign(d)
+            ga = xp.sign(d)
         else:
-            ga = np.where(self.small, d / self.beta, np.sign(d))
+            ga = xp.where(self.small, d / self.beta, xp.sign(d))
         ga = self.scale * ga * gl
         return _difference_grads(self.needs_input_grad, ga)
 
@@ -563,7 +596,7 @@ class SquaredError(Function):
         if self.reduction == "none":
             return loss
         total = loss.sum()
-        return np.asarray(total / self.n if self.reduction == "mean" else total, f.dtype)
+        return _scalar(total / self.n if self.reduction == "mean" else total, f.dtype)
 
     def backward(self, g: np.ndarray) -> Grads:
         if self.reduction == "none":
@@ -590,12 +623,13 @@ def squared_error_loss(input: Tensor, target: Tensor, reduction: str = "mean") -
     x = _tensor(name, "input", input)
     if x.ndim != 2:
         raise ValueError(f"{name}: input must be (N, C), got shape {x.shape}")
-    t = _tensor(name, "target", target)
+    t = _tensor(name, "target", target, x)
     if not is_floating(t.dtype):
-        idx = np.asarray(t.data)
-        _class_targets(name, x.data, idx, ignore_index=-(10**18))
-        onehot = np.zeros(x.shape, x.dtype)
-        onehot[np.arange(x.shape[0]), idx] = 1
+        idx, _, bad = _class_targets(name, x.data, t.data, ignore_index=-(10**18))
+        xp = array_module(idx)
+        onehot = (xp.arange(x.shape[1]) == idx[:, None]).astype(x.dtype)
+        if bad is not None:  # a device's unchecked targets: NaN rows
+            onehot = xp.where(bad[:, None], np.dtype(x.dtype).type(np.nan), onehot)
         t = Tensor(onehot)
     t = _float_like(name, "target", t, x)
     _same_shape(name, x, t)
@@ -612,9 +646,10 @@ class BCE(_PointwiseLoss):
     p = 0 or 1 gives a finite loss."""
 
     def pointwise(self, p: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            self.logp = np.maximum(np.log(p), -100)
-            self.log1mp = np.maximum(np.log1p(-p), -100)
+        xp = array_module(p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.logp = xp.maximum(xp.log(p), -100)
+            self.log1mp = xp.maximum(xp.log1p(-p), -100)
         self.p, self.t, self.w = p, t, w
         loss = -(t * self.logp + (1 - t) * self.log1mp)
         return loss if w is None else loss * w
@@ -624,7 +659,7 @@ class BCE(_PointwiseLoss):
         gl = gl if self.w is None else gl * self.w
         gp = gt = None
         if self.needs_input_grad[0]:  # ∂/∂p = (p − t) / (p(1 − p)), denominator ≥ 1e-12
-            gp = gl * (p - t) / np.maximum(p * (1 - p), 1e-12)
+            gp = gl * (p - t) / array_module(p).maximum(p * (1 - p), 1e-12)
         if self.needs_input_grad[1]:  # ∂/∂t = log(1−p) − log p
             gt = gl * (self.log1mp - self.logp)
         return gp, gt, None
@@ -646,20 +681,22 @@ def binary_cross_entropy(
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
-    if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
+    on_host = type(x.data) is np.ndarray  # a device is not waited for (see the module)
+    if on_host and x.data.size and (x.data.min() < 0 or x.data.max() > 1):
         raise ValueError(
             f"{name}: input must hold probabilities in [0, 1] "
             f"(got values in [{x.data.min():.4g}, {x.data.max():.4g}]); "
             "for raw scores use binary_cross_entropy_with_logits"
         )
-    w = (
-        None
-        if weight is None
-        else np.broadcast_to(
-            np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype), x.shape
-        )
-    )
-    return BCE.apply(x, t, w, reduction=reduction)
+    return BCE.apply(x, t, _elementwise_weight(weight, x), reduction=reduction)
+
+
+def _elementwise_weight(v: Tensor | np.ndarray | None, x: Tensor) -> np.ndarray | None:
+    """A per-element weight broadcast to x's shape, in x's dtype (None stays None)."""
+    if v is None:
+        return None
+    a = _on_device_of(v, x)
+    return array_module(a).broadcast_to(a.astype(x.dtype, copy=False), x.shape)
 
 
 class BCEWithLogits(_PointwiseLoss):
@@ -712,17 +749,8 @@ def binary_cross_entropy_with_logits(
     _check_reduction(name, reduction)
     x, t = _pair_loss(name, input, target)
 
-    def arr(v: Tensor | None) -> np.ndarray | None:
-        return (
-            None
-            if v is None
-            else np.broadcast_to(
-                np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype), x.shape
-            )
-        )
-
     try:
-        w, pw = arr(weight), arr(pos_weight)
+        w, pw = _elementwise_weight(weight, x), _elementwise_weight(pos_weight, x)
     except ValueError:
         raise ValueError(
             f"{name}: weight/pos_weight cannot be broadcast to the input shape {x.shape}"
@@ -736,12 +764,13 @@ class KLDiv(_PointwiseLoss):
 
     def pointwise(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         self.x, self.t = x, t
+        xp = array_module(x)
         if self.log_target:
-            self.et = np.exp(t)
+            self.et = xp.exp(t)
             return self.et * (t - x)
         pos = t > 0
-        self.logt = np.log(np.where(pos, t, 1))
-        return np.where(pos, t * (self.logt - x), 0)
+        self.logt = xp.log(xp.where(pos, t, 1))
+        return xp.where(pos, t * (self.logt - x), 0)
 
     def grads(self, gl: np.ndarray) -> Grads:
         gx = gt = None
@@ -754,7 +783,7 @@ class KLDiv(_PointwiseLoss):
         if self.needs_input_grad[0]:
             gx = -self.t * gl
         if self.needs_input_grad[1]:
-            gt = np.where(self.t > 0, self.logt - self.x + 1, 0) * gl
+            gt = array_module(gl).where(self.t > 0, self.logt - self.x + 1, 0) * gl
         return gx, gt
 
 

@@ -20,20 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from numpy.typing import DTypeLike
 
 from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
+from ..device import array_module, device_of, move
 from ..kernels.im2col import is_channels_first
 from ..kernels.norm import batch_norm_backward, batch_norm_forward
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
 
-def _arr(v: Tensor | np.ndarray | None, dtype: DTypeLike) -> np.ndarray | None:
+def _arr(v: Tensor | np.ndarray | None, like: Tensor) -> np.ndarray | None:
+    """The array of `v` in like's dtype; data that is not a Tensor goes to like's device."""
     if v is None:
         return None
-    return np.asarray(v.data if isinstance(v, Tensor) else v, dtype=dtype)
+    a = v.data if isinstance(v, Tensor) else move(np.asarray(v), like.device)
+    return a.astype(like.dtype, copy=False)
 
 
 def _standardise_backward(
@@ -54,15 +56,16 @@ def _channel_view(a: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.
     if is_channels_first(a):
         t = a.swapaxes(0, 1)
         return t.reshape(1, C, -1), lambda v: v.reshape(t.shape).swapaxes(0, 1)
-    a = np.ascontiguousarray(a)
+    a = array_module(a).ascontiguousarray(a)
     return a.reshape(N, C, int(np.prod(a.shape[2:]))), lambda v: v.reshape(a.shape)
 
 
 def _like(g: np.ndarray, v: np.ndarray) -> np.ndarray:
     """g (N, C, ...) in the (A, C, B) layout of `v` (from `_channel_view`)."""
+    xp = array_module(g)
     if v.shape[0] == 1 and g.shape[0] != 1:
-        return np.ascontiguousarray(g.swapaxes(0, 1)).reshape(v.shape)
-    return np.ascontiguousarray(g).reshape(v.shape)
+        return xp.ascontiguousarray(g.swapaxes(0, 1)).reshape(v.shape)
+    return xp.ascontiguousarray(g).reshape(v.shape)
 
 
 class BatchNorm(Function):
@@ -97,6 +100,20 @@ class BatchNorm(Function):
         return (None if gx is None else self.back(gx)), gw, gb
 
 
+def _check_updatable(name: str, x: Tensor, *running: Tensor | np.ndarray | None) -> None:
+    """Running statistics updated in place must live where x does: an array on the CPU
+    cannot be updated from a device without waiting for it."""
+    if type(x.data) is np.ndarray:
+        return
+    for nm, v in zip(("running_mean", "running_var"), running, strict=True):
+        if not isinstance(v, Tensor) or device_of(v.data) != x.device:
+            where = f" on {v.device}" if isinstance(v, Tensor) else ""
+            raise ValueError(
+                f"{name}: {nm} must be a Tensor on the input's device ({x.device}) to be "
+                f"updated there, got a {type(v).__name__}{where}"
+            )
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | np.ndarray | None = None,
@@ -114,6 +131,10 @@ def batch_norm(
         running ← (1 − momentum)·running + momentum·batch,
     with the *unbiased* batch variance (n/(n−1)·σ²), as torch does. With `training=False`
     the running statistics are used. `momentum=None` is handled by `nn.BatchNorm*`.
+
+    On a device the update is made there, without waiting for it; running statistics
+    that are updated must then be Tensors on the input's device (`Module.to` moves a
+    BatchNorm's buffers), while ones only read may be given as NumPy arrays.
 
     Parameters
     ----------
@@ -141,7 +162,8 @@ def batch_norm(
     n = x.data.size // max(C, 1)
     if x.data.size == 0 and C:  # as PyTorch: an empty batch gives an empty output and
         use_batch, training = False, False  # leaves the running statistics alone
-        running_mean, running_var = np.zeros(C, x.dtype), np.ones(C, x.dtype)
+        running_mean = Tensor(x.data.sum(axis=axes))  # zeros (C,) on x's device
+        running_var = Tensor(running_mean.data + 1)
     if use_batch and n <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input "
@@ -158,8 +180,11 @@ def batch_norm(
                 f"batch_norm: {nm} must have shape ({C},) for input shape "
                 f"{x.shape}, got {np.shape(v.data if isinstance(v, Tensor) else v)}"
             )
-    rm = None if use_batch else _arr(running_mean, x.dtype)
-    rv = None if use_batch else _arr(running_var, x.dtype)
+    updated = use_batch and training and running_mean is not None and running_var is not None
+    if updated:
+        _check_updatable("batch_norm", x, running_mean, running_var)
+    rm = None if use_batch else _arr(running_mean, x)
+    rv = None if use_batch else _arr(running_var, x)
     out = BatchNorm.apply(
         x,
         weight,
@@ -170,7 +195,8 @@ def batch_norm(
         running_mean=rm,
         running_var=rv,
     )
-    if use_batch and training and running_mean is not None and running_var is not None:
+    if updated:
+        assert running_mean is not None and running_var is not None
         fn = out._ctx if out._ctx is not None else None
         if fn is not None:
             mean, var = fn.batch_mean, fn.batch_var
@@ -198,7 +224,7 @@ class LayerNorm(Function):
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
         var = (xc * xc).mean(axis=axes, keepdims=True)
-        self.invstd = 1.0 / np.sqrt(var + self.eps)
+        self.invstd = 1.0 / array_module(var).sqrt(var + self.eps)
         self.xhat = xc * self.invstd
         self.weight = weight
         out = self.xhat if weight is None else self.xhat * weight
@@ -272,7 +298,7 @@ class GroupNorm(Function):
         mean = xg.mean(axis=2, keepdims=True)
         xc = xg - mean
         var = (xc * xc).mean(axis=2, keepdims=True)
-        self.invstd = 1.0 / np.sqrt(var + self.eps)
+        self.invstd = 1.0 / array_module(var).sqrt(var + self.eps)
         self.xhat = (xc * self.invstd).reshape(x.shape)
         self.weight, self.cshape = weight, (1, C) + (1,) * (x.ndim - 2)
         out = self.xhat if weight is None else self.xhat * weight.reshape(self.cshape)
@@ -384,6 +410,7 @@ def instance_norm(
     C = x.shape[1]
     out = group_norm(x, C, weight, bias, eps) if C else x
     if running_mean is not None and running_var is not None and x.data.size:
+        _check_updatable("instance_norm", x, running_mean, running_var)
         v = x.data.reshape(x.shape[0], C, spatial)
         for buf, new in (
             (running_mean, v.mean(axis=2).mean(axis=0)),
@@ -399,12 +426,13 @@ def instance_norm(
 
 def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
     """s[:, c] = Σ a[:, c−before .. c+after] along axis 1 (zero outside), via a cumsum."""
+    xp = array_module(a)
     C = a.shape[1]
     pad = [(0, 0)] * a.ndim
     pad[1] = (before + 1, after)
-    cs = np.cumsum(np.pad(a, pad), axis=1)
-    idx = np.arange(C)
-    return cs.take(idx + before + after + 1, axis=1) - cs.take(idx, axis=1)
+    cs = xp.cumsum(xp.pad(a, pad), axis=1)
+    # columns c + before + after + 1 minus columns c: two slices
+    return cs[:, before + after + 1 : before + after + 1 + C] - cs[:, :C]
 
 
 class LocalResponseNorm(Function):

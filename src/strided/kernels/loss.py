@@ -19,11 +19,15 @@ import numpy as np
 from .compiled import compiled, jit
 
 
-def applies(x: np.ndarray) -> bool:
-    """Whether the compiled kernels take these logits: compiled kernels selected, (N, C)
-    and C-contiguous float32/float64."""
+def applies(x: np.ndarray, *others: np.ndarray | None) -> bool:
+    """Whether the compiled kernels take these logits (and the op's `others` arrays: the
+    targets, their mask, the class weights): compiled kernels selected, all of them NumPy
+    arrays, x (N, C) and C-contiguous float32/float64."""
     return (
-        compiled(x) and x.ndim == 2 and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
+        compiled(x, *others)
+        and x.ndim == 2
+        and x.flags.c_contiguous
+        and x.dtype in (np.float32, np.float64)
     )
 
 

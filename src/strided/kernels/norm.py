@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..device import array_module
 from .compiled import compiled, jit
 from .flat import prange
 
@@ -24,7 +25,7 @@ def _per_channel_dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Σ u·v over axes 0 and 2 of two (A, C, B) arrays: one BLAS dot per channel when each
     channel is one run (A = 1), else a pairwise sum of the product."""
     if u.shape[0] == 1:
-        return np.matmul(u[0][:, None, :], v[0][:, :, None]).reshape(-1)
+        return array_module(u).matmul(u[0][:, None, :], v[0][:, :, None]).reshape(-1)
     return (u * v).sum(axis=(0, 2))
 
 
@@ -65,7 +66,7 @@ def batch_norm_forward(v: np.ndarray, weight, bias, running_mean, running_var, e
     dtype = v.dtype
     use_batch = running_mean is None
     if (
-        compiled(v, running_mean, running_var)
+        compiled(v, running_mean, running_var, weight, bias)
         and v.flags.c_contiguous
         and v.dtype in (np.float32, np.float64)
     ):
@@ -95,7 +96,7 @@ def batch_norm_forward(v: np.ndarray, weight, bias, running_mean, running_var, e
     else:
         mean, var = running_mean, running_var
         xc = v - running_mean.reshape(col)
-    invstd = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+    invstd = (1.0 / array_module(var).sqrt(var + eps)).astype(dtype, copy=False)
     scale = invstd if weight is None else invstd * weight
     out = xc * scale.reshape(col).astype(dtype, copy=False)
     if bias is not None:
@@ -135,7 +136,7 @@ def batch_norm_backward(
     col = (1, -1, 1)
     m = xc.shape[0] * xc.shape[2]
     if (
-        compiled(g, xc)
+        compiled(g, xc, invstd, weight)
         and g.flags.c_contiguous
         and xc.flags.c_contiguous
         and g.dtype == xc.dtype

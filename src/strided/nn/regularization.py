@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Function, Tensor
+from ..device import array_module
 from .module import Module, Parameter
 from .utils import clip_grad_norm_, clip_grad_value_  # noqa: F401  (part of the toolbox)
 
@@ -39,14 +40,16 @@ class _NormPenalty(Function):
     """λ₁·Σ|w| + (λ₂/2)·Σw² over any number of tensors."""
 
     def forward(self, *ws: np.ndarray) -> np.ndarray:
+        # the sums stay where the weights are (a float() of each would wait for a device)
+        xp = array_module(*ws)
         total = 0.0
         for w in ws:
             if self.l1:
-                total += self.l1 * float(np.abs(w).sum())
+                total = total + self.l1 * abs(w).sum(dtype=np.float64)
             if self.l2:
-                total += 0.5 * self.l2 * float(np.vdot(w, w))
+                total = total + 0.5 * self.l2 * xp.vdot(w, w).astype(np.float64)
         self.ws = ws
-        return np.asarray(total, dtype=ws[0].dtype if ws else np.float32)
+        return xp.asarray(total, dtype=ws[0].dtype if ws else np.float32)
 
     def backward(self, g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         out: list[np.ndarray | None] = []
@@ -54,9 +57,9 @@ class _NormPenalty(Function):
             if not need:
                 out.append(None)
                 continue
-            gw = np.zeros_like(w)
+            gw = array_module(w).zeros_like(w)
             if self.l1:
-                gw += self.l1 * np.sign(w)
+                gw += self.l1 * array_module(w).sign(w)
             if self.l2:
                 gw += self.l2 * w
             out.append(gw * g)
@@ -139,10 +142,11 @@ class _ActivationL1(Function):
         self.h = h
         n = h.shape[0] if h.ndim else 1
         self.scale = self.weight / max(n, 1)
-        return np.asarray(self.scale * float(np.abs(h).sum()), dtype=h.dtype)
+        xp = array_module(h)
+        return xp.asarray(self.scale * abs(h).sum(dtype=np.float64), dtype=h.dtype)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        return (self.scale * g) * np.sign(self.h)
+        return (self.scale * g) * array_module(self.h).sign(self.h)
 
 
 def activation_l1_penalty(activations: Tensor, weight: float) -> Tensor:
