@@ -8,8 +8,10 @@ import pytest
 
 from simulated_gpu import SimBackend
 from strided.device import array_module, move, to_numpy
+from strided.kernels import pool3d
 from strided.kernels.pool import reference
 from strided.kernels.pool.reference import PoolGeometry
+from strided.kernels.pool3d import Pool3dGeometry
 
 DEVICES_ONLY = "the CPU is the reference these tests compare against"
 
@@ -115,4 +117,41 @@ def test_adaptive_max_and_unpooling_on_a_device_match_the_cpu(accelerator):
         np.testing.assert_array_equal(
             to_numpy(reference.unpool_gather(move(gx, accelerator), idx)),
             reference.unpool_gather(gx, idx0),
+        )
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, dilation, ceil_mode",
+    [
+        ((2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1), False),
+        ((3, 2, 3), (2, 1, 2), (1, 1, 1), (1, 2, 1), True),
+    ],
+)
+def test_pool3d_on_a_device_matches_the_cpu(
+    accelerator, kernel, stride, padding, dilation, ceil_mode
+):
+    rng = np.random.default_rng(9)
+    x = rng.integers(-3, 3, (2, 3, 6, 7, 5)).astype(np.float64)  # ties
+    x.flat[rng.integers(0, x.size, 5)] = np.nan
+    geo = Pool3dGeometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
+    y0, idx0 = pool3d.max_pool3d_forward(x, geo)
+    y, idx = pool3d.max_pool3d_forward(move(x, accelerator), geo)
+    np.testing.assert_array_equal(to_numpy(y), y0)
+    np.testing.assert_array_equal(to_numpy(idx), idx0)
+    gy = rng.standard_normal(y0.shape)
+    np.testing.assert_allclose(
+        to_numpy(pool3d.max_pool3d_backward(move(gy, accelerator), idx, geo.spatial)),
+        pool3d.max_pool3d_backward(gy, idx0, geo.spatial),
+    )
+    x = rng.standard_normal(x.shape)
+    geo = Pool3dGeometry(x.shape[2:], kernel, stride, padding, (1, 1, 1), ceil_mode)
+    gy = rng.standard_normal(x.shape[:2] + geo.out)
+    for include in (True, False):
+        div0 = pool3d.avg_divisor(geo, include, None, np.float64)
+        div = pool3d.avg_divisor(geo, include, None, np.float64, array_module(move(x, accelerator)))
+        y = pool3d.avg_pool3d_forward(move(x, accelerator), geo, div)
+        np.testing.assert_allclose(to_numpy(y), pool3d.avg_pool3d_forward(x, geo, div0))
+        np.testing.assert_allclose(
+            to_numpy(pool3d.avg_pool3d_backward(move(gy, accelerator), geo, div)),
+            pool3d.avg_pool3d_backward(gy, geo, div0),
         )

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function, Grads, Tensor
 from ..backend import is_floating
+from ..device import array_module
 from ..kernels.pool3d import (
     Pool3dGeometry,
     avg_divisor,
@@ -134,7 +135,7 @@ def avg_pool3d(
         not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0
     ):
         raise ValueError(f"{fn}: divisor_override must be a positive int, got {divisor_override!r}")
-    divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype)
+    divisor = avg_divisor(geo, count_include_pad, divisor_override, x.dtype, array_module(x.data))
     return AvgPool3d.apply(x, geo=geo, divisor=divisor)
 
 
