@@ -11,6 +11,7 @@ by its window's divisor, back over the window's taps.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
@@ -58,7 +59,7 @@ class Pool3dGeometry:
         xp = array_module(x)
         return xp.pad(x, pads, constant_values=fill) if any(map(any, pads)) else x
 
-    def taps(self, xpad: np.ndarray):
+    def taps(self, xpad: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         """(t, the view of tap t of every window) for the taps t = 0, 1, ... in row-major
         order of the kernel."""
         lead = (slice(None), slice(None))
