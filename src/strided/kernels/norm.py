@@ -7,7 +7,8 @@
                dx = a·g − x_c·(a·invstd²·Σ g·x_c / m) − a·Σ g / m     (eval: dx = a·g)
 
 The compiled kernels take one channel per thread (prange over C) and sum each channel in
-float64 in a fixed order, so the result does not depend on the number of threads.
+float64 in a fixed order, so the result does not depend on the number of threads. Arrays
+on a device take the reference, in their array module's reductions.
 """
 
 from __future__ import annotations

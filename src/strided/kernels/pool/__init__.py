@@ -16,6 +16,9 @@ reference, 2 threads on a loaded 2-core machine):
 Tiling windows are read in place by the reference, one strided view per tap, where the
 direct kernel pays a loop setup per output row and tap. A max pool's backward follows the
 strategy of its forward (the argmax it saved).
+
+Arrays on a device (CuPy) always take the reference, written against their array module:
+there every tap is a slice of the padded input, one elementwise kernel per tap.
 """
 
 from __future__ import annotations
