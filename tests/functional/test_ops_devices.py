@@ -185,3 +185,59 @@ def test_cpu_tensors_stay_on_the_cpu_whatever_the_default(default_device):
     (c * c).sum().backward()
     assert c.grad.device == st.device("cpu")
     np.testing.assert_array_equal(c.grad.numpy(), [2, -4, 6])
+
+
+# Every core op on (x, y, i), x and y (4, 6) float32, i an int64 index: the values and the
+# gradients on the device must equal the CPU's to float32 precision.
+OPS = {
+    "add": lambda x, y, i: x + y,
+    "sub_scalar": lambda x, y, i: 1.5 - x,
+    "mul": lambda x, y, i: x * y,
+    "div": lambda x, y, i: x / (y * y + 1),
+    "pow": lambda x, y, i: (x * x + 1) ** 1.5,
+    "exp_log_sqrt": lambda x, y, i: F.exp(x) + F.log(y * y + 1) + F.sqrt(x * x + 2),
+    "abs_sin_cos": lambda x, y, i: F.abs(x) * F.sin(y) + F.cos(x),
+    "clip": lambda x, y, i: x.clip(-0.3, 0.4),
+    "maximum": lambda x, y, i: F.maximum(x, y) - F.minimum(x, 0.1),
+    "where": lambda x, y, i: F.where(x > y, x, y * 2),
+    "sum_mean": lambda x, y, i: x.sum(0) + y.mean(dim=0, keepdim=True),
+    "var_std": lambda x, y, i: x.var(1) + y.std(0).sum(),
+    "amax_min": lambda x, y, i: x.amax(1) + y.min(),
+    "max_dim": lambda x, y, i: x.max(dim=1).values * 2,
+    "logsumexp": lambda x, y, i: F.logsumexp(x, dim=1),
+    "sort": lambda x, y, i: x.sort(dim=1, descending=True).values,
+    "topk": lambda x, y, i: y.topk(2, dim=0).values,
+    "reshape_permute": lambda x, y, i: x.reshape(2, 3, 4).permute(2, 0, 1).flatten(1),
+    "transpose_expand": lambda x, y, i: x.T.unsqueeze(0).expand(2, -1, -1) * 1.0,
+    "cat_stack": lambda x, y, i: F.cat([x, y], 1) * F.stack([x, y], 2).sum(2).mean(),
+    "split": lambda x, y, i: F.split(x, [1, 5], dim=1)[1] * 3,
+    "getitem": lambda x, y, i: x[1:, ::2].sum() + x[i, 1:3].sum(0) + x[x > 0].sum(),
+    "matmul": lambda x, y, i: x @ y.T,
+    "linear": lambda x, y, i: F.linear(x, y, y[:, 0]),
+    "embedding": lambda x, y, i: F.embedding(i, x),
+    "pixel_shuffle": lambda x, y, i: F.pixel_shuffle(x.reshape(1, 4, 3, 2), 2),
+}
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_every_core_op_matches_the_cpu_in_float32(name, default_device):
+    if default_device == "cpu":
+        pytest.skip("compares a device with the CPU")
+    rng = np.random.default_rng(len(name))
+    arrays = [rng.standard_normal((4, 6)).astype(np.float32) for _ in range(2)]
+    index = np.array([[3, 0], [1, 3]])
+    results = []
+    for where in ("cpu", default_device):
+        x, y = (st.tensor(a, device=where, requires_grad=True) for a in arrays)
+        out = OPS[name](x, y, st.tensor(index, device=where))
+        assert out.device == x.device, f"{name} left {where}"
+        seed = np.random.default_rng(1).standard_normal(out.shape)  # the same on both
+        out.backward(st.tensor(seed, dtype=np.float32, device=where))
+        results.append([out, x.grad, y.grad])
+    for k, (on_cpu, on_device) in enumerate(zip(*results, strict=True)):
+        if on_cpu is None:
+            assert on_device is None, f"{name}: a gradient only on the device"
+            continue
+        np.testing.assert_allclose(
+            on_device.cpu().numpy(), on_cpu.numpy(), rtol=2e-5, atol=1e-5, err_msg=f"{name} {k}"
+        )
