@@ -891,7 +891,8 @@ def _accumulate_leaf(t: Tensor, g: np.ndarray, shared: set) -> None:
 # inputs of these types are on the CPU; anything else may be an array on a device
 _HOST_TYPES = frozenset(
     {np.ndarray, int, float, bool, type(None), tuple, list, str, np.float32, np.float64}
-    | {np.int64, np.int32, np.bool_}
+    | {np.int64, np.int32, np.bool_, np.float16, np.int8, np.int16, np.uint8, np.uint16}
+    | {np.uint32, np.uint64}
 )
 
 
