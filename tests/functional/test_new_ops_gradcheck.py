@@ -11,6 +11,9 @@ import strided.functional as F
 import strided.nn as nn
 from strided import Tensor, gradcheck
 
+# The tests marked on_devices run once per device present; the rest (interpolation, the
+# modules) join them as their layers move off NumPy.
+
 
 def t(*shape, seed=0, grad=True):
     return Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=grad)
@@ -26,6 +29,7 @@ def t(*shape, seed=0, grad=True):
         dict(padding=(1, 0, 2)),
     ],
 )
+@pytest.mark.on_devices
 def test_conv3d_gradcheck(kw):
     x, w, b = t(2, 4, 5, 6, 5), t(6, 4 // kw.get("groups", 1), 3, 2, 3, seed=1), t(6, seed=2)
     assert gradcheck(lambda x, w, b: F.conv3d(x, w, b, **kw), [x, w, b])
@@ -40,6 +44,7 @@ def test_conv3d_gradcheck(kw):
         dict(kernel_size=(3, 2, 2), stride=(1, 2, 2), ceil_mode=True),
     ],
 )
+@pytest.mark.on_devices
 def test_max_pool3d_gradcheck(kw):
     x = t(2, 3, 6, 5, 7)  # distinct values: the maximum is never a tie
     assert gradcheck(lambda x: F.max_pool3d(x, **kw), [x])
@@ -54,10 +59,12 @@ def test_max_pool3d_gradcheck(kw):
         dict(kernel_size=2, divisor_override=3),
     ],
 )
+@pytest.mark.on_devices
 def test_avg_pool3d_gradcheck(kw):
     assert gradcheck(lambda x: F.avg_pool3d(x, **kw), [t(2, 3, 5, 6, 4)])
 
 
+@pytest.mark.on_devices
 def test_max_pool3d_indices_unpool_the_maxima():
     x = t(1, 2, 4, 4, 4, grad=False)
     y, idx = F.max_pool3d(x, 2, return_indices=True)
@@ -67,6 +74,7 @@ def test_max_pool3d_indices_unpool_the_maxima():
     )
 
 
+@pytest.mark.on_devices
 def test_adaptive_max_pool1d_gradcheck_and_indices():
     x = t(2, 3, 11)
     assert gradcheck(lambda x: F.adaptive_max_pool1d(x, 4), [x])
@@ -154,12 +162,14 @@ def test_max_with_dim_returns_values_and_indices():
         x.topk(4)
 
 
+@pytest.mark.on_devices
 def test_pad_negative_widths_gradcheck():
     x = t(2, 6, 5)
     for mode in ("constant", "reflect", "replicate", "circular"):
         assert gradcheck(lambda x: F.pad(x, (-1, 2, 2, -2), mode=mode), [x])
 
 
+@pytest.mark.on_devices
 def test_conv_transpose2d_backward_with_output_padding_beyond_stride():
     x, w = t(2, 2, 3, 3), t(2, 2, 3, 3, seed=1)
     y = F.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1, padding=1)
