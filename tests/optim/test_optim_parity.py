@@ -1,13 +1,16 @@
-"""Optimisers and LR schedules against PyTorch, step for step, on the same gradients."""
+"""Optimisers and LR schedules against PyTorch, step for step, on the same gradients; on
+every device present (the parameters, gradients and optimiser state live there)."""
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 
+import strided  # noqa: E402
 import strided.optim as optim  # noqa: E402
 from strided import Tensor  # noqa: E402
+from strided.device import to_numpy  # noqa: E402
 from strided.nn import Parameter  # noqa: E402
 from strided.optim import lr_scheduler as sched  # noqa: E402
 
@@ -38,7 +41,8 @@ def run_pair(
     sign = -1 if kwargs.get("maximize") else 1  # maximise −f: the same well-posed problem
     for _ in range(steps):
         for p, q in zip(ps, ts, strict=True):
-            p.grad = Tensor(sign * grad_fn(p.data.astype(np.float64)).astype(dtype))
+            p.grad = Tensor(sign * grad_fn(to_numpy(p.data).astype(np.float64)).astype(dtype))
+            assert p.grad.device == p.device == strided.get_default_device()
             q.grad = torch.tensor(
                 sign * grad_fn(q.detach().numpy().astype(np.float64)).astype(dtype)
             )
@@ -46,7 +50,7 @@ def run_pair(
         t.step()
         for p, q in zip(ps, ts, strict=True):
             assert p.dtype == dtype
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(to_numpy(p.data), q.detach().numpy(), rtol=1e-5, atol=1e-5)
     return ps, ts
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import on_cpu, to_numpy
 from .atomic import atomic_write_bytes
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "encode_tree",
     "decode_tree",
     "to_jsonable",
+    "host_array",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -104,9 +106,25 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _as_array(name: str, value: Any, where: str) -> np.ndarray:
+def _is_device_array(value: Any) -> bool:
+    return not isinstance(value, (np.ndarray, np.generic)) and not on_cpu(value)
+
+
+def host_array(value: Any) -> np.ndarray:
+    """A NumPy array of `value` (a Tensor, an array on any device, anything `np.asarray`
+    takes): files are device-free, so an array on a GPU is written from a host copy.
+
+    Parameters
+    ----------
+    value : Tensor, array or array-like
+        What to write.
+    """
     data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
-    a = np.asarray(data)
+    return to_numpy(data) if _is_device_array(data) else np.asarray(data)
+
+
+def _as_array(name: str, value: Any, where: str) -> np.ndarray:
+    a = host_array(value)
     if a.dtype == object or a.dtype.kind in "OUSV":
         raise TypeError(
             f"{where}: array {name!r} has dtype {a.dtype}; only numeric and bool "
@@ -207,7 +225,11 @@ def encode_tree(obj: Any, path: str, arrays: dict, where: str) -> Any:
     where : str
         Name of the caller (e.g. 'save_state'), used in error messages.
     """
-    if isinstance(obj, np.ndarray) or type(obj).__name__ in ("Tensor", "Parameter"):
+    if (
+        isinstance(obj, np.ndarray)
+        or type(obj).__name__ in ("Tensor", "Parameter")
+        or _is_device_array(obj)
+    ):
         key = path or "."
         arrays[key] = _as_array(key, obj, where)
         return {"__array__": key}

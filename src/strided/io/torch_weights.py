@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .format import host_array
 
 if TYPE_CHECKING:  # io sits below nn: data and nn may both save files
     from ..nn.module import Module
@@ -100,7 +101,7 @@ def save_state_dict(model_or_state: Module | Mapping, path: str | os.PathLike) -
         else dict(model_or_state)
     )
     # order="C" keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
-    arrays = {k: np.asarray(v, order="C") for k, v in state.items()}
+    arrays = {k: np.asarray(host_array(v), order="C") for k, v in state.items()}
     if path.lower().endswith(".safetensors"):
         from safetensors.numpy import save
 
@@ -154,7 +155,7 @@ def load_torch_state_dict(
         state = read_state_dict(source)
     else:
         source = "state dict"
-        state = {k: np.asarray(v) for k, v in dict(path_or_state).items()}
+        state = {k: host_array(v) for k, v in dict(path_or_state).items()}
     state = _rename(state, key_map)
     targets = model.state_dict(keep_vars=True)
     for k in [k for k in state if k.endswith("num_batches_tracked") and k not in targets]:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import DTypeLike
 
 from ..autograd import Tensor, as_array
 from ..backend import get_default_dtype, is_floating
+from ..device import Device, array_module, get_default_device, move, to_numpy
+from ..device import device as as_device
 
 
 class Parameter(Tensor):
@@ -40,6 +41,13 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _source_array(value: Any) -> Any:
+    """The array of a state-dict entry where it lives (a Tensor's data, a NumPy or device
+    array as is); anything else (lists, numbers) as a NumPy array."""
+    value = value.data if isinstance(value, Tensor) else value
+    return value if hasattr(value, "shape") and hasattr(value, "dtype") else np.asarray(value)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -389,33 +397,100 @@ class Module:
             fn(m)
         return self
 
-    # -- dtype ---------------------------------------------------------------------------
-    def to(self, dtype: DTypeLike | None = None, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating parameters, their gradients and floating buffers to `dtype`, in
-        place (the Parameter objects stay the same, so an optimiser keeps working).
+    # -- device and dtype ----------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move to a device and/or cast floating state to a dtype, in place, as PyTorch's
+        `module.to(...)`: `to("cuda")`, `to(np.float64)`, `to("cuda:1", np.float32)`,
+        `to(device=..., dtype=...)` or `to(tensor)` (its device and dtype).
 
-        A device string ("cpu") is accepted and ignored: strided runs on NumPy.
+        Parameters, their gradients and buffers are moved (and floating ones cast) in place:
+        the Parameter objects stay the same, so an optimiser built before the move still
+        holds them (its state follows on its next step). Returns self.
+
+        Parameters
+        ----------
+        *args : str, Device, dtype or Tensor
+            The destination device and/or dtype, in any order.
+        **kwargs : Any
+            `device=`, `dtype=`; `non_blocking=` is accepted and ignored.
         """
-        dtype = kwargs.pop("dtype", dtype)
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = args[0] if args else None
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if not is_floating(dtype):
+        where, dtype = self._to_args(args, kwargs)
+        if dtype is not None and not is_floating(dtype):
             raise TypeError(
                 f"{type(self).__name__}.to: only floating dtypes are allowed, got {dtype}"
             )
-        for m in self.modules():
-            for p in m._parameters.values():
-                if p is not None and is_floating(p.dtype) and p.dtype != dtype:
-                    p.data = p.data.astype(dtype)
-                    if p.grad is not None:
-                        p.grad.data = p.grad.data.astype(dtype)
-            for b in m._buffers.values():
-                if b is not None and is_floating(b.dtype) and b.dtype != dtype:
-                    b.data = b.data.astype(dtype)
+        for t in self._state_tensors():
+            moved = t.data if where is None else move(t.data, where)
+            if dtype is not None and is_floating(t.dtype) and moved.dtype != dtype:
+                moved = moved.astype(dtype)
+            if moved is not t.data:
+                t.data = moved
+                t._version += 1
+            if isinstance(t, Parameter) and t.grad is not None:
+                g = t.grad.data if where is None else move(t.grad.data, where)
+                t.grad.data = g if g.dtype == t.dtype else g.astype(t.dtype)
         return self
+
+    def _to_args(self, args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None]:
+        """(device, dtype) named by `to`'s arguments (None: unchanged)."""
+        where = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.to: unexpected keyword argument(s) {', '.join(kwargs)}"
+            )
+        for a in args:
+            if isinstance(a, Tensor):
+                where, dtype = a.device, a.dtype
+            elif isinstance(a, Device):
+                where = a
+            elif isinstance(a, str):
+                try:
+                    where = as_device(a)
+                except ValueError:
+                    dtype = a  # a dtype name, e.g. "float64"
+            elif a is not None:
+                dtype = a
+        return (
+            None if where is None else as_device(where),
+            None if dtype is None else np.dtype(dtype),
+        )
+
+    def _state_tensors(self) -> Iterator[Tensor]:
+        """Every parameter and buffer (persistent or not) of this module and its
+        descendants, each once."""
+        seen: set[int] = set()
+        for m in self.modules():
+            for t in (*m._parameters.values(), *m._buffers.values()):
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    yield t
+
+    def cuda(self, device: int | str | Device | None = None) -> Module:
+        """Move every parameter and buffer to a CUDA GPU (`device`: its index, default
+        the current one), in place.
+
+        Parameters
+        ----------
+        device : int, str, Device or None
+            The GPU: 1, "cuda:1"; None for "cuda".
+        """
+        if device is None:
+            return self.to("cuda")
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device)
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to the CPU, in place."""
+        return self.to("cpu")
+
+    @property
+    def device(self) -> Device:
+        """The device of the first parameter (or buffer); the default device for a module
+        without state. A module split over two devices reports the first."""
+        for t in self._state_tensors():
+            return t.device
+        return get_default_device()
 
     def float(self) -> Module:
         """Cast floating parameters and buffers to float32."""
@@ -465,7 +540,7 @@ class Module:
         mismatched = []
         for k, t in targets.items():
             if k in state_dict:
-                shape = tuple(np.shape(as_array(state_dict[k])))
+                shape = tuple(_source_array(state_dict[k]).shape)
                 if shape != t.shape:
                     mismatched.append(f"{k}: checkpoint shape {shape}, model shape {t.shape}")
         problems = []
@@ -484,11 +559,16 @@ class Module:
         for k, t in targets.items():
             if k not in state_dict:
                 continue
-            src = as_array(state_dict[k])
-            if t.data.flags.writeable and t.data.flags.c_contiguous:
-                np.copyto(t.data, src, casting="unsafe")
-            else:
-                t.data = np.array(src, dtype=t.dtype, copy=True)
+            src = _source_array(state_dict[k])
+            if type(t.data) is np.ndarray:
+                src = to_numpy(src)
+                if t.data.flags.writeable and t.data.flags.c_contiguous:
+                    np.copyto(t.data, src, casting="unsafe")
+                else:
+                    t.data = np.array(src, dtype=t.dtype, copy=True)
+            else:  # onto the device the target lives on, wherever the source is
+                src = move(src, t.device)
+                array_module(t.data).copyto(t.data, src, casting="unsafe")
             t._version += 1
         return IncompatibleKeys(missing, unexpected)
 

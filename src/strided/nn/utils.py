@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
+from ..device import array_module, common_device, device_of, move, on_cpu
 
 
 def zero_grads_(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -56,7 +57,9 @@ def clip_grad_norm_(
         raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
     grads = _grads(parameters)
     if not grads:
-        return Tensor(np.array(0.0, dtype=np.float32))
+        return Tensor(np.array(0.0, dtype=np.float32), device="cpu")
+    if not on_cpu(*grads):
+        return _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite)
     dtype = grads[0].dtype
     if math.isinf(norm_type):
         total = max(float(np.abs(g).max(initial=0.0)) for g in grads)
@@ -66,15 +69,43 @@ def clip_grad_norm_(
     else:
         total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-            f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on"
-        )
+        _raise_nonfinite(norm_type, total)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:
             g *= g.dtype.type(coef)
-    return Tensor(np.array(total, dtype=dtype))
+    return Tensor(np.array(total, dtype=dtype), device="cpu")
+
+
+def _raise_nonfinite(norm_type: float, total: float) -> None:
+    raise RuntimeError(
+        f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+        f"{total}, so they cannot be clipped; set error_if_nonfinite=False to go on"
+    )
+
+
+def _clip_on_device(
+    grads: list, max_norm: float, norm_type: float, error_if_nonfinite: bool
+) -> Tensor:
+    """clip_grad_norm_ for gradients on a GPU: the norm stays there and every gradient is
+    scaled by min(1, max_norm / (total + 1e-6)), so nothing is read back to the host
+    (unless `error_if_nonfinite` asks for the check)."""
+    where = common_device(grads, "clip_grad_norm_")
+    xp = array_module(grads[0])
+    if math.isinf(norm_type):
+        total = xp.stack([xp.abs(g).max() if g.size else xp.zeros((), g.dtype) for g in grads])
+        total = total.max()
+    elif norm_type == 2.0:
+        total = xp.sqrt(xp.stack([xp.vdot(g.reshape(-1), g.reshape(-1)) for g in grads]).sum())
+    else:
+        sums = xp.stack([(xp.abs(g) ** norm_type).sum() for g in grads])
+        total = sums.sum() ** (1.0 / norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        _raise_nonfinite(norm_type, float(total))
+    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= coef.astype(g.dtype)
+    return Tensor(total, device=where)
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
@@ -89,17 +120,19 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     if not isinstance(clip_value, (int, float, np.number)) or not clip_value > 0:
         raise ValueError(f"clip_grad_value_: clip_value must be positive, got {clip_value!r}")
     for g in _grads(parameters):
-        np.clip(g, -clip_value, clip_value, out=g)
+        array_module(g).clip(g, -clip_value, clip_value, out=g)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
-    return Tensor(np.concatenate([p.data.reshape(-1) for p in parameters]))
+    arrays = [p.data.reshape(-1) for p in parameters]
+    return Tensor(array_module(*arrays).concatenate(arrays), device=device_of(arrays[0]))
 
 
 def vector_to_parameters(vec: Tensor | np.ndarray, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of `vec` into the parameters (inverse of the above)."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    v = vec.data if isinstance(vec, Tensor) else vec
+    v = v if hasattr(v, "shape") else np.asarray(v)
     params = list(parameters)
     need = sum(p.data.size for p in params)
     if v.ndim != 1 or v.size != need:
@@ -109,6 +142,7 @@ def vector_to_parameters(vec: Tensor | np.ndarray, parameters: Iterable[Tensor])
     i = 0
     for p in params:
         n = p.data.size
-        np.copyto(p.data, v[i : i + n].reshape(p.shape), casting="unsafe")
+        part = move(v[i : i + n].reshape(p.shape), p.device)
+        array_module(p.data).copyto(p.data, part, casting="unsafe")
         p._version += 1
         i += n

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..device import array_module
 from ..kernels.updates import adagrad_update
 from .optimizer import Optimizer, Params, check_range, for_blocks
 
@@ -68,10 +69,11 @@ class Adagrad(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        xp = array_module(p.data)
         maximize, wd, eps = group["maximize"], group["weight_decay"], group["eps"]
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = xp.full_like(p.data, group["initial_accumulator_value"])
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         if adagrad_update(p.data, g, state["sum"], clr, eps, wd, maximize):
@@ -82,11 +84,11 @@ class Adagrad(Optimizer):
                 g = -g
             if wd:
                 g = g + wd * p
-            tmp = np.multiply(g, g)
+            tmp = xp.multiply(g, g)
             s += tmp
-            np.sqrt(s, out=tmp)
+            xp.sqrt(s, out=tmp)
             tmp += eps
-            np.divide(g, tmp, out=tmp)
+            xp.divide(g, tmp, out=tmp)
             tmp *= clr
             p -= tmp
 

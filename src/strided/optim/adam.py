@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..device import array_module
 from ..kernels.updates import adam_update
 from .optimizer import Optimizer, Params, check_range, for_blocks
 
@@ -74,14 +75,15 @@ class Adam(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        xp = array_module(p.data)
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         maximize, amsgrad, decoupled = group["maximize"], group["amsgrad"], self._decoupled
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
         if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
-            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         bc1, bc2_sqrt = 1 - b1**t, (1 - b2**t) ** 0.5
@@ -113,20 +115,20 @@ class Adam(Optimizer):
                     p *= 1 - lr * wd
                 else:
                     g = g + wd * p
-            tmp = np.subtract(g, m)  # m ← m + (1 − β₁)(g − m), torch's lerp
+            tmp = xp.subtract(g, m)  # m ← m + (1 − β₁)(g − m), torch's lerp
             tmp *= 1 - b1
             m += tmp
-            np.multiply(g, g, out=tmp)
+            xp.multiply(g, g, out=tmp)
             tmp *= 1 - b2
             v *= b2
             v += tmp
             if amsgrad:
-                np.maximum(vmax, v, out=vmax)
+                xp.maximum(vmax, v, out=vmax)
                 v = vmax
-            np.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
+            xp.sqrt(v, out=tmp)  # denom = √v / √(1 − β₂ᵗ) + ε
             tmp /= bc2_sqrt
             tmp += eps
-            np.divide(m, tmp, out=tmp)
+            xp.divide(m, tmp, out=tmp)
             tmp *= lr / bc1
             p -= tmp
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..device import device_of, move, on_cpu
 from ..nn.utils import zero_grads_
 
 # what an optimiser takes: the parameters, or groups of them (dicts with "params" and
@@ -63,12 +64,36 @@ def for_blocks(update: Callable, *arrays: Any) -> None:
     Arrays that are not all C-contiguous (no flat views) are passed whole."""
     present = [a for a in arrays if a is not None]
     n = present[0].size
-    if n <= UPDATE_BLOCK or not all(a.flags.c_contiguous for a in present):
+    # on a GPU one kernel per operation over the whole array beats many small launches
+    if (
+        n <= UPDATE_BLOCK
+        or type(present[0]) is not np.ndarray
+        or not all(a.flags.c_contiguous for a in present)
+    ):
         update(*arrays)
         return
     flat = [None if a is None else a.reshape(-1) for a in arrays]
     for i in range(0, n, UPDATE_BLOCK):
         update(*(None if f is None else f[i : i + UPDATE_BLOCK] for f in flat))
+
+
+def _is_array(value: Any) -> bool:
+    """True for a NumPy array or an array on a device (not for Python or NumPy scalars)."""
+    return isinstance(value, np.ndarray) or (
+        hasattr(value, "shape") and not isinstance(value, np.generic) and not on_cpu(value)
+    )
+
+
+def _follow(state: dict[str, Any], data: Any) -> None:
+    """Move a parameter's state arrays to the parameter's device when it moved since (as
+    `module.to("cuda")` after some steps): the state follows on the next step."""
+    host = type(data) is np.ndarray
+    for k, v in state.items():
+        if getattr(v, "ndim", 0) == 0:
+            continue  # counters (Python or NumPy scalars) stay where they are
+        if (type(v) is np.ndarray) if host else device_of(v) == device_of(data):
+            continue
+        state[k] = move(v, device_of(data))
 
 
 class Optimizer:
@@ -185,6 +210,8 @@ class Optimizer:
                     state = self.state.get(p)
                     if state is None:
                         state = self.state[p] = {}
+                    else:
+                        _follow(state, p.data)
                     self._update(p, g, state, group)
                     p._version += 1
         return loss
@@ -209,9 +236,7 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             if id(p) in index:
-                state[index[id(p)]] = {
-                    k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()
-                }
+                state[index[id(p)]] = {k: (v.copy() if _is_array(v) else v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -248,18 +273,20 @@ class Optimizer:
                 )
             st = {}
             for k, v in s.items():
-                if isinstance(v, np.ndarray):
+                if isinstance(v, Tensor):
+                    v = v.data
+                if _is_array(v):
                     if v.shape != p.shape and v.ndim > 0:
                         raise ValueError(
                             f"{name}.load_state_dict: state {k!r} of parameter {i} has shape "
                             f"{v.shape}, the parameter has shape {p.shape}"
                         )
-                    # moments follow the parameter's dtype, counters keep theirs
-                    v = (
-                        v.astype(p.dtype)
-                        if np.issubdtype(v.dtype, np.floating) and v.ndim > 0
-                        else v.copy()
-                    )
+                    if v.ndim > 0:
+                        # moments go to the parameter's device and dtype; counters keep theirs
+                        v = move(v, p.device)
+                        v = v.astype(p.dtype) if np.issubdtype(v.dtype, np.floating) else v.copy()
+                    else:
+                        v = v.copy()
                 st[k] = v
             new_state[p] = st
         self.state = new_state

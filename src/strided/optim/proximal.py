@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..device import array_module
 from .optimizer import Params, check_range
 from .sgd import SGD
 
@@ -34,7 +33,7 @@ def prox_l1_(parameters: Iterable[Tensor] | Tensor, threshold: float) -> None:
     for p in parameters:
         a = p.data
         # shrink towards zero by `threshold`, clamping at zero: a − clip(a, −t, t)
-        a -= np.clip(a, -threshold, threshold)
+        a -= array_module(a).clip(a, -threshold, threshold)
         p._version += 1
 
 

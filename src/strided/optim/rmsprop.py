@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..device import array_module
 from ..kernels.updates import rmsprop_update
 from .optimizer import Optimizer, Params, check_range, for_blocks
 
@@ -66,15 +67,16 @@ class RMSprop(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        xp = array_module(p.data)
         lr, a, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
         maximize, centered = group["maximize"], group["centered"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p.data)
             if centered:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(p.data)
         if mu > 0 and "momentum_buffer" not in state:  # also when switched on later
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = xp.zeros_like(p.data)
         state["step"] += 1
         buffers = (
             state["square_avg"],
@@ -91,25 +93,25 @@ class RMSprop(Optimizer):
                 g = -g
             if wd:
                 g = g + wd * p
-            tmp = np.multiply(g, g)
+            tmp = xp.multiply(g, g)
             tmp *= 1 - a
             s *= a
             s += tmp
             if centered:
-                np.subtract(g, ga, out=tmp)
+                xp.subtract(g, ga, out=tmp)
                 tmp *= 1 - a
                 ga += tmp
-                np.multiply(ga, ga, out=tmp)
-                np.subtract(s, tmp, out=tmp)
-                np.sqrt(tmp, out=tmp)
+                xp.multiply(ga, ga, out=tmp)
+                xp.subtract(s, tmp, out=tmp)
+                xp.sqrt(tmp, out=tmp)
             else:
-                np.sqrt(s, out=tmp)
+                xp.sqrt(s, out=tmp)
             tmp += eps
-            np.divide(g, tmp, out=tmp)
+            xp.divide(g, tmp, out=tmp)
             if mu > 0:
                 buf *= mu
                 buf += tmp
-                np.multiply(buf, lr, out=tmp)
+                xp.multiply(buf, lr, out=tmp)
             else:
                 tmp *= lr
             p -= tmp

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
+from ..device import array_module
 from ..kernels.updates import sgd_update
 from .optimizer import Optimizer, Params, check_range, for_blocks
 
@@ -68,12 +69,13 @@ class SGD(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        xp = array_module(p.data)
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         damp, nesterov, maximize = 1 - group["dampening"], group["nesterov"], group["maximize"]
         buf = state.get("momentum_buffer") if mu else None
         first = mu and buf is None
         if first:
-            buf = state["momentum_buffer"] = np.empty_like(p.data)
+            buf = state["momentum_buffer"] = xp.empty_like(p.data)
         if sgd_update(p.data, g, buf, first, lr, mu, group["dampening"], wd, nesterov, maximize):
             return
 
