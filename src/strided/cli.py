@@ -80,6 +80,7 @@ def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
         verbose=not quiet,
         extra_callbacks=extra_callbacks,
         placement=placement,
+        device=args.device,
     )
     cfg = run.cfg
     args.run_folder = run.folder.path  # for the resume command if interrupted
@@ -92,8 +93,9 @@ def cmd_train(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> int:
         f"{what} {cfg['model']} ({run.model.num_parameters():,} parameters) on "
         f"{data}: {run.num_train} training, {run.num_val} validation images; "
         f"{recipe.plural(int(cfg['epochs']), 'epoch')}, batch {cfg['batch_size']}, "
-        f"{cfg['optimizer']} lr {run.optimizer.param_groups[0]['lr']:g}; output in "
-        f"{run.folder.path}",
+        f"{cfg['optimizer']} lr {run.optimizer.param_groups[0]['lr']:g}; "
+        + (f"on {run.trainer.device}; " if run.trainer.device.type != "cpu" else "")
+        + f"output in {run.folder.path}",
     )
     run.started = time.perf_counter()
     run.trainer.fit(run.train_loader, run.val_loader, epochs=int(cfg["epochs"]), resume=run.resume)
@@ -709,6 +711,12 @@ def build_parser() -> argparse.ArgumentParser:
         "every EVERY steps (default 1) to grad_stats.csv/.json and grad-flow.png",
     )
     t.add_argument("--prefetch", type=int, help="batches prepared ahead in a thread (default 2)")
+    t.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="train on cpu (default), cuda or cuda:N (an NVIDIA GPU through CuPy: "
+        "pip install 'strided[cuda]')",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     t.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
 

@@ -10,11 +10,13 @@ targets ``(N,)``. Tensors are accepted too (their ``.data`` is used).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..autograd import Tensor
+from ..device import array_module, to_numpy
 
 __all__ = [
     "accuracy",
@@ -23,6 +25,7 @@ __all__ = [
     "confusion_matrix",
     "per_class_accuracy",
     "RunningMetrics",
+    "DeviceMetrics",
     "format_confusion",
 ]
 
@@ -219,6 +222,85 @@ class RunningMetrics:
             out["confusion_matrix"] = self.matrix
             out["per_class_accuracy"] = per_class_accuracy(self.matrix)
         return out
+
+
+class DeviceMetrics:
+    """`RunningMetrics`' sums kept on the device that computes the outputs, so that a
+    training step reads nothing back: `update` adds a batch with a few device kernels,
+    `flush` copies the sums to the host (one transfer) and adds them into a
+    `RunningMetrics`. The Trainer flushes every few steps and at the end of an epoch.
+
+    Parameters
+    ----------
+    metrics : RunningMetrics
+        Where `flush` adds the sums (its top-k list and confusion setting are used).
+    """
+
+    def __init__(self, metrics: RunningMetrics) -> None:
+        self.metrics = metrics
+        self._sums: Any = None  # [loss·n, correct, correct@k...] since the last flush
+        self._matrix: Any = None
+        self._count = 0
+
+    def update(
+        self, loss: Any, scores: Any = None, targets: Any = None, count: int | None = None
+    ) -> None:
+        """Add one batch: its mean loss (a 0-d device array, or None), scores (N, C) and
+        integer targets (N,), all on one device; without scores (not a classifier), the
+        loss of `count` samples only."""
+        if scores is None:
+            if loss is None or count is None:
+                raise ValueError("DeviceMetrics.update: give scores and targets, or count")
+            n, c, xp = count, 0, array_module(loss)
+        else:
+            n, c, xp = targets.shape[0], scores.shape[1], array_module(scores)
+        zero = xp.zeros((), np.float64)
+        parts = [zero if loss is None else (loss * n).astype(np.float64)]
+        parts.append(
+            zero
+            if scores is None
+            else xp.count_nonzero(scores.argmax(axis=1) == targets).astype(np.float64)
+        )
+        for k in self.metrics.top_k:
+            if scores is not None and k <= c:
+                top = xp.argpartition(scores, c - k, axis=1)[:, c - k :]
+                hit = (top == targets[:, None]).any(axis=1)
+                parts.append(xp.count_nonzero(hit).astype(np.float64))
+            else:
+                parts.append(zero)
+        batch = xp.stack(parts)
+        self._sums = batch if self._sums is None else self._sums + batch
+        if self.metrics.confusion and scores is not None:
+            classes = self.metrics.num_classes or c
+            codes = targets.astype(np.int64) * classes + scores.argmax(axis=1)
+            cm = xp.bincount(codes, minlength=classes * classes).reshape(classes, classes)
+            self._matrix = cm if self._matrix is None else self._matrix + cm
+        self._count += n
+
+    def flush(self, check_finite: bool = True) -> None:
+        """Read the sums back (one device-to-host copy each) and add them into `metrics`.
+
+        Parameters
+        ----------
+        check_finite : bool
+            Raise FloatingPointError when the loss summed since the last flush is NaN or
+            infinite (training stops there).
+        """
+        if self._sums is None:
+            return
+        sums = to_numpy(self._sums)
+        m = self.metrics
+        if check_finite and not np.isfinite(sums[0]):
+            raise FloatingPointError(f"the loss became {sums[0] / max(self._count, 1)}")
+        m.count += self._count
+        m.loss_sum += float(sums[0])
+        m.correct += int(sums[1])
+        for i, k in enumerate(m.top_k):
+            m.correct_k[k] += int(sums[2 + i])
+        if self._matrix is not None:
+            cm = to_numpy(self._matrix).astype(np.int64)
+            m.matrix = cm if m.matrix is None else m.matrix + cm
+        self._sums, self._matrix, self._count = None, None, 0
 
 
 def format_confusion(cm: np.ndarray, classes: Iterable[str] | None = None) -> str:

@@ -39,6 +39,7 @@ from .text import plural
 
 if TYPE_CHECKING:  # the run's pieces are imported when built, to keep `strided --help` quick
     from ..data.transforms import Compose
+    from ..device import Device
     from ..nn.module import Module
     from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
     from ..optim.optimizer import Optimizer, Params
@@ -70,6 +71,7 @@ __all__ = [
     "find_weights",
     "load_trained",
     "check_config",
+    "training_device",
     "latest_unfinished_run",
     "folder_data",
     "test_set",
@@ -577,6 +579,34 @@ def _write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(to_jsonable(obj), indent=1) + "\n")
 
 
+def training_device(name: str | None) -> Device:
+    """The device `strided train --device NAME` trains on ("cpu", "cuda", "cuda:1"), or a
+    ConfigError that says what is missing (CuPy, a GPU) in one line.
+
+    Parameters
+    ----------
+    name : str or None
+        The device's name; None for the CPU.
+    """
+    from ..device import device as as_device
+
+    try:
+        where = as_device(name or "cpu")
+    except ValueError as exc:
+        raise ConfigError(f"--device {name}: {exc}") from None
+    if where.type != "cpu":
+        try:
+            where.backend.module()
+        except RuntimeError as exc:  # no CuPy: the message names the extra to install
+            raise ConfigError(f"--device {name}: {exc}") from None
+        count = where.backend.device_count()
+        if (where.index or 0) >= count:
+            raise ConfigError(
+                f"--device {name}: {count} {where.type} device{'s' * (count != 1)} visible here"
+            )
+    return where
+
+
 def prepare_run(
     options: Mapping[str, Any],
     out: PathLike | None = None,
@@ -587,6 +617,7 @@ def prepare_run(
     verbose: bool = True,
     extra_callbacks: Sequence = (),
     placement: Placement | None = None,
+    device: str | None = None,
 ) -> Run:
     """Build a training run from ``options`` (keys of ``DEFAULTS``; missing ones take the
     defaults) and write its ``config.json``.
@@ -608,6 +639,9 @@ def prepare_run(
     placement : Placement, optional
         Where the work happens (default: this process alone; see
         ``strided.distributed.MPIPlacement`` for data-parallel runs).
+    device : str, optional
+        Where the model trains ("cpu", "cuda", "cuda:1"; default the CPU). Not part of
+        the config: a run may be resumed on another device.
     """
     from .. import manual_seed
     from ..data import train_val_split
@@ -615,6 +649,11 @@ def prepare_run(
     from .callbacks import Checkpoint, EarlyStopping, LearningCurves
 
     place = placement or Placement()
+    where = training_device(device)
+    if where.type != "cpu" and place.world_size > 1:
+        raise ConfigError(
+            f"--device {device}: data-parallel runs (--distributed) train on the CPU only"
+        )
 
     if out is not None and not str(out).strip():
         raise ConfigError("--out must name a folder, got ''")
@@ -757,6 +796,7 @@ def prepare_run(
         progress=progress,
         verbose=verbose,
         config=cfg,
+        device=where,
     )
 
     if place.is_writer:
@@ -846,6 +886,7 @@ def finish_run(run: Run) -> dict:
         "test_accuracy": test["accuracy"],
         **{f"test_{k}": v for k, v in test.items() if k.startswith("top")},
         "test_images": len(run.test_set),
+        "device": str(trainer.device),
         "epochs": trainer.epoch,
         "steps": trainer.global_step,
         "seconds": time.perf_counter() - run.started,

@@ -26,10 +26,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..device import CPU, Device, array_module, to_numpy
+from ..device import device as as_device
 from . import checkpoint as ckpt
 from .callbacks import Callback
 from .history import History
-from .metrics import RunningMetrics
+from .metrics import DeviceMetrics, RunningMetrics
 
 __all__ = ["Trainer", "fit"]
 
@@ -40,16 +42,28 @@ def _default_loss(output: Tensor, target: Tensor) -> Tensor:
     return cross_entropy(output, target)
 
 
-def _as_input(x: Any) -> Tensor:
+def _as_input(x: Any, where: Device) -> Tensor:
+    """The batch's inputs as a Tensor on `where` (one host-to-device copy per batch)."""
     if isinstance(x, Tensor):
-        return x
-    x = np.asarray(x)
+        return x.to(where)
+    if not hasattr(x, "dtype") or isinstance(x, np.generic):
+        x = np.asarray(x)
     if x.dtype.kind in "ui":
         raise TypeError(
             f"Trainer: the loader yields {x.dtype} inputs of shape {x.shape}; "
             "convert them to float first (e.g. transform=transforms.ToFloat())"
         )
-    return Tensor(x)
+    return Tensor(x, device=where)
+
+
+def _as_target(y: Any, where: Device) -> Any:
+    """The batch's targets: as given on the CPU (the losses take arrays), a Tensor on
+    `where` on another device."""
+    if where.type == "cpu":
+        return y.to(where) if isinstance(y, Tensor) else y
+    if isinstance(y, Tensor):
+        return y.to(where)
+    return Tensor(y if hasattr(y, "dtype") else np.asarray(y), device=where)
 
 
 class Trainer:
@@ -78,11 +92,21 @@ class Trainer:
         other tasks (regression, autoencoders): then only the loss is reported.
     file : file-like or None
         Where the progress and epoch lines go (sys.stderr when None).
+    device : str, Device or None
+        Where to train: the model is moved there (in place; the optimiser's state
+        follows) and each batch is copied there once per step. None: the model's device.
+    sync_every : int
+        On a device other than the CPU, the loss and accuracy are summed on the device
+        and read back every ``sync_every`` steps (for the progress bar) and at the end of
+        each epoch, so a step copies nothing back; a non-finite loss is caught at that
+        read, up to ``sync_every`` steps late. On the CPU they are read every step.
 
     Notes
     -----
     ``fit`` returns the ``History``; ``trainer.epoch`` counts completed epochs and
-    ``trainer.global_step`` optimiser steps.
+    ``trainer.global_step`` optimiser steps. The ``loss`` passed to callbacks'
+    ``on_batch_end`` is a float on the CPU and a 0-d Tensor on another device (reading
+    it, e.g. ``float(logs["loss"])``, waits for the device).
     """
 
     def __init__(
@@ -102,6 +126,8 @@ class Trainer:
         config: dict | None = None,
         classification: bool = True,
         file: TextIO | None = None,
+        device: str | Device | None = None,
+        sync_every: int = 20,
     ) -> None:
         if not hasattr(model, "parameters") or not callable(model):
             raise TypeError(f"Trainer: model must be a strided Module, got {type(model).__name__}")
@@ -116,6 +142,12 @@ class Trainer:
                 "Trainer: scheduler_interval must be 'epoch' or 'batch', got "
                 f"{scheduler_interval!r}"
             )
+        if isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1:
+            raise ValueError(f"Trainer: sync_every must be a positive int, got {sync_every!r}")
+        if device is not None:
+            model.to(as_device(device))
+        self._device = None if device is None else as_device(device)
+        self.sync_every = sync_every
         self.model, self.optimizer = model, optimizer
         self.loss_fn = loss_fn or _default_loss
         self.scheduler = scheduler
@@ -140,6 +172,14 @@ class Trainer:
         self.train_loader: Any = None
         self.val_loader: Any = None
         self._pending_rng: dict | None = None
+        self._device_sums: DeviceMetrics | None = None  # an epoch's unread device sums
+
+    @property
+    def device(self) -> Device:
+        """Where the model trains: the `device=` given, else the model's device."""
+        if self._device is not None:
+            return self._device
+        return self.model.device if hasattr(self.model, "device") else CPU
 
     # -- output -----------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -195,20 +235,37 @@ class Trainer:
         bar = tqdm(**options)
         from ..nn.utils import clip_grad_norm_
 
+        where = self.device
+        on_device = where.type != "cpu"
+        sums = self._device_sums = DeviceMetrics(metrics) if on_device else None
         start = time.perf_counter()
         seen = 0
+
+        def show(post_metrics: RunningMetrics) -> None:
+            elapsed = time.perf_counter() - start
+            post = {"loss": f"{post_metrics.loss:.4f}"}
+            if self.classification:
+                post["acc"] = f"{post_metrics.accuracy:.4f}"
+            post["img/s"] = f"{seen / elapsed:.0f}" if elapsed > 0 else "-"
+            bar.set_postfix(post, refresh=False)
+
         try:
             for batch in loader:
-                x, y = batch[0], batch[1]
-                output = self.model(_as_input(x))
+                x, y = _as_input(batch[0], where), _as_target(batch[1], where)
+                output = self.model(x)
                 loss = self.loss_fn(output, y)
-                loss_value = float(loss.item())
-                if not math.isfinite(loss_value):
-                    # stop before the step spreads NaN/inf into the parameters
-                    raise FloatingPointError(
-                        f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, step "
-                        f"{self.global_step + 1}; lower the learning rate or clip gradients"
-                    )
+                loss_logged: Any
+                if sums is None:
+                    loss_logged = loss_value = float(loss.item())
+                    if not math.isfinite(loss_value):
+                        # stop before the step spreads NaN/inf into the parameters
+                        raise FloatingPointError(
+                            f"Trainer: the loss became {loss_value} at epoch {epoch + 1}, "
+                            f"step {self.global_step + 1}; lower the learning rate or clip "
+                            "gradients"
+                        )
+                else:
+                    loss_logged = loss.detach()
                 self.optimizer.zero_grad()
                 loss.backward()
                 if self.grad_clip is not None:
@@ -220,17 +277,21 @@ class Trainer:
                 self.batch_in_epoch += 1
                 n = len(y)
                 seen += n
-                metrics.update(
-                    loss_value,
-                    output.data if self.classification else np.zeros((n, 1)),
-                    y if self.classification else np.zeros(n, np.int64),
-                )
-                elapsed = time.perf_counter() - start
-                post = {"loss": f"{metrics.loss:.4f}"}
-                if self.classification:
-                    post["acc"] = f"{metrics.accuracy:.4f}"
-                post["img/s"] = f"{seen / elapsed:.0f}" if elapsed > 0 else "-"
-                bar.set_postfix(post, refresh=False)
+                if sums is not None:
+                    if self.classification:
+                        sums.update(loss.data, output.data, y.data)
+                    else:
+                        sums.update(loss.data, count=n)
+                    if self.global_step % self.sync_every == 0:
+                        self._flush(sums, epoch)
+                        show(metrics)
+                else:
+                    metrics.update(
+                        loss_value,
+                        output.data if self.classification else np.zeros((n, 1)),
+                        y if self.classification else np.zeros(n, np.int64),
+                    )
+                    show(metrics)
                 bar.update(1)
                 if self.callbacks:
                     self._callbacks(
@@ -238,13 +299,15 @@ class Trainer:
                         {
                             "epoch": epoch + 1,
                             "step": self.global_step,
-                            "loss": loss_value,
+                            "loss": loss_logged,
                             "batch_size": n,
                         },
                     )
+            if sums is not None:
+                self._flush(sums, epoch)
         finally:
             bar.close()
-        self.batch_in_epoch, self._epoch_metrics = 0, None
+        self.batch_in_epoch, self._epoch_metrics, self._device_sums = 0, None, None
         seconds = time.perf_counter() - start
         out: dict[str, Any] = {
             "loss": metrics.loss,
@@ -254,6 +317,16 @@ class Trainer:
         if self.classification:
             out.update({k: v for k, v in metrics.compute().items() if k != "loss"})
         return out
+
+    def _flush(self, sums: DeviceMetrics, epoch: int) -> None:
+        """Read the device's sums back into the epoch's metrics."""
+        try:
+            sums.flush()
+        except FloatingPointError as exc:
+            raise FloatingPointError(
+                f"Trainer: {exc} in epoch {epoch + 1} by step {self.global_step}; lower the "
+                "learning rate or clip gradients"
+            ) from None
 
     def evaluate(
         self,
@@ -267,19 +340,30 @@ class Trainer:
         model on ``loader``, in eval mode under ``no_grad``; the model's mode is kept."""
         top_k = self.top_k if top_k is None else tuple(top_k)
         metrics = RunningMetrics(top_k, num_classes=num_classes, confusion=confusion)
+        where = self.device
+        sums = DeviceMetrics(metrics) if where.type != "cpu" else None  # read once, at the end
         was_training = self.model.training
         self.model.eval()
         start = time.perf_counter()
         try:
             with no_grad():
                 for batch in loader:
-                    x, y = batch[0], batch[1]
-                    output = self.model(_as_input(x))
-                    loss = float(self.loss_fn(output, y).item())
+                    x, y = _as_input(batch[0], where), _as_target(batch[1], where)
+                    output = self.model(x)
+                    loss_t = self.loss_fn(output, y)
+                    if sums is not None:
+                        if self.classification:
+                            sums.update(loss_t.data, output.data, y.data)
+                        else:
+                            sums.update(loss_t.data, count=len(y))
+                        continue
+                    loss = float(loss_t.item())
                     if self.classification:
                         metrics.update(loss, output.data, y)
                     else:
                         metrics.update(loss, np.zeros((len(y), 1)), np.zeros(len(y), np.int64))
+            if sums is not None:
+                sums.flush(check_finite=False)
         finally:
             self.model.train(was_training)
         out = metrics.compute()
@@ -290,18 +374,22 @@ class Trainer:
 
     def predict(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """The model's outputs on the array ``x`` (eval mode, ``no_grad``), in batches."""
-        x = np.asarray(x)
+        x = x if hasattr(x, "shape") else np.asarray(x)
+        where = self.device
         was_training = self.model.training
         self.model.eval()
         try:
             with no_grad():
                 outs = [
-                    self.model(_as_input(x[i : i + batch_size])).data
+                    self.model(_as_input(x[i : i + batch_size], where)).data
                     for i in range(0, len(x), batch_size)
                 ]
         finally:
             self.model.train(was_training)
-        return np.concatenate(outs) if outs else np.zeros((0,))
+        if not outs:
+            return np.zeros((0,))
+        # joined where they were computed, then one copy to the host
+        return to_numpy(array_module(outs[0]).concatenate(outs))
 
     # -- the run ----------------------------------------------------------------------
     def fit(
@@ -386,6 +474,8 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue the run (see ``strided.train.checkpoint``)."""
+        if self._device_sums is not None:  # a checkpoint inside an epoch on a device
+            self._flush(self._device_sums, self.epoch)
         return {
             "epoch": self.epoch,
             "global_step": self.global_step,
