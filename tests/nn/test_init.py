@@ -9,6 +9,8 @@ import strided.nn as nn
 from strided import Generator, Tensor
 from strided.nn import init
 
+pytestmark = pytest.mark.on_devices
+
 SHAPE = (256, 128, 3, 3)  # fan_in = 1152, fan_out = 2304
 FAN_IN, FAN_OUT = 128 * 9, 256 * 9
 

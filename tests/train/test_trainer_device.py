@@ -149,3 +149,18 @@ def test_device_metrics_without_scores_need_a_count():
     sums.update(np.array(2.0), count=4)
     sums.flush()
     assert sums.metrics.count == 4 and sums.metrics.loss == pytest.approx(2.0)
+
+
+def test_gradient_statistics_on_a_device_equal_the_cpus(device):
+    from strided.train.gradient_stats import GradientStats
+
+    tables = {}
+    for where in ("cpu", device):
+        stats = GradientStats(every=2)
+        regression_run(where, epochs=1, callbacks=[stats])
+        tables[where] = stats.records
+    assert len(tables[device]) == len(tables["cpu"]) > 0
+    for mine, ref in zip(tables[device], tables["cpu"], strict=True):
+        assert mine.keys() == ref.keys()
+        for k, v in ref.items():
+            assert mine[k] == (pytest.approx(v, rel=1e-9) if isinstance(v, float) else v), k

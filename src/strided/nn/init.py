@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import Generator, rng_of
+from ..device import array_module, device_of, move, on_cpu
 
 __all__ = [
     "calculate_gain",
@@ -52,15 +53,23 @@ T = TypeVar("T", bound=Tensor | np.ndarray)
 def _array(tensor: Tensor | np.ndarray) -> np.ndarray:
     if isinstance(tensor, Tensor):
         return tensor.data
-    if isinstance(tensor, np.ndarray):
+    if isinstance(tensor, np.ndarray) or not on_cpu(tensor):  # a NumPy or a device array
         return tensor
     raise TypeError(f"init: expected a Tensor, Parameter or ndarray, got {type(tensor).__name__}")
 
 
 def _write(tensor: T, values: np.ndarray | float) -> T:
-    """Copy `values` into `tensor` in place; an in-place write bumps the version counter."""
+    """Copy `values` into `tensor` in place; an in-place write bumps the version counter.
+
+    The values are drawn on the host and copied to a tensor on a device (one copy per
+    tensor, when a model is built): the same seed gives the same weights on every device.
+    """
     arr = _array(tensor)
-    np.copyto(arr, values, casting="unsafe")
+    if type(arr) is np.ndarray:
+        np.copyto(arr, values, casting="unsafe")
+    else:
+        values = move(np.asarray(values), device_of(arr))
+        array_module(arr).copyto(arr, values, casting="unsafe")
     if isinstance(tensor, Tensor):
         tensor._version += 1
     return tensor

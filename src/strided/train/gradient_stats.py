@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..device import to_numpy
 from ..nn.module import Module
 from .callbacks import Callback
 
@@ -62,7 +63,7 @@ def _norm(arrays: Any) -> float:
 
 
 def _output_stats(kind: str, y: np.ndarray) -> dict:
-    y = np.asarray(y, dtype=np.float64)
+    y = to_numpy(y).astype(np.float64)  # a recorded step's statistics are read on the host
     row = {"act_mean": float(y.mean()), "act_std": float(y.std())}
     if kind in ("ReLU", "ReLU6"):
         # a unit is dead for this batch when it is zero for every example and position
@@ -120,7 +121,7 @@ class GradientStats(Callback):
     def _snapshot(self) -> None:
         # the weights before the next recorded step, for its update ratio
         self._before = {
-            name: [np.array(p.data, copy=True) for p in m.parameters(recurse=False)]
+            name: [np.array(to_numpy(p.data), copy=True) for p in m.parameters(recurse=False)]
             for name, m in self._layers.items()
         }
 
@@ -171,8 +172,8 @@ class GradientStats(Callback):
     def _record(self, trainer: Trainer, step: int, epoch: int) -> None:
         for name, m in self._layers.items():
             params = list(m.parameters(recurse=False))
-            grads = [getattr(p.grad, "data", p.grad) for p in params if p.grad is not None]
-            weights = [p.data for p in params]
+            grads = [to_numpy(p.grad.data) for p in params if p.grad is not None]
+            weights = [to_numpy(p.data) for p in params]
             w_norm = _norm(weights)
             before = self._before.get(name)
             update = (
