@@ -233,3 +233,14 @@ def test_clip_grad_value_and_vectors_on_the_device(device):
     np.testing.assert_array_equal(
         host(parameters_to_vector(model.parameters())), np.arange(vec.shape[0])
     )
+
+
+def test_summary_of_a_model_on_a_device_equals_the_cpus(device):
+    from strided.nn.summary import summary
+
+    strided.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(24, 5), nn.ReLU(), nn.Linear(5, 2))
+    on_cpu = str(summary(model, (2, 3, 4), print_table=False))  # (C, H, W): batch 1 added
+    model.to(device)
+    assert str(summary(model, (2, 3, 4), print_table=False)) == on_cpu
+    assert model.device == strided.device(device)

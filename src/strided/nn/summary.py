@@ -280,7 +280,7 @@ def summary(
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
-        x = Tensor(np.zeros(shape, dtype=dtype))
+        x = Tensor(np.zeros(shape, dtype=dtype), device=model.device)  # where the model is
         with no_grad(), tracer.watch(x):
             model(x)
     finally:
