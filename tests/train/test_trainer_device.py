@@ -164,3 +164,31 @@ def test_gradient_statistics_on_a_device_equal_the_cpus(device):
         assert mine.keys() == ref.keys()
         for k, v in ref.items():
             assert mine[k] == (pytest.approx(v, rel=1e-9) if isinstance(v, float) else v), k
+
+
+@pytest.mark.parametrize("first,second", [("sim", "cpu"), ("cpu", "sim")])
+def test_a_run_checkpointed_on_one_device_resumes_on_the_other(tmp_path, first, second):
+    path = tmp_path / "ckpt.safetensors"
+    trainer, _ = regression_run(first, epochs=1)
+    trainer.save_checkpoint(path)
+    whole, whole_history = regression_run("cpu", epochs=2)
+    strided.manual_seed(7)  # a different start: everything comes from the checkpoint
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    resumed = Trainer(
+        model,
+        optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        loss_fn=mse,
+        classification=False,
+        device=second,
+        progress=False,
+        verbose=False,
+    )
+    train = DataLoader(ArrayDataset(X, Y), batch_size=8, shuffle=True, seed=1)
+    val = DataLoader(ArrayDataset(X, Y), batch_size=16)
+    history = resumed.fit(train, val, epochs=2, resume=path)
+    assert len(history) == 2
+    assert history[0]["train_loss"] == pytest.approx(whole_history[0]["train_loss"], rel=1e-10)
+    assert resumed.model.device == strided.device(second)
+    assert history[-1]["train_loss"] == pytest.approx(whole_history[-1]["train_loss"], rel=1e-10)
+    for p, q in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
+        np.testing.assert_allclose(to_numpy(p.data), q.data, rtol=1e-10, atol=1e-12)
