@@ -1,5 +1,6 @@
-"""The GPU benchmark (benchmarks/gpu.py) and the GPU check script (.ci/gpu) run here, with
-the CPU standing in for the GPU."""
+"""Whole training runs on a device: LeNet-5 on the simulated GPU takes the same steps as on
+the CPU and copies only the batch in and a few numbers out; benchmarks/gpu.py and the GPU
+check script (.ci/gpu) run here with the CPU standing in for the GPU."""
 
 from __future__ import annotations
 
@@ -9,9 +10,103 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import simulated_gpu
+import strided
+from strided.data import ArrayDataset, DataLoader
+from strided.device import to_numpy
+from strided.models import lenet5
+from strided.optim import SGD
+from strided.train import Trainer
+from strided.train.callbacks import Callback
+
 ROOT = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((48, 1, 28, 28))
+Y = RNG.integers(0, 10, 48)
+BATCH, EPOCHS, SYNC = 16, 2, 2
+
+
+def transfers():
+    """(host-to-device copies, device-to-host reads) of the simulated GPU so far."""
+    return simulated_gpu.SimBackend.to_device_count, simulated_gpu.SimBackend.to_host_count
+
+
+class Transfers(Callback):
+    """The simulated GPU's transfer counters after each step."""
+
+    def __init__(self) -> None:
+        self.after: list[tuple[int, int]] = []
+
+    def on_train_begin(self, trainer):
+        self.start = transfers()
+
+    def on_batch_end(self, trainer, logs):
+        self.after.append(transfers())
+
+    def on_train_end(self, trainer):
+        self.end = transfers()
+
+
+def lenet_run(where):
+    strided.manual_seed(0)
+    model = lenet5(num_classes=10).double()
+    opt = SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    counter = Transfers()
+    trainer = Trainer(
+        model,
+        opt,
+        device=where,
+        grad_clip=5.0,
+        sync_every=SYNC,
+        progress=False,
+        verbose=False,
+        callbacks=[counter],
+    )
+    loader = DataLoader(ArrayDataset(X, Y), batch_size=BATCH, shuffle=True, seed=3)
+    history = trainer.fit(loader, epochs=EPOCHS)
+    return trainer, history, counter
+
+
+def test_lenet5_on_the_simulated_gpu_takes_the_cpus_steps():
+    cpu, cpu_history, _ = lenet_run("cpu")
+    sim, sim_history, counter = lenet_run("sim")
+    for p, q in zip(sim.model.parameters(), cpu.model.parameters(), strict=True):
+        assert p.device == strided.device("sim")
+        np.testing.assert_allclose(to_numpy(p.data), q.data, rtol=1e-9, atol=1e-12)
+    for mine, ref in zip(sim_history, cpu_history, strict=True):
+        assert mine["train_loss"] == pytest.approx(ref["train_loss"], rel=1e-9)
+        assert mine["train_accuracy"] == ref["train_accuracy"]
+    # transfers per step: the batch in (inputs and targets); out only the sums, every
+    # SYNC steps and at the end of each epoch (that one seen in the next step's interval)
+    steps, per_epoch = len(counter.after), len(X) // BATCH
+    assert steps == EPOCHS * per_epoch
+    reads, after_last = expected_reads(steps, per_epoch, SYNC)
+    previous = counter.start
+    for i, now in enumerate([*counter.after, counter.end]):
+        copied_in, read_out = now[0] - previous[0], now[1] - previous[1]
+        if i < steps:
+            assert copied_in == 2, f"step {i + 1}: {copied_in} host-to-device copies"
+            assert read_out == reads[i], f"step {i + 1}: {read_out} device-to-host reads"
+        else:
+            assert (copied_in, read_out) == (0, after_last)
+        previous = now
+
+
+def expected_reads(steps, per_epoch, sync):
+    """The reads seen between one step's end and the next's: a flush every `sync` steps,
+    and one at the end of an epoch when something is left unread."""
+    out, carry, pending = [], 0, False
+    for step in range(1, steps + 1):
+        now, carry, pending = carry, 0, True
+        if step % sync == 0:
+            now, pending = now + 1, False
+        out.append(now)
+        if step % per_epoch == 0 and pending:
+            carry, pending = 1, False
+    return out, carry
 
 
 def test_the_gpu_benchmark_runs_on_the_cpu(tmp_path):

@@ -90,3 +90,48 @@ def test_train_on_the_cpu_by_name_equals_the_default(data_root, tmp_path):
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert "device" not in config  # a run may resume on another device
     np.testing.assert_equal(a["confusion_matrix"], b["confusion_matrix"])
+
+
+def test_train_on_a_device_equals_the_cpu(data_root, tmp_path, capsys):
+    assert train(data_root, tmp_path / "cpu") == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "train",
+                "--data-root",
+                str(data_root),
+                "--epochs",
+                "1",
+                "--limit-train",
+                "48",
+                "--limit-test",
+                "32",
+                "--batch-size",
+                "16",
+                "--val-split",
+                "0",
+                "--out",
+                str(tmp_path / "sim"),
+                "--seed",
+                "2",
+                "--no-progress",
+                "--device",
+                "sim",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "; on sim:0; output in" in out
+    a = json.loads((tmp_path / "cpu" / "results.json").read_text())
+    b = json.loads((tmp_path / "sim" / "results.json").read_text())
+    assert b["device"] == "sim:0"
+    assert b["test_loss"] == pytest.approx(a["test_loss"], rel=1e-4)
+    assert b["test_accuracy"] == a["test_accuracy"]
+    # the saved model is device-free: it loads and evaluates on the CPU, on the same images
+    args = ["evaluate", str(tmp_path / "sim"), "--data-root", str(data_root), "--limit", "32"]
+    assert main([*args, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["test_accuracy"] == b["test_accuracy"]
+    assert again["test_loss"] == pytest.approx(b["test_loss"], rel=1e-4)

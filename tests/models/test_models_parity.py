@@ -34,7 +34,7 @@ from strided.nn.containers import Sequential  # noqa: E402
 from strided.nn.conv import Conv2d  # noqa: E402
 from strided.nn.norm import BatchNorm2d  # noqa: E402
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 torch.set_num_threads(2)
 
 

@@ -7,7 +7,10 @@ import pytest
 import strided.functional as F
 import strided.nn as nn
 from strided import Generator, Tensor, gradcheck, no_grad
+from strided.device import to_numpy
 from strided.functional import norm as FN
+
+pytestmark = pytest.mark.on_devices
 
 RNG = np.random.default_rng(0)
 
@@ -19,7 +22,7 @@ def t64(a, grad=True):
 def params64(m):
     m.double()
     for p in m.parameters():  # non-trivial affine so that its gradient is exercised
-        p.data[...] = RNG.standard_normal(p.shape)
+        p.data[...] = Tensor(RNG.standard_normal(p.shape)).data  # on the test's device
     return list(m.parameters())
 
 
@@ -79,9 +82,8 @@ def test_batchnorm_train_vs_eval_and_running_stats():
     assert bn.num_batches_tracked.data == 1 and bn.running_mean.dtype == np.float32
     bn.eval()
     y2 = bn(Tensor(x))
-    expect = (x - bn.running_mean.data[:, None, None]) / np.sqrt(
-        bn.running_var.data[:, None, None] + 1e-5
-    )
+    running_mean, running_var = to_numpy(bn.running_mean.data), to_numpy(bn.running_var.data)
+    expect = (x - running_mean[:, None, None]) / np.sqrt(running_var[:, None, None] + 1e-5)
     np.testing.assert_allclose(y2.data, expect, rtol=1e-5, atol=1e-5)
     assert bn.num_batches_tracked.data == 1
     # a single sample works in eval, not in training
