@@ -171,8 +171,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         p.error(f"--device {args.device}: no CUDA GPU is visible to CuPy")
     if torch is not None and not args.no_torch:
         torch.backends.cuda.matmul.allow_tf32 = False  # full fp32, as strided computes
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.benchmark = True  # PyTorch at its best: tuned conv kernels
+        torch.backends.cudnn.allow_tf32 = False  # otherwise PyTorch's defaults
     batches = [int(b) for b in args.batches.split(",")]
     rows = [
         bench(name, batch, args)
