@@ -637,7 +637,8 @@ def export(
     Parameters
     ----------
     model : Module
-        The network; it is put in eval mode for the trace (and restored afterwards).
+        The network; it is put in eval mode for the trace (and restored afterwards). A
+        model on a GPU is traced on the CPU and put back on its device afterwards.
     example_input : Tensor, ndarray, or a tuple of them
         One example batch. With `dynamic_batch`, give a batch of at least 2 so that the batch
         axis can be told apart from the others.
@@ -668,6 +669,24 @@ def export(
     inputs = [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in raw]
     if not inputs:
         raise ValueError("onnx.export: example_input is empty")
+    where = model.device
+    if where.type != "cpu" or any(t.device.type != "cpu" for t in inputs):
+        # the graph's weights are host arrays: trace a CPU copy of the state, then put the
+        # model back where it was
+        model.to("cpu")
+        try:
+            on_host = tuple(t.cpu() for t in inputs)
+            return export(
+                model,
+                on_host if isinstance(example_input, (tuple, list)) else on_host[0],
+                path,
+                opset=opset,
+                dynamic_batch=dynamic_batch,
+                input_names=input_names,
+                output_names=output_names,
+            )
+        finally:
+            model.to(where)
     batch = inputs[0].shape[0] if (dynamic_batch and inputs[0].ndim) else None
     if batch == 1:
         raise ValueError(
