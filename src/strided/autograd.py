@@ -142,6 +142,21 @@ def array_of(value: Any) -> Any:
     return value if hasattr(value, "shape") else np.asarray(value)
 
 
+def host_array(x: Any) -> np.ndarray:
+    """A NumPy array of a Tensor, a NumPy or device array, or nested lists: the data itself
+    on the CPU, a copy when it lives on a GPU (for plots, reports and files).
+
+    Parameters
+    ----------
+    x : Tensor, array or array-like
+        What to read.
+    """
+    data = x.data if isinstance(x, Tensor) else x
+    if type(data) is not np.ndarray and backend_of(data).name != "cpu":
+        return to_numpy(data)
+    return np.asarray(data)
+
+
 def _host_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return _numeric(data if dtype is None else data.astype(dtype, copy=False))

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, host_array, no_grad
 from .functional.stable import stable_log_softmax
 from .nn.containers import ModuleList
 from .nn.module import Module
@@ -80,7 +80,7 @@ def combine(outputs: Sequence[Any], method: str = "average", weights: Weights = 
     """
     where = "ensemble.combine"
     _check_method(method, where)
-    arrays = [np.asarray(getattr(o, "data", o), dtype=np.float64) for o in outputs]
+    arrays = [host_array(o).astype(np.float64, copy=False) for o in outputs]
     if not arrays:
         raise ValueError(f"{where}: no member outputs to combine")
     for i, a in enumerate(arrays):
@@ -130,7 +130,7 @@ def evaluate_outputs(
     weights : sequence of float or None
         Weight of each member in the combination (equal when None).
     """
-    y = np.asarray(getattr(targets, "data", targets)).astype(np.int64).ravel()
+    y = host_array(targets).astype(np.int64).ravel()
 
     def scores(logp: np.ndarray) -> dict:
         if logp.shape[0] != len(y):
@@ -144,7 +144,7 @@ def evaluate_outputs(
 
     result: dict = {
         "members": [
-            scores(stable_log_softmax(np.asarray(getattr(o, "data", o), dtype=np.float64)))
+            scores(stable_log_softmax(host_array(o).astype(np.float64, copy=False)))
             for o in outputs
         ]
     }
@@ -219,17 +219,18 @@ class Ensemble(Module):
     def member_outputs(self, x: Any) -> list[np.ndarray]:
         """Each member's output on the batch ``x``, as arrays (under ``no_grad``)."""
         x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-        with no_grad():
-            return [np.asarray(m(x).data) for m in self.members]
+        with no_grad():  # each member on its own device; the outputs come back as host arrays
+            return [host_array(m(x.to(m.device))) for m in self.members]
 
     def forward(self, x: Any) -> Tensor:
         """The log of the combined probabilities ``(N, C)`` of the batch ``x``."""
         outs = self.member_outputs(x)
         dtype = outs[0].dtype if outs[0].dtype.kind == "f" else np.float32
-        return Tensor(combine(outs, self.method, self.weights).astype(dtype, copy=False))
+        combined = combine(outs, self.method, self.weights).astype(dtype, copy=False)
+        return Tensor(combined, device=self.device)
 
     def _batches(self, x: Any, batch_size: int) -> Iterable[list[np.ndarray]]:
-        x = np.asarray(getattr(x, "data", x))
+        x = host_array(x)
         was_training = self.training
         self.eval()
         try:
@@ -268,7 +269,7 @@ class Ensemble(Module):
             for batch in loader:
                 for acc, out in zip(outputs, self.member_outputs(batch[0]), strict=True):
                     acc.append(out)
-                targets.append(np.asarray(getattr(batch[1], "data", batch[1])))
+                targets.append(host_array(batch[1]))
         finally:
             self.train(was_training)
         if not targets:

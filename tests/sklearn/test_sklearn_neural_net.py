@@ -163,3 +163,27 @@ def test_bad_configurations_say_what_is_wrong(table):
         NeuralNetClassifier(mlp_builder).fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="NaN"):
         NeuralNetClassifier(mlp_builder).fit(np.full_like(X, np.nan), y)
+
+
+@pytest.mark.parametrize("Estimator", [NeuralNetClassifier, NeuralNetRegressor])
+def test_device_trains_there_and_gives_the_cpu_result(Estimator):
+    if Estimator is NeuralNetClassifier:
+        X, y = make_classification(n_samples=60, n_features=6, random_state=0)
+    else:
+        X, y = make_regression(n_samples=60, n_features=6, random_state=0)
+        y = y / y.std()
+    X = X.astype(np.float64)
+    kwargs = dict(epochs=3, lr=0.05, random_state=0, dtype="float64")
+    cpu = Estimator(mlp_builder, **kwargs).fit(X, y)
+    sim = Estimator(mlp_builder, device="sim", **kwargs).fit(X, y)
+    assert sim.module_.device == "sim:0"
+    np.testing.assert_allclose(sim.loss_curve_, cpu.loss_curve_, rtol=1e-9)
+    prediction = sim.predict(X)
+    assert isinstance(prediction, np.ndarray)
+    np.testing.assert_allclose(prediction, cpu.predict(X), rtol=1e-9)
+
+
+def test_an_unknown_device_is_refused_at_fit(table):
+    X, y = table
+    with pytest.raises(ValueError, match="NeuralNetClassifier: device: .*unknown device"):
+        NeuralNetClassifier(mlp_builder, device="tpu").fit(X, y)

@@ -261,3 +261,23 @@ def test_snapshot_ensemble_refuses_a_second_schedule(tmp_path):
         trainer.fit(DataLoader((x, y), batch_size=30), epochs=2)
     with pytest.raises(ValueError, match="cycles must be a positive int"):
         SnapshotEnsemble(tmp_path, 0)
+
+
+# -- devices ------------------------------------------------------------------------------
+
+
+def test_an_ensemble_on_a_device_predicts_and_evaluates_as_on_the_cpu():
+    members = [net(s) for s in range(3)]
+    x = np.random.default_rng(1).normal(size=(10, 8)).astype(np.float32)
+    y = np.arange(10) % 3
+    on_cpu = Ensemble(members)
+    expected = (on_cpu(strided.tensor(x)).numpy(), on_cpu.predict_proba(x))
+    report = on_cpu.evaluate(DataLoader(list(zip(x, y, strict=True)), batch_size=4))
+    on_device = Ensemble(members).to("sim")
+    out = on_device(strided.tensor(x, device="sim"))
+    assert out.device == "sim:0"
+    np.testing.assert_allclose(out.cpu().numpy(), expected[0], rtol=1e-5)
+    np.testing.assert_allclose(on_device.predict_proba(x), expected[1], rtol=1e-5)
+    again = on_device.evaluate(DataLoader(list(zip(x, y, strict=True)), batch_size=4))
+    assert again["accuracy"] == report["accuracy"]
+    assert math.isclose(again["loss"], report["loss"], rel_tol=1e-5)

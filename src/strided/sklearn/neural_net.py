@@ -28,8 +28,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .. import optim
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, host_array, no_grad
 from ..backend import default_generator
+from ..device import device as strided_device
 from ..functional.loss import cross_entropy, mse_loss
 from ..nn.module import Module
 from ..optim import list_optimizers
@@ -80,6 +81,7 @@ class _NeuralNet(BaseEstimator):
         random_state: Any = None,
         verbose: int = 0,
         dtype: Any = "float32",
+        device: Any = "cpu",
         **kwargs: Any,
     ) -> None:
         self.module = module
@@ -92,6 +94,7 @@ class _NeuralNet(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.device = device
         # checked at fit, as every parameter is: __init__ and set_params never fail
         self._routed = dict(kwargs)
 
@@ -133,6 +136,10 @@ class _NeuralNet(BaseEstimator):
 
     def _check_params(self) -> None:
         name = type(self).__name__
+        try:
+            strided_device(self.device)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name}: device: {error}") from None
         for key in self._routed:
             if not key.startswith(ROUTES) or key in ROUTES:
                 raise TypeError(
@@ -193,7 +200,7 @@ class _NeuralNet(BaseEstimator):
                     f"{name}: the module builder {self.module!r} returned "
                     f"{type(module).__name__}, not a strided Module"
                 )
-        return module.to(np.dtype(self.dtype))
+        return module.to(strided_device(self.device), np.dtype(self.dtype))
 
     def _build_optimizer(self, module: Module) -> optim.Optimizer:
         kwargs = {"lr": self.lr, **self._prefixed("optimizer__")}
@@ -233,19 +240,20 @@ class _NeuralNet(BaseEstimator):
             self.module_.train()
             self.loss_curve_ = []
             n = X.shape[0]
+            where = self.module_.device
             for epoch in range(self.epochs):
                 order = rng.permutation(n) if self.shuffle else np.arange(n)
-                total = 0.0
+                total: Any = 0.0  # summed where the loss lives: one read per epoch
                 for start in range(0, n, self.batch_size):
                     idx = order[start : start + self.batch_size]
-                    out = self.module_(Tensor(X[idx]))
+                    out = self.module_(Tensor(X[idx], device=where))
                     self._check_output(out, len(idx), n_outputs)
-                    loss = self.criterion_(out, Tensor(targets[idx]))
+                    loss = self.criterion_(out, Tensor(targets[idx], device=where))
                     self.optimizer_.zero_grad()
                     loss.backward()
                     self.optimizer_.step()
-                    total += float(loss.data) * len(idx)
-                self.loss_curve_.append(total / n)
+                    total = total + loss.data.astype(np.float64) * len(idx)
+                self.loss_curve_.append(float(total) / n)
                 if self.verbose:
                     print(f"Epoch {epoch + 1}, loss = {self.loss_curve_[-1]:.8f}")
         self.module_.eval()
@@ -272,8 +280,9 @@ class _NeuralNet(BaseEstimator):
         X = self._validate_X(X)
         self.module_.eval()
         with no_grad():
+            where = self.module_.device
             parts = [
-                self.module_(Tensor(X[i : i + self.batch_size])).data
+                host_array(self.module_(Tensor(X[i : i + self.batch_size], device=where)))
                 for i in range(0, X.shape[0], self.batch_size)
             ]
         return np.concatenate(parts).astype(np.float64, copy=False)
@@ -310,6 +319,9 @@ _DOC = """
         Print "Epoch N, loss = ..." after every epoch.
     dtype : {{'float32', 'float64'}}, default='float32'
         The precision of the network and of the data fed to it.
+    device : str, default='cpu'
+        Where the network trains and predicts: 'cpu', 'cuda' or 'cuda:N' (as skorch's
+        ``device``); inputs and outputs stay NumPy arrays.
     **kwargs
         ``module__name``, ``optimizer__name``, ``criterion__name``: passed on to the
         module builder, the optimizer and the criterion.

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, host_array, no_grad
 from .feature_maps import _display_image
 from .figure import finish, pyplot
 from .layers import as_batch
@@ -30,8 +30,8 @@ def _in_eval(model: Any, fn: Any) -> Any:
 
 def reconstructions(model: Any, images: Any) -> np.ndarray:
     """``model(images)`` as an array of the inputs' shape (eval mode, no_grad)."""
-    x = as_batch(images)
-    out = _in_eval(model, lambda: model(x)).data
+    x = as_batch(images, model)
+    out = host_array(_in_eval(model, lambda: model(x)))
     if out.shape != x.shape:
         raise ValueError(
             f"reconstructions: {type(model).__name__} maps inputs {x.shape} to "
@@ -53,7 +53,7 @@ def _codes(model: Any, x: Tensor) -> np.ndarray:
             "a code (e.g. the encoder's pooling indices), so codes cannot be "
             "drawn on their own"
         )
-    return z.data
+    return host_array(z)
 
 
 def decoder_samples(
@@ -72,14 +72,14 @@ def decoder_samples(
     """
     if n < 1:
         raise ValueError(f"decoder_samples: n must be positive, got {n}")
-    x = as_batch(images)
+    x = as_batch(images, model)
     rng = np.random.default_rng(seed)
 
     def run() -> Any:
         z = _codes(model, x)
         mu, sigma = z.mean(axis=0), z.std(axis=0)
         draw = mu + sigma * rng.standard_normal((n,) + z.shape[1:])
-        return model.decode(Tensor(draw.astype(z.dtype))).data
+        return host_array(model.decode(Tensor(draw.astype(z.dtype)).to(model.device)))
 
     return _in_eval(model, run)
 
@@ -117,7 +117,7 @@ def plot_reconstructions(
         Also save the figure there (atomically) when given.
     """
     plt = pyplot()
-    x = np.asarray(getattr(images, "data", images))
+    x = host_array(images)
     y = reconstructions(model, x)
     err = ((y.reshape(len(y), -1) - x.reshape(len(x), -1)) ** 2).mean(axis=1)
     xi, yi = _as_images(x, image_shape), _as_images(y, image_shape)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import host_array
 from .figure import finish, grid_axes, pyplot
 from .layers import activations
 
@@ -23,7 +24,7 @@ def feature_maps(model: Any, image: Any, layer: str) -> np.ndarray:
     model : Module
         The model (a trained network in evaluation mode is usual).
     """
-    x = np.asarray(getattr(image, "data", image))
+    x = host_array(image)
     if x.ndim == 3:
         x = x[None]
     if len(x) != 1:
@@ -50,7 +51,7 @@ def plot_feature_maps(
         Also save the figure there (atomically) when given.
     """
     maps = feature_maps(model, image, layer)
-    x = np.asarray(getattr(image, "data", image))
+    x = host_array(image)
     x = x[0] if x.ndim == 4 else x
     if maps.ndim == 1:
         plt = pyplot()

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import host_array
 from .figure import finish, normalize01, pyplot, tile
 from .layers import conv_layer_names, get_layer
 
@@ -34,7 +35,7 @@ def conv_weight(model: Any, layer: str | None = None) -> np.ndarray:
             f"layer {layer!r} ({type(m).__name__}) is not a 2-D convolution; "
             f"its conv layers are: {', '.join(conv_layer_names(model))}"
         )
-    return np.asarray(w.data)
+    return host_array(w)
 
 
 def filter_images(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, host_array, no_grad
 from ..nn.module import Module
 
 __all__ = [
@@ -74,7 +74,7 @@ def check_images(x: Any, expected: Sequence[int], what: str = "images") -> np.nd
     what : str
         Name of the argument, used in error messages.
     """
-    x = np.asarray(x.data if isinstance(x, Tensor) else x)
+    x = host_array(x)
     expected = tuple(int(s) for s in expected)
     if x.shape == expected:
         x = x[None]
@@ -88,12 +88,20 @@ def check_images(x: Any, expected: Sequence[int], what: str = "images") -> np.nd
     return x if x.dtype.kind == "f" else x.astype(np.float32)
 
 
-def as_batch(x: Any) -> Tensor:
-    """A float Tensor from an array or Tensor (integers become float32)."""
-    if isinstance(x, Tensor):
-        return x
-    x = np.asarray(x)
-    return Tensor(x if x.dtype.kind == "f" else x.astype(np.float32))
+def as_batch(x: Any, model: Any = None) -> Tensor:
+    """A float Tensor from an array or Tensor (integers become float32), on the device of
+    `model`'s parameters when a model is given.
+
+    Parameters
+    ----------
+    model : Module or None
+        The model the batch is for.
+    """
+    if not isinstance(x, Tensor):
+        x = np.asarray(x)
+        x = Tensor(x if x.dtype.kind == "f" else x.astype(np.float32))
+    where = getattr(model, "device", None)
+    return x if where is None else x.to(where)
 
 
 def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np.ndarray]:
@@ -113,7 +121,7 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
     def hook_for(name: str) -> Any:
         def hook(module: Module, inputs: tuple, output: Any) -> None:
             out = output[0] if isinstance(output, (tuple, list)) else output
-            captured[name] = np.array(out.data, copy=True)  # in-place layers may follow
+            captured[name] = np.array(host_array(out), copy=True)  # in-place layers may follow
 
         return hook
 
@@ -122,7 +130,7 @@ def activations(model: Any, x: Any, layers: str | Iterable[str]) -> dict[str, np
     try:
         model.eval()
         with no_grad():
-            model(as_batch(x))
+            model(as_batch(x, model))
     finally:
         for h in handles:
             h.remove()

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .layers import check_images, conv_layer_names, get_layer
+from ..autograd import host_array
+from .layers import as_batch, check_images, conv_layer_names, get_layer
 
 __all__ = ["visualize_run", "read_images"]
 
@@ -137,11 +138,14 @@ def visualize_run(
     if results.is_file() and "confusion_matrix" in json.loads(results.read_text()):
         cm = np.asarray(json.loads(results.read_text())["confusion_matrix"])
     else:  # a run stopped before its test: measure on the searched test images
-        from ..autograd import Tensor, no_grad
+        from ..autograd import no_grad
 
         with no_grad():
             pred = np.concatenate(
-                [model(Tensor(pool[i : i + 256])).data.argmax(1) for i in range(0, len(pool), 256)]
+                [
+                    host_array(model(as_batch(pool[i : i + 256], model))).argmax(1)
+                    for i in range(0, len(pool), 256)
+                ]
             )
         cm = confusion_matrix(pred, labels, len(classes))
     save(plot_confusion_matrix(cm, classes), "confusion")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, host_array
 from .feature_maps import _display_image
 from .figure import finish, pyplot
 from .layers import as_batch
@@ -22,7 +22,8 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
 
     The model runs in eval mode; its parameters' gradients are left as they were.
     """
-    x = Tensor(np.array(as_batch(images).data, copy=True), requires_grad=True)
+    x = Tensor(np.array(host_array(as_batch(images)), copy=True), requires_grad=True)
+    x = x.to(model.device).detach().requires_grad_() if hasattr(model, "device") else x
     params = list(model.parameters())
     flags = [p.requires_grad for p in params]
     modes = [(m, m.training) for m in model.modules()]
@@ -38,7 +39,7 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
             )
         n, k = scores.shape
         t = (
-            scores.data.argmax(axis=1)
+            host_array(scores).argmax(axis=1)
             if target is None
             else np.broadcast_to(np.asarray(target, dtype=np.int64), (n,))
         )
@@ -54,7 +55,7 @@ def input_gradient(model: Any, images: Any, target: Any = None) -> tuple[np.ndar
             p.requires_grad = f
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
-    return np.asarray(x.grad), np.asarray(t)
+    return host_array(x.grad), np.asarray(t)
 
 
 def saliency_map(model: Any, images: Any, target: Any = None) -> np.ndarray:
@@ -96,7 +97,7 @@ def plot_saliency(
         Also save the figure there (atomically) when given.
     """
     plt = pyplot()
-    images = np.asarray(getattr(images, "data", images))
+    images = host_array(images)
     images = images[None] if images.ndim == 3 else images
     grad, t = input_gradient(model, images, target)
     sal = np.abs(grad).max(axis=1)

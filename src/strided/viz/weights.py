@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import host_array
 from ..io.atomic import atomic_write_bytes
 
 __all__ = ["unit_weight_images", "plot_weights"]
@@ -37,10 +38,10 @@ def _units_by_inputs(weights: Any) -> np.ndarray:
     in scikit-learn's (n_inputs, n_units) layout."""
     weight = getattr(weights, "weight", None)
     if weight is not None and hasattr(weights, "in_features"):  # strided nn.Linear
-        return np.asarray(getattr(weight, "data", weight), dtype=np.float64)
+        return host_array(weight).astype(np.float64)
     if hasattr(weights, "coefs_"):  # a fitted MLPClassifier / MLPRegressor
         weights = weights.coefs_[0]
-    a = np.asarray(getattr(weights, "data", weights), dtype=np.float64)
+    a = host_array(weights).astype(np.float64)
     if a.ndim != 2:
         raise ValueError(
             f"plot_weights: expected a weight matrix (n_inputs, n_units), an nn.Linear or "
