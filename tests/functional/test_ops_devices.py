@@ -77,13 +77,15 @@ def test_scalar_operands_stay_numbers(default_device):
     with no_transfers(default_device):
         ys = [x * 2, 2 - x, x + np.float32(1), x / 3.0, 2.0**x, x**2, -x, x - np.float64(0.5)]
         ys += [F.maximum(x, 0.0), x.clip(min=-1.0), F.where(x > 0, x, 0.0), x < 1, 1 > x]
+        ys += [F.where(x > 0, 1.0, 0.0), F.where(x > 0, 2, -1)]
         loss = ys[0].sum()
         for y in ys[1:9]:
             loss = loss + y.sum()
         loss.backward()
     for y in ys:
         assert y.device == x.device
-        assert y.dtype in (np.float32, np.bool_), y
+        assert y.dtype in (np.float32, np.bool_, np.int64), y
+    assert ys[-1].dtype == np.int64 and ys[-2].dtype == np.float32  # the first value's dtype
     h = x.detach().cpu().numpy()
     # d/dx of 2x, 2 − x, x + 1, x/3, 2^x, x², −x, x − ½, max(x, 0), summed
     want = 2 - 1 + 1 + 1 / 3 + np.log(2) * 2.0**h + 2 * h - 1 + 1 + (h > 0)

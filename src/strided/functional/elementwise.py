@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd import Function, Grads, Operand, Tensor, as_tensor_like, scalar_like, tensor_of
-from ..device import common_device
+from ..device import Device, common_device
 from .arithmetic import check_broadcast, data_of, operand_pair
 
 
@@ -198,7 +198,7 @@ def where(cond: Tensor | np.ndarray, a: Operand, b: Operand) -> Tensor:
     """
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         cond = cond if isinstance(cond, Tensor) else Tensor(cond)
-        a = Tensor(a, device=cond.device)  # two values: the first sets the dtype
+        a = _first_value(a, cond.device)
     va, vb = operand_pair(a, b)
     like = va if isinstance(va, Tensor) else vb
     assert isinstance(like, Tensor)  # operand_pair returns one Tensor at least
@@ -206,6 +206,15 @@ def where(cond: Tensor | np.ndarray, a: Operand, b: Operand) -> Tensor:
     if cond.dtype != np.bool_:
         cond = tensor_of(cond.data.astype(bool))
     return Where.apply(cond, va, vb)
+
+
+def _first_value(a: Operand, where: Device) -> Tensor:
+    """`where`'s first value when neither value is a tensor: it sets the dtype (a Python
+    float the default one); a number is filled in on the device, not copied there."""
+    host = Tensor(a, device="cpu")
+    if host.ndim:
+        return host.to(where)
+    return tensor_of(where.new("full", (), host.item(), host.dtype))
 
 
 class _Pick(Function):
