@@ -11,8 +11,8 @@ import strided.functional as F
 import strided.nn as nn
 from strided import Tensor, gradcheck
 
-# The tests marked on_devices run once per device present; the rest (interpolation, the
-# modules) join them as their layers move off NumPy.
+# The tests marked on_devices run once per device present; interpolation's joins them when
+# it moves off NumPy.
 
 
 def t(*shape, seed=0, grad=True):
@@ -215,6 +215,7 @@ def test_strings_are_refused_clearly():
         (lambda: nn.PixelUnshuffle(2), (2, 6, 6), (8, 3, 3)),
     ],
 )
+@pytest.mark.on_devices
 def test_modules_take_unbatched_inputs(make, shape, out):
     m = make()
     x = t(*shape, grad=False).to(np.float32)
@@ -224,6 +225,7 @@ def test_modules_take_unbatched_inputs(make, shape, out):
     np.testing.assert_allclose(y.data, batched.data[0], rtol=1e-6)
 
 
+@pytest.mark.on_devices
 def test_embedding_module():
     emb = nn.Embedding(10, 4, padding_idx=0, generator=st.Generator(0))
     assert (emb.weight.data[0] == 0).all()
@@ -233,6 +235,7 @@ def test_embedding_module():
     np.testing.assert_array_equal(frozen(np.array([2])).data, [[0, 0, 1]])
 
 
+@pytest.mark.on_devices
 def test_conv3d_module_errors_name_the_layer():
     with pytest.raises(ValueError, match=r"Conv3d\(3→4, k=3\): input has 2 channels"):
         nn.Conv3d(3, 4, 3)(Tensor(np.zeros((1, 2, 5, 5, 5), np.float32)))
