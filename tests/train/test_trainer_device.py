@@ -29,12 +29,12 @@ def regression_run(where, epochs=2, sync_every=3, **kwargs):
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).double()
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     kwargs.setdefault("loss_fn", mse)
+    kwargs.setdefault("progress", False)
     trainer = Trainer(
         model,
         opt,
         classification=False,
         device=where,
-        progress=False,
         verbose=False,
         sync_every=sync_every,
         **kwargs,
@@ -192,3 +192,12 @@ def test_a_run_checkpointed_on_one_device_resumes_on_the_other(tmp_path, first, 
     assert history[-1]["train_loss"] == pytest.approx(whole_history[-1]["train_loss"], rel=1e-10)
     for p, q in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
         np.testing.assert_allclose(to_numpy(p.data), q.data, rtol=1e-10, atol=1e-12)
+
+
+def test_the_progress_bar_on_a_device_shows_the_values_read_back():
+    import io
+
+    buf = io.StringIO()
+    regression_run("sim", epochs=1, sync_every=100, progress={"mininterval": 0}, file=buf)
+    text = buf.getvalue()
+    assert "loss=" in text and "img/s=" in text  # shown once, at the epoch's end

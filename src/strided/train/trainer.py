@@ -305,6 +305,8 @@ class Trainer:
                     )
             if sums is not None:
                 self._flush(sums, epoch)
+                show(metrics)  # the epoch's last values on the bar
+                bar.refresh()
         finally:
             bar.close()
         self.batch_in_epoch, self._epoch_metrics, self._device_sums = 0, None, None
