@@ -244,3 +244,15 @@ def test_summary_of_a_model_on_a_device_equals_the_cpus(device):
     model.to(device)
     assert str(summary(model, (2, 3, 4), print_table=False)) == on_cpu
     assert model.device == strided.device(device)
+
+
+def test_a_subclass_may_still_assign_self_device():
+    class Old(nn.Module):  # PyTorch code often keeps its device in self.device
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+            self.device = "cpu"
+
+    assert Old().device == "cpu"
+    assert small_model().to("sim").device == strided.device("sim")
+    assert nn.ReLU().device == strided.get_default_device()  # no state: the default

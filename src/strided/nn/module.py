@@ -84,6 +84,22 @@ def _addindent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
+class _DeviceOfState:
+    """`module.device`: the device of its first parameter (or buffer); the default device
+    for a module without state (a module split over two devices reports the first).
+
+    A non-data descriptor, so a subclass may still assign `self.device = ...` in its
+    `__init__`, as much PyTorch code does; that attribute then wins.
+    """
+
+    def __get__(self, module: Module | None, owner: type | None = None) -> Any:
+        if module is None:
+            return self
+        for t in module._state_tensors():
+            return t.device
+        return get_default_device()
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -484,13 +500,7 @@ class Module:
         """Move every parameter and buffer to the CPU, in place."""
         return self.to("cpu")
 
-    @property
-    def device(self) -> Device:
-        """The device of the first parameter (or buffer); the default device for a module
-        without state. A module split over two devices reports the first."""
-        for t in self._state_tensors():
-            return t.device
-        return get_default_device()
+    device = _DeviceOfState()
 
     def float(self) -> Module:
         """Cast floating parameters and buffers to float32."""

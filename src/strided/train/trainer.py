@@ -179,7 +179,7 @@ class Trainer:
         """Where the model trains: the `device=` given, else the model's device."""
         if self._device is not None:
             return self._device
-        return self.model.device if hasattr(self.model, "device") else CPU
+        return as_device(self.model.device) if hasattr(self.model, "device") else CPU
 
     # -- output -----------------------------------------------------------------------
     def log(self, message: str) -> None:
