@@ -118,10 +118,15 @@ def as_array(data: Any, dtype: DTypeLike | None = None, device: Any = None) -> n
     anything else is made on `device` (the default device when None)."""
     if isinstance(data, Tensor):
         data = data.data
-    if type(data) is not np.ndarray and backend_of(data).name != "cpu":
+    if type(data) is np.ndarray:  # the common cases first
+        arr = _numeric(data if dtype is None else data.astype(dtype, copy=False))
+    elif isinstance(data, np.generic) or backend_of(data).name == "cpu":
+        arr = _host_array(data, dtype)
+    else:  # an array on a device
         arr = _numeric(data if dtype is None else data.astype(dtype, copy=False))
         return arr if device is None else move(arr, device)
-    arr = _host_array(data, dtype)
+    if device is CPU:
+        return arr
     target = get_default_device() if device is None else as_device(device)
     return arr if target.type == "cpu" else move(arr, target)
 
@@ -129,7 +134,9 @@ def as_array(data: Any, dtype: DTypeLike | None = None, device: Any = None) -> n
 def tensor_of(array: Any) -> Tensor:
     """A Tensor holding `array` where it lives (an operation's result): unlike `Tensor(a)`,
     a NumPy array is never moved to the default device, and nothing is copied."""
-    if type(array) is np.ndarray or backend_of(array).name == "cpu":
+    if type(array) is np.ndarray or isinstance(array, np.generic):
+        return Tensor(array, device=CPU)
+    if backend_of(array).name == "cpu":
         return Tensor(array, device=CPU)
     return Tensor(array)
 
@@ -981,7 +988,7 @@ class Function:
         record = is_grad_enabled() and any(fn.needs_input_grad)
         if not record:
             fn.needs_input_grad = (False,) * len(inputs)
-        on_device = not cls.moves_device and any(type(a) not in _HOST_TYPES for a in arrays)
+        on_device = not (cls.moves_device or _HOST_TYPES.issuperset(map(type, arrays)))
         if on_device:
             where = common_device(arrays, cls.__name__)
         result = fn.forward(*arrays)
