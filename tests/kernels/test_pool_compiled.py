@@ -4,6 +4,7 @@ NaNs and windows of −∞, in float32 and float64; and the plan's choice."""
 
 import numpy as np
 import pytest
+from pool_cases import random_geometry, random_input
 
 from strided.kernels import compiled, pool
 from strided.kernels.pool import reference
@@ -21,38 +22,13 @@ def direct(monkeypatch):
     compiled.use_kernels(previous)
 
 
-def _geometry(rng):
-    while True:
-        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
-        sh, sw = (int(v) for v in rng.integers(1, 4, 2))
-        dh, dw = (int(v) for v in rng.integers(1, 3, 2))
-        ph = int(rng.integers(0, (dh * (kh - 1) + 1) // 2 + 1))
-        pw = int(rng.integers(0, (dw * (kw - 1) + 1) // 2 + 1))
-        H = int(rng.integers(dh * (kh - 1) + 1, 13))
-        W = int(rng.integers(dw * (kw - 1) + 1, 13))
-        geo = PoolGeometry((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw), bool(rng.integers(0, 2)))
-        if min(geo.out) >= 1:
-            return geo
-
-
-def _input(rng, geo, dtype, case):
-    x = rng.integers(-3, 3, (2, 3) + geo.hw).astype(dtype)  # small integers: many ties
-    if case % 3 == 0:
-        x.flat[rng.integers(0, x.size, 4)] = np.nan
-    if case % 7 == 0:
-        x[0] = -np.inf
-    if case % 2:  # a convolution's channels-first output
-        x = np.ascontiguousarray(x.swapaxes(0, 1)).swapaxes(0, 1)
-    return x
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(4))
 def test_max_pool_matches_the_reference(direct, dtype, seed):
     rng = np.random.default_rng(seed)
     for case in range(40):
-        geo = _geometry(rng)
-        x = _input(rng, geo, dtype, case)
+        geo = random_geometry(rng)
+        x = random_input(rng, geo, dtype, case)
         y, arg = pool.max_pool2d_forward(x, geo, True)
         y0, arg0 = reference.max_pool2d_forward(x, geo, True)
         assert isinstance(arg, pool.DirectArgmax) and y.dtype == dtype
@@ -74,7 +50,7 @@ def test_max_pool_matches_the_reference(direct, dtype, seed):
 def test_avg_pool_matches_the_reference(direct, dtype, seed):
     rng = np.random.default_rng(100 + seed)
     for case in range(40):
-        geo = _geometry(rng)
+        geo = random_geometry(rng)
         pads = tuple(min(p, k // 2) for p, k in zip(geo.padding, geo.kernel, strict=True))
         geo = PoolGeometry(geo.hw, geo.kernel, geo.stride, pads, (1, 1), bool(case % 2))
         x = rng.standard_normal((2, 3) + geo.hw).astype(dtype)

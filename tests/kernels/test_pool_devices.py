@@ -5,6 +5,7 @@ between host and device."""
 
 import numpy as np
 import pytest
+from pool_cases import random_geometry, random_input
 
 from simulated_gpu import SimBackend
 from strided.device import array_module, move, to_numpy
@@ -23,31 +24,6 @@ def accelerator(device):
     return device
 
 
-def _geometry(rng):
-    while True:
-        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
-        sh, sw = (int(v) for v in rng.integers(1, 4, 2))
-        dh, dw = (int(v) for v in rng.integers(1, 3, 2))
-        ph = int(rng.integers(0, (dh * (kh - 1) + 1) // 2 + 1))
-        pw = int(rng.integers(0, (dw * (kw - 1) + 1) // 2 + 1))
-        H = int(rng.integers(dh * (kh - 1) + 1, 13))
-        W = int(rng.integers(dw * (kw - 1) + 1, 13))
-        geo = PoolGeometry((H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw), bool(rng.integers(0, 2)))
-        if min(geo.out) >= 1:
-            return geo
-
-
-def _input(rng, geo, case):
-    x = rng.integers(-3, 3, (2, 3) + geo.hw).astype(np.float64)  # small integers: many ties
-    if case % 3 == 0:
-        x.flat[rng.integers(0, x.size, 4)] = np.nan
-    if case % 7 == 0:
-        x[0] = -np.inf
-    if case % 2:  # a convolution's channels-first output
-        x = np.ascontiguousarray(x.swapaxes(0, 1)).swapaxes(0, 1)
-    return x
-
-
 def _on(device, a):
     """`a` on `device`, keeping a channels-first layout."""
     if not a.flags.c_contiguous and a.swapaxes(0, 1).flags.c_contiguous:
@@ -58,8 +34,8 @@ def _on(device, a):
 def test_max_pool_on_a_device_matches_the_cpu(accelerator):
     rng = np.random.default_rng(3)
     for case in range(60):
-        geo = _geometry(rng)
-        x = _input(rng, geo, case)
+        geo = random_geometry(rng)
+        x = random_input(rng, geo, np.float64, case)
         y0, arg0 = reference.max_pool2d_forward(x, geo, True)
         dy = rng.standard_normal(y0.shape)
         before = SimBackend.to_host_count, SimBackend.to_device_count
@@ -80,7 +56,7 @@ def test_max_pool_on_a_device_matches_the_cpu(accelerator):
 def test_avg_pool_on_a_device_matches_the_cpu(accelerator):
     rng = np.random.default_rng(4)
     for case in range(40):
-        geo = _geometry(rng)
+        geo = random_geometry(rng)
         pads = tuple(min(p, k // 2) for p, k in zip(geo.padding, geo.kernel, strict=True))
         geo = PoolGeometry(geo.hw, geo.kernel, geo.stride, pads, (1, 1), bool(case % 2))
         x = rng.standard_normal((2, 3) + geo.hw)

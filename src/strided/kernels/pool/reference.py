@@ -66,7 +66,7 @@ class PoolGeometry:
 
     def crop(self, gp):
         (ph, pw), (H, W) = self.padding, self.hw
-        return _compact(gp[:, :, ph : ph + H, pw : pw + W])
+        return compact(gp[:, :, ph : ph + H, pw : pw + W])
 
     def padded(self, x, fill):
         """x with its padding (and ceil_mode overhang) filled; x itself when there is none.
@@ -76,25 +76,12 @@ class PoolGeometry:
             return x
         shape = x.shape[:2] + (H + 2 * ph + eh, W + 2 * pw + ew)
         out = array_module(x).full(shape, fill, dtype=x.dtype)
-        _assign(out[:, :, ph : ph + H, pw : pw + W], x)
+        copy_rows(out[:, :, ph : ph + H, pw : pw + W], x)
         return out
 
     def zeros_padded(self, N, C, dtype, xp: ModuleType = np):
         (H, W), (ph, pw), (eh, ew) = self.hw, self.padding, self.extra
         return xp.zeros((N, C, H + 2 * ph + eh, W + 2 * pw + ew), dtype=dtype)
-
-
-def _assign(dst, src) -> None:
-    """dst[...] = src; on the CPU a whole row at a time (`copy_rows`)."""
-    if type(dst) is np.ndarray:
-        copy_rows(dst, src)
-    else:
-        dst[...] = src
-
-
-def _compact(a):
-    """`a` in its own C-order buffer (`compact` on the CPU)."""
-    return compact(a) if type(a) is np.ndarray else array_module(a).ascontiguousarray(a)
 
 
 class FlatWindows:
