@@ -85,7 +85,8 @@ class PoolGeometry:
 
 
 class FlatWindows:
-    """Max-pool windows over the padded input split into polyphase grids laid flat.
+    """Max-pool windows over the padded input split into polyphase grids laid flat (on
+    the CPU; a device reads every tap in place from the padded input).
 
     Tap (i, j) of output (ho, wo) reads padded (sh·ho + i·dh, sw·wo + j·dw), which is
     phase (a, b) = ((i·dh) mod sh, (j·dw) mod sw) at (ho + ⌊i·dh/sh⌋, wo + ⌊j·dw/sw⌋).
