@@ -84,8 +84,9 @@ def conv3d_backward_data(
     dilation: Triple,
     groups: int,
 ) -> np.ndarray:
-    """dx[n, c, p·s + t·d] += Σ_o w[o, c, t]·dy[n, o, p], tap by tap (col2im); the padded
-    border is cropped at the end."""
+    """dx[n, c, p·s + t·d] += Σ_o w[o, c, t]·dy[n, o, p]: per group one product Wᵀ·dy
+    for every tap at once, then each tap's slice added back at its offset (col2im); the
+    padded border is cropped at the end."""
     N, C = x_shape[:2]
     O, Cg = w.shape[:2]
     kernel = w.shape[2:]
@@ -94,19 +95,19 @@ def conv3d_backward_data(
     dxp = xp.zeros(
         (N, C) + tuple(n + 2 * p for n, p in zip(x_shape[2:], padding, strict=True)), dtype=gy.dtype
     )
-    for t in np.ndindex(*kernel):
-        dst = tuple(
-            slice(i * d, i * d + (o - 1) * s + 1, s)
-            for i, d, o, s in zip(t, dilation, out, stride, strict=True)
-        )
-        for g in range(groups):
-            # (N, Og, *out) × (Og, Cg) → (N, Cg, *out)
-            part = xp.tensordot(
-                gy[:, g * Og : (g + 1) * Og],
-                w[g * Og : (g + 1) * Og, :, t[0], t[1], t[2]],
-                axes=([1], [0]),
+    taps = list(np.ndindex(*kernel))
+    for g in range(groups):
+        # (N, Og, *out) × (Og, k³, Cg) → (N, *out, k³, Cg): one GEMM for all taps
+        wg = w[g * Og : (g + 1) * Og].reshape(Og, Cg, len(taps)).transpose(0, 2, 1)
+        cols = xp.tensordot(gy[:, g * Og : (g + 1) * Og], wg, axes=([1], [0]))
+        for k, t in enumerate(taps):
+            dst = tuple(
+                slice(i * d, i * d + (o - 1) * s + 1, s)
+                for i, d, o, s in zip(t, dilation, out, stride, strict=True)
             )
-            dxp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + dst] += xp.moveaxis(part, -1, 1)
+            dxp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + dst] += xp.moveaxis(
+                cols[..., k, :], -1, 1
+            )
     crop = tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:], strict=True))
     return xp.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
 
