@@ -12,7 +12,8 @@ from strided.functional import pool as P  # noqa: E402
 from strided.functional.padding import pad  # noqa: E402
 from strided.functional.upsample import upsample_nearest  # noqa: E402
 
-pytestmark = pytest.mark.parity
+# every test once per device present (cpu, the simulated GPU, cuda where there is one)
+pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 rng = np.random.default_rng(99)
 
 

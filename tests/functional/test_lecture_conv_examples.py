@@ -12,8 +12,9 @@ from strided.functional.pool import max_pool2d
 from strided.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from strided.nn.pool import AdaptiveAvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 
-# the functional examples run once per device present (cpu, the simulated GPU, cuda where
-# there is one); the layer examples join when the layers' initialisers run on devices
+# once per device present (cpu, the simulated GPU, cuda where there is one); the examples
+# that build Conv2d/ConvTranspose2d layers stay on the CPU until the initialisers write on
+# the default device (nn/init.py copies host values into the new parameters)
 on_devices = pytest.mark.on_devices
 
 
@@ -70,6 +71,7 @@ def test_weight_gradient_3x3_input_2x2_kernel():
     np.testing.assert_array_equal(expected, [[37.0, 47.0], [67.0, 77.0]])
 
 
+@on_devices
 def test_max_pool_backward_routing_example():
     x = Tensor(
         np.array(
@@ -147,6 +149,7 @@ def test_layers_init_backward_and_errors():
         Conv2d(3, 8, 3, stride=0)
 
 
+@on_devices
 def test_pool_layers():
     x = Tensor(np.random.default_rng(1).permutation(64).reshape(1, 1, 8, 8).astype(np.float32))
     pool, unpool = MaxPool2d(2, return_indices=True), MaxUnpool2d(2)

@@ -4,17 +4,21 @@ modes and coordinate rules, and zero insertion ("bed of nails").
 Every mode but 'nearest' is separable: along each spatial axis the output is a fixed
 (out, in) matrix times the input, y = A·x, whose adjoint Aᵀ gives the gradient. 'nearest'
 copies (so a NaN or ∞ stays where it was); its gradient is the one-hot matrix's transpose.
+The matrices and index arrays are made by the input's array module, on its device: nothing
+is copied between host and device.
 """
 
 from __future__ import annotations
 
 import math
+from types import ModuleType
 from typing import cast
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from ..autograd import Function, Grads, Tensor
+from ..device import array_module
 from ..kernels.pool import adaptive_avg_matrix
 from .arguments import as_tensor, ntuple
 
@@ -24,7 +28,8 @@ _LINEAR_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 def _along(a: np.ndarray, m: np.ndarray, axis: int) -> np.ndarray:
     """m applied along `axis` of a: out[..., i, ...] = Σ_j m[i, j]·a[..., j, ...]."""
-    return np.moveaxis(np.tensordot(a, m, axes=([axis], [1])), -1, axis)
+    xp = array_module(a)
+    return xp.moveaxis(xp.tensordot(a, m, axes=([axis], [1])), -1, axis)
 
 
 class Resample(Function):
@@ -35,7 +40,7 @@ class Resample(Function):
         for k, m in enumerate(self.mats):
             if m is not None:
                 x = _along(x, m, 2 + k)
-        return np.ascontiguousarray(x)
+        return array_module(x).ascontiguousarray(x)
 
     def backward(self, g: np.ndarray) -> Grads:
         for k, m in enumerate(self.mats):
@@ -50,11 +55,12 @@ class UpsampleNearest(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.n = x.shape[2:]
-        return x[(slice(None), slice(None)) + np.ix_(*self.src)]
+        return x[(slice(None), slice(None)) + array_module(x).ix_(*self.src)]
 
     def backward(self, g: np.ndarray) -> Grads:
+        xp = array_module(g)
         for k, (idx, n) in enumerate(zip(self.src, self.n, strict=True)):
-            g = _along(g, (idx[:, None] == np.arange(n)).astype(g.dtype).T, 2 + k)
+            g = _along(g, (idx[:, None] == xp.arange(n)).astype(g.dtype).T, 2 + k)
         return g
 
 
@@ -62,7 +68,7 @@ class UpsampleZeros(Function):
     """y[..., s·i, s·j] = x[..., i, j], zero elsewhere; params scale (per spatial axis)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y = np.zeros(
+        y = array_module(x).zeros(
             x.shape[:2] + tuple(n * s for n, s in zip(x.shape[2:], self.scale, strict=True)),
             dtype=x.dtype,
         )
@@ -78,50 +84,61 @@ class UpsampleZeros(Function):
 
 def _cubic(t: np.ndarray, a: float = -0.75) -> np.ndarray:
     """Keys' cubic convolution kernel with PyTorch's a = −0.75, at distances |t| < 2."""
-    t = np.abs(t)
+    xp = array_module(t)
+    t = xp.abs(t)
     near = ((a + 2) * t - (a + 3)) * t * t + 1
     far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
-    return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+    return xp.where(t <= 1, near, xp.where(t < 2, far, 0.0))
 
 
-def _source(mode: str, n_in: int, n_out: int, scale: float, align_corners: bool) -> np.ndarray:
+def _source(
+    mode: str, n_in: int, n_out: int, scale: float, align_corners: bool, xp: ModuleType
+) -> np.ndarray:
     """Source coordinate of each output position along one axis (PyTorch's
     area_pixel_compute_source_index): half-pixel centres unless align_corners."""
-    dst = np.arange(n_out, dtype=np.float64)
+    dst = xp.arange(n_out, dtype=np.float64)
     if align_corners:
         return dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
     src = (dst + 0.5) * scale - 0.5
-    return src if mode == "bicubic" else np.maximum(src, 0.0)
+    return src if mode == "bicubic" else xp.maximum(src, 0.0)
 
 
 def _matrix(
-    mode: str, n_in: int, n_out: int, scale: float, align_corners: bool, dtype: DTypeLike
+    mode: str,
+    n_in: int,
+    n_out: int,
+    scale: float,
+    align_corners: bool,
+    dtype: DTypeLike,
+    xp: ModuleType = np,
 ) -> np.ndarray:
-    """The (n_out, n_in) resampling matrix of one axis."""
+    """The (n_out, n_in) resampling matrix of one axis, made by the array module `xp`."""
     if mode == "area":
-        return adaptive_avg_matrix(n_in, n_out, dtype)
-    src = _source(mode, n_in, n_out, scale, align_corners)
-    m = np.zeros((n_out, n_in), dtype=np.float64)
-    rows = np.arange(n_out)
-    base = np.floor(src).astype(np.int64)
+        return adaptive_avg_matrix(n_in, n_out, dtype, xp)
+    src = _source(mode, n_in, n_out, scale, align_corners, xp)
+    m = xp.zeros((n_out, n_in), dtype=np.float64)
+    rows = xp.arange(n_out)
+    base = xp.floor(src).astype(np.int64)
     t = src - base
     if mode == "bicubic":  # 4 taps at base−1 … base+2, clamped at the edges
         for off in (-1, 0, 1, 2):
-            np.add.at(m, (rows, np.clip(base + off, 0, n_in - 1)), _cubic(t - off))
+            xp.add.at(m, (rows, xp.clip(base + off, 0, n_in - 1)), _cubic(t - off))
     else:  # linear: (1 − t)·x[base] + t·x[base + 1]
-        base = np.minimum(base, n_in - 1)
-        t = np.clip(src - base, 0.0, 1.0)
-        np.add.at(m, (rows, base), 1 - t)
-        np.add.at(m, (rows, np.minimum(base + 1, n_in - 1)), t)
+        base = xp.minimum(base, n_in - 1)
+        t = xp.clip(src - base, 0.0, 1.0)
+        xp.add.at(m, (rows, base), 1 - t)
+        xp.add.at(m, (rows, xp.minimum(base + 1, n_in - 1)), t)
     return m.astype(dtype)
 
 
-def _nearest_source(mode: str, n_in: int, n_out: int, scale: float) -> np.ndarray:
+def _nearest_source(
+    mode: str, n_in: int, n_out: int, scale: float, xp: ModuleType = np
+) -> np.ndarray:
     """nearest: ⌊i·scale⌋; nearest-exact: ⌊(i + ½)·scale⌋ (both clamped to the input)."""
-    dst = np.arange(n_out, dtype=np.float64) + (0.5 if mode == "nearest-exact" else 0.0)
+    dst = xp.arange(n_out, dtype=np.float64) + (0.5 if mode == "nearest-exact" else 0.0)
     # float32 arithmetic as PyTorch's kernel, so ⌊i·scale⌋ rounds the same way
-    src = np.floor(dst.astype(np.float32) * np.float32(scale)).astype(np.int64)
-    return np.minimum(src, n_in - 1)
+    src = xp.floor(dst.astype(np.float32) * np.float32(scale)).astype(np.int64)
+    return xp.minimum(src, n_in - 1)
 
 
 def _sizes(
@@ -221,13 +238,16 @@ def interpolate(
         raise ValueError(f"{fn}: mode='area' always recomputes the scale from the sizes")
     spatial = tuple(x.shape[2:])
     out, scale = _sizes(fn, spatial, size, scale_factor, bool(recompute_scale_factor))
+    xp = array_module(x.data)
     if mode in ("nearest", "nearest-exact"):
-        src = [_nearest_source(mode, i, o, s) for i, o, s in zip(spatial, out, scale, strict=True)]
+        src = [
+            _nearest_source(mode, i, o, s, xp) for i, o, s in zip(spatial, out, scale, strict=True)
+        ]
         return UpsampleNearest.apply(x, src=src)
     mats = [
         None
         if (i == o and mode != "bicubic" and (s == 1 or mode == "area"))
-        else _matrix(mode, i, o, s, bool(align_corners), x.dtype)
+        else _matrix(mode, i, o, s, bool(align_corners), x.dtype, xp)
         for i, o, s in zip(spatial, out, scale, strict=True)
     ]
     return Resample.apply(x, mats=mats)
