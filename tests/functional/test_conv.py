@@ -24,6 +24,11 @@ pytestmark = pytest.mark.on_devices
 rng = np.random.default_rng(1234)
 
 
+def host(t):
+    """A tensor's values as a NumPy array, wherever it lives (CuPy refuses np.asarray)."""
+    return to_numpy(t.data)
+
+
 def t64(*shape, grad=True):
     return Tensor(rng.standard_normal(shape), requires_grad=grad)
 
@@ -55,23 +60,23 @@ def test_conv2d_padding_modes_gradcheck(mode):
     x, w = t64(1, 2, 5, 6), t64(3, 2, 3, 3)
     assert gradcheck(lambda x, w: conv2d(x, w, padding=(1, 2), padding_mode=mode), [x, w])
     # padding_mode means: pad the input, then a valid convolution
-    y = conv2d(x, w, padding=(1, 2), padding_mode=mode).data
-    ref = conv2d(pad(x, (2, 2, 1, 1), mode=mode), w).data
+    y = host(conv2d(x, w, padding=(1, 2), padding_mode=mode))
+    ref = host(conv2d(pad(x, (2, 2, 1, 1), mode=mode), w))
     np.testing.assert_allclose(y, ref, atol=1e-12)
 
 
 def test_conv2d_matches_direct_sum():
     x, w, b = t64(2, 3, 6, 5, grad=False), t64(4, 3, 3, 2, grad=False), t64(4, grad=False)
-    y = conv2d(x, w, b, stride=(2, 1), padding=1).data
-    xp = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    y = host(conv2d(x, w, b, stride=(2, 1), padding=1))
+    xp = np.pad(host(x), ((0, 0), (0, 0), (1, 1), (1, 1)))
     Ho, Wo = (6 + 2 - 3) // 2 + 1, (5 + 2 - 2) + 1
     ref = np.zeros((2, 4, Ho, Wo))
     for o in range(4):
         for i in range(Ho):
             for j in range(Wo):
-                ref[:, o, i, j] = (xp[:, :, 2 * i : 2 * i + 3, j : j + 2] * w.data[o]).sum(
+                ref[:, o, i, j] = (xp[:, :, 2 * i : 2 * i + 3, j : j + 2] * host(w)[o]).sum(
                     axis=(1, 2, 3)
-                ) + b.data[o]
+                ) + host(b)[o]
     np.testing.assert_allclose(y, ref, atol=1e-12)
 
 
@@ -106,17 +111,19 @@ def test_conv1d_gradcheck(case):
         lambda x, w, b: conv1d(x, w, b, stride=s, padding=p, dilation=d, groups=g), [x, w, b]
     )
     # conv1d is conv2d on a height-1 image
-    y1 = conv1d(x, w, b, stride=s, padding=p, dilation=d, groups=g).data
+    y1 = host(conv1d(x, w, b, stride=s, padding=p, dilation=d, groups=g))
     p2 = p if isinstance(p, str) else (0, p)
-    y2 = conv2d(
-        Tensor(x.data[:, :, None]),
-        Tensor(w.data[:, :, None]),
-        b,
-        stride=(1, s),
-        padding=p2,
-        dilation=(1, d),
-        groups=g,
-    ).data
+    y2 = host(
+        conv2d(
+            Tensor(x.data[:, :, None]),
+            Tensor(w.data[:, :, None]),
+            b,
+            stride=(1, s),
+            padding=p2,
+            dilation=(1, d),
+            groups=g,
+        )
+    )
     np.testing.assert_allclose(y1, y2[:, :, 0], atol=1e-12)
 
 
@@ -145,7 +152,7 @@ def test_conv_transpose2d_gradcheck_and_adjoint(case):
     x = rng.standard_normal(xt.shape)
     cx = conv2d(Tensor(x), w, stride=s, padding=p, dilation=d, groups=g)
     assert cx.shape == y.shape
-    np.testing.assert_allclose(np.vdot(cx.data, y.data), np.vdot(x, to_numpy(xt.data)), rtol=1e-10)
+    np.testing.assert_allclose(np.vdot(host(cx), host(y)), np.vdot(x, host(xt)), rtol=1e-10)
 
 
 def test_conv_transpose2d_output_size_formula_and_argument():
@@ -159,7 +166,7 @@ def test_conv_transpose2d_output_size_formula_and_argument():
     a = conv_transpose2d(y, w, stride=2, padding=1, output_size=(10, 15))
     b = conv_transpose2d(y, w, stride=2, padding=1, output_padding=(1, 1))
     assert a.shape == (1, 3, 10, 15)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(host(a), host(b))
     with pytest.raises(ValueError, match="output_size"):
         conv_transpose2d(y, w, stride=2, padding=1, output_size=(12, 15))
     with pytest.raises(ValueError, match="output_padding"):
@@ -176,15 +183,15 @@ def test_conv_transpose1d_gradcheck():
 def test_convolve2d_is_correlation_with_rotated_kernel():
     x, w, b = t64(2, 3, 7, 6), t64(4, 3, 3, 2), t64(4)
     y = convolve2d(x, w, b, padding=1)
-    ref = conv2d(x, Tensor(np.rot90(w.data, 2, axes=(2, 3)).copy()), b, padding=1)
-    np.testing.assert_allclose(y.data, ref.data, atol=1e-12)
+    ref = conv2d(x, Tensor(np.rot90(host(w), 2, axes=(2, 3)).copy()), b, padding=1)
+    np.testing.assert_allclose(host(y), host(ref), atol=1e-12)
     assert gradcheck(lambda x, w: convolve2d(x, w, stride=2), [x, w])
     # signal-processing convention on a delta: the output is the kernel itself, unflipped
     delta = np.zeros((1, 1, 5, 5))
     delta[0, 0, 2, 2] = 1.0
     k = np.arange(9.0).reshape(1, 1, 3, 3)
     np.testing.assert_array_equal(
-        convolve2d(Tensor(delta), Tensor(k), padding=1).data[0, 0, 1:4, 1:4], k[0, 0]
+        host(convolve2d(Tensor(delta), Tensor(k), padding=1))[0, 0, 1:4, 1:4], k[0, 0]
     )
 
 
@@ -194,9 +201,9 @@ def test_unfold_fold():
     Ho, Wo = (6 + 2 - 2) // 2 + 1, (5 + 2 - 5) + 1
     assert cols.shape == (2, 3 * 6, Ho * Wo)
     # column l holds the window at (l // Wo, l % Wo), channel-major then kernel rows
-    xp = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    xp = np.pad(host(x), ((0, 0), (0, 0), (1, 1), (1, 1)))
     win = xp[:, :, 2:4, 1:6:2]  # output position (1, 1)
-    np.testing.assert_array_equal(cols.data[:, :, 1 * Wo + 1], win.reshape(2, -1))
+    np.testing.assert_array_equal(host(cols)[:, :, 1 * Wo + 1], win.reshape(2, -1))
     assert gradcheck(lambda x: unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [x])
     c = t64(2, 3 * 6, Ho * Wo)
 
@@ -205,20 +212,20 @@ def test_unfold_fold():
 
     assert gradcheck(f, [c])
     # fold is unfold's adjoint
-    np.testing.assert_allclose(np.vdot(cols.data, c.data), np.vdot(x.data, f(c).data), rtol=1e-10)
+    np.testing.assert_allclose(
+        np.vdot(host(cols), host(c)), np.vdot(host(x), host(f(c))), rtol=1e-10
+    )
     # conv2d == weight matrix times unfold
     w = rng.standard_normal((4, 3, 2, 3))
-    y = conv2d(x, Tensor(w), dilation=(1, 2), padding=1, stride=(2, 1)).data
-    np.testing.assert_allclose(
-        y.reshape(2, 4, -1), w.reshape(4, -1) @ to_numpy(cols.data), atol=1e-12
-    )
+    y = host(conv2d(x, Tensor(w), dilation=(1, 2), padding=1, stride=(2, 1)))
+    np.testing.assert_allclose(y.reshape(2, 4, -1), w.reshape(4, -1) @ host(cols), atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 def test_pad_values_and_gradcheck(mode):
     x = t64(2, 3, 4, 5)
     assert gradcheck(lambda x: pad(x, (2, 1, 3, 0), mode=mode, value=0.5), [x])
-    out = pad(Tensor(np.arange(4.0).reshape(1, 4)), (2, 3), mode=mode, value=-1).data[0]
+    out = host(pad(Tensor(np.arange(4.0).reshape(1, 4)), (2, 3), mode=mode, value=-1))[0]
     expected = {
         "constant": [-1, -1, 0, 1, 2, 3, -1, -1, -1],
         "reflect": [2, 1, 0, 1, 2, 3, 2, 1, 0],

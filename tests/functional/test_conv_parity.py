@@ -7,6 +7,7 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 from strided.autograd import Tensor  # noqa: E402
+from strided.device import to_numpy  # noqa: E402
 from strided.functional import conv as C  # noqa: E402
 from strided.functional import pool as P  # noqa: E402
 from strided.functional.padding import pad  # noqa: E402
@@ -15,6 +16,11 @@ from strided.functional.upsample import upsample_nearest  # noqa: E402
 # every test once per device present (cpu, the simulated GPU, cuda where there is one)
 pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 rng = np.random.default_rng(99)
+
+
+def host(t):
+    """A tensor's values as a NumPy array, wherever it lives (CuPy refuses np.asarray)."""
+    return to_numpy(t.data)
 
 
 def run_both(ours, theirs, arrays, dtype=np.float32):
@@ -27,9 +33,9 @@ def run_both(ours, theirs, arrays, dtype=np.float32):
     y.backward(g)
     yt.backward(torch.tensor(g))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(host(y), yt.detach().numpy(), **tol)
     for a, b in zip(ts, tt, strict=True):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), **tol)
+        np.testing.assert_allclose(host(a.grad), b.grad.numpy(), **tol)
 
 
 CONV = [  # N, C, O, H, W, k, stride, padding, dilation, groups
@@ -159,12 +165,12 @@ def test_max_pool2d_parity(case):
     )
     y, i = P.max_pool2d(Tensor(x), k, s, p, d, cm, return_indices=True)
     _, it = TF.max_pool2d(torch.tensor(x), k, s, p, d, cm, return_indices=True)
-    np.testing.assert_array_equal(i.data, it.numpy())
+    np.testing.assert_array_equal(host(i), it.numpy())
     if k != s:  # torch's max_unpool2d refuses output sizes that overlapping windows need
         return
     u = P.max_unpool2d(y, i, k, s, p, output_size=(13, 11))
     np.testing.assert_array_equal(
-        u.data, TF.max_unpool2d(torch.tensor(y.data), it, k, s, p, output_size=(13, 11)).numpy()
+        host(u), TF.max_unpool2d(torch.tensor(host(y)), it, k, s, p, output_size=(13, 11)).numpy()
     )
 
 
@@ -202,12 +208,12 @@ def test_max_pool2d_parity_layouts(case, values):
         src, srct = xs, xt
     y, i = P.max_pool2d(src, k, s, p, d, cm, return_indices=True)
     yt, it = TF.max_pool2d(srct, k, s, p, d, cm, return_indices=True)
-    np.testing.assert_array_equal(y.data, yt.detach().numpy())
-    np.testing.assert_array_equal(i.data, it.numpy())
+    np.testing.assert_array_equal(host(y), yt.detach().numpy())
+    np.testing.assert_array_equal(host(i), it.numpy())
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(host(xs.grad), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 def _some_window_misses_the_input(n, k, s, p, d, out):
@@ -251,9 +257,9 @@ def test_max_pool2d_parity_random_layouts():
         g = gen.standard_normal(y.shape)
         y.backward(g)
         yt.backward(torch.tensor(g))
-        np.testing.assert_array_equal(y.data, yt.detach().numpy(), err_msg=str(args))
-        np.testing.assert_array_equal(i.data, it.numpy(), err_msg=str(args))
-        np.testing.assert_allclose(xs.grad.data, xt.grad.numpy(), err_msg=str(args))
+        np.testing.assert_array_equal(host(y), yt.detach().numpy(), err_msg=str(args))
+        np.testing.assert_array_equal(host(i), it.numpy(), err_msg=str(args))
+        np.testing.assert_allclose(host(xs.grad), xt.grad.numpy(), err_msg=str(args))
         checked += 1
 
 
@@ -300,7 +306,7 @@ def test_pool1d_and_adaptive_parity():
         )
         _, i = P.adaptive_max_pool2d(Tensor(x), out, return_indices=True)
         _, it = TF.adaptive_max_pool2d(torch.tensor(x), out, return_indices=True)
-        np.testing.assert_array_equal(i.data, it.numpy())
+        np.testing.assert_array_equal(host(i), it.numpy())
 
 
 def test_pad_and_upsample_parity():
