@@ -13,10 +13,8 @@ from strided.functional.pool import max_pool2d
 from strided.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from strided.nn.pool import AdaptiveAvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 
-# once per device present (cpu, the simulated GPU, cuda where there is one); the examples
-# that build Conv2d/ConvTranspose2d layers stay on the CPU until the initialisers write on
-# the default device (nn/init.py copies host values into the new parameters)
-on_devices = pytest.mark.on_devices
+# every test once per device present (cpu, the simulated GPU, cuda where there is one)
+pytestmark = pytest.mark.on_devices
 
 
 def host(t):
@@ -46,7 +44,6 @@ def test_alexnet_first_layer():
     assert n_params(conv) == 34_944 == 96 * (11 * 11 * 3) + 96
 
 
-@on_devices
 def test_transposed_convolution_1d_example():
     # kernel [x, y, z], stride 2, input [a, b] → [ax, ay, az + bx, by, bz]
     x, y, z, a, b = 2.0, 3.0, 5.0, 7.0, 11.0
@@ -54,7 +51,6 @@ def test_transposed_convolution_1d_example():
     np.testing.assert_array_equal(host(out)[0, 0], [a * x, a * y, a * z + b * x, b * y, b * z])
 
 
-@on_devices
 def test_weight_gradient_3x3_input_2x2_kernel():
     # dE/dw_rs = Σ_mn dE/dh'_mn · h_{r+m−1, s+n−1}  (1-indexed, output 2×2)
     h = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
@@ -77,7 +73,6 @@ def test_weight_gradient_3x3_input_2x2_kernel():
     np.testing.assert_array_equal(expected, [[37.0, 47.0], [67.0, 77.0]])
 
 
-@on_devices
 def test_max_pool_backward_routing_example():
     x = Tensor(
         np.array(
@@ -157,7 +152,6 @@ def test_layers_init_backward_and_errors():
         Conv2d(3, 8, 3, stride=0)
 
 
-@on_devices
 def test_pool_layers():
     x = Tensor(np.random.default_rng(1).permutation(64).reshape(1, 1, 8, 8).astype(np.float32))
     pool, unpool = MaxPool2d(2, return_indices=True), MaxUnpool2d(2)
