@@ -11,8 +11,7 @@ import strided.functional as F
 import strided.nn as nn
 from strided import Tensor, gradcheck
 
-# The tests marked on_devices run once per device present; interpolation's joins them when
-# it moves off NumPy.
+pytestmark = pytest.mark.on_devices
 
 
 def t(*shape, seed=0, grad=True):
@@ -29,7 +28,6 @@ def t(*shape, seed=0, grad=True):
         dict(padding=(1, 0, 2)),
     ],
 )
-@pytest.mark.on_devices
 def test_conv3d_gradcheck(kw):
     x, w, b = t(2, 4, 5, 6, 5), t(6, 4 // kw.get("groups", 1), 3, 2, 3, seed=1), t(6, seed=2)
     assert gradcheck(lambda x, w, b: F.conv3d(x, w, b, **kw), [x, w, b])
@@ -44,7 +42,6 @@ def test_conv3d_gradcheck(kw):
         dict(kernel_size=(3, 2, 2), stride=(1, 2, 2), ceil_mode=True),
     ],
 )
-@pytest.mark.on_devices
 def test_max_pool3d_gradcheck(kw):
     x = t(2, 3, 6, 5, 7)  # distinct values: the maximum is never a tie
     assert gradcheck(lambda x: F.max_pool3d(x, **kw), [x])
@@ -59,12 +56,10 @@ def test_max_pool3d_gradcheck(kw):
         dict(kernel_size=2, divisor_override=3),
     ],
 )
-@pytest.mark.on_devices
 def test_avg_pool3d_gradcheck(kw):
     assert gradcheck(lambda x: F.avg_pool3d(x, **kw), [t(2, 3, 5, 6, 4)])
 
 
-@pytest.mark.on_devices
 def test_max_pool3d_indices_unpool_the_maxima():
     x = t(1, 2, 4, 4, 4, grad=False)
     y, idx = F.max_pool3d(x, 2, return_indices=True)
@@ -74,7 +69,6 @@ def test_max_pool3d_indices_unpool_the_maxima():
     )
 
 
-@pytest.mark.on_devices
 def test_adaptive_max_pool1d_gradcheck_and_indices():
     x = t(2, 3, 11)
     assert gradcheck(lambda x: F.adaptive_max_pool1d(x, 4), [x])
@@ -82,7 +76,6 @@ def test_adaptive_max_pool1d_gradcheck_and_indices():
     np.testing.assert_array_equal(np.take_along_axis(x.data, i.data, 2), y.data)
 
 
-@pytest.mark.on_devices
 def test_instance_norm_gradcheck():
     x, w, b = t(2, 3, 4, 5), t(3, seed=1), t(3, seed=2)
     assert gradcheck(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [x, w, b])
@@ -90,13 +83,11 @@ def test_instance_norm_gradcheck():
     np.testing.assert_allclose(y.mean(axis=(2, 3)), 0, atol=1e-12)
 
 
-@pytest.mark.on_devices
 def test_instance_norm_refuses_one_spatial_element():
     with pytest.raises(ValueError, match="more than 1 spatial element"):
         F.instance_norm(t(2, 3, 1))
 
 
-@pytest.mark.on_devices
 def test_pixel_shuffle_gradcheck_and_inverse():
     x = t(2, 8, 3, 4)
     assert gradcheck(lambda x: F.pixel_shuffle(x, 2), [x])
@@ -106,7 +97,6 @@ def test_pixel_shuffle_gradcheck_and_inverse():
         F.pixel_shuffle(t(2, 6, 3, 4), 2)
 
 
-@pytest.mark.on_devices
 def test_embedding_gradcheck_padding_row_and_errors():
     w = t(6, 3)
     idx = np.array([[0, 2, 2], [5, 1, 2]])
@@ -138,7 +128,6 @@ def test_interpolate_gradcheck(mode, nd):
     assert gradcheck(lambda x: F.interpolate(x, scale_factor=1.5, mode=mode), [x])
 
 
-@pytest.mark.on_devices
 def test_selection_gradcheck():
     x = t(4, 5)
     assert gradcheck(lambda x: x.max(1).values, [x])
@@ -147,7 +136,6 @@ def test_selection_gradcheck():
     assert gradcheck(lambda x: F.topk(x, 2, 0).values, [x])
 
 
-@pytest.mark.on_devices
 def test_max_with_dim_returns_values_and_indices():
     x = st.tensor([[1.0, 5.0, 5.0], [4.0, 2.0, 6.0]], requires_grad=True)
     values, indices = x.max(1)
@@ -162,14 +150,12 @@ def test_max_with_dim_returns_values_and_indices():
         x.topk(4)
 
 
-@pytest.mark.on_devices
 def test_pad_negative_widths_gradcheck():
     x = t(2, 6, 5)
     for mode in ("constant", "reflect", "replicate", "circular"):
         assert gradcheck(lambda x: F.pad(x, (-1, 2, 2, -2), mode=mode), [x])
 
 
-@pytest.mark.on_devices
 def test_conv_transpose2d_backward_with_output_padding_beyond_stride():
     x, w = t(2, 2, 3, 3), t(2, 2, 3, 3, seed=1)
     y = F.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1, padding=1)
@@ -180,7 +166,6 @@ def test_conv_transpose2d_backward_with_output_padding_beyond_stride():
     )
 
 
-@pytest.mark.on_devices
 def test_strings_are_refused_clearly():
     with pytest.raises(TypeError, match="a tensor holds numbers .* not string data"):
         st.tensor(["a", "b"])
@@ -215,7 +200,6 @@ def test_strings_are_refused_clearly():
         (lambda: nn.PixelUnshuffle(2), (2, 6, 6), (8, 3, 3)),
     ],
 )
-@pytest.mark.on_devices
 def test_modules_take_unbatched_inputs(make, shape, out):
     m = make()
     x = t(*shape, grad=False).to(np.float32)
@@ -225,7 +209,6 @@ def test_modules_take_unbatched_inputs(make, shape, out):
     np.testing.assert_allclose(y.data, batched.data[0], rtol=1e-6)
 
 
-@pytest.mark.on_devices
 def test_embedding_module():
     emb = nn.Embedding(10, 4, padding_idx=0, generator=st.Generator(0))
     assert (emb.weight.data[0] == 0).all()
@@ -235,7 +218,6 @@ def test_embedding_module():
     np.testing.assert_array_equal(frozen(np.array([2])).data, [[0, 0, 1]])
 
 
-@pytest.mark.on_devices
 def test_conv3d_module_errors_name_the_layer():
     with pytest.raises(ValueError, match=r"Conv3d\(3→4, k=3\): input has 2 channels"):
         nn.Conv3d(3, 4, 3)(Tensor(np.zeros((1, 2, 5, 5, 5), np.float32)))

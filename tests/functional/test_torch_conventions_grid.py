@@ -20,9 +20,7 @@ from strided.device import to_numpy
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-pytestmark = pytest.mark.parity
-# every test but the interpolation grid runs once per device present (that one joins when
-# interpolation moves off NumPy)
+pytestmark = [pytest.mark.parity, pytest.mark.on_devices]
 
 
 def _to_torch(a):
@@ -136,13 +134,11 @@ def _conv_cases(nd):
     return cases
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_conv_grid(nd):
     assert run_grid(_conv_cases(nd)) > 50
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2])
 def test_conv_padding_modes_grid(nd):
     s_op, t_mod = {1: (F.conv1d, torch.nn.Conv1d), 2: (F.conv2d, torch.nn.Conv2d)}[nd]
@@ -170,7 +166,6 @@ def test_conv_padding_modes_grid(nd):
     run_grid(cases)
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2])
 def test_conv_transpose_grid(nd):
     s_op, t_op = {
@@ -200,7 +195,6 @@ def test_conv_transpose_grid(nd):
     assert run_grid(cases) > 100
 
 
-@pytest.mark.on_devices
 def test_conv_transpose2d_output_padding_beyond_stride_backward():
     """The reported crash: stride 1, dilation 2, output_padding 1 (PyTorch allows
     output_padding < max(stride, dilation))."""
@@ -220,7 +214,6 @@ def test_conv_transpose2d_output_padding_beyond_stride_backward():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_max_pool_grid(nd):
     s_op = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[nd]
@@ -259,7 +252,6 @@ def test_max_pool_grid(nd):
     assert run_grid(cases) > 100
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_avg_pool_grid(nd):
     s_op = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[nd]
@@ -299,7 +291,6 @@ def test_avg_pool_grid(nd):
     assert run_grid(cases) > 100
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("kind", ["avg", "max"])
 @pytest.mark.parametrize("nd", [1, 2])
 def test_adaptive_pool_grid(kind, nd):
@@ -323,7 +314,6 @@ def test_adaptive_pool_grid(kind, nd):
     run_grid(cases)
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("nd", [1, 2])
 def test_max_unpool_unbatched(nd):
     s_pool, s_unpool = getattr(F, f"max_pool{nd}d"), getattr(F, f"max_unpool{nd}d")
@@ -385,13 +375,11 @@ def test_interpolate_grid(nd):
     assert run_grid(cases) > 20
 
 
-@pytest.mark.on_devices
 def test_interpolate_refuses_align_corners_for_nearest():
     with pytest.raises(ValueError, match="align_corners applies only"):
         F.interpolate(Tensor(rand(1, 2, 5)), scale_factor=2, align_corners=False)
 
 
-@pytest.mark.on_devices
 def test_pad_grid_negative_widths_in_every_mode():
     cases = []
     for mode, lo, hi, n in itertools.product(
@@ -414,7 +402,6 @@ def test_pad_grid_negative_widths_in_every_mode():
     assert run_grid(cases) > 300
 
 
-@pytest.mark.on_devices
 @pytest.mark.parametrize("batch", ["batched", "unbatched"])
 def test_fold_unfold_grid(batch):
     cases = []
@@ -448,7 +435,6 @@ def test_fold_unfold_grid(batch):
     assert run_grid(cases) > 50
 
 
-@pytest.mark.on_devices
 def test_pixel_shuffle_grid():
     cases = []
     for lead, r in itertools.product(((), (2,), (2, 3)), (1, 2, 3)):
@@ -478,7 +464,6 @@ def test_pixel_shuffle_grid():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.on_devices
 def test_softmax_grid():
     cases = []
     for shape, dim, dtype, name in itertools.product(
@@ -503,7 +488,6 @@ def test_softmax_grid():
     assert y.dtype == np.float64
 
 
-@pytest.mark.on_devices
 def test_norms_grid_with_empty_batches():
     cases = []
     for shape in ((0, 4, 3), (2, 4, 3), (3, 4, 5, 2), (0, 4, 2, 2)):
@@ -544,7 +528,6 @@ def test_norms_grid_with_empty_batches():
     run_grid(cases)
 
 
-@pytest.mark.on_devices
 def test_empty_batch_norm_leaves_running_statistics_alone():
     rm, rv = Tensor(np.zeros(4)), Tensor(np.ones(4))
     y = F.batch_norm(Tensor(np.zeros((0, 4, 3))), rm, rv, training=True)
@@ -553,7 +536,6 @@ def test_empty_batch_norm_leaves_running_statistics_alone():
     np.testing.assert_array_equal(to_numpy(rv.data), 1)
 
 
-@pytest.mark.on_devices
 def test_instance_norm_running_statistics_match_torch():
     x = rand(3, 4, 5, 6)
     rm, rv = Tensor(np.zeros(4)), Tensor(np.ones(4))
@@ -567,7 +549,6 @@ def test_instance_norm_running_statistics_match_torch():
     np.testing.assert_allclose(to_numpy(out), ref, rtol=1e-10)
 
 
-@pytest.mark.on_devices
 def test_embedding_grid():
     cases = []
     idx = np.array([[1, 3, 3], [0, 4, 1]])
@@ -599,7 +580,6 @@ def test_embedding_grid():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.on_devices
 def test_selection_grid():
     x = np.round(rand(4, 5) * 2) / 2  # ties on purpose
     cases = []
