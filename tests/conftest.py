@@ -1,5 +1,6 @@
 """Fixtures shared by several test files."""
 
+import functools
 import os
 
 import pytest
@@ -37,7 +38,10 @@ def hide_module(monkeypatch):
 
 # -- devices --------------------------------------------------------------------------------
 import simulated_gpu  # noqa: E402
+import numpy as np  # noqa: E402
+
 import strided  # noqa: E402
+from strided.device import backend_of, to_numpy  # noqa: E402
 
 simulated_gpu.install()
 
@@ -53,6 +57,38 @@ if os.environ.get("STRIDED_TEST_DEVICES"):
 # torch.set_default_device does: the parity and gradcheck suites on that device.
 if os.environ.get("STRIDED_TEST_DEFAULT_DEVICE"):
     strided.set_default_device(os.environ["STRIDED_TEST_DEFAULT_DEVICE"])
+
+
+def _on_host(value):
+    """A NumPy array for a Tensor or device array (CuPy refuses implicit conversion, so
+    np.testing could not compare a GPU result otherwise); anything else as it is."""
+    if isinstance(value, strided.Tensor):
+        value = value.data
+    if type(value) is not np.ndarray and backend_of(value).name != "cpu":
+        return to_numpy(value)
+    return value
+
+
+def _comparing_on_host(assertion):
+    @functools.wraps(assertion)
+    def compare(*args, **kwargs):
+        args = [_on_host(a) for a in args]
+        kwargs = {k: _on_host(v) for k, v in kwargs.items()}
+        return assertion(*args, **kwargs)
+
+    return compare
+
+
+# the numpy.testing assertions read device arrays and tensors through an explicit copy
+for _name in (
+    "assert_allclose",
+    "assert_array_equal",
+    "assert_array_almost_equal",
+    "assert_almost_equal",
+    "assert_equal",
+    "assert_array_less",
+):
+    setattr(np.testing, _name, _comparing_on_host(getattr(np.testing, _name)))
 
 
 @pytest.fixture(params=DEVICES)

@@ -9,9 +9,9 @@ What it enforces:
 - NumPy functions and ufuncs called on SimArrays run (as CuPy's `__array_function__` and
   `__array_ufunc__` make them run) only when every array argument is a SimArray; a NumPy
   array among them raises TypeError, as CuPy does;
-- implicit conversion to NumPy (`np.asarray`, `np.array`, NumPy-only routines) raises when
-  it is attempted from inside the `strided` package; tests may still compare results with
-  `np.testing` directly;
+- implicit conversion to NumPy (`np.asarray`, `np.array`, NumPy-only routines) raises, from
+  the library and from tests alike (tests compare through `np.testing`, whose assertions
+  conftest makes copy device arrays explicitly, or through `.cpu()`);
 - a NumPy function, ufunc method, array method or module attribute that CuPy lacks raises as
   it would on the GPU (asked of CuPy where it imports — it does without a GPU — else of
   tests/cupy_api.txt, the names CuPy 14 has, written by tests/cupy_api_names.py);
@@ -94,9 +94,12 @@ def _library_caller() -> str | None:
 
 
 def _refuse_in_library(what: str) -> None:
-    where = _library_caller()
-    if where is not None:
-        raise TypeError(f"simulated GPU: {what} is not allowed on a device array ({where})")
+    # refused from tests too, as CuPy does: tests read results through np.testing (made to
+    # copy device arrays explicitly in conftest), .cpu() or strided.device.to_numpy
+    raise TypeError(
+        f"simulated GPU: {what} is not allowed on a device array "
+        f"({_library_caller() or 'called from a test'}); use .get() / Tensor.cpu()"
+    )
 
 
 def unwrap(x: Any, allow_host: bool = False) -> Any:

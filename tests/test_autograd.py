@@ -289,7 +289,7 @@ class _SortWithOrder(st.Function):
         return x[self.order], self.order
 
     def backward(self, g):
-        gx = np.zeros(self.n, dtype=g.dtype)
+        gx = np.zeros_like(g)  # made where g lives
         gx[self.order] = g
         return gx
 

@@ -22,9 +22,9 @@ def p64(shape):
 def test_penalty_values_and_gradients():
     a, b = p64((3, 4)), p64(5)
     l1 = nn.l1_penalty([a, b], 0.1)
-    assert l1.item() == pytest.approx(0.1 * (np.abs(a.data).sum() + np.abs(b.data).sum()))
+    assert l1.item() == pytest.approx(0.1 * float(np.abs(a.data).sum() + np.abs(b.data).sum()))
     l2 = nn.l2_penalty([a, b], 0.2)
-    assert l2.item() == pytest.approx(0.1 * ((a.data**2).sum() + (b.data**2).sum()))
+    assert l2.item() == pytest.approx(0.1 * float((a.data**2).sum() + (b.data**2).sum()))
     en = nn.elastic_net_penalty([a, b], l1=0.1, l2=0.2)
     assert en.item() == pytest.approx(l1.item() + l2.item())
     en.backward()
@@ -61,7 +61,7 @@ def test_penalty_on_module_skips_biases():
 def test_activation_l1_penalty_and_hook_collector():
     h = Tensor(RNG.standard_normal((4, 6)), requires_grad=True)
     pen = nn.activation_l1_penalty(h, 0.5)
-    assert pen.item() == pytest.approx(0.5 * np.abs(h.data).sum() / 4)
+    assert pen.item() == pytest.approx(0.5 * float(np.abs(h.data).sum()) / 4)
     gradcheck(lambda v: nn.activation_l1_penalty(v, 0.5), [h])
 
     class Id(nn.Module):
