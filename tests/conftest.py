@@ -37,9 +37,9 @@ def hide_module(monkeypatch):
 
 
 # -- devices --------------------------------------------------------------------------------
-import simulated_gpu  # noqa: E402
 import numpy as np  # noqa: E402
 
+import simulated_gpu  # noqa: E402
 import strided  # noqa: E402
 from strided.device import backend_of, to_numpy  # noqa: E402
 
