@@ -43,7 +43,7 @@ try:
     import torch
     import torch.nn.functional as TF
 
-    from models import TResNet20, copy_to_torch  # the CPU benchmark's PyTorch twins
+    from models import TResNet20, copy_to_torch, t_lenet5  # the CPU benchmark's PyTorch twins
 except ImportError:  # the strided columns still print
     torch = None
 
@@ -58,21 +58,7 @@ def torch_twin(name: str) -> Any:
     """The same architecture in PyTorch."""
     if name == "resnet20":
         return TResNet20(10)
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+    return t_lenet5()
 
 
 def fastest_round(

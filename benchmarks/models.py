@@ -78,6 +78,24 @@ if torch is not None:
             x = self.layer3(self.layer2(self.layer1(x)))
             return self.fc(torch.flatten(TF.adaptive_avg_pool2d(x, 1), 1))
 
+    def t_lenet5():
+        """LeNet-5 as strided.models.lenet5() builds it (the same layer order, so weights
+        copy across by position)."""
+        return tnn.Sequential(
+            tnn.Conv2d(1, 6, 5, padding=2),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Flatten(),
+            tnn.Linear(400, 120),
+            tnn.ReLU(),
+            tnn.Linear(120, 84),
+            tnn.ReLU(),
+            tnn.Linear(84, 10),
+        )
+
     class TVGG11(tnn.Module):
         def __init__(self, num_classes=10):
             super().__init__()

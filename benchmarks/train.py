@@ -106,21 +106,9 @@ class TorchRun:
     name = "torch"
 
     def __init__(self, weights: dict):
-        nn = torch.nn
-        self.model = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(400, 120),
-            nn.ReLU(),
-            nn.Linear(120, 84),
-            nn.ReLU(),
-            nn.Linear(84, 10),
-        )
+        from models import t_lenet5  # the PyTorch twins of the model benchmark
+
+        self.model = t_lenet5()
         # strided's keys are features.{0,3}.* and classifier.{0,2,4}.*; same order here
         with torch.no_grad():
             for p, (k, a) in zip(self.model.parameters(), weights.items(), strict=True):
@@ -128,7 +116,7 @@ class TorchRun:
                     raise ValueError(f"weight {k}: strided {a.shape}, torch {tuple(p.shape)}")
                 p.copy_(torch.from_numpy(a))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-        self.loss = nn.CrossEntropyLoss()
+        self.loss = torch.nn.CrossEntropyLoss()
 
     def epoch(self, x, y, order, batch):
         self.model.train()

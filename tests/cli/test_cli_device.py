@@ -20,7 +20,7 @@ def data_root(tmp_path_factory):
     return write_fake_fashion(tmp_path_factory.mktemp("data"))
 
 
-def train(data_root, out, *extra):
+def train(data_root, out, *extra, quiet=True):
     return main(
         [
             "train",
@@ -38,7 +38,7 @@ def train(data_root, out, *extra):
             "0",
             "--out",
             str(out),
-            "--quiet",
+            "--quiet" if quiet else "--no-progress",
             "--seed",
             "2",
             *extra,
@@ -95,33 +95,7 @@ def test_train_on_the_cpu_by_name_equals_the_default(data_root, tmp_path):
 def test_train_on_a_device_equals_the_cpu(data_root, tmp_path, capsys):
     assert train(data_root, tmp_path / "cpu") == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "train",
-                "--data-root",
-                str(data_root),
-                "--epochs",
-                "1",
-                "--limit-train",
-                "48",
-                "--limit-test",
-                "32",
-                "--batch-size",
-                "16",
-                "--val-split",
-                "0",
-                "--out",
-                str(tmp_path / "sim"),
-                "--seed",
-                "2",
-                "--no-progress",
-                "--device",
-                "sim",
-            ]
-        )
-        == 0
-    )
+    assert train(data_root, tmp_path / "sim", "--device", "sim", quiet=False) == 0
     out = capsys.readouterr().out
     assert "; on sim:0; output in" in out
     a = json.loads((tmp_path / "cpu" / "results.json").read_text())
