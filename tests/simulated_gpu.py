@@ -150,6 +150,10 @@ class _Flags:
         return {"C_CONTIGUOUS": self.c_contiguous, "F_CONTIGUOUS": self.f_contiguous}[key]
 
 
+class _MemoryPointer:
+    """Stands for cupy.cuda.MemoryPointer: opaque."""
+
+
 class _Device:
     id = 0
 
@@ -245,6 +249,12 @@ class SimArray:
     @property
     def device(self) -> _Device:
         return _Device()
+
+    @property
+    def data(self) -> object:
+        """CuPy's `.data` is the memory pointer, not an array: code that takes `x.data` of
+        whatever it is given (meaning a Tensor's) must not get an array from it."""
+        return _MemoryPointer()
 
     def __getattr__(self, name: str) -> Any:
         if not cupy_has(f"ndarray.{name}"):

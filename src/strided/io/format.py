@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..device import on_cpu, to_numpy
+from ..autograd import host_array
+from ..device import on_cpu
 from .atomic import atomic_write_bytes
 
 __all__ = [
@@ -108,19 +109,6 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
 
 def _is_device_array(value: Any) -> bool:
     return not isinstance(value, (np.ndarray, np.generic)) and not on_cpu(value)
-
-
-def host_array(value: Any) -> np.ndarray:
-    """A NumPy array of `value` (a Tensor, an array on any device, anything `np.asarray`
-    takes): files are device-free, so an array on a GPU is written from a host copy.
-
-    Parameters
-    ----------
-    value : Tensor, array or array-like
-        What to write.
-    """
-    data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
-    return to_numpy(data) if _is_device_array(data) else np.asarray(data)
 
 
 def _as_array(name: str, value: Any, where: str) -> np.ndarray:

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..autograd import host_array
 from .callbacks import Callback
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,12 +105,6 @@ def _tb() -> SimpleNamespace:
         tensor_shape_pb2=tensor_shape_pb2,
         versions_pb2=versions_pb2,
     )
-
-
-def _host(a: Any) -> np.ndarray:
-    """A NumPy copy of a NumPy or CuPy array (or a Tensor's data)."""
-    a = getattr(a, "data", a)
-    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -241,7 +236,7 @@ class SummaryWriter:
         self, tag: str, scalar_value: float, global_step: int = 0, walltime: float | None = None
     ) -> None:
         """One point ``(global_step, scalar_value)`` of the curve ``tag``."""
-        value = float(_host(scalar_value))
+        value = float(host_array(scalar_value))
         self._metadata(tag, "scalar")
         self._summary(
             global_step,
@@ -260,7 +255,7 @@ class SummaryWriter:
         """The distribution of ``values`` (any array; non-finite entries are left out) in
         ``bins`` equal-width buckets; returns False (and writes nothing) when no finite
         value remains."""
-        v = _host(values).astype(np.float64, copy=False).ravel()
+        v = host_array(values).astype(np.float64, copy=False).ravel()
         v = v[np.isfinite(v)]
         if v.size == 0:
             return False
@@ -299,7 +294,7 @@ class SummaryWriter:
     ) -> None:
         """An image: floats in [0, 1] or uint8, laid out as ``dataformats`` ("CHW",
         "HWC" or "HW"; 1 or 3 channels)."""
-        a = _host(img)
+        a = host_array(img)
         if dataformats not in ("CHW", "HWC", "HW") or a.ndim != len(dataformats):
             raise ValueError(
                 f"SummaryWriter.add_image({tag!r}): an image of shape {a.shape} "
@@ -480,7 +475,7 @@ def filter_grid(weight: np.ndarray, max_filters: int = 64) -> np.ndarray:
     """An (H, W, 3) image of a convolution's kernels ``(out, in, kh, kw)``: one RGB tile per
     filter when it reads 3 channels, else one grey tile per (filter, input channel) pair,
     a row per filter; each tile scaled to its own range."""
-    w = _host(weight).astype(np.float64)
+    w = host_array(weight).astype(np.float64)
     if w.ndim != 4:
         raise ValueError(f"filter_grid: expected weights (out, in, kh, kw), got {w.shape}")
     w = w[:max_filters]
@@ -498,7 +493,7 @@ def filter_grid(weight: np.ndarray, max_filters: int = 64) -> np.ndarray:
 def prediction_grid(images: np.ndarray, correct: np.ndarray, border: int = 2) -> np.ndarray:
     """An (H, W, 3) image of input images ``(N, C, H, W)`` (C = 1 or 3) in a row, each
     scaled to its own range and framed green when ``correct`` else red."""
-    x = _unit(_host(images).astype(np.float64))
+    x = _unit(host_array(images).astype(np.float64))
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"prediction_grid: expected images (N, 1 or 3, H, W), got {x.shape}")
     x = _enlarge(x.transpose(0, 2, 3, 1).repeat(3 // x.shape[1], axis=3), 56)
@@ -633,7 +628,7 @@ class TensorBoard(Callback):
 
     def _samples(self, trainer: Trainer) -> tuple[np.ndarray, np.ndarray] | None:
         if self.samples is not None:
-            return _host(self.samples[0]), _host(self.samples[1])
+            return host_array(self.samples[0]), host_array(self.samples[1])
         loader = trainer.val_loader
         dataset = getattr(loader, "dataset", None)
         if dataset is None or self.num_images == 0 or len(dataset) == 0:
