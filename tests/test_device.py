@@ -182,3 +182,14 @@ def test_array_module_and_common_device():
         devices.common_device([host, sim], "op")
     assert devices.move(sim, "sim") is sim
     np.testing.assert_array_equal(devices.to_numpy(sim), host)
+
+
+def test_user_facing_readers_take_device_tensors():
+    from strided.nn import Embedding
+    from strided.train.metrics import accuracy
+
+    scores = st.tensor([[0.1, 0.9], [0.8, 0.2]], device="sim")
+    assert accuracy(scores, st.tensor([1, 1], device="sim")) == 0.5
+    table = st.tensor([[1.0, 2.0], [3.0, 4.0]], device="sim")
+    emb = Embedding.from_pretrained(table)
+    np.testing.assert_array_equal(emb.weight.numpy(), [[1.0, 2.0], [3.0, 4.0]])

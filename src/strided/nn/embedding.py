@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..autograd import Tensor
+from ..autograd import Tensor, host_array
 from ..backend import Generator, get_default_dtype
 from ..functional.embedding import embedding
 from . import init
@@ -69,7 +69,7 @@ class Embedding(Module):
             self.weight = Parameter(np.zeros((num_embeddings, embedding_dim), dtype))
             self.reset_parameters(generator)
         else:
-            w = np.asarray(getattr(_weight, "data", _weight))
+            w = host_array(_weight)
             if w.shape != (num_embeddings, embedding_dim):
                 raise ValueError(
                     f"Embedding: _weight has shape {w.shape}, expected "
@@ -96,7 +96,7 @@ class Embedding(Module):
         sparse: bool = False,
     ) -> Embedding:
         """An Embedding holding a copy of the 2-D `embeddings`; frozen unless `freeze=False`."""
-        w = np.asarray(getattr(embeddings, "data", embeddings))
+        w = host_array(embeddings)
         if w.ndim != 2:
             raise ValueError(
                 f"Embedding.from_pretrained: embeddings must be 2-D, got shape {w.shape}"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..autograd import Tensor
+from ..autograd import Tensor, host_array
 from ..device import array_module, to_numpy
 
 __all__ = [
@@ -35,7 +35,7 @@ Values = Tensor | ArrayLike
 
 
 def _array(x: Values, name: str, where: str) -> np.ndarray:
-    a = np.asarray(getattr(x, "data", x))
+    a = host_array(x)
     if a.dtype == object:
         raise TypeError(f"{where}: {name} must be numeric, got dtype object")
     return a
